@@ -1,0 +1,44 @@
+"""The library's front door: `scan` over paths or documents."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from itertools import chain
+
+from dedup.config import scan_config
+from dedup.errors import InputError
+from dedup.model import Document, ScanResult
+from dedup.pipeline import scan_documents
+from dedup.sources import DEFAULT_MAX_BYTES, Corpus
+
+__all__ = ["scan"]
+
+Input = str | os.PathLike[str] | Document
+
+
+def scan(
+    inputs: Input | Iterable[Input],
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    progress: Callable[[int], None] | None = None,
+    **settings: object,
+) -> ScanResult:
+    """Find duplicate and rewrite clusters among files, folders (recursively) and `Document` objects.
+
+    `settings` are the scan options by name (`k`, `num_perm`, `seed`, `duplicate_threshold`,
+    `rewrite_threshold`, `duplicate_containment`, `duplicate_jaccard`, `duplicate_cosine`, `rewrite_cosine`,
+    `rewrite_top_terms`, `representative`, `workers`, `batch_size`); unknown names raise `ConfigError`.
+    Unreadable inputs are listed in `ScanResult.skipped`; a missing path raises `InputError`.
+    """
+    config = scan_config(**settings)
+    items = [inputs] if isinstance(inputs, str | os.PathLike | Document) else list(inputs)
+    paths = [i for i in items if isinstance(i, str | os.PathLike)]
+    documents = [i for i in items if isinstance(i, Document)]
+    if len(paths) + len(documents) != len(items):
+        odd = next(i for i in items if not isinstance(i, str | os.PathLike | Document))
+        raise InputError(f"cannot scan a {type(odd).__name__}: pass paths or dedup.Document objects")
+    read_workers = config.workers or (os.cpu_count() or 1)
+    corpus = Corpus(paths, max_bytes=max_bytes, workers=read_workers) if paths else None
+    stream: Iterable[Document] = chain(corpus, documents) if corpus is not None else documents
+    return scan_documents(stream, config, skipped=corpus.skipped if corpus else [], progress=progress)

@@ -1,0 +1,159 @@
+"""Typed, frozen settings, one dataclass per pipeline stage, checked on construction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dedup.errors import ConfigError
+
+__all__ = [
+    "ClusterConfig",
+    "ConfirmConfig",
+    "LSHConfig",
+    "ScanConfig",
+    "ShingleConfig",
+    "SignatureConfig",
+    "scan_config",
+]
+
+
+def _check_fraction(name: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{name}={value!r} is out of range -- it must be between 0.0 and 1.0.")
+
+
+@dataclass(frozen=True)
+class ShingleConfig:
+    """Word k-grams over normalized tokens (each character is a token in scripts written without spaces)."""
+
+    k: int = 5
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.k <= 16:
+            raise ConfigError(f"shingle size k={self.k!r} is out of range -- use a value from 1 to 16 (5 is usual).")
+
+
+@dataclass(frozen=True)
+class SignatureConfig:
+    """MinHash signatures with datasketch's `affine32` permutations for this `num_perm` and `seed`."""
+
+    num_perm: int = 128
+    seed: int = 1
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.num_perm <= 1024:
+            raise ConfigError(f"num_perm={self.num_perm!r} is out of range -- use 2 to 1024 (128 is usual).")
+        if not 0 <= self.seed < 2**32:
+            raise ConfigError(f"seed={self.seed!r} must be a non-negative integer below 2**32.")
+
+
+@dataclass(frozen=True)
+class LSHConfig:
+    """LSH banding for one candidate path: bands and rows are chosen from the Jaccard `threshold`.
+
+    `false_negative_weight` above 0.5 favours recall: the confirmation stage removes false positives,
+    nothing restores a missed pair.
+    """
+
+    threshold: float
+    false_negative_weight: float = 0.8
+    max_bucket: int = 64
+
+    def __post_init__(self) -> None:
+        _check_fraction("threshold", self.threshold)
+        if not 0.0 < self.threshold < 1.0:
+            raise ConfigError(f"LSH threshold={self.threshold!r} must be strictly between 0 and 1.")
+        _check_fraction("false_negative_weight", self.false_negative_weight)
+        if self.max_bucket < 2:
+            raise ConfigError(f"max_bucket={self.max_bucket!r} must be at least 2.")
+
+
+@dataclass(frozen=True)
+class ConfirmConfig:
+    """Thresholds that turn a candidate pair into a `duplicate`, a `rewrite`, or nothing.
+
+    A pair is a `duplicate` when it shares copied text: its shingle containment (overlap over the smaller
+    document) or Jaccard reaches the thresholds. Otherwise it is a `rewrite` when its TF-IDF cosine reaches
+    `rewrite_cosine`: the same content reworded.
+    """
+
+    duplicate_containment: float = 0.2
+    duplicate_jaccard: float = 0.4
+    duplicate_cosine: float = 0.3
+    rewrite_cosine: float = 0.45
+    rewrite_top_terms: int = 24
+
+    def __post_init__(self) -> None:
+        for name in ("duplicate_containment", "duplicate_jaccard", "duplicate_cosine", "rewrite_cosine"):
+            _check_fraction(name, getattr(self, name))
+        if not 4 <= self.rewrite_top_terms <= 256:
+            raise ConfigError(f"rewrite_top_terms={self.rewrite_top_terms!r} must be from 4 to 256.")
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """How a cluster's representative is chosen: the `longest` member or the `first` in input order."""
+
+    representative: str = "longest"
+
+    def __post_init__(self) -> None:
+        if self.representative not in ("longest", "first"):
+            raise ConfigError(f"representative={self.representative!r} -- use 'longest' or 'first'.")
+
+
+@dataclass(frozen=True)
+class ScanConfig:
+    """Everything a batch scan needs, one slice per stage."""
+
+    shingle: ShingleConfig = field(default_factory=ShingleConfig)
+    signature: SignatureConfig = field(default_factory=SignatureConfig)
+    duplicate_lsh: LSHConfig = field(default_factory=lambda: LSHConfig(threshold=0.3))
+    rewrite_lsh: LSHConfig = field(default_factory=lambda: LSHConfig(threshold=0.2))
+    confirm: ConfirmConfig = field(default_factory=ConfirmConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    workers: int = 0
+    batch_size: int = 2048
+
+    def __post_init__(self) -> None:
+        if self.workers < 0:
+            raise ConfigError(f"workers={self.workers!r} must be 0 (all cores) or a positive count.")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size={self.batch_size!r} must be positive.")
+
+
+_SETTINGS = {
+    "k": ("shingle", "k"),
+    "num_perm": ("signature", "num_perm"),
+    "seed": ("signature", "seed"),
+    "duplicate_threshold": ("duplicate_lsh", "threshold"),
+    "rewrite_threshold": ("rewrite_lsh", "threshold"),
+    "duplicate_containment": ("confirm", "duplicate_containment"),
+    "duplicate_jaccard": ("confirm", "duplicate_jaccard"),
+    "duplicate_cosine": ("confirm", "duplicate_cosine"),
+    "rewrite_cosine": ("confirm", "rewrite_cosine"),
+    "rewrite_top_terms": ("confirm", "rewrite_top_terms"),
+    "representative": ("cluster", "representative"),
+}
+
+
+def scan_config(**settings: object) -> ScanConfig:
+    """A `ScanConfig` from flat keyword settings (the names `dedup scan` options use).
+
+    >>> scan_config(k=4, rewrite_cosine=0.6).shingle.k
+    4
+    """
+    from dataclasses import replace
+
+    unknown = sorted(set(settings) - set(_SETTINGS) - {"workers", "batch_size"})
+    if unknown:
+        known = ", ".join(sorted([*_SETTINGS, "workers", "batch_size"]))
+        raise ConfigError(f"unknown setting(s) {', '.join(unknown)} -- known settings are: {known}.")
+    base = ScanConfig()
+    stages: dict[str, dict[str, object]] = {}
+    for name, value in settings.items():
+        if name in _SETTINGS:
+            stage, attr = _SETTINGS[name]
+            stages.setdefault(stage, {})[attr] = value
+    top: dict[str, object] = {stage: replace(getattr(base, stage), **values) for stage, values in stages.items()}
+    top.update({k: settings[k] for k in ("workers", "batch_size") if k in settings})
+    return replace(base, **top)  # type: ignore[arg-type]

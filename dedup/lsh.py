@@ -1,0 +1,126 @@
+"""Signatures -> candidate pairs by LSH banding (Indyk & Motwani 1998; Leskovec et al., Mining of Massive
+Datasets, ch. 3).
+
+The band/row split is datasketch's own choice for the threshold and weights (`MinHashLSH(...).b, .r`), and a
+pair is a candidate exactly when datasketch's `MinHashLSH.query` would return it: the two signatures agree on
+every row of at least one band. Buckets are grouped with sorts over numpy arrays instead of one dict insert
+per document and band.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+
+from dedup._jit import kernel
+from dedup.config import LSHConfig
+
+__all__ = ["band_keys", "bands", "candidate_pairs", "merge_pairs"]
+
+
+@lru_cache(maxsize=32)
+def bands(threshold: float, num_perm: int, false_negative_weight: float) -> tuple[int, int]:
+    """`(b, r)`: bands and rows per band, as datasketch's `MinHashLSH` chooses them."""
+    from datasketch import MinHashLSH
+
+    weights = (round(1.0 - false_negative_weight, 10), round(false_negative_weight, 10))
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=weights)
+    return int(lsh.b), int(lsh.r)
+
+
+def band_keys(signatures: npt.NDArray[np.uint32], b: int, r: int) -> npt.NDArray[np.uint64]:
+    """One 64-bit key per (document, band): a hash of the band's `r` signature values."""
+    n = signatures.shape[0]
+    keys = np.empty((n, b), dtype=np.uint64)
+    mult = np.uint64(0x9E3779B97F4A7C15)
+    for band in range(b):
+        acc = np.full(n, band + 1, dtype=np.uint64)
+        for col in range(band * r, (band + 1) * r):
+            acc = acc * mult + signatures[:, col].astype(np.uint64)
+        acc ^= acc >> np.uint64(31)
+        acc *= np.uint64(0xBF58476D1CE4E5B9)
+        acc ^= acc >> np.uint64(29)
+        keys[:, band] = acc
+    return keys
+
+
+@kernel
+def _emit(
+    order: npt.NDArray[np.int64],
+    sorted_keys: npt.NDArray[np.uint64],
+    max_bucket: int,
+    out: npt.NDArray[np.int64],
+    write: bool,
+) -> int:
+    # Pairs within each run of equal keys; a run longer than max_bucket pairs its first member with the rest.
+    n = order.shape[0]
+    count = 0
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and sorted_keys[j] == sorted_keys[i]:
+            j += 1
+        size = j - i
+        if size > 1:
+            if size <= max_bucket:
+                for x in range(i, j):
+                    for y in range(x + 1, j):
+                        if write:
+                            out[2 * count] = order[x]
+                            out[2 * count + 1] = order[y]
+                        count += 1
+            else:
+                first = order[i]
+                for y in range(i + 1, j):
+                    if write:
+                        out[2 * count] = first
+                        out[2 * count + 1] = order[y]
+                    count += 1
+        i = j
+    return count
+
+
+def merge_pairs(*pair_arrays: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Union of pair arrays as sorted, distinct `(i, j)` rows with `i < j`."""
+    arrays = [p for p in pair_arrays if p.shape[0]]
+    if not arrays:
+        return np.zeros((0, 2), dtype=np.int64)
+    pairs = np.sort(np.concatenate(arrays), axis=1)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    # One int64 code per pair: np.unique on a flat array is far faster than on rows.
+    width = np.int64(pairs.max()) + 1
+    codes = np.unique(pairs[:, 0] * width + pairs[:, 1])
+    return np.stack([codes // width, codes % width], axis=1)
+
+
+def candidate_pairs(
+    signatures: npt.NDArray[np.uint32],
+    config: LSHConfig,
+    active: npt.NDArray[np.bool_] | None = None,
+    rank: npt.NDArray[np.int64] | None = None,
+) -> npt.NDArray[np.int64]:
+    """Pairs `(i, j)`, `i < j`, that share at least one band; rows where `active` is False take no part.
+
+    Within an oversized bucket the row of lowest `rank` (default: row order) is paired with the others, so
+    passing a rank that does not depend on input order makes the result independent of it too.
+    """
+    n, num_perm = signatures.shape
+    b, r = bands(config.threshold, num_perm, config.false_negative_weight)
+    rows = np.arange(n, dtype=np.int64) if active is None else np.flatnonzero(active).astype(np.int64)
+    if rows.shape[0] < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    keys = band_keys(signatures[rows], b, r)
+    row_rank = rows if rank is None else rank[rows]
+    found = []
+    for band in range(b):
+        order = np.lexsort((row_rank, keys[:, band]))
+        sorted_keys = keys[order, band]
+        empty = np.zeros(0, dtype=np.int64)
+        count = _emit(order, sorted_keys, config.max_bucket, empty, False)
+        if count:
+            out = np.empty(2 * count, dtype=np.int64)
+            _emit(order, sorted_keys, config.max_bucket, out, True)
+            found.append(rows[out.reshape(-1, 2)])
+    return merge_pairs(*found)

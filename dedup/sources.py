@@ -1,0 +1,266 @@
+"""Files, folders, JSON/JSONL and HTML -> documents. All file I/O of a scan lives here.
+
+A reader never stops on one bad file: every input path becomes documents or a `Skipped` row with a reason,
+so nothing is silently dropped. Bytes are decoded as UTF-8 when they are, otherwise their encoding is
+detected (charset-normalizer) and mojibake repaired (ftfy). HTML pages give their main text (trafilatura)
+as the document and keep the rest of the visible text aside as `chrome`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import stat
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dedup.errors import InputError
+from dedup.model import Document, Skipped
+
+__all__ = ["DEFAULT_MAX_BYTES", "SUFFIXES", "Corpus", "decode", "extract_html", "read_file"]
+
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+TEXT_SUFFIXES = (".txt", ".md", ".text", ".markdown")
+HTML_SUFFIXES = (".html", ".htm", ".xhtml")
+JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
+SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSON_SUFFIXES
+_ID_FIELDS = ("id", "url", "doc_id", "uid")
+_TEXT_FIELDS = ("text", "content", "body")
+
+
+class _SkipError(Exception):
+    """A file or record cannot be used; the message is the reason shown to the user."""
+
+
+def _kind(name: str) -> tuple[str, bool]:
+    lower = name.lower()
+    gzipped = lower.endswith(".gz")
+    if gzipped:
+        lower = lower[:-3]
+    for kind, suffixes in (("text", TEXT_SUFFIXES), ("html", HTML_SUFFIXES), ("json", JSON_SUFFIXES)):
+        if lower.endswith(suffixes):
+            return kind, gzipped
+    return "", gzipped
+
+
+def _read_bytes(path: Path, gzipped: bool, max_bytes: int) -> bytes:
+    try:
+        info = path.stat()
+    except OSError as err:
+        raise _SkipError(f"unreadable: {err.strerror or err}") from err
+    if not stat.S_ISREG(info.st_mode):
+        raise _SkipError("not a regular file")
+    if info.st_size > max_bytes:
+        raise _SkipError(f"too large: {info.st_size:,} bytes (limit {max_bytes:,}; raise it with --max-bytes)")
+    try:
+        with path.open("rb") as handle:
+            data = handle.read()
+        if gzipped:
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as unzipped:
+                # Read one byte past the limit so a decompression bomb is refused, not swallowed.
+                data = unzipped.read(max_bytes + 1)
+            if len(data) > max_bytes:
+                raise _SkipError(f"too large once decompressed (limit {max_bytes:,} bytes)")
+    except (OSError, EOFError, zlib.error) as err:
+        reason = "corrupt gzip" if gzipped and not isinstance(err, PermissionError) else "unreadable"
+        raise _SkipError(f"{reason}: {getattr(err, 'strerror', None) or err}") from err
+    return data
+
+
+def decode(data: bytes) -> str:
+    """Bytes -> text: UTF-8 (with or without BOM) or a detected encoding, then mojibake repaired.
+
+    Raises `ValueError` with the reason when the bytes are binary or in no recognisable encoding.
+    """
+    head = data[:8192]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = data.decode("utf-16")
+    elif b"\x00" in head:
+        raise ValueError("binary file (NUL bytes)")
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            from charset_normalizer import from_bytes
+
+            best = from_bytes(data).best()
+            if best is None:
+                raise ValueError("binary or unknown encoding") from None
+            text = str(best)
+    if not text.isascii():
+        import ftfy
+
+        text = ftfy.fix_text(text, uncurl_quotes=False, fix_line_breaks=True)
+    return text
+
+
+def extract_html(html: str) -> tuple[str, str]:
+    """An HTML page -> (main text, chrome): the article, and the rest of the visible text (menus, footers)."""
+    import trafilatura
+    from lxml import html as lxml_html
+
+    main = trafilatura.extract(html, include_comments=False, include_tables=True, favor_recall=True) or ""
+    try:
+        tree = lxml_html.fromstring(html)
+    except (ValueError, lxml_html.etree.ParserError):
+        return main, ""
+    for node in tree.xpath("//script|//style|//noscript|//template"):
+        node.drop_tree()
+    visible = [line.strip() for line in tree.text_content().splitlines()]
+    main_lines = {line.strip() for line in main.splitlines() if line.strip()}
+    chrome = "\n".join(line for line in visible if line and line not in main_lines)
+    if not main.strip():
+        # No article found: the page is all chrome, but its text is still the document.
+        return chrome, ""
+    return main, chrome
+
+
+def _record_text(record: Any, where: str) -> tuple[str | None, str]:
+    if isinstance(record, str):
+        return None, record
+    if not isinstance(record, dict):
+        raise _SkipError(f"{where}: a record must be a JSON object or string, not {type(record).__name__}")
+    text = next((record[f] for f in _TEXT_FIELDS if isinstance(record.get(f), str)), None)
+    if text is None:
+        raise _SkipError(f"{where}: no text field (expected one of {', '.join(_TEXT_FIELDS)})")
+    doc_id = next((str(record[f]) for f in _ID_FIELDS if record.get(f) not in (None, "")), None)
+    return doc_id, text
+
+
+def _json_documents(text: str, rel: str, jsonl: bool) -> tuple[list[Document], list[Skipped]]:
+    docs: list[Document] = []
+    skipped: list[Skipped] = []
+    if jsonl:
+        lines: Iterable[tuple[int, str]] = enumerate(text.splitlines(), start=1)
+    else:
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as err:
+            # A .json file may also hold one object per line.
+            if "Extra data" not in str(err):
+                return [], [Skipped(rel, f"invalid JSON: {err}")]
+            return _json_documents(text, rel, True)
+        values = value if isinstance(value, list) else [value]
+        lines = ((i, json.dumps(v)) for i, v in enumerate(values, start=1))
+    for number, line in lines:
+        if not line.strip():
+            continue
+        where = f"{rel}:{number}"
+        try:
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise _SkipError(f"invalid JSON: {err}") from err
+            doc_id, body = _record_text(record, "record")
+            if not body.strip():
+                raise _SkipError("empty text")
+        except _SkipError as skip:
+            skipped.append(Skipped(where, str(skip)))
+            continue
+        docs.append(Document(doc_id or where, body, source=where))
+    return docs, skipped
+
+
+def read_file(path: Path, rel: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[list[Document], list[Skipped]]:
+    """One file -> its documents (several for JSONL) and the rows it had to skip."""
+    kind, gzipped = _kind(path.name)
+    try:
+        if not kind:
+            raise _SkipError(f"unsupported file type (supported: {', '.join(SUFFIXES)}, optionally .gz)")
+        data = _read_bytes(path, gzipped, max_bytes)
+        if not data.strip():
+            raise _SkipError("empty file")
+        try:
+            text = decode(data)
+        except (ValueError, UnicodeDecodeError) as err:
+            raise _SkipError(str(err)) from err
+        if kind == "json":
+            return _json_documents(text, rel, path.name.lower().removesuffix(".gz").endswith((".jsonl", ".ndjson")))
+        chrome = ""
+        if kind == "html":
+            text, chrome = extract_html(text)
+        if not text.strip():
+            raise _SkipError("no text")
+    except _SkipError as skip:
+        return [], [Skipped(rel, str(skip))]
+    return [Document(rel, text, chrome=chrome, source=rel)], []
+
+
+def _read_job(job: tuple[str, str, int]) -> tuple[list[Document], list[Skipped]]:
+    path, rel, max_bytes = job
+    try:
+        return read_file(Path(path), rel, max_bytes)
+    except Exception as err:  # noqa: BLE001 -- one broken file must never end a scan; it is reported instead
+        return [], [Skipped(rel, f"failed to read: {type(err).__name__}: {err}")]
+
+
+@dataclass
+class Corpus:
+    """Documents read from paths (files and folders, recursively); `skipped` fills as they are read.
+
+    `workers` > 1 reads and extracts files in that many processes (HTML extraction is the slow part).
+    """
+
+    paths: Sequence[str | os.PathLike[str]]
+    max_bytes: int = DEFAULT_MAX_BYTES
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        self.skipped: list[Skipped] = []
+        self.files = 0
+        missing = [str(p) for p in self.paths if not os.path.lexists(p)]
+        if missing:
+            raise InputError(f"no such file or folder: {', '.join(missing)}")
+
+    def _jobs(self) -> Iterator[tuple[str, str, int]]:
+        seen: set[tuple[int, int]] = set()
+        for root in self.paths:
+            root_path = Path(root)
+            if not root_path.is_dir():
+                yield str(root_path), root_path.as_posix(), self.max_bytes
+                continue
+            for dirpath, dirnames, filenames in os.walk(root_path, followlinks=True):
+                here = Path(dirpath)
+                try:
+                    info = here.stat()
+                except OSError as err:
+                    self.skipped.append(Skipped(here.relative_to(root_path).as_posix(), f"unreadable: {err}"))
+                    dirnames[:] = []
+                    continue
+                if (info.st_dev, info.st_ino) in seen:
+                    # A symlink back into a folder already walked: following it would loop forever.
+                    rel_dir = here.relative_to(root_path).as_posix()
+                    self.skipped.append(Skipped(rel_dir, "symlink loop: folder already scanned"))
+                    dirnames[:] = []
+                    continue
+                seen.add((info.st_dev, info.st_ino))
+                for name in sorted(dirnames):
+                    if name.startswith("."):
+                        self.skipped.append(Skipped((here / name).relative_to(root_path).as_posix(), "hidden folder"))
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                for name in sorted(filenames):
+                    rel = (here / name).relative_to(root_path).as_posix()
+                    if name.startswith("."):
+                        self.skipped.append(Skipped(rel, "hidden file"))
+                        continue
+                    yield str(here / name), rel, self.max_bytes
+
+    def __iter__(self) -> Iterator[Document]:
+        jobs = self._jobs()
+        if self.workers > 1:
+            with ProcessPoolExecutor(self.workers) as pool:
+                yield from self._collect(pool.map(_read_job, jobs, chunksize=32))
+        else:
+            yield from self._collect(map(_read_job, jobs))
+
+    def _collect(self, results: Iterable[tuple[list[Document], list[Skipped]]]) -> Iterator[Document]:
+        for docs, skipped in results:
+            self.files += 1
+            self.skipped.extend(skipped)
+            yield from docs
