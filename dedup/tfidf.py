@@ -7,18 +7,21 @@ frequencies can later be kept in an index and merged.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfTransformer
 
 from dedup._jit import kernel, parallel_kernel, prange
-from dedup.normalize import TokenBatch
+from dedup.normalize import TokenBatch, normalize_text, tokenize
 from dedup.shingle import SetBatch
 
-__all__ = ["N_FEATURES", "counts", "pair_cosines", "tfidf", "top_terms"]
+__all__ = ["N_FEATURES", "PRIOR_DOCUMENTS", "counts", "pair_cosines", "tfidf", "top_terms"]
 
 N_FEATURES = 1 << 20
+PRIOR_DOCUMENTS = 1000
 
 
 def counts(tokens: TokenBatch) -> sp.csr_matrix:
@@ -32,10 +35,24 @@ def counts(tokens: TokenBatch) -> sp.csr_matrix:
     return matrix
 
 
+@lru_cache(maxsize=1)
+def _prior() -> sp.csr_matrix:
+    # Virtual documents holding every English function word once. Corpus idf alone cannot tell topic words
+    # from function words in a small scan (five articles on one story share both); these rows say that
+    # function words are everywhere and anything else is rare, and a large corpus outweighs them.
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    words = sorted(ENGLISH_STOP_WORDS)
+    row = counts(tokenize([normalize_text(" ".join(words))]))
+    row.data[:] = 1.0
+    return sp.vstack([row] * PRIOR_DOCUMENTS, format="csr")
+
+
 def tfidf(term_counts: sp.csr_matrix) -> sp.csr_matrix:
-    """L2-normalized TF-IDF rows with sublinear tf and smoothed idf, fitted on these rows."""
+    """L2-normalized TF-IDF rows with sublinear tf and smoothed idf, fitted on these rows plus the prior."""
     transformer = TfidfTransformer(norm="l2", use_idf=True, smooth_idf=True, sublinear_tf=True)
-    matrix = transformer.fit_transform(term_counts).astype(np.float32).tocsr()
+    transformer.fit(sp.vstack([term_counts, _prior()], format="csr"))
+    matrix = transformer.transform(term_counts).astype(np.float32).tocsr()
     matrix.sort_indices()
     return matrix
 

@@ -1,0 +1,49 @@
+"""Clusters: connected components with stable ids, a relation and a representative."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dedup.cluster import cluster
+from dedup.config import ClusterConfig
+from dedup.confirm import ConfirmedPairs
+
+
+def confirmed(pairs: list[tuple[int, int]], duplicate: list[bool]) -> ConfirmedPairs:
+    n = len(pairs)
+    return ConfirmedPairs(
+        np.array(pairs, dtype=np.int64).reshape(-1, 2),
+        np.array(duplicate, dtype=bool),
+        np.zeros(n),
+        np.zeros(n),
+        np.zeros(n),
+    )
+
+
+def test_components_relation_and_singletons() -> None:
+    ids = ["a", "b", "c", "d", "e", "f"]
+    words = np.array([10, 50, 20, 5, 7, 9])
+    result = cluster(confirmed([(0, 1), (1, 2), (3, 4)], [True, True, False]), ids, words, ClusterConfig())
+    assert result.members == ((0, 1, 2), (3, 4))
+    assert result.relations == ("duplicate", "rewrite")
+    assert result.representatives == (1, 4)  # the longest member
+    assert result.label.tolist() == [0, 0, 0, 1, 1, -1]
+
+
+def test_a_rewrite_edge_makes_the_whole_component_a_rewrite_cluster() -> None:
+    result = cluster(confirmed([(0, 1), (1, 2)], [True, False]), ["a", "b", "c"], np.ones(3), ClusterConfig())
+    assert result.relations == ("rewrite",)
+
+
+def test_ids_depend_on_members_not_on_input_order() -> None:
+    words = np.array([3, 3, 3])
+    first = cluster(confirmed([(0, 1)], [True]), ["x", "y", "z"], words, ClusterConfig())
+    swapped = cluster(confirmed([(2, 1)], [True]), ["z", "y", "x"], words, ClusterConfig())
+    assert first.ids == swapped.ids
+    assert first.ids[0].startswith("c") and len(first.ids[0]) == 13
+
+
+def test_representative_first_takes_the_earliest_input() -> None:
+    words = np.array([1, 100])
+    result = cluster(confirmed([(0, 1)], [True]), ["late", "early"], words, ClusterConfig("first"))
+    assert result.representatives == (0,)
