@@ -14,10 +14,10 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from dedup._jit import kernel
+from dedup._jit import kernel, parallel_kernel, prange
 from dedup.config import LSHConfig
 
-__all__ = ["band_keys", "bands", "candidate_pairs", "merge_pairs"]
+__all__ = ["agreement", "band_keys", "bands", "candidate_pairs", "merge_pairs"]
 
 
 @lru_cache(maxsize=32)
@@ -50,12 +50,15 @@ def band_keys(signatures: npt.NDArray[np.uint32], b: int, r: int) -> npt.NDArray
 def _emit(
     order: npt.NDArray[np.int64],
     sorted_keys: npt.NDArray[np.uint64],
+    rows: npt.NDArray[np.int64],
     max_bucket: int,
     out: npt.NDArray[np.int64],
     write: bool,
 ) -> int:
-    # Pairs within each run of equal keys; a run longer than max_bucket pairs its first member with the rest.
+    # Pairs within each run of equal keys, as codes min * n + max over `rows`; a run longer than max_bucket
+    # pairs its first member with the rest.
     n = order.shape[0]
+    width = rows[-1] + 1
     count = 0
     i = 0
     while i < n:
@@ -64,22 +67,38 @@ def _emit(
             j += 1
         size = j - i
         if size > 1:
-            if size <= max_bucket:
-                for x in range(i, j):
-                    for y in range(x + 1, j):
-                        if write:
-                            out[2 * count] = order[x]
-                            out[2 * count + 1] = order[y]
-                        count += 1
-            else:
-                first = order[i]
-                for y in range(i + 1, j):
+            last = j if size <= max_bucket else i + 1
+            for x in range(i, last):
+                for y in range(x + 1, j):
                     if write:
-                        out[2 * count] = first
-                        out[2 * count + 1] = order[y]
+                        u, v = rows[order[x]], rows[order[y]]
+                        out[count] = min(u, v) * width + max(u, v)
                     count += 1
         i = j
     return count
+
+
+@parallel_kernel
+def _agreement(signatures: npt.NDArray[np.uint32], pairs: npt.NDArray[np.int64], out: npt.NDArray[np.float64]) -> None:
+    width = signatures.shape[1]
+    for p in prange(pairs.shape[0]):
+        a, b = pairs[p, 0], pairs[p, 1]
+        same = 0
+        for k in range(width):
+            same += signatures[a, k] == signatures[b, k]
+        out[p] = same / width
+
+
+def agreement(signatures: npt.NDArray[np.uint32], pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """Share of signature positions on which each pair agrees: the MinHash estimate of their Jaccard."""
+    out = np.empty(pairs.shape[0], dtype=np.float64)
+    if pairs.shape[0]:
+        _agreement(signatures, pairs, out)
+    return out
+
+
+def _decode_pairs(codes: npt.NDArray[np.int64], width: int) -> npt.NDArray[np.int64]:
+    return np.stack([codes // width, codes % width], axis=1).astype(np.int64).reshape(-1, 2)
 
 
 def merge_pairs(*pair_arrays: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -90,9 +109,8 @@ def merge_pairs(*pair_arrays: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     pairs = np.sort(np.concatenate(arrays), axis=1)
     pairs = pairs[pairs[:, 0] != pairs[:, 1]]
     # One int64 code per pair: np.unique on a flat array is far faster than on rows.
-    width = np.int64(pairs.max()) + 1
-    codes = np.unique(pairs[:, 0] * width + pairs[:, 1])
-    return np.stack([codes // width, codes % width], axis=1)
+    width = int(pairs.max()) + 1 if pairs.shape[0] else 1
+    return _decode_pairs(np.unique(pairs[:, 0] * width + pairs[:, 1]), width)
 
 
 def candidate_pairs(
@@ -113,14 +131,18 @@ def candidate_pairs(
         return np.zeros((0, 2), dtype=np.int64)
     keys = band_keys(signatures[rows], b, r)
     row_rank = rows if rank is None else rank[rows]
+    width = int(rows[-1]) + 1
     found = []
     for band in range(b):
         order = np.lexsort((row_rank, keys[:, band]))
         sorted_keys = keys[order, band]
-        empty = np.zeros(0, dtype=np.int64)
-        count = _emit(order, sorted_keys, config.max_bucket, empty, False)
+        count = _emit(order, sorted_keys, rows, config.max_bucket, np.zeros(0, dtype=np.int64), False)
         if count:
-            out = np.empty(2 * count, dtype=np.int64)
-            _emit(order, sorted_keys, config.max_bucket, out, True)
-            found.append(rows[out.reshape(-1, 2)])
-    return merge_pairs(*found)
+            out = np.empty(count, dtype=np.int64)
+            _emit(order, sorted_keys, rows, config.max_bucket, out, True)
+            found.append(out)
+    codes = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+    pairs = _decode_pairs(codes, width)
+    if config.min_agreement > 0 and pairs.shape[0]:
+        pairs = pairs[agreement(signatures, pairs) >= config.min_agreement]
+    return pairs

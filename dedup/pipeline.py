@@ -140,8 +140,12 @@ def scan_documents(
             rewrite_candidates = candidate_pairs(top_sigs, config.rewrite_lsh, active, rank)
             candidates = merge_pairs(duplicate_candidates, rewrite_candidates)
         with timer.stage("confirm"):
-            jaccard, containment = overlaps(all_sets, candidates)
             cosine = pair_cosines(matrix, candidates)
+            # Overlap is only worth measuring where the cosine leaves either relation possible.
+            floor = min(config.confirm.duplicate_cosine, config.confirm.rewrite_cosine)
+            keep = cosine >= floor
+            candidates, cosine = candidates[keep], cosine[keep]
+            jaccard, containment = overlaps(all_sets, candidates)
             confirmed = classify(candidates, jaccard, containment, cosine, config.confirm)
         with timer.stage("cluster"):
             clusters = cluster(confirmed, doc_ids, words, config.cluster)
