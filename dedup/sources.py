@@ -112,9 +112,11 @@ def extract_html(html: str) -> tuple[str, str]:
         return main, ""
     for node in tree.xpath("//script|//style|//noscript|//template"):
         node.drop_tree()
-    visible = [line.strip() for line in tree.text_content().splitlines()]
-    main_lines = {line.strip() for line in main.splitlines() if line.strip()}
-    chrome = "\n".join(line for line in visible if line and line not in main_lines)
+    # Each text node of the page is chrome unless the extracted article contains it. Text nodes, not lines:
+    # a page may put its whole body on one line.
+    flat_main = " ".join(main.split())
+    segments = (" ".join(node.split()) for node in tree.itertext())
+    chrome = "\n".join(seg for seg in segments if seg and seg not in flat_main)
     if not main.strip():
         # No article found: the page is all chrome, but its text is still the document.
         return chrome, ""
