@@ -101,7 +101,7 @@ def scan(
     ] = "longest",
     max_bytes: Annotated[int, typer.Option(help="Skip files larger than this.", min=1)] = DEFAULT_MAX_BYTES,
 ) -> None:
-    """Scan files and folders for duplicate and rewrite clusters.
+    """Find duplicates and rewrites in a corpus.
 
     Reads .txt, .md, .html/.htm (main text), .json/.jsonl (one document per object with a `text` field),
     any of them gzipped. Unreadable inputs are listed as skipped with a reason, and the scan goes on.
@@ -125,7 +125,10 @@ def scan(
         )
     except DedupError as err:
         raise _fail(str(err)) from err
-    _emit(result, fmt, output)
+    try:
+        _emit(result, fmt, output)
+    except OSError as err:
+        raise _fail(f"cannot write the report to {output}: {err.strerror or err}") from err
     if not result.documents:
         raise _fail(f"no document could be read ({len(result.skipped)} inputs skipped)")
 

@@ -1,4 +1,4 @@
-"""Confirmed pairs -> clusters: connected components by union-find (Tarjan 1975), each with a stable id.
+"""Confirmed pairs -> clusters: connected components of the pair graph, each with a stable id.
 
 A cluster's relation is `duplicate` when its duplicate pairs alone connect every member (all members share
 copied text, directly or through each other), and `rewrite` otherwise. Every document is in at most one
@@ -10,9 +10,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from dedup.config import ClusterConfig
 from dedup.confirm import DUPLICATE, REWRITE, ConfirmedPairs
@@ -32,20 +35,13 @@ class Clusters:
 
 
 def _components(n: int, pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    # Union-find with path halving; each root is its component's smallest index.
-    parent = np.arange(n, dtype=np.int64)
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = int(parent[x])
-        return x
-
-    for a, b in pairs.tolist():
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    return np.array([find(x) for x in range(n)], dtype=np.int64)
+    # Connected components (scipy's union-find over the sparse pair graph), labelled by smallest member.
+    graph = sp.coo_matrix((np.ones(pairs.shape[0], dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    smallest = np.full(labels.max() + 1 if n else 0, n, dtype=np.int64)
+    np.minimum.at(smallest, labels, np.arange(n, dtype=np.int64))
+    result: npt.NDArray[np.int64] = smallest[labels]
+    return result
 
 
 def cluster(
@@ -55,19 +51,22 @@ def cluster(
     n = len(doc_ids)
     roots = _components(n, confirmed.pairs)
     dup_roots = _components(n, confirmed.pairs[confirmed.duplicate])
-    in_pair = np.zeros(n, dtype=bool)
-    in_pair[confirmed.pairs.ravel()] = True
-    groups: dict[int, list[int]] = {}
-    for d in np.flatnonzero(in_pair).tolist():
-        groups.setdefault(int(roots[d]), []).append(d)
+    members_idx = np.unique(confirmed.pairs.ravel())
+    # Sort clustered documents by (component, document id) so each component is one contiguous run.
+    id_rank = np.empty(n, dtype=np.int64)
+    id_rank[np.argsort(np.array(doc_ids, dtype=object), kind="stable")] = np.arange(n)
+    order = members_idx[np.lexsort((id_rank[members_idx], roots[members_idx]))]
+    starts = np.flatnonzero(np.r_[True, roots[order][1:] != roots[order][:-1]]) if order.size else order
+    bounds = [*starts.tolist(), int(order.size)]
     found = []
-    for members in groups.values():
-        ordered = sorted(members, key=lambda d: doc_ids[d])
-        relation = DUPLICATE if len({int(dup_roots[d]) for d in members}) == 1 else REWRITE
+    for lo, hi in pairwise(bounds):
+        run = order[lo:hi]
+        ordered = [int(d) for d in run]
+        relation = DUPLICATE if np.unique(dup_roots[run]).size == 1 else REWRITE
         if config.representative == "longest":
-            representative = min(members, key=lambda d: (-int(words[d]), doc_ids[d]))
+            representative = min(ordered, key=lambda d: (-int(words[d]), doc_ids[d]))
         else:
-            representative = min(members)
+            representative = min(ordered)
         digest = hashlib.sha1("\n".join(doc_ids[d] for d in ordered).encode("utf-8")).hexdigest()[:12]
         found.append((doc_ids[ordered[0]], f"c{digest}", relation, tuple(ordered), representative))
     found.sort()

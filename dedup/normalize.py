@@ -95,6 +95,15 @@ def _fmix64(h: np.uint64) -> np.uint64:
 
 
 @kernel
+def _fold(h: np.uint64, fold_from: npt.NDArray[np.uint64], fold_to: np.uint64) -> np.uint64:
+    # Tokens listed (sorted) in fold_from all become fold_to: how month and weekday names collapse.
+    i = np.searchsorted(fold_from, h)
+    if i < fold_from.shape[0] and fold_from[i] == h:
+        return fold_to
+    return h
+
+
+@kernel
 def _decode(buf: npt.NDArray[np.uint8], i: int, end: int) -> tuple[int, int]:
     # One UTF-8 code point at buf[i]: (code point, byte length). Invalid bytes decode as U+FFFD.
     b0 = buf[i]
@@ -120,6 +129,8 @@ def _scan_doc(
     out_end: npt.NDArray[np.int32],
     base: int,
     write: bool,
+    fold_from: npt.NDArray[np.uint64],
+    fold_to: np.uint64,
 ) -> int:
     # Walk one document; emit (hash, byte start, byte end) per token when `write`; return the token count.
     fnv_offset = np.uint64(0xCBF29CE484222325)
@@ -157,7 +168,7 @@ def _scan_doc(
         else:
             if in_tok:
                 if write:
-                    out_hash[base + n] = _fmix64(h)
+                    out_hash[base + n] = _fold(_fmix64(h), fold_from, fold_to)
                     out_start[base + n] = tok_start
                     out_end[base + n] = i - start
                 n += 1
@@ -175,7 +186,7 @@ def _scan_doc(
         i += length
     if in_tok:
         if write:
-            out_hash[base + n] = _fmix64(h)
+            out_hash[base + n] = _fold(_fmix64(h), fold_from, fold_to)
             out_start[base + n] = tok_start
             out_end[base + n] = end - start
         n += 1
@@ -191,7 +202,9 @@ def _count_tokens(
     dummy_h = np.zeros(0, dtype=np.uint64)
     dummy_i = np.zeros(0, dtype=np.int32)
     for d in prange(n_docs):
-        counts[d] = _scan_doc(buf, offsets[d], offsets[d + 1], table, dummy_h, dummy_i, dummy_i, 0, False)
+        counts[d] = _scan_doc(
+            buf, offsets[d], offsets[d + 1], table, dummy_h, dummy_i, dummy_i, 0, False, dummy_h, np.uint64(0)
+        )
     return counts
 
 
@@ -204,9 +217,13 @@ def _fill_tokens(
     out_hash: npt.NDArray[np.uint64],
     out_start: npt.NDArray[np.int32],
     out_end: npt.NDArray[np.int32],
+    fold_from: npt.NDArray[np.uint64],
+    fold_to: np.uint64,
 ) -> None:
     for d in prange(offsets.shape[0] - 1):
-        _scan_doc(buf, offsets[d], offsets[d + 1], table, out_hash, out_start, out_end, ptr[d], True)
+        _scan_doc(
+            buf, offsets[d], offsets[d + 1], table, out_hash, out_start, out_end, ptr[d], True, fold_from, fold_to
+        )
 
 
 @dataclass(frozen=True)
@@ -233,7 +250,9 @@ class TokenBatch:
         return self.hashes[self.ptr[d] : self.ptr[d + 1]]
 
 
-def _raw_tokenize(normalized: list[str]) -> TokenBatch:
+def _raw_tokenize(
+    normalized: list[str], fold_from: npt.NDArray[np.uint64] | None = None, fold_to: int = 0
+) -> TokenBatch:
     encoded = [t.encode("utf-8", "surrogatepass") for t in normalized]
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum([len(e) for e in encoded], out=offsets[1:])
@@ -248,7 +267,9 @@ def _raw_tokenize(normalized: list[str]) -> TokenBatch:
     hashes = np.empty(total, dtype=np.uint64)
     starts = np.empty(total, dtype=np.int32)
     ends = np.empty(total, dtype=np.int32)
-    _fill_tokens(buf, offsets, table, ptr, hashes, starts, ends)
+    if fold_from is None:
+        fold_from = np.zeros(0, dtype=np.uint64)
+    _fill_tokens(buf, offsets, table, ptr, hashes, starts, ends, fold_from, np.uint64(fold_to))
     return TokenBatch(hashes, starts, ends, ptr)
 
 
@@ -266,10 +287,8 @@ def tokenize(normalized: list[str]) -> TokenBatch:
     >>> bool((batch.of(0) == batch.of(1)).all())
     True
     """
-    batch = _raw_tokenize(normalized)
     date_words, date_token = _date_hashes()
-    batch.hashes[np.isin(batch.hashes, date_words)] = date_token
-    return batch
+    return _raw_tokenize(normalized, date_words, int(date_token))
 
 
 def token_hash(word: str) -> int:

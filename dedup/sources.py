@@ -34,6 +34,15 @@ _ID_FIELDS = ("id", "url", "doc_id", "uid")
 _TEXT_FIELDS = ("text", "content", "body")
 
 
+_CHAOS_MARGIN = 0.15
+
+
+def _display(path: str) -> str:
+    # File names that are not UTF-8 come from the OS as surrogate escapes, which cannot be written out;
+    # show their bytes as \xNN instead, so the id stays unique and readable.
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 class _SkipError(Exception):
     """A file or record cannot be used; the message is the reason shown to the user."""
 
@@ -89,9 +98,15 @@ def decode(data: bytes) -> str:
         except UnicodeDecodeError:
             from charset_normalizer import from_bytes
 
-            best = from_bytes(data).best()
+            matches = from_bytes(data)
+            best = matches.best()
             if best is None:
                 raise ValueError("binary or unknown encoding") from None
+            # Short texts cannot tell Western code pages apart (a cp1252 "è" reads as cp1250 "č"); windows-1252
+            # is the web's most common legacy encoding, so it wins whenever it reads the bytes about as well.
+            western = next((m for m in matches if m.encoding == "cp1252"), None)
+            if western is not None and western.chaos <= best.chaos + _CHAOS_MARGIN:
+                best = western
             text = str(best)
     if not text.isascii():
         import ftfy
@@ -225,33 +240,40 @@ class Corpus:
         for root in self.paths:
             root_path = Path(root)
             if not root_path.is_dir():
-                yield str(root_path), root_path.as_posix(), self.max_bytes
+                yield str(root_path), _display(root_path.as_posix()), self.max_bytes
                 continue
-            for dirpath, dirnames, filenames in os.walk(root_path, followlinks=True):
+
+            def unreadable(err: OSError, root_path: Path = root_path) -> None:
+                where = Path(err.filename).relative_to(root_path).as_posix() if err.filename else str(root_path)
+                self.skipped.append(Skipped(_display(where), f"unreadable folder: {err.strerror or err}"))
+
+            for dirpath, dirnames, filenames in os.walk(root_path, onerror=unreadable, followlinks=True):
                 here = Path(dirpath)
                 try:
                     info = here.stat()
                 except OSError as err:
-                    self.skipped.append(Skipped(here.relative_to(root_path).as_posix(), f"unreadable: {err}"))
+                    where = _display(here.relative_to(root_path).as_posix())
+                    self.skipped.append(Skipped(where, f"unreadable: {err}"))
                     dirnames[:] = []
                     continue
                 if (info.st_dev, info.st_ino) in seen:
                     # A symlink back into a folder already walked: following it would loop forever.
-                    rel_dir = here.relative_to(root_path).as_posix()
+                    rel_dir = _display(here.relative_to(root_path).as_posix())
                     self.skipped.append(Skipped(rel_dir, "symlink loop: folder already scanned"))
                     dirnames[:] = []
                     continue
                 seen.add((info.st_dev, info.st_ino))
                 for name in sorted(dirnames):
                     if name.startswith("."):
-                        self.skipped.append(Skipped((here / name).relative_to(root_path).as_posix(), "hidden folder"))
+                        hidden = (here / name).relative_to(root_path).as_posix()
+                        self.skipped.append(Skipped(_display(hidden), "hidden folder"))
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
                 for name in sorted(filenames):
                     rel = (here / name).relative_to(root_path).as_posix()
                     if name.startswith("."):
-                        self.skipped.append(Skipped(rel, "hidden file"))
+                        self.skipped.append(Skipped(_display(rel), "hidden file"))
                         continue
-                    yield str(here / name), rel, self.max_bytes
+                    yield str(here / name), _display(rel), self.max_bytes
 
     def __iter__(self) -> Iterator[Document]:
         jobs = self._jobs()

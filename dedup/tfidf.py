@@ -12,7 +12,6 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfTransformer
 
 from dedup._jit import kernel, parallel_kernel, prange
 from dedup.normalize import TokenBatch, normalize_text, tokenize
@@ -24,15 +23,49 @@ N_FEATURES = 1 << 20
 PRIOR_DOCUMENTS = 1000
 
 
+@parallel_kernel
+def _count_kernel(
+    columns: npt.NDArray[np.int32],
+    ptr: npt.NDArray[np.int64],
+    out_cols: npt.NDArray[np.int32],
+    out_counts: npt.NDArray[np.float32],
+    distinct: npt.NDArray[np.int64],
+) -> None:
+    # Per document: sort its columns and fold runs into (column, count), written from the row's start.
+    for d in prange(ptr.shape[0] - 1):
+        lo, hi = ptr[d], ptr[d + 1]
+        if hi == lo:
+            distinct[d] = 0
+            continue
+        seg = np.sort(columns[lo:hi])
+        u = 0
+        out_cols[lo] = seg[0]
+        out_counts[lo] = 1.0
+        for i in range(1, hi - lo):
+            if seg[i] == seg[i - 1]:
+                out_counts[lo + u] += 1.0
+            else:
+                u += 1
+                out_cols[lo + u] = seg[i]
+                out_counts[lo + u] = 1.0
+        distinct[d] = u + 1
+
+
 def counts(tokens: TokenBatch) -> sp.csr_matrix:
-    """Term counts, one row per document, columns are folded token hashes."""
+    """Term counts, one row per document (columns sorted); columns are folded token hashes."""
     n = len(tokens)
-    rows = np.repeat(np.arange(n, dtype=np.int32), tokens.counts())
-    cols = (tokens.hashes >> np.uint64(44)).astype(np.int32)  # top 20 bits: well mixed by fmix64
-    data = np.ones(cols.shape[0], dtype=np.float32)
-    matrix = sp.csr_matrix((data, (rows, cols)), shape=(n, N_FEATURES), dtype=np.float32)
-    matrix.sum_duplicates()
-    return matrix
+    columns = (tokens.hashes >> np.uint64(44)).astype(np.int32)  # top 20 bits: well mixed by fmix64
+    out_cols = np.empty_like(columns)
+    out_counts = np.empty(columns.shape[0], dtype=np.float32)
+    distinct = np.zeros(n, dtype=np.int64)
+    _count_kernel(columns, tokens.ptr, out_cols, out_counts, distinct)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(distinct, out=indptr[1:])
+    # Each row's runs are its first `distinct[d]` slots from the row's start in the token arrays.
+    sizes = tokens.counts()
+    offset_in_row = np.arange(columns.shape[0]) - np.repeat(tokens.ptr[:-1], sizes)
+    keep = offset_in_row < np.repeat(distinct, sizes)
+    return sp.csr_matrix((out_counts[keep], out_cols[keep], indptr), shape=(n, N_FEATURES))
 
 
 @lru_cache(maxsize=1)
@@ -50,6 +83,8 @@ def _prior() -> sp.csr_matrix:
 
 def tfidf(term_counts: sp.csr_matrix) -> sp.csr_matrix:
     """L2-normalized TF-IDF rows with sublinear tf and smoothed idf, fitted on these rows plus the prior."""
+    from sklearn.feature_extraction.text import TfidfTransformer  # slow to import: only when a scan runs
+
     transformer = TfidfTransformer(norm="l2", use_idf=True, smooth_idf=True, sublinear_tf=True)
     transformer.fit(sp.vstack([term_counts, _prior()], format="csr"))
     matrix = transformer.transform(term_counts).astype(np.float32).tocsr()
@@ -81,8 +116,16 @@ def _top_kernel(
         out[out_ptr[d] : out_ptr[d] + take] = np.sort(chosen)
 
 
-def top_terms(matrix: sp.csr_matrix, k: int) -> SetBatch:
-    """The `k` highest-weighted terms of each row, as sorted sets of column ids."""
+def top_terms(matrix: sp.csr_matrix, k: int, max_df: int | None = None) -> SetBatch:
+    """The `k` highest-weighted terms of each row, as sorted sets of column ids.
+
+    With `max_df`, terms found in more rows than that are left out: they name a topic, not a story.
+    """
+    if max_df is not None:
+        df = np.bincount(matrix.indices, minlength=matrix.shape[1])
+        matrix = matrix.multiply((df <= max_df).astype(np.float32)[None, :]).tocsr()
+        matrix.eliminate_zeros()
+        matrix.sort_indices()
     nnz = np.diff(matrix.indptr).astype(np.int64)
     sizes = np.minimum(nnz, k)
     ptr = np.zeros(nnz.shape[0] + 1, dtype=np.int64)

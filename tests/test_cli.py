@@ -5,81 +5,249 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+from importlib.metadata import version as installed_version
 from pathlib import Path
 
+import pytest
 import typer
+from click.testing import Result
 from typer.testing import CliRunner
 
 import dedup
 from dedup.cli import app
 
+ROOT = Path(__file__).resolve().parent.parent
+NEWS = ROOT / "fixtures" / "news"
+NEWS_DOCUMENTS = 37
+STAGES = {"normalize", "shingle", "signature", "tfidf", "candidates", "confirm", "cluster"}
+ARTICLE = "The council voted on Tuesday to rebuild the harbor bridge at a cost of 84 million dollars. " * 5
+
 runner = CliRunner()
 
 
-def test_scan_prints_a_table_of_clusters(news_dir: Path) -> None:
-    result = runner.invoke(app, ["scan", str(news_dir), "--quiet"])
+def dedup_cli(*args: str | Path) -> Result:
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def scan_news(*options: str | Path) -> Result:
+    result = dedup_cli("scan", NEWS, "--quiet", *options)
     assert result.exit_code == 0, result.output
-    assert "duplicate" in result.output and "rewrite" in result.output and "37 documents" in result.output
+    return result
 
 
-def test_json_output_follows_the_contract(news_dir: Path) -> None:
-    result = runner.invoke(app, ["scan", str(news_dir), "--format", "json", "--quiet"])
-    assert result.exit_code == 0
-    data = json.loads(result.stdout)
-    assert set(data) == {"documents", "pairs", "clusters", "skipped", "summary"}
-    assert all(set(d) == {"id", "words", "cluster"} for d in data["documents"])
-    assert all(set(p) == {"a", "b", "relation", "jaccard", "containment", "cosine"} for p in data["pairs"])
-    assert all(set(c) == {"id", "relation", "members", "representative"} for c in data["clusters"])
-    assert {"seconds", "settings", "documents"} <= set(data["summary"])
-    assert data["summary"]["settings"]["shingle"]["k"] == 5
-
-
-def test_jsonl_and_csv_outputs_parse(news_dir: Path) -> None:
-    jsonl = runner.invoke(app, ["scan", str(news_dir), "-f", "jsonl", "-q"])
-    records = [json.loads(line) for line in jsonl.stdout.splitlines()]
-    assert {r["type"] for r in records} == {"document", "pair", "cluster", "summary"}
-    table = list(csv.DictReader(io.StringIO(runner.invoke(app, ["scan", str(news_dir), "-f", "csv", "-q"]).stdout)))
-    assert len(table) == 37 and set(table[0]) == {"id", "words", "cluster", "relation", "representative"}
-
-
-def test_output_file_receives_the_report(news_dir: Path, tmp_path: Path) -> None:
-    target = tmp_path / "report.json"
-    result = runner.invoke(app, ["scan", str(news_dir), "-f", "json", "-o", str(target), "-q"])
-    assert result.exit_code == 0 and result.stdout == ""
-    assert len(json.loads(target.read_text())["documents"]) == 37
-
-
-def test_missing_path_is_a_clear_error_without_traceback() -> None:
-    result = runner.invoke(app, ["scan", "/no/such/folder"])
-    assert result.exit_code == 1
-    assert "error: no such file or folder: /no/such/folder" in result.output
+def assert_clean_failure(result: Result, message: str) -> None:
+    """Exit 1 with `error: <message>` on stderr, and no traceback anywhere."""
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert f"error: {message}" in result.stderr
     assert "Traceback" not in result.output
 
 
-def test_a_folder_of_only_bad_files_reports_them_and_fails(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def news_report() -> dict[str, object]:
+    report: dict[str, object] = json.loads(scan_news("--format", "json").stdout)
+    return report
+
+
+def test_scan_of_the_news_fixtures_prints_a_table_of_duplicate_and_rewrite_clusters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(ROOT)
+    result = dedup_cli("scan", "fixtures/news")
+    assert result.exit_code == 0, result.output
+    assert "duplicate" in result.stdout and "rewrite" in result.stdout
+    assert f"{NEWS_DOCUMENTS} documents, 0 skipped" in result.stdout
+    assert "fixtures/news" not in result.stdout  # members are named relative to the scanned folder
+
+
+def test_json_output_has_documents_pairs_clusters_skipped_and_summary(news_report: dict[str, object]) -> None:
+    assert set(news_report) == {"documents", "pairs", "clusters", "skipped", "summary"}
+    assert news_report["skipped"] == []
+
+
+def test_json_documents_have_id_words_and_cluster(news_report: dict[str, object]) -> None:
+    documents = news_report["documents"]
+    assert isinstance(documents, list) and len(documents) == NEWS_DOCUMENTS
+    for doc in documents:
+        assert set(doc) == {"id", "words", "cluster"}
+        assert isinstance(doc["id"], str) and isinstance(doc["words"], int) and doc["words"] > 0
+        assert doc["cluster"] is None or isinstance(doc["cluster"], str)
+    ids = {doc["id"] for doc in documents}
+    assert "copies/tram-line-extension.txt.gz" in ids and "html/westfold-library-cuts.htm" in ids
+
+
+def test_json_pairs_have_both_ids_a_relation_and_three_measures(news_report: dict[str, object]) -> None:
+    pairs = news_report["pairs"]
+    assert isinstance(pairs, list) and pairs
+    ids = {doc["id"] for doc in news_report["documents"]}  # type: ignore[attr-defined]
+    for pair in pairs:
+        assert set(pair) == {"a", "b", "relation", "jaccard", "containment", "cosine"}
+        assert pair["a"] in ids and pair["b"] in ids and pair["a"] < pair["b"]
+        assert pair["relation"] in {"duplicate", "rewrite"}
+        assert all(0.0 <= pair[m] <= 1.0 for m in ("jaccard", "containment", "cosine"))
+    assert {p["relation"] for p in pairs} == {"duplicate", "rewrite"}
+
+
+def test_json_clusters_have_id_relation_members_and_a_representative_among_them(
+    news_report: dict[str, object],
+) -> None:
+    clusters = news_report["clusters"]
+    assert isinstance(clusters, list) and clusters
+    membership = {doc["id"]: doc["cluster"] for doc in news_report["documents"]}  # type: ignore[attr-defined]
+    for c in clusters:
+        assert set(c) == {"id", "relation", "members", "representative"}
+        assert c["relation"] in {"duplicate", "rewrite"}
+        assert len(c["members"]) >= 2 and c["representative"] in c["members"]
+        assert all(membership[m] == c["id"] for m in c["members"])
+    assert sum(len(c["members"]) for c in clusters) == sum(v is not None for v in membership.values())
+
+
+def test_json_summary_has_seconds_per_stage_and_the_settings_used(news_report: dict[str, object]) -> None:
+    summary = news_report["summary"]
+    assert isinstance(summary, dict)
+    assert set(summary["seconds"]) >= STAGES
+    assert all(isinstance(s, float | int) and s >= 0 for s in summary["seconds"].values())
+    assert summary["settings"]["shingle"]["k"] == 5
+    assert summary["documents"] == NEWS_DOCUMENTS and summary["skipped"] == 0
+
+
+def test_options_reach_the_settings_in_the_summary() -> None:
+    report = json.loads(scan_news("-f", "json", "--shingle-size", "4", "--num-perm", "64", "--workers", "1").stdout)
+    assert report["summary"]["settings"]["shingle"]["k"] == 4
+    assert report["summary"]["settings"]["signature"]["num_perm"] == 64
+
+
+def test_jsonl_output_is_one_json_record_per_line_tagged_with_its_type(news_report: dict[str, object]) -> None:
+    lines = scan_news("--format", "jsonl").stdout.splitlines()
+    records = [json.loads(line) for line in lines]
+    kinds = [r["type"] for r in records]
+    assert set(kinds) == {"document", "pair", "cluster", "summary"}
+    assert kinds.count("document") == NEWS_DOCUMENTS and kinds[-1] == "summary" and kinds.count("summary") == 1
+    assert kinds.count("pair") == len(news_report["pairs"])  # type: ignore[arg-type]
+
+
+def test_csv_output_has_a_header_and_one_row_per_document() -> None:
+    text = scan_news("--format", "csv").stdout
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["id", "words", "cluster", "relation", "representative"]
+    assert len(rows) == NEWS_DOCUMENTS + 1 and all(len(r) == 5 for r in rows)
+    clustered = [r for r in rows[1:] if r[2]]
+    assert clustered and all(r[3] in {"duplicate", "rewrite"} and r[4] for r in clustered)
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "csv"])
+def test_output_file_receives_the_report_and_stdout_stays_empty(tmp_path: Path, fmt: str) -> None:
+    target = tmp_path / f"report.{fmt}"
+    result = scan_news("--format", fmt, "--output", target)
+    assert result.stdout == ""
+    text = target.read_text(encoding="utf-8")
+    if fmt == "json":
+        assert len(json.loads(text)["documents"]) == NEWS_DOCUMENTS
+    elif fmt == "jsonl":
+        assert sum(json.loads(line)["type"] == "document" for line in text.splitlines()) == NEWS_DOCUMENTS
+    else:
+        assert len(list(csv.DictReader(io.StringIO(text)))) == NEWS_DOCUMENTS
+
+
+def test_table_output_file_is_plain_text(tmp_path: Path) -> None:
+    target = tmp_path / "report.txt"
+    result = scan_news("--output", target)
+    assert result.stdout == ""
+    text = target.read_text(encoding="utf-8")
+    assert "duplicate" in text and "rewrite" in text and "\x1b[" not in text
+
+
+def test_a_missing_path_exits_non_zero_with_a_clear_error_and_no_traceback() -> None:
+    result = dedup_cli("scan", "/no/such/folder")
+    assert_clean_failure(result, "no such file or folder: /no/such/folder")
+    assert result.stdout == ""
+
+
+def test_an_output_file_in_a_missing_folder_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    result = dedup_cli("scan", NEWS, "-q", "-f", "json", "-o", tmp_path / "no" / "such" / "report.json")
+    assert_clean_failure(result, "")
+    assert str(tmp_path / "no" / "such") in result.stderr
+
+
+def test_a_folder_of_only_bad_files_exits_non_zero_and_still_reports_the_skipped_rows(tmp_path: Path) -> None:
     (tmp_path / "empty.txt").write_bytes(b"")
     (tmp_path / "blob.txt").write_bytes(b"\x00\x01" * 50)
-    result = runner.invoke(app, ["scan", str(tmp_path), "-f", "json", "-q"])
-    assert result.exit_code == 1
+    (tmp_path / "photo.jpg").write_bytes(b"\xff\xd8\xff")
+    (tmp_path / "feed.jsonl").write_text('{"id": "x"}\n{oops\n')
+    result = dedup_cli("scan", tmp_path, "--format", "json", "--quiet")
+    assert_clean_failure(result, "no document could be read (5 inputs skipped)")
     report = json.loads(result.stdout)
-    assert {s["path"] for s in report["skipped"]} == {"empty.txt", "blob.txt"}
+    assert report["documents"] == []
+    assert {s["path"]: s["reason"].split(":")[0] for s in report["skipped"]} == {
+        "blob.txt": "binary file (NUL bytes)",
+        "empty.txt": "empty file",
+        "feed.jsonl:1": "record",
+        "feed.jsonl:2": "invalid JSON",
+        "photo.jpg": "unsupported file type (supported",
+    }
 
 
-def test_invalid_option_value_is_a_usage_error() -> None:
-    result = runner.invoke(app, ["scan", ".", "--shingle-size", "0"])
+def test_a_folder_of_only_bad_files_lists_them_in_the_table_too(tmp_path: Path) -> None:
+    (tmp_path / "empty.txt").write_bytes(b"")
+    result = dedup_cli("scan", tmp_path, "--quiet")
+    assert_clean_failure(result, "no document could be read (1 inputs skipped)")
+    assert "empty.txt" in result.stdout and "empty file" in result.stdout
+
+
+def test_bad_files_next_to_good_ones_are_listed_and_the_scan_succeeds(tmp_path: Path) -> None:
+    (tmp_path / "good.txt").write_text(ARTICLE)
+    (tmp_path / "copy.txt").write_text(ARTICLE)
+    (tmp_path / "blob.txt").write_bytes(b"\x00" * 10)
+    result = dedup_cli("scan", tmp_path, "-f", "json", "-q")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert sorted(d["id"] for d in report["documents"]) == ["copy.txt", "good.txt"]
+    assert [s["path"] for s in report["skipped"]] == ["blob.txt"]
+    assert [c["members"] for c in report["clusters"]] == [["copy.txt", "good.txt"]]
+
+
+def test_a_file_name_that_is_not_utf8_does_not_crash_the_report(tmp_path: Path) -> None:
+    with open(os.fsencode(tmp_path) + b"/caf\xe9.txt", "w") as handle:
+        handle.write(ARTICLE)
+    (tmp_path / "other.txt").write_text("Fishermen in the northern bay rejected the new quota. " * 5)
+    result = dedup_cli("scan", tmp_path, "-f", "json", "-q")
+    assert result.exit_code == 0, repr(result.exception)
+    assert len(json.loads(result.stdout)["documents"]) == 2
+
+
+def test_an_invalid_option_value_is_a_usage_error() -> None:
+    result = dedup_cli("scan", NEWS, "--shingle-size", "0")
     assert result.exit_code == 2
+    assert "Traceback" not in result.output
 
 
-def test_every_command_has_help() -> None:
+def test_an_unknown_format_is_a_usage_error() -> None:
+    result = dedup_cli("scan", NEWS, "--format", "xml")
+    assert result.exit_code == 2 and "xml" in result.output
+
+
+def test_every_command_has_help_that_exits_zero() -> None:
     group = typer.main.get_command(app)
     commands = group.commands  # type: ignore[attr-defined]
-    assert commands
-    for name in commands:
-        result = runner.invoke(app, [name, "--help"])
-        assert result.exit_code == 0 and "Usage" in result.output, name
-        assert "Example" in result.output, name
+    assert "scan" in commands
+    for name, command in commands.items():
+        summary = (command.help or "").strip()
+        assert summary, f"`dedup {name}` has no help text"
+        result = dedup_cli(name, "--help")
+        assert result.exit_code == 0, name
+        assert "Usage" in result.stdout and summary.splitlines()[0] in result.stdout, name
+        assert command.get_short_help_str() in dedup_cli("--help").stdout, name
 
 
-def test_version() -> None:
-    result = runner.invoke(app, ["--version"])
-    assert result.exit_code == 0 and dedup.__version__ in result.output
+def test_no_arguments_shows_the_help() -> None:
+    result = dedup_cli()
+    assert "Usage" in result.output and "scan" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_version_prints_the_version() -> None:
+    result = dedup_cli("--version")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"dedup {dedup.__version__}"
+    assert dedup.__version__ == installed_version("dedup")
