@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["Cluster", "Document", "DocumentResult", "Pair", "ScanResult", "Skipped"]
@@ -69,10 +69,24 @@ class ScanResult:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: documents, pairs, clusters, skipped, summary."""
+        # Built field by field: dataclasses.asdict deep-copies every value and is ten times slower.
         return {
-            "documents": [asdict(d) for d in self.documents],
-            "pairs": [asdict(p) for p in self.pairs],
-            "clusters": [{**asdict(c), "members": list(c.members)} for c in self.clusters],
-            "skipped": [asdict(s) for s in self.skipped],
+            "documents": [{"id": d.id, "words": d.words, "cluster": d.cluster} for d in self.documents],
+            "pairs": [
+                {
+                    "a": p.a,
+                    "b": p.b,
+                    "relation": p.relation,
+                    "jaccard": p.jaccard,
+                    "containment": p.containment,
+                    "cosine": p.cosine,
+                }
+                for p in self.pairs
+            ],
+            "clusters": [
+                {"id": c.id, "relation": c.relation, "members": list(c.members), "representative": c.representative}
+                for c in self.clusters
+            ],
+            "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
             "summary": self.summary,
         }

@@ -9,6 +9,8 @@ documents -> normalize -> tokenize -> shingle -> minhash ----------------> LSH (
 from __future__ import annotations
 
 import gc
+import importlib
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -116,6 +118,10 @@ def scan_documents(
     """
     timer = _Timer()
     started = time.perf_counter()
+    # scikit-learn takes about a second to import and is first needed after every batch is read: import it
+    # meanwhile, while the compiled kernels (which release the GIL) do the reading-time work.
+    warm_up = threading.Thread(target=importlib.import_module, args=("sklearn.feature_extraction.text",))
+    warm_up.start()
     ids: list[str] = []
     word_counts: list[npt.NDArray[np.int64]] = []
     shingle_sets: list[SetBatch] = []
@@ -145,6 +151,7 @@ def scan_documents(
         sigs = np.concatenate(signatures) if signatures else np.zeros((0, config.signature.num_perm), np.uint32)
         active = words > 0
         rank = np.argsort(np.argsort(np.array(doc_ids, dtype=object), kind="stable"), kind="stable")
+        warm_up.join()
         with timer.stage("tfidf"):
             matrix = tfidf(sp.vstack(term_counts, format="csr")) if n else sp.csr_matrix((0, 1))
         with timer.stage("candidates"):

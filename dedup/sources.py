@@ -12,6 +12,7 @@ import gzip
 import io
 import json
 import os
+import re
 import stat
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -23,7 +24,7 @@ from typing import Any
 from dedup.errors import InputError
 from dedup.model import Document, Skipped
 
-__all__ = ["DEFAULT_MAX_BYTES", "SUFFIXES", "Corpus", "decode", "extract_html", "read_file"]
+__all__ = ["DEFAULT_MAX_BYTES", "SUFFIXES", "Corpus", "decode", "extract_html", "read_file", "repair"]
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 TEXT_SUFFIXES = (".txt", ".md", ".text", ".markdown")
@@ -108,11 +109,28 @@ def decode(data: bytes) -> str:
             if western is not None and western.chaos <= best.chaos + _CHAOS_MARGIN:
                 best = western
             text = str(best)
-    if not text.isascii():
-        import ftfy
+    return repair(text)
 
-        text = ftfy.fix_text(text, uncurl_quotes=False, fix_line_breaks=True)
-    return text
+
+# A UTF-8 lead byte read as windows-1252 or latin-1, then a continuation byte read the same way: the mark
+# of text encoded twice ("donâ€™t", "cafÃ©"). ftfy takes milliseconds per text, so only these go to it.
+_MOJIBAKE = re.compile(
+    "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u2026\u2030\u2039\u203a\u20ac\u2122]"
+)
+
+
+# The lead characters of those pairs that matter in practice (Latin-1 range, Latin Extended, Greek,
+# Cyrillic, general punctuation): `in` on a str is far cheaper than the regex on clean accented text.
+_MOJIBAKE_LEADS = ("\u00c2", "\u00c3", "\u00c4", "\u00c5", "\u00ce", "\u00cf", "\u00d0", "\u00d1", "\u00e2")
+
+
+def repair(text: str) -> str:
+    """Mojibake repaired (ftfy) where the text shows its marks; clean text is returned unchanged."""
+    if text.isascii() or not any(lead in text for lead in _MOJIBAKE_LEADS) or not _MOJIBAKE.search(text):
+        return text
+    import ftfy
+
+    return ftfy.fix_text(text, uncurl_quotes=False, fix_line_breaks=False)
 
 
 def extract_html(html: str) -> tuple[str, str]:
@@ -180,7 +198,7 @@ def _json_documents(text: str, rel: str, jsonl: bool) -> tuple[list[Document], l
         except _SkipError as skip:
             skipped.append(Skipped(where, str(skip)))
             continue
-        docs.append(Document(doc_id or where, body, source=where))
+        docs.append(Document(doc_id or where, repair(body), source=where))
     return docs, skipped
 
 
@@ -257,9 +275,9 @@ class Corpus:
                     dirnames[:] = []
                     continue
                 if (info.st_dev, info.st_ino) in seen:
-                    # A symlink back into a folder already walked: following it would loop forever.
+                    # A symlink to a folder already walked (a loop, or a second way in): its files are read once.
                     rel_dir = _display(here.relative_to(root_path).as_posix())
-                    self.skipped.append(Skipped(rel_dir, "symlink loop: folder already scanned"))
+                    self.skipped.append(Skipped(rel_dir, "symlink to a folder already scanned (loop or alias)"))
                     dirnames[:] = []
                     continue
                 seen.add((info.st_dev, info.st_ino))
@@ -276,8 +294,12 @@ class Corpus:
                     yield str(here / name), _display(rel), self.max_bytes
 
     def __iter__(self) -> Iterator[Document]:
-        jobs = self._jobs()
-        if self.workers > 1:
+        self.skipped.clear()
+        self.files = 0
+        jobs = list(self._jobs())
+        # Only HTML extraction is slow enough to pay for a process pool; text and JSON are read faster here
+        # than their documents could be sent back from another process.
+        if self.workers > 1 and any(_kind(Path(path).name)[0] == "html" for path, _, _ in jobs):
             with ProcessPoolExecutor(self.workers) as pool:
                 yield from self._collect(pool.map(_read_job, jobs, chunksize=32))
         else:
