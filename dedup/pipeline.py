@@ -24,7 +24,7 @@ import scipy.sparse as sp
 
 from dedup.cluster import cluster
 from dedup.config import ScanConfig
-from dedup.confirm import DUPLICATE, REWRITE, classify, overlaps
+from dedup.confirm import DUPLICATE, REWRITE, ConfirmedPairs, classify, overlaps
 from dedup.lsh import candidate_pairs, merge_pairs
 from dedup.model import Cluster, Document, DocumentResult, Pair, ScanResult, Skipped
 from dedup.normalize import normalize_text, tokenize
@@ -105,6 +105,21 @@ def _unique_ids(ids: list[str]) -> tuple[list[str], int]:
     return out, renamed
 
 
+def _pairs(confirmed: ConfirmedPairs, doc_ids: list[str], rank: npt.NDArray[np.int64]) -> list[Pair]:
+    # Each pair as (smaller id, larger id), all sorted by those ids: array work first, objects last, since
+    # a corpus full of copies can confirm millions of pairs.
+    i, j = confirmed.pairs[:, 0], confirmed.pairs[:, 1]
+    swap = rank[i] > rank[j]
+    a, b = np.where(swap, j, i), np.where(swap, i, j)
+    order = np.lexsort((rank[b], rank[a]))
+    relation = np.where(confirmed.duplicate[order], DUPLICATE, REWRITE).tolist()
+    measures = [np.round(m[order], 4).tolist() for m in (confirmed.jaccard, confirmed.containment, confirmed.cosine)]
+    return [
+        Pair(doc_ids[x], doc_ids[y], rel, jac, con, cos)
+        for x, y, rel, jac, con, cos in zip(a[order].tolist(), b[order].tolist(), relation, *measures, strict=True)
+    ]
+
+
 def scan_documents(
     documents: Iterable[Document],
     config: ScanConfig,
@@ -175,18 +190,7 @@ def scan_documents(
         with timer.stage("cluster"):
             clusters = cluster(confirmed, doc_ids, words, config.cluster)
 
-    pairs = []
-    for (i, j), dup, jac, con, cos in zip(
-        confirmed.pairs.tolist(),
-        confirmed.duplicate.tolist(),
-        confirmed.jaccard.tolist(),
-        confirmed.containment.tolist(),
-        confirmed.cosine.tolist(),
-        strict=True,
-    ):
-        a, b = sorted((doc_ids[i], doc_ids[j]))
-        pairs.append(Pair(a, b, DUPLICATE if dup else REWRITE, round(jac, 4), round(con, 4), round(cos, 4)))
-    pairs.sort(key=lambda p: (p.a, p.b))
+    pairs = _pairs(confirmed, doc_ids, rank)
     label = clusters.label.tolist()
     document_results = tuple(
         DocumentResult(doc_ids[d], int(words[d]), clusters.ids[label[d]] if label[d] >= 0 else None) for d in range(n)
@@ -209,7 +213,7 @@ def scan_documents(
             "rewrite_path": int(rewrite_candidates.shape[0]),
             "total": int(candidates.shape[0]),
         },
-        "pairs": {rel: sum(p.relation == rel for p in pairs) for rel in (DUPLICATE, REWRITE)},
+        "pairs": {DUPLICATE: int(confirmed.duplicate.sum()), REWRITE: int((~confirmed.duplicate).sum())},
         "clusters": {rel: sum(c.relation == rel for c in cluster_results) for rel in (DUPLICATE, REWRITE)},
         "clustered_documents": sum(d.cluster is not None for d in document_results),
         "threads": threads,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import json
 import os
 import re
 import stat
@@ -20,6 +19,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from dedup.errors import InputError
 from dedup.model import Document, Skipped
@@ -168,30 +169,36 @@ def _record_text(record: Any, where: str) -> tuple[str | None, str]:
     return doc_id, text
 
 
+def _parsed_lines(text: str) -> Iterator[tuple[int, Any]]:
+    # (line number, record) per non-empty line; a line that is not JSON yields its error instead.
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                yield number, orjson.loads(line)
+            except orjson.JSONDecodeError as err:
+                yield number, _SkipError(f"invalid JSON: {err}")
+
+
 def _json_documents(text: str, rel: str, jsonl: bool) -> tuple[list[Document], list[Skipped]]:
     docs: list[Document] = []
     skipped: list[Skipped] = []
+    records: Iterable[tuple[int, Any]]
     if jsonl:
-        lines: Iterable[tuple[int, str]] = enumerate(text.splitlines(), start=1)
+        records = _parsed_lines(text)
     else:
         try:
-            value = json.loads(text)
-        except json.JSONDecodeError as err:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError as err:
             # A .json file may also hold one object per line.
-            if "Extra data" not in str(err):
+            if len([line for line in text.splitlines() if line.strip()]) < 2:
                 return [], [Skipped(rel, f"invalid JSON: {err}")]
             return _json_documents(text, rel, True)
-        values = value if isinstance(value, list) else [value]
-        lines = ((i, json.dumps(v)) for i, v in enumerate(values, start=1))
-    for number, line in lines:
-        if not line.strip():
-            continue
+        records = enumerate(value if isinstance(value, list) else [value], start=1)
+    for number, record in records:
         where = f"{rel}:{number}"
         try:
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise _SkipError(f"invalid JSON: {err}") from err
+            if isinstance(record, _SkipError):
+                raise record
             doc_id, body = _record_text(record, "record")
             if not body.strip():
                 raise _SkipError("empty text")
