@@ -59,15 +59,10 @@ def _run_with_progress(quiet: bool, call: Any) -> ScanResult:
         result: ScanResult = call(None)
         return result
     from rich.console import Console
-    from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    columns = (
-        SpinnerColumn(),
-        TextColumn("scanning"),
-        MofNCompleteColumn(),
-        TextColumn("documents"),
-        TimeElapsedColumn(),
-    )
+    # The total is unknown until every file is read (a JSONL file holds any number of documents).
+    columns = (SpinnerColumn(), TextColumn("scanning: {task.completed:,.0f} documents read"), TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("scan", total=None)
         result = call(lambda n: bar.advance(task, n))
@@ -86,7 +81,7 @@ def scan(
     seed: Annotated[int, typer.Option(help="MinHash seed (signatures compare only under one seed).")] = 1,
     duplicate_threshold: Annotated[
         float, typer.Option(help="Shingle Jaccard the duplicate LSH path aims at.", min=0.01, max=0.99)
-    ] = 0.3,
+    ] = 0.2,
     rewrite_threshold: Annotated[
         float, typer.Option(help="Top-term Jaccard the rewrite LSH path aims at.", min=0.01, max=0.99)
     ] = 0.2,
