@@ -38,6 +38,12 @@ def scan(
     if len(paths) + len(documents) != len(items):
         odd = next(i for i in items if not isinstance(i, str | os.PathLike | Document))
         raise InputError(f"cannot scan a {type(odd).__name__}: pass paths or dedup.Document objects")
+    for doc in documents:
+        if not isinstance(doc.id, str) or not isinstance(doc.text, str):
+            raise InputError(
+                f"document {doc.id!r}: id and text must be str, not {type(doc.id).__name__} and "
+                f"{type(doc.text).__name__}"
+            )
     read_workers = config.workers or (os.cpu_count() or 1)
     corpus = Corpus(paths, max_bytes=max_bytes, workers=read_workers) if paths else None
     stream: Iterable[Document] = chain(corpus, documents) if corpus is not None else documents

@@ -75,3 +75,9 @@ def test_normalize_is_idempotent(text: str) -> None:
 def test_tokenizing_normalized_text_again_changes_nothing(text: str) -> None:
     normalized = normalize_text(text)
     assert hashes_of(normalized) == hashes_of(text)
+
+
+def test_the_cached_character_classes_equal_a_fresh_build() -> None:
+    from dedup.normalize import _build_class_table, _class_table
+
+    assert (_class_table() == _build_class_table()).all()

@@ -151,3 +151,8 @@ def test_unknown_setting_is_a_config_error_that_names_the_known_ones() -> None:
 def test_invalid_setting_value_names_the_value_and_the_fix() -> None:
     with pytest.raises(dedup.ConfigError, match=r"k=0 .* 1 to 16"):
         dedup.scan([Document("a", "text")], k=0)
+
+
+def test_a_document_whose_text_is_not_a_string_is_an_input_error() -> None:
+    with pytest.raises(dedup.InputError, match="text must be str"):
+        dedup.scan([Document("a", None)])  # type: ignore[arg-type]
