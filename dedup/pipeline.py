@@ -179,6 +179,7 @@ def scan_documents(
             top_sigs = minhash(top, config.signature)
             rewrite_candidates = candidate_pairs(top_sigs, config.rewrite_lsh, active, rank)
             candidates = merge_pairs(duplicate_candidates, rewrite_candidates)
+        n_candidates = int(candidates.shape[0])
         with timer.stage("confirm"):
             cosine = pair_cosines(matrix, candidates)
             # Overlap is only worth measuring where the cosine leaves either relation possible.
@@ -211,7 +212,8 @@ def scan_documents(
         "candidates": {
             "duplicate_path": int(duplicate_candidates.shape[0]),
             "rewrite_path": int(rewrite_candidates.shape[0]),
-            "total": int(candidates.shape[0]),
+            "total": n_candidates,
+            "measured": int(candidates.shape[0]),  # the rest had a cosine below either relation's threshold
         },
         "pairs": {DUPLICATE: int(confirmed.duplicate.sum()), REWRITE: int((~confirmed.duplicate).sum())},
         "clusters": {rel: sum(c.relation == rel for c in cluster_results) for rel in (DUPLICATE, REWRITE)},
