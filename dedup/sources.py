@@ -317,7 +317,8 @@ class Corpus:
         self.files = 0
         jobs = list(self._jobs())
         # Only HTML extraction is slow enough to pay for a process pool; text and JSON are read faster here
-        # than their documents could be sent back from another process.
+        # than their documents could be sent back from another process. The forked workers only read and
+        # extract: numba's OpenMP threads must never run in a child forked after they started.
         if self.workers > 1 and any(_kind(Path(path).name)[0] == "html" for path, _, _ in jobs):
             with ProcessPoolExecutor(self.workers) as pool:
                 yield from self._collect(pool.map(_read_job, jobs, chunksize=32))
