@@ -89,6 +89,12 @@ def decode(data: bytes) -> str:
 
     Raises `ValueError` with the reason when the bytes are binary or in no recognisable encoding.
     """
+    return repair(_decode_bytes(data))
+
+
+def _decode_bytes(data: bytes) -> str:
+    # Bytes -> text without mojibake repair: a JSONL file is repaired record by record instead, since one
+    # double-encoded record must not send a whole shard (megabytes) through ftfy.
     head = data[:8192]
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         text = data.decode("utf-16")
@@ -110,7 +116,7 @@ def decode(data: bytes) -> str:
             if western is not None and western.chaos <= best.chaos + _CHAOS_MARGIN:
                 best = western
             text = str(best)
-    return repair(text)
+    return text
 
 
 # A UTF-8 lead byte read as windows-1252 or latin-1, then a continuation byte read the same way: the mark
@@ -231,11 +237,12 @@ def read_file(path: Path, rel: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple
         if not data.strip():
             raise _SkipError("empty file")
         try:
-            text = decode(data)
+            text = _decode_bytes(data)
         except (ValueError, UnicodeDecodeError) as err:
             raise _SkipError(str(err)) from err
         if kind == "json":
             return _json_documents(text, rel, path.name.lower().removesuffix(".gz").endswith((".jsonl", ".ndjson")))
+        text = repair(text)
         chrome = ""
         if kind == "html":
             text, chrome = extract_html(text)
