@@ -1,22 +1,31 @@
-"""The one place that knows how compiled kernels are built.
+"""The one place that knows how compiled kernels are built and spread over cores.
 
 Per-token and per-shingle work is what makes MinHash pipelines slow in Python, so the inner loops of the
 stages are compiled with numba. Kernels are cached on disk (the first run of a fresh install compiles them
-once) and release the GIL so that a thread pool can use every core.
+once) and release the GIL, and `spread` runs one over slices of a batch in a thread pool.
+
+We use no numba threading layer (no `parallel=True`): the GNU OpenMP layer it picks on Linux kills any
+child forked after it started, and the workqueue layer aborts when two threads launch kernels at once.
+Crawlers fork and thread freely around the index, so plain nogil kernels on our own threads are the only
+choice that is safe under both.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 from typing import Any, TypeVar, cast
 
 import numba
+import numpy as np
+import numpy.typing as npt
 
-__all__ = ["kernel", "parallel_kernel", "prange"]
+__all__ = ["cores", "kernel", "radix_sort", "slices", "spread"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-prange = numba.prange
+T = TypeVar("T")
 
 
 def kernel(fn: F) -> F:
@@ -24,6 +33,78 @@ def kernel(fn: F) -> F:
     return cast(F, numba.njit(cache=True, nogil=True)(fn))
 
 
-def parallel_kernel(fn: F) -> F:
-    """Like `kernel`, with `prange` loops spread over numba's threads (one per core)."""
-    return cast(F, numba.njit(cache=True, nogil=True, parallel=True)(fn))
+@kernel
+def radix_sort(values: npt.NDArray[Any], scratch: npt.NDArray[Any], bits: int) -> None:
+    """Sort non-negative integers below 2**bits in place (LSD radix, a byte a pass; `scratch` as long).
+
+    Several times faster than a comparison sort on the few hundred values of one document's set, and
+    linear on a large one.
+    """
+    n = values.shape[0]
+    if n < 2:
+        return
+    count = np.empty(257, dtype=np.int64)
+    src, dst = values, scratch[:n]
+    for shift in range(0, bits, 8):
+        count[:] = 0
+        for i in range(n):
+            count[((src[i] >> shift) & 255) + 1] += 1
+        for i in range(256):
+            count[i + 1] += count[i]
+        for i in range(n):
+            digit = (src[i] >> shift) & 255
+            dst[count[digit]] = src[i]
+            count[digit] += 1
+        src, dst = dst, src
+    if src is not values:
+        values[:] = src
+
+
+def cores() -> int:
+    """Cores this process may run on (its CPU affinity, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not every platform has affinity
+        return os.cpu_count() or 1
+
+
+def slices(weights: npt.NDArray[np.int64], parts: int) -> list[tuple[int, int]]:
+    """Split items `0..len(weights)` into at most `parts` contiguous `(lo, hi)` runs of about equal weight.
+
+    >>> slices(np.array([1, 1, 1, 1]), 2)
+    [(0, 2), (2, 4)]
+    >>> slices(np.array([5, 1, 1, 1, 1, 1]), 2)
+    [(0, 1), (1, 6)]
+    """
+    n = int(weights.shape[0])
+    if n == 0:
+        return []
+    parts = max(1, min(parts, n))
+    total = np.cumsum(weights, dtype=np.float64)
+    # Cut where the running weight crosses each 1/parts of the total; every cut strictly advances.
+    targets = total[-1] * np.arange(1, parts) / parts
+    cuts = np.searchsorted(total, targets, side="left") + 1
+    bounds = [0, *sorted({int(c) for c in cuts if 0 < c < n}), n]
+    return list(pairwise(bounds))
+
+
+# Below this much work a thread pool costs more than it saves (its start is about 0.1 ms).
+_MIN_PARALLEL_WEIGHT = 20_000
+
+
+def spread(
+    work: Callable[[int, int], T], weights: npt.NDArray[np.int64], workers: int, parts_per_worker: int = 4
+) -> list[T]:
+    """`work(lo, hi)` over slices of the items, on `workers` threads; results in item order.
+
+    `work` must release the GIL (a compiled kernel) for the threads to run side by side. A few slices per
+    worker even out documents of unequal cost.
+    """
+    n = int(weights.shape[0])
+    if n == 0:
+        return []
+    if workers <= 1 or n == 1 or int(weights.sum()) < _MIN_PARALLEL_WEIGHT:
+        return [work(0, n)]
+    runs = slices(weights, workers * parts_per_worker)
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(lambda run: work(*run), runs))

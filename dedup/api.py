@@ -6,10 +6,12 @@ import os
 from collections.abc import Callable, Iterable
 from itertools import chain
 
+from dedup._jit import cores
 from dedup.config import scan_config
 from dedup.errors import InputError
 from dedup.model import Document, ScanResult
-from dedup.pipeline import scan_documents
+from dedup.parallel import featurize_files, worth_a_pool
+from dedup.pipeline import featurize_batches, scan_batches, scan_documents
 from dedup.sources import DEFAULT_MAX_BYTES, Corpus
 
 __all__ = ["scan"]
@@ -44,7 +46,13 @@ def scan(
                 f"document {doc.id!r}: id and text must be str, not {type(doc.id).__name__} and "
                 f"{type(doc.text).__name__}"
             )
-    read_workers = config.workers or (os.cpu_count() or 1)
-    corpus = Corpus(paths, max_bytes=max_bytes, workers=read_workers) if paths else None
-    stream: Iterable[Document] = chain(corpus, documents) if corpus is not None else documents
-    return scan_documents(stream, config, skipped=corpus.skipped if corpus else [], progress=progress)
+    workers = config.workers or cores()
+    if not paths:
+        return scan_documents(documents, config, progress=progress)
+    corpus = Corpus(paths, max_bytes=max_bytes)
+    jobs = corpus.jobs()
+    if worth_a_pool(jobs, workers):
+        batches = chain(featurize_files(jobs, config, workers, corpus.skipped), featurize_batches(documents, config))
+        return scan_batches(batches, config, skipped=corpus.skipped, progress=progress)
+    stream = chain(corpus.read(jobs), documents)
+    return scan_documents(stream, config, skipped=corpus.skipped, progress=progress)

@@ -12,11 +12,10 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
-import numba
 import numpy as np
 import numpy.typing as npt
 
-from dedup._jit import kernel, parallel_kernel, prange
+from dedup._jit import kernel, spread
 from dedup.config import LSHConfig
 
 __all__ = ["agreement", "band_keys", "bands", "candidate_pairs", "merge_pairs"]
@@ -53,12 +52,14 @@ def _emit(
     order: npt.NDArray[np.int64],
     sorted_keys: npt.NDArray[np.uint64],
     rows: npt.NDArray[np.int64],
+    row_rank: npt.NDArray[np.int64],
     max_bucket: int,
     out: npt.NDArray[np.int64],
     write: bool,
 ) -> int:
-    # Pairs within each run of equal keys, as codes min * n + max over `rows`; a run longer than max_bucket
-    # pairs its first member with the rest.
+    # Pairs within each run of equal keys, as codes min * width + max over `rows`. A run longer than
+    # max_bucket pairs only its member of lowest rank with the rest: neither depends on the order of the
+    # run, so an unstable sort serves.
     n = order.shape[0]
     width = rows[-1] + 1
     count = 0
@@ -68,22 +69,34 @@ def _emit(
         while j < n and sorted_keys[j] == sorted_keys[i]:
             j += 1
         size = j - i
-        if size > 1:
-            last = j if size <= max_bucket else i + 1
-            for x in range(i, last):
+        if 1 < size <= max_bucket:
+            for x in range(i, j):
                 for y in range(x + 1, j):
                     if write:
                         u, v = rows[order[x]], rows[order[y]]
+                        out[count] = min(u, v) * width + max(u, v)
+                    count += 1
+        elif size > max_bucket:
+            hub = i
+            for x in range(i + 1, j):
+                if row_rank[order[x]] < row_rank[order[hub]]:
+                    hub = x
+            for y in range(i, j):
+                if y != hub:
+                    if write:
+                        u, v = rows[order[hub]], rows[order[y]]
                         out[count] = min(u, v) * width + max(u, v)
                     count += 1
         i = j
     return count
 
 
-@parallel_kernel
-def _agreement(signatures: npt.NDArray[np.uint32], pairs: npt.NDArray[np.int64], out: npt.NDArray[np.float64]) -> None:
+@kernel
+def _agreement(
+    signatures: npt.NDArray[np.uint32], pairs: npt.NDArray[np.int64], out: npt.NDArray[np.float64], lo: int, hi: int
+) -> None:
     width = signatures.shape[1]
-    for p in prange(pairs.shape[0]):
+    for p in range(lo, hi):
         a, b = pairs[p, 0], pairs[p, 1]
         same = 0
         for k in range(width):
@@ -91,11 +104,13 @@ def _agreement(signatures: npt.NDArray[np.uint32], pairs: npt.NDArray[np.int64],
         out[p] = same / width
 
 
-def agreement(signatures: npt.NDArray[np.uint32], pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+def agreement(
+    signatures: npt.NDArray[np.uint32], pairs: npt.NDArray[np.int64], *, workers: int = 1
+) -> npt.NDArray[np.float64]:
     """Share of signature positions on which each pair agrees: the MinHash estimate of their Jaccard."""
     out = np.empty(pairs.shape[0], dtype=np.float64)
-    if pairs.shape[0]:
-        _agreement(signatures, pairs, out)
+    weights = np.full(pairs.shape[0], signatures.shape[1], dtype=np.int64)
+    spread(lambda lo, hi: _agreement(signatures, pairs, out, lo, hi), weights, workers)
     return out
 
 
@@ -131,6 +146,8 @@ def candidate_pairs(
     config: LSHConfig,
     active: npt.NDArray[np.bool_] | None = None,
     rank: npt.NDArray[np.int64] | None = None,
+    *,
+    workers: int = 1,
 ) -> npt.NDArray[np.int64]:
     """Pairs `(i, j)`, `i < j`, that share at least one band; rows where `active` is False take no part.
 
@@ -142,24 +159,25 @@ def candidate_pairs(
     rows = np.arange(n, dtype=np.int64) if active is None else np.flatnonzero(active).astype(np.int64)
     if rows.shape[0] < 2:
         return np.zeros((0, 2), dtype=np.int64)
-    keys = band_keys(signatures[rows], b, r)
+    keys = np.asfortranarray(band_keys(signatures[rows], b, r))  # one band a contiguous column
     row_rank = rows if rank is None else rank[rows]
     width = int(rows[-1]) + 1
 
     def one_band(band: int) -> npt.NDArray[np.int64]:
-        order = np.lexsort((row_rank, keys[:, band]))
-        sorted_keys = keys[order, band]
-        count = _emit(order, sorted_keys, rows, config.max_bucket, np.zeros(0, dtype=np.int64), False)
+        column = keys[:, band]
+        order = np.argsort(column)
+        sorted_keys = column[order]
+        count = _emit(order, sorted_keys, rows, row_rank, config.max_bucket, np.zeros(0, dtype=np.int64), False)
         out = np.empty(count, dtype=np.int64)
         if count:
-            _emit(order, sorted_keys, rows, config.max_bucket, out, True)
+            _emit(order, sorted_keys, rows, row_rank, config.max_bucket, out, True)
         return out
 
-    # Sorting and the kernel release the GIL, so bands run side by side on numba's thread count.
-    with ThreadPoolExecutor(max(1, numba.get_num_threads())) as pool:
+    # Sorting and the kernel release the GIL, so bands run side by side.
+    with ThreadPoolExecutor(max(1, workers)) as pool:
         found = [f for f in pool.map(one_band, range(b)) if f.shape[0]]
     codes = _sorted_unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
     pairs = _decode_pairs(codes, width)
     if config.min_agreement > 0 and pairs.shape[0]:
-        pairs = pairs[agreement(signatures, pairs) >= config.min_agreement]
+        pairs = pairs[agreement(signatures, pairs, workers=workers) >= config.min_agreement]
     return pairs

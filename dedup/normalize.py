@@ -30,9 +30,20 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from dedup._jit import kernel, parallel_kernel, prange
+from dedup._jit import kernel, spread
 
-__all__ = ["TokenBatch", "normalize_text", "token_hash", "tokenize"]
+__all__ = [
+    "Folding",
+    "TokenBatch",
+    "class_table",
+    "date_folding",
+    "encode_batch",
+    "normalize_text",
+    "token_capacity",
+    "token_hash",
+    "tokenize",
+    "tokenize_doc",
+]
 
 # Character classes used by the tokenizer kernel.
 _SEP, _WORD, _DIGIT, _SOLO, _JOIN = 0, 1, 2, 3, 4
@@ -66,11 +77,14 @@ def normalize_text(text: str) -> str:
     """
     if text.isascii():
         return text.lower()
-    return unicodedata.normalize("NFKC", text).casefold()
+    if not unicodedata.is_normalized("NFKC", text):  # the check is several times cheaper than the change
+        text = unicodedata.normalize("NFKC", text)
+    return text.casefold()
 
 
 @lru_cache(maxsize=1)
-def _class_table() -> npt.NDArray[np.uint8]:
+def class_table() -> npt.NDArray[np.uint8]:
+    """The tokenizer's character class of every code point below `_TABLE_SIZE` (one byte each)."""
     # Building the table asks unicodedata about 196,608 code points (0.2 s): keep it beside the compiled
     # kernels, keyed by the Unicode version it came from, and build it again when that cannot be read.
     cache = Path(__file__).parent / "__pycache__" / f"classes-{unicodedata.unidata_version}-{_TABLE_SIZE}.npy"
@@ -115,8 +129,13 @@ def _fmix64(h: np.uint64) -> np.uint64:
 
 
 @kernel
-def _fold(h: np.uint64, fold_from: npt.NDArray[np.uint64], fold_to: np.uint64) -> np.uint64:
+def _fold(
+    h: np.uint64, fold_from: npt.NDArray[np.uint64], fold_to: np.uint64, fold_filter: npt.NDArray[np.bool_]
+) -> np.uint64:
     # Tokens listed (sorted) in fold_from all become fold_to: how month and weekday names collapse.
+    # fold_filter marks the low bits of the listed hashes, so nearly every other token skips the search.
+    if fold_filter.shape[0] == 0 or not fold_filter[h & np.uint64(fold_filter.shape[0] - 1)]:
+        return h
     i = np.searchsorted(fold_from, h)
     if i < fold_from.shape[0] and fold_from[i] == h:
         return fold_to
@@ -139,30 +158,39 @@ def _decode(buf: npt.NDArray[np.uint8], i: int, end: int) -> tuple[int, int]:
 
 
 @kernel
-def _scan_doc(
+def tokenize_doc(
     buf: npt.NDArray[np.uint8],
     start: int,
     end: int,
     table: npt.NDArray[np.uint8],
+    fold_from: npt.NDArray[np.uint64],
+    fold_to: np.uint64,
+    fold_filter: npt.NDArray[np.bool_],
     out_hash: npt.NDArray[np.uint64],
     out_start: npt.NDArray[np.int32],
     out_end: npt.NDArray[np.int32],
     base: int,
-    write: bool,
-    fold_from: npt.NDArray[np.uint64],
-    fold_to: np.uint64,
 ) -> int:
-    # Walk one document; emit (hash, byte start, byte end) per token when `write`; return the token count.
+    """Tokens of the UTF-8 text `buf[start:end]` into `out_hash[base:]`; returns how many.
+
+    Room for `token_capacity(end - start)` tokens must be there. Byte offsets (relative to `start`) go to
+    `out_start`/`out_end` too, unless those are empty.
+    """
+    offsets = out_start.shape[0] > 0
     fnv_offset = np.uint64(0xCBF29CE484222325)
     fnv_prime = np.uint64(0x100000001B3)
-    n = 0
+    n = base
     i = start
     in_tok = False
     in_num = False
     h = fnv_offset
     tok_start = 0
     while i < end:
-        cp, length = _decode(buf, i, end)
+        b0 = buf[i]
+        if b0 < 0x80:  # most text is ASCII: skip the decoder
+            cp, length = int(b0), 1
+        else:
+            cp, length = _decode(buf, i, end)
         cls = table[cp] if cp < table.shape[0] else 1
         if cls == 4:  # joiner: part of a number only between two digits
             cls = 0
@@ -170,7 +198,7 @@ def _scan_doc(
                 nxt, _ = _decode(buf, i + length, end)
                 if nxt < table.shape[0] and table[nxt] == 2:
                     cls = 5  # swallowed inside the number
-        if cls in (1, 2):
+        if cls == 1 or cls == 2:  # noqa: PLR1714 -- a tuple test compiles to slower code here
             if not in_tok:
                 in_tok = True
                 h = fnv_offset
@@ -183,66 +211,72 @@ def _scan_doc(
                 in_num = False
                 for j in range(length):
                     h = (h ^ np.uint64(buf[i + j])) * fnv_prime
-        elif cls == 5:
-            pass
-        else:
+        elif cls != 5:
             if in_tok:
-                if write:
-                    out_hash[base + n] = _fold(_fmix64(h), fold_from, fold_to)
-                    out_start[base + n] = tok_start
-                    out_end[base + n] = i - start
+                out_hash[n] = _fold(_fmix64(h), fold_from, fold_to, fold_filter)
+                if offsets:
+                    out_start[n] = tok_start
+                    out_end[n] = i - start
                 n += 1
                 in_tok = False
                 in_num = False
             if cls == 3:
-                if write:
-                    hs = fnv_offset
-                    for j in range(length):
-                        hs = (hs ^ np.uint64(buf[i + j])) * fnv_prime
-                    out_hash[base + n] = _fmix64(hs)
-                    out_start[base + n] = i - start
-                    out_end[base + n] = i - start + length
+                hs = fnv_offset
+                for j in range(length):
+                    hs = (hs ^ np.uint64(buf[i + j])) * fnv_prime
+                out_hash[n] = _fmix64(hs)
+                if offsets:
+                    out_start[n] = i - start
+                    out_end[n] = i - start + length
                 n += 1
         i += length
     if in_tok:
-        if write:
-            out_hash[base + n] = _fold(_fmix64(h), fold_from, fold_to)
-            out_start[base + n] = tok_start
-            out_end[base + n] = end - start
+        out_hash[n] = _fold(_fmix64(h), fold_from, fold_to, fold_filter)
+        if offsets:
+            out_start[n] = tok_start
+            out_end[n] = end - start
         n += 1
-    return n
+    return n - base
 
 
-@parallel_kernel
-def _count_tokens(
-    buf: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64], table: npt.NDArray[np.uint8]
-) -> npt.NDArray[np.int64]:
-    n_docs = offsets.shape[0] - 1
-    counts = np.zeros(n_docs, dtype=np.int64)
-    dummy_h = np.zeros(0, dtype=np.uint64)
-    dummy_i = np.zeros(0, dtype=np.int32)
-    for d in prange(n_docs):
-        counts[d] = _scan_doc(
-            buf, offsets[d], offsets[d + 1], table, dummy_h, dummy_i, dummy_i, 0, False, dummy_h, np.uint64(0)
-        )
-    return counts
+def token_capacity(nbytes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The most tokens UTF-8 texts of these byte lengths can hold.
+
+    A word token takes a byte and needs a separator before the next word; a token of a script without
+    spaces takes three bytes and needs none: either way at most one token per two bytes, plus one.
+    """
+    return nbytes // 2 + 1
 
 
-@parallel_kernel
-def _fill_tokens(
+@kernel
+def _tokenize_range(
     buf: npt.NDArray[np.uint8],
     offsets: npt.NDArray[np.int64],
     table: npt.NDArray[np.uint8],
-    ptr: npt.NDArray[np.int64],
+    fold_from: npt.NDArray[np.uint64],
+    fold_to: np.uint64,
+    fold_filter: npt.NDArray[np.bool_],
+    room: npt.NDArray[np.int64],
     out_hash: npt.NDArray[np.uint64],
     out_start: npt.NDArray[np.int32],
     out_end: npt.NDArray[np.int32],
-    fold_from: npt.NDArray[np.uint64],
-    fold_to: np.uint64,
+    counts: npt.NDArray[np.int64],
+    lo: int,
+    hi: int,
 ) -> None:
-    for d in prange(offsets.shape[0] - 1):
-        _scan_doc(
-            buf, offsets[d], offsets[d + 1], table, out_hash, out_start, out_end, ptr[d], True, fold_from, fold_to
+    for d in range(lo, hi):
+        counts[d] = tokenize_doc(
+            buf,
+            offsets[d],
+            offsets[d + 1],
+            table,
+            fold_from,
+            fold_to,
+            fold_filter,
+            out_hash,
+            out_start,
+            out_end,
+            room[d],
         )
 
 
@@ -250,13 +284,13 @@ def _fill_tokens(
 class TokenBatch:
     """The tokens of a batch of documents, flat: document `d` owns `hashes[ptr[d]:ptr[d+1]]`.
 
-    `starts`/`ends` are byte offsets of each token in the document's normalized UTF-8 text.
+    `starts`/`ends`, when asked for, are byte offsets of each token in the document's normalized UTF-8 text.
     """
 
     hashes: npt.NDArray[np.uint64]
-    starts: npt.NDArray[np.int32]
-    ends: npt.NDArray[np.int32]
     ptr: npt.NDArray[np.int64]
+    starts: npt.NDArray[np.int32] | None = None
+    ends: npt.NDArray[np.int32] | None = None
 
     def __len__(self) -> int:
         return int(self.ptr.shape[0] - 1)
@@ -270,45 +304,93 @@ class TokenBatch:
         return self.hashes[self.ptr[d] : self.ptr[d + 1]]
 
 
-def _raw_tokenize(
-    normalized: list[str], fold_from: npt.NDArray[np.uint64] | None = None, fold_to: int = 0
-) -> TokenBatch:
+def encode_batch(normalized: list[str]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """Texts -> one UTF-8 buffer and the byte offsets of each text in it (`offsets[d]:offsets[d+1]`)."""
     encoded = [t.encode("utf-8", "surrogatepass") for t in normalized]
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum([len(e) for e in encoded], out=offsets[1:])
     buf = np.frombuffer(b"".join(encoded), dtype=np.uint8)
     if buf.shape[0] == 0:
         buf = np.zeros(1, dtype=np.uint8)
-    table = _class_table()
-    counts: npt.NDArray[np.int64] = _count_tokens(buf, offsets, table)
-    ptr = np.zeros(len(encoded) + 1, dtype=np.int64)
+    return buf, offsets
+
+
+@dataclass(frozen=True)
+class Folding:
+    """Tokens that all become one: `words` (sorted hashes) become `token`; `filter` marks their low bits."""
+
+    words: npt.NDArray[np.uint64]
+    token: np.uint64
+    filter: npt.NDArray[np.bool_]
+
+    @staticmethod
+    def of(words: npt.NDArray[np.uint64], token: np.uint64, filter_bits: int = 12) -> Folding:
+        """Folding of `words` into `token`, with a 2**filter_bits-entry pre-check."""
+        mark = np.zeros(1 << filter_bits, dtype=np.bool_)
+        mark[(words & np.uint64((1 << filter_bits) - 1)).astype(np.int64)] = True
+        return Folding(np.unique(words), np.uint64(token), mark)
+
+
+_NO_FOLDING = Folding(np.zeros(0, dtype=np.uint64), np.uint64(0), np.zeros(0, dtype=np.bool_))
+
+
+def _raw_tokenize(
+    normalized: list[str], folding: Folding = _NO_FOLDING, offsets_wanted: bool = False, workers: int = 1
+) -> TokenBatch:
+    buf, offsets = encode_batch(normalized)
+    nbytes = np.diff(offsets)
+    room = np.zeros(len(normalized) + 1, dtype=np.int64)
+    np.cumsum(token_capacity(nbytes), out=room[1:])
+    scratch = np.empty(int(room[-1]), dtype=np.uint64)
+    starts = np.empty(int(room[-1]) if offsets_wanted else 0, dtype=np.int32)
+    ends = np.empty_like(starts)
+    counts = np.zeros(len(normalized), dtype=np.int64)
+    table = class_table()
+
+    def run(lo: int, hi: int) -> None:
+        _tokenize_range(
+            buf,
+            offsets,
+            table,
+            folding.words,
+            folding.token,
+            folding.filter,
+            room,
+            scratch,
+            starts,
+            ends,
+            counts,
+            lo,
+            hi,
+        )
+
+    spread(run, nbytes, workers)
+    ptr = np.zeros(len(normalized) + 1, dtype=np.int64)
     np.cumsum(counts, out=ptr[1:])
-    total = int(ptr[-1])
-    hashes = np.empty(total, dtype=np.uint64)
-    starts = np.empty(total, dtype=np.int32)
-    ends = np.empty(total, dtype=np.int32)
-    if fold_from is None:
-        fold_from = np.zeros(0, dtype=np.uint64)
-    _fill_tokens(buf, offsets, table, ptr, hashes, starts, ends, fold_from, np.uint64(fold_to))
-    return TokenBatch(hashes, starts, ends, ptr)
+    # Each document's tokens sit at the start of its room: move them together.
+    keep = np.arange(int(room[-1])) - np.repeat(room[:-1], np.diff(room)) < np.repeat(counts, np.diff(room))
+    hashes = scratch[keep]
+    if offsets_wanted:
+        return TokenBatch(hashes, ptr, starts[keep], ends[keep])
+    return TokenBatch(hashes, ptr)
 
 
 @lru_cache(maxsize=1)
-def _date_hashes() -> tuple[npt.NDArray[np.uint64], np.uint64]:
-    hashes = np.unique(_raw_tokenize([_DATE_WORDS]).hashes)
+def date_folding() -> Folding:
+    """Month and weekday names, folded into one date token."""
+    words = _raw_tokenize([_DATE_WORDS]).hashes
     date_token = _raw_tokenize(["\u2020date\u2020"]).hashes[0] ^ np.uint64(0x5DA7E)
-    return hashes, date_token
+    return Folding.of(words, date_token)
 
 
-def tokenize(normalized: list[str]) -> TokenBatch:
-    """Tokenize a batch of `normalize_text` outputs (steps 3-6).
+def tokenize(normalized: list[str], *, offsets: bool = False, workers: int = 1) -> TokenBatch:
+    """Tokenize a batch of `normalize_text` outputs (steps 3-6), with token byte offsets if asked.
 
     >>> batch = tokenize([normalize_text("Sales rose 4.5% on Monday."), normalize_text("sales rose 12% on friday")])
     >>> bool((batch.of(0) == batch.of(1)).all())
     True
     """
-    date_words, date_token = _date_hashes()
-    return _raw_tokenize(normalized, date_words, int(date_token))
+    return _raw_tokenize(normalized, date_folding(), offsets, workers)
 
 
 def token_hash(word: str) -> int:

@@ -1,9 +1,11 @@
 """The batch scan as a function of documents: each stage is a pure function over a batch, timed.
 
-documents -> normalize -> tokenize -> shingle -> minhash ----------------> LSH (duplicate path) --+
-                                 \\-> term counts -> TF-IDF -> top terms -> minhash -> LSH (rewrite) -+
-                                                                                                   |
-               clusters <- cluster <- confirm (Jaccard, containment, cosine) <- candidate pairs <--+
+documents -> featurize (normalize, tokenize, shingle, MinHash, term counts; per batch) ---------------+
+                                                                                                      |
+     +-- shingle signatures -> LSH (duplicate path) ------------------------------------+             |
+     +-- term counts -> TF-IDF (corpus idf) -> top terms -> MinHash -> LSH (rewrite path) +-- candidates
+                                                                                                      |
+               clusters <- cluster <- confirm (Jaccard, containment, cosine) <- candidate pairs <-----+
 """
 
 from __future__ import annotations
@@ -14,25 +16,24 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from itertools import islice
 
-import numba
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 
+from dedup._jit import cores
 from dedup.cluster import cluster
 from dedup.config import ScanConfig
 from dedup.confirm import DUPLICATE, REWRITE, ConfirmedPairs, classify, overlaps
+from dedup.featurize import Features, featurize
 from dedup.lsh import candidate_pairs, merge_pairs
 from dedup.model import Cluster, Document, DocumentResult, Pair, ScanResult, Skipped
-from dedup.normalize import normalize_text, tokenize
-from dedup.shingle import SetBatch, shingle
+from dedup.shingle import SetBatch
 from dedup.signature import minhash
-from dedup.tfidf import counts, pair_cosines, tfidf, top_terms
+from dedup.tfidf import pair_cosines, tfidf, top_terms
 
-__all__ = ["scan_documents"]
+__all__ = ["Batch", "featurize_batch", "featurize_batches", "scan_batches", "scan_documents"]
 
 Progress = Callable[[int], None]
 
@@ -67,19 +68,6 @@ def _no_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-@contextmanager
-def _threads(workers: int) -> Iterator[int]:
-    # numba's thread count is process-wide: set it for the scan and put it back after.
-    available = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]  # set at numba import
-    wanted = available if workers == 0 else min(workers, available)
-    previous = numba.get_num_threads()
-    numba.set_num_threads(wanted)
-    try:
-        yield wanted
-    finally:
-        numba.set_num_threads(previous)
 
 
 def _batches(documents: Iterable[Document], size: int) -> Iterator[list[Document]]:
@@ -120,6 +108,30 @@ def _pairs(confirmed: ConfirmedPairs, doc_ids: list[str], rank: npt.NDArray[np.i
     ]
 
 
+@dataclass(frozen=True)
+class Batch:
+    """A batch of documents after the per-document stages: their ids and features, in input order."""
+
+    ids: list[str]
+    features: Features
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def featurize_batch(documents: Sequence[Document], config: ScanConfig, *, workers: int = 1) -> Batch:
+    """The per-document stages over one batch: what a worker process or a Spark partition runs."""
+    features = featurize([d.text for d in documents], config.shingle, config.signature, workers=workers)
+    return Batch([d.id for d in documents], features)
+
+
+def featurize_batches(documents: Iterable[Document], config: ScanConfig) -> Iterator[Batch]:
+    """`featurize_batch` over `documents` in batches of `config.batch_size`, here, on `config.workers` threads."""
+    workers = config.workers or cores()
+    for batch in _batches(documents, config.batch_size):
+        yield featurize_batch(batch, config, workers=workers)
+
+
 def scan_documents(
     documents: Iterable[Document],
     config: ScanConfig,
@@ -131,82 +143,100 @@ def scan_documents(
 
     `skipped` is read after the documents are consumed, so a reader may fill it while it yields.
     """
+    return scan_batches(featurize_batches(documents, config), config, skipped=skipped, progress=progress)
+
+
+def scan_batches(
+    batches: Iterable[Batch],
+    config: ScanConfig,
+    *,
+    skipped: Sequence[Skipped] = (),
+    progress: Progress | None = None,
+) -> ScanResult:
+    """The scan from featurized batches on: corpus-wide TF-IDF, candidates, confirmation, clusters.
+
+    Batches may come from this process or from workers; `skipped` is read after they are consumed.
+    """
     timer = _Timer()
     started = time.perf_counter()
-    # scikit-learn takes about a second to import and is first needed after every batch is read: import it
-    # meanwhile, while the compiled kernels (which release the GIL) do the reading-time work.
+    workers = config.workers or cores()
+    # scikit-learn takes most of a second to import and is first needed once every batch is featurized:
+    # import it meanwhile (the featurizing kernels and worker processes do not need the GIL).
     warm_up = threading.Thread(target=importlib.import_module, args=("sklearn.feature_extraction.text",))
     warm_up.start()
     ids: list[str] = []
-    word_counts: list[npt.NDArray[np.int64]] = []
-    shingle_sets: list[SetBatch] = []
-    signatures: list[npt.NDArray[np.uint32]] = []
-    term_counts: list[sp.csr_matrix] = []
-    with _threads(config.workers) as threads, _no_gc():
-        for batch in _batches(documents, config.batch_size):
-            with timer.stage("normalize"):
-                normalized = [normalize_text(d.text) for d in batch]
-                tokens = tokenize(normalized)
-            with timer.stage("shingle"):
-                sets = shingle(tokens, config.shingle)
-            with timer.stage("signature"):
-                signatures.append(minhash(sets, config.signature))
-            with timer.stage("tfidf"):
-                term_counts.append(counts(tokens))
-            ids.extend(d.id for d in batch)
-            word_counts.append(tokens.counts())
-            shingle_sets.append(sets)
+    parts: list[Features] = []
+    with _no_gc():
+        iterator = iter(batches)
+        while True:
+            with timer.stage("featurize"):
+                batch = next(iterator, None)
+            if batch is None:
+                break
+            ids.extend(batch.ids)
+            parts.append(batch.features)
             if progress is not None:
                 progress(len(batch))
-
-        doc_ids, renamed = _unique_ids(ids)
-        n = len(doc_ids)
-        words = np.concatenate(word_counts) if word_counts else np.zeros(0, dtype=np.int64)
-        all_sets = SetBatch.concat(shingle_sets)
-        sigs = np.concatenate(signatures) if signatures else np.zeros((0, config.signature.num_perm), np.uint32)
-        active = words > 0
-        rank = np.argsort(np.argsort(np.array(doc_ids, dtype=object), kind="stable"), kind="stable")
+        features = Features.concat(parts, config.signature.num_perm)
+        del parts
         warm_up.join()
-        with timer.stage("tfidf"):
-            matrix = tfidf(sp.vstack(term_counts, format="csr")) if n else sp.csr_matrix((0, 1))
-        with timer.stage("candidates"):
-            duplicate_candidates = candidate_pairs(sigs, config.duplicate_lsh, active, rank)
-            # Terms in more than 2% of the documents (and at least 100) name a topic shared by many unrelated
-            # stories; leaving them out halves the rewrite path's candidates on real data for about one point
-            # of recall (bench/quality.py).
-            max_df = max(100, n // 50)
-            top = top_terms(matrix, config.confirm.rewrite_top_terms, max_df) if n else SetBatch.concat([])
-            top_sigs = minhash(top, config.signature)
-            rewrite_candidates = candidate_pairs(top_sigs, config.rewrite_lsh, active, rank)
-            candidates = merge_pairs(duplicate_candidates, rewrite_candidates)
-        n_candidates = int(candidates.shape[0])
-        with timer.stage("confirm"):
-            cosine = pair_cosines(matrix, candidates)
-            # Overlap is only worth measuring where the cosine leaves either relation possible.
-            floor = min(config.confirm.duplicate_cosine, config.confirm.rewrite_cosine)
-            keep = cosine >= floor
-            candidates, cosine = candidates[keep], cosine[keep]
-            jaccard, containment = overlaps(all_sets, candidates)
-            confirmed = classify(candidates, jaccard, containment, cosine, config.confirm)
-        with timer.stage("cluster"):
-            clusters = cluster(confirmed, doc_ids, words, config.cluster)
+        ordered_skips = tuple(sorted(skipped, key=lambda s: s.path))
+        return _corpus_stages(ids, features, config, workers, timer, started, ordered_skips)
 
-    pairs = _pairs(confirmed, doc_ids, rank)
-    label = clusters.label.tolist()
-    document_results = tuple(
-        DocumentResult(doc_ids[d], int(words[d]), clusters.ids[label[d]] if label[d] >= 0 else None) for d in range(n)
-    )
-    cluster_results = tuple(
-        Cluster(cid, relation, tuple(doc_ids[m] for m in members), doc_ids[rep])
-        for cid, relation, members, rep in zip(
-            clusters.ids, clusters.relations, clusters.members, clusters.representatives, strict=True
+
+def _corpus_stages(
+    ids: list[str],
+    features: Features,
+    config: ScanConfig,
+    workers: int,
+    timer: _Timer,
+    started: float,
+    skipped: tuple[Skipped, ...],
+) -> ScanResult:
+    doc_ids, renamed = _unique_ids(ids)
+    n = len(doc_ids)
+    words = features.words
+    active = words > 0
+    rank = np.argsort(np.argsort(np.array(doc_ids, dtype=object), kind="stable"), kind="stable")
+    with timer.stage("tfidf"):
+        matrix = tfidf(features.terms)
+    with timer.stage("candidates"):
+        duplicate_candidates = candidate_pairs(features.signatures, config.duplicate_lsh, active, rank, workers=workers)
+        # Terms in more than 2% of the documents (and at least 100) name a topic shared by many unrelated
+        # stories; leaving them out halves the rewrite path's candidates on real data for about one point
+        # of recall (bench/quality.py).
+        max_df = max(100, n // 50)
+        top = top_terms(matrix, config.confirm.rewrite_top_terms, max_df, workers=workers) if n else SetBatch.concat([])
+        top_sigs = minhash(top, config.signature, workers=workers)
+        rewrite_candidates = candidate_pairs(top_sigs, config.rewrite_lsh, active, rank, workers=workers)
+        candidates = merge_pairs(duplicate_candidates, rewrite_candidates)
+    n_candidates = int(candidates.shape[0])
+    with timer.stage("confirm"):
+        cosine = pair_cosines(matrix, candidates, workers=workers)
+        # Overlap is only worth measuring where the cosine leaves either relation possible.
+        floor = min(config.confirm.duplicate_cosine, config.confirm.rewrite_cosine)
+        keep = cosine >= floor
+        candidates, cosine = candidates[keep], cosine[keep]
+        jaccard, containment = overlaps(features.shingles, candidates, workers=workers)
+        confirmed = classify(candidates, jaccard, containment, cosine, config.confirm)
+    with timer.stage("cluster"):
+        clusters = cluster(confirmed, doc_ids, words, config.cluster)
+
+    with timer.stage("results"):
+        pairs = _pairs(confirmed, doc_ids, rank)
+        label = clusters.label.tolist()
+        cluster_of = [clusters.ids[x] if x >= 0 else None for x in label]
+        document_results = tuple(map(DocumentResult, doc_ids, words.tolist(), cluster_of))
+        cluster_results = tuple(
+            Cluster(cid, relation, tuple(doc_ids[m] for m in members), doc_ids[rep])
+            for cid, relation, members, rep in zip(
+                clusters.ids, clusters.relations, clusters.members, clusters.representatives, strict=True
+            )
         )
-    )
-    skipped_list = tuple(sorted(skipped, key=lambda s: s.path))
     summary = {
         "version": _version(),
         "documents": n,
-        "skipped": len(skipped_list),
+        "skipped": len(skipped),
         "renamed_ids": renamed,
         "words": int(words.sum()),
         "candidates": {
@@ -217,10 +247,10 @@ def scan_documents(
         },
         "pairs": {DUPLICATE: int(confirmed.duplicate.sum()), REWRITE: int((~confirmed.duplicate).sum())},
         "clusters": {rel: sum(c.relation == rel for c in cluster_results) for rel in (DUPLICATE, REWRITE)},
-        "clustered_documents": sum(d.cluster is not None for d in document_results),
-        "threads": threads,
+        "clustered_documents": n - label.count(-1),
+        "threads": workers,
         "seconds": {k: round(v, 4) for k, v in timer.seconds.items()},
         "total_seconds": round(time.perf_counter() - started, 4),
         "settings": asdict(config),
     }
-    return ScanResult(document_results, tuple(pairs), cluster_results, skipped_list, summary)
+    return ScanResult(document_results, tuple(pairs), cluster_results, skipped, summary)

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from dedup._jit import kernel, parallel_kernel, prange
+from dedup._jit import kernel, radix_sort, spread
 from dedup.config import ShingleConfig
 from dedup.normalize import TokenBatch
 
-__all__ = ["SetBatch", "shingle"]
+__all__ = ["SetBatch", "shingle", "shingle_capacity", "shingle_doc"]
 
 
 @dataclass(frozen=True)
@@ -58,63 +58,90 @@ def _mix32(acc: np.uint64) -> np.uint32:
     return np.uint32(acc >> np.uint64(32))
 
 
-@parallel_kernel
-def _shingle_kernel(
+@kernel
+def shingle_doc(
+    tokens: npt.NDArray[np.uint64],
+    lo: int,
+    n: int,
+    k: int,
+    out: npt.NDArray[np.uint32],
+    base: int,
+    scratch: npt.NDArray[np.uint32],
+) -> int:
+    """The k-gram set of `tokens[lo:lo+n]`, sorted and distinct, into `out[base:]`; returns its size.
+
+    Room for `shingle_capacity(n, k)` values must be there, in `out` and in `scratch` (for the sort).
+    """
+    mult = np.uint64(0x9E3779B97F4A7C15)  # odd: k-gram combination is order-sensitive
+    width = k if n >= k else n
+    m = n - k + 1 if n >= k else min(n, 1)
+    for i in range(m):
+        acc = np.uint64(width)
+        for j in range(width):
+            acc = acc * mult + tokens[lo + i + j]
+        out[base + i] = _mix32(acc)
+    if m == 0:
+        return 0
+    seg = out[base : base + m]
+    radix_sort(seg, scratch, 32)
+    u = 1
+    for i in range(1, m):
+        if seg[i] != seg[u - 1]:
+            seg[u] = seg[i]
+            u += 1
+    return u
+
+
+def shingle_capacity(n: npt.NDArray[np.int64], k: int) -> npt.NDArray[np.int64]:
+    """How many k-grams documents of `n` tokens have (one for a non-empty document shorter than k)."""
+    return np.where(n >= k, n - k + 1, np.minimum(n, 1))
+
+
+@kernel
+def _shingle_range(
     tokens: npt.NDArray[np.uint64],
     ptr: npt.NDArray[np.int64],
     k: int,
-    raw_ptr: npt.NDArray[np.int64],
+    room: npt.NDArray[np.int64],
     raw: npt.NDArray[np.uint32],
-    unique_counts: npt.NDArray[np.int64],
+    sizes: npt.NDArray[np.int64],
+    lo: int,
+    hi: int,
 ) -> None:
-    mult = np.uint64(0x9E3779B97F4A7C15)  # odd: k-gram combination is order-sensitive
-    for d in prange(ptr.shape[0] - 1):
-        lo = ptr[d]
-        n = ptr[d + 1] - lo
-        out = raw_ptr[d]
-        m = raw_ptr[d + 1] - out
-        for i in range(m):
-            width = k if n >= k else n
-            acc = np.uint64(width)
-            for j in range(width):
-                acc = acc * mult + tokens[lo + i + j]
-            raw[out + i] = _mix32(acc)
-        if m > 0:
-            seg = np.sort(raw[out : out + m])
-            u = 1
-            for i in range(1, m):
-                if seg[i] != seg[i - 1]:
-                    seg[u] = seg[i]
-                    u += 1
-            raw[out : out + u] = seg[:u]
-            unique_counts[d] = u
-        else:
-            unique_counts[d] = 0
+    widest = 0
+    for d in range(lo, hi):
+        widest = max(widest, room[d + 1] - room[d])
+    scratch = np.empty(widest, dtype=np.uint32)
+    for d in range(lo, hi):
+        sizes[d] = shingle_doc(tokens, ptr[d], ptr[d + 1] - ptr[d], k, raw, room[d], scratch)
 
 
-@parallel_kernel
-def _compact(
+@kernel
+def _compact_range(
     raw: npt.NDArray[np.uint32],
-    raw_ptr: npt.NDArray[np.int64],
+    room: npt.NDArray[np.int64],
     ptr: npt.NDArray[np.int64],
     out: npt.NDArray[np.uint32],
+    lo: int,
+    hi: int,
 ) -> None:
-    for d in prange(ptr.shape[0] - 1):
+    for d in range(lo, hi):
         n = ptr[d + 1] - ptr[d]
-        out[ptr[d] : ptr[d] + n] = raw[raw_ptr[d] : raw_ptr[d] + n]
+        out[ptr[d] : ptr[d] + n] = raw[room[d] : room[d] + n]
 
 
-def shingle(tokens: TokenBatch, config: ShingleConfig) -> SetBatch:
+def shingle(tokens: TokenBatch, config: ShingleConfig, *, workers: int = 1) -> SetBatch:
     """Hash every word k-gram of each document into a sorted set of uint32."""
     counts = tokens.counts()
-    raw_sizes = np.where(counts >= config.k, counts - config.k + 1, np.minimum(counts, 1))
-    raw_ptr = np.zeros(len(tokens) + 1, dtype=np.int64)
-    np.cumsum(raw_sizes, out=raw_ptr[1:])
-    raw = np.empty(int(raw_ptr[-1]), dtype=np.uint32)
-    unique_counts = np.zeros(len(tokens), dtype=np.int64)
-    _shingle_kernel(tokens.hashes, tokens.ptr, config.k, raw_ptr, raw, unique_counts)
+    room = np.zeros(len(tokens) + 1, dtype=np.int64)
+    np.cumsum(shingle_capacity(counts, config.k), out=room[1:])
+    raw = np.empty(int(room[-1]), dtype=np.uint32)
+    sizes = np.zeros(len(tokens), dtype=np.int64)
+    spread(
+        lambda lo, hi: _shingle_range(tokens.hashes, tokens.ptr, config.k, room, raw, sizes, lo, hi), counts, workers
+    )
     ptr = np.zeros(len(tokens) + 1, dtype=np.int64)
-    np.cumsum(unique_counts, out=ptr[1:])
+    np.cumsum(sizes, out=ptr[1:])
     values = np.empty(int(ptr[-1]), dtype=np.uint32)
-    _compact(raw, raw_ptr, ptr, values)
+    spread(lambda lo, hi: _compact_range(raw, room, ptr, values, lo, hi), sizes, workers)
     return SetBatch(values, ptr)

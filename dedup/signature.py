@@ -13,11 +13,11 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from dedup._jit import parallel_kernel, prange
+from dedup._jit import kernel, spread
 from dedup.config import SignatureConfig
 from dedup.shingle import SetBatch
 
-__all__ = ["EMPTY", "minhash", "permutations"]
+__all__ = ["EMPTY", "minhash", "minhash_row", "permutations"]
 
 EMPTY = np.uint32(0xFFFFFFFF)
 
@@ -33,37 +33,51 @@ def permutations(num_perm: int, seed: int) -> tuple[npt.NDArray[np.uint32], npt.
     return a, b
 
 
-@parallel_kernel
-def _minhash_kernel(
+@kernel
+def minhash_row(
+    values: npt.NDArray[np.uint32],
+    lo: int,
+    hi: int,
+    a: npt.NDArray[np.uint32],
+    b: npt.NDArray[np.uint32],
+    row: npt.NDArray[np.uint32],
+) -> None:
+    """The signature of the set `values[lo:hi]` into `row`."""
+    num_perm = a.shape[0]
+    for p in range(num_perm):
+        row[p] = np.uint32(0xFFFFFFFF)
+    for i in range(lo, hi):
+        # MurmurHash3 fmix32, as datasketch applies before the affine permutations. numba widens
+        # integer arithmetic, so every step is cut back to 32 bits explicitly.
+        h = np.uint64(values[i])
+        h ^= h >> np.uint64(16)
+        h = (h * np.uint64(0x85EBCA6B)) & np.uint64(0xFFFFFFFF)
+        h ^= h >> np.uint64(13)
+        h = (h * np.uint64(0xC2B2AE35)) & np.uint64(0xFFFFFFFF)
+        h ^= h >> np.uint64(16)
+        h32 = np.uint32(h)
+        for p in range(num_perm):
+            v = np.uint32(a[p] * h32 + b[p])
+            row[p] = min(row[p], v)
+
+
+@kernel
+def _minhash_range(
     values: npt.NDArray[np.uint32],
     ptr: npt.NDArray[np.int64],
     a: npt.NDArray[np.uint32],
     b: npt.NDArray[np.uint32],
     out: npt.NDArray[np.uint32],
+    lo: int,
+    hi: int,
 ) -> None:
-    num_perm = a.shape[0]
-    for d in prange(ptr.shape[0] - 1):
-        row = out[d]
-        for p in range(num_perm):
-            row[p] = np.uint32(0xFFFFFFFF)
-        for i in range(ptr[d], ptr[d + 1]):
-            # MurmurHash3 fmix32, as datasketch applies before the affine permutations. numba widens
-            # integer arithmetic, so every step is cut back to 32 bits explicitly.
-            h = np.uint64(values[i])
-            h ^= h >> np.uint64(16)
-            h = (h * np.uint64(0x85EBCA6B)) & np.uint64(0xFFFFFFFF)
-            h ^= h >> np.uint64(13)
-            h = (h * np.uint64(0xC2B2AE35)) & np.uint64(0xFFFFFFFF)
-            h ^= h >> np.uint64(16)
-            h32 = np.uint32(h)
-            for p in range(num_perm):
-                v = np.uint32(a[p] * h32 + b[p])
-                row[p] = min(row[p], v)
+    for d in range(lo, hi):
+        minhash_row(values, ptr[d], ptr[d + 1], a, b, out[d])
 
 
-def minhash(sets: SetBatch, config: SignatureConfig) -> npt.NDArray[np.uint32]:
+def minhash(sets: SetBatch, config: SignatureConfig, *, workers: int = 1) -> npt.NDArray[np.uint32]:
     """One signature row (uint32, `num_perm` wide) per set."""
     a, b = permutations(config.num_perm, config.seed)
     out = np.empty((len(sets), config.num_perm), dtype=np.uint32)
-    _minhash_kernel(sets.values, sets.ptr, a, b, out)
+    spread(lambda lo, hi: _minhash_range(sets.values, sets.ptr, a, b, out, lo, hi), sets.sizes() + 1, workers)
     return out

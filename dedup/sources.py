@@ -15,7 +15,6 @@ import re
 import stat
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,18 @@ import orjson
 from dedup.errors import InputError
 from dedup.model import Document, Skipped
 
-__all__ = ["DEFAULT_MAX_BYTES", "SUFFIXES", "Corpus", "decode", "extract_html", "read_file", "repair"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "SUFFIXES",
+    "Corpus",
+    "FileJob",
+    "decode",
+    "extract_html",
+    "is_html",
+    "read_file",
+    "read_job",
+    "repair",
+]
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 TEXT_SUFFIXES = (".txt", ".md", ".text", ".markdown")
@@ -180,37 +190,55 @@ def _record_text(record: Any, where: str) -> tuple[str | None, str]:
         return None, record
     if not isinstance(record, dict):
         raise _SkipError(f"{where}: a record must be a JSON object or string, not {type(record).__name__}")
-    text = next((record[f] for f in _TEXT_FIELDS if isinstance(record.get(f), str)), None)
-    if text is None:
-        raise _SkipError(f"{where}: no text field (expected one of {', '.join(_TEXT_FIELDS)})")
-    doc_id = next((str(record[f]) for f in _ID_FIELDS if record.get(f) not in (None, "")), None)
-    return doc_id, text
+    text = record.get("text")  # the usual field, looked up first
+    if not isinstance(text, str):
+        text = next((record[f] for f in _TEXT_FIELDS if isinstance(record.get(f), str)), None)
+        if text is None:
+            raise _SkipError(f"{where}: no text field (expected one of {', '.join(_TEXT_FIELDS)})")
+    doc_id = record.get("id")
+    if doc_id is None or doc_id == "":
+        doc_id = next((record[f] for f in _ID_FIELDS if record.get(f) not in (None, "")), None)
+    return (None if doc_id is None else str(doc_id)), text
 
 
-def _parsed_lines(text: str) -> Iterator[tuple[int, Any]]:
-    # (line number, record) per non-empty line; a line that is not JSON yields its error instead.
-    for number, line in enumerate(text.splitlines(), start=1):
+class _NotUtf8Error(Exception):
+    """A JSON file is not UTF-8 after all: it must be decoded with its detected encoding first."""
+
+
+def _parsed_lines(data: bytes) -> Iterator[tuple[int, Any]]:
+    # (line number, record) per non-empty line of UTF-8 bytes; a line that is not JSON yields its error.
+    # Lines are split on b"\n" only: U+2028 and U+2029 may stand raw inside a JSON string.
+    for number, line in enumerate(data.split(b"\n"), start=1):
         if line.strip():
             try:
                 yield number, orjson.loads(line)
             except orjson.JSONDecodeError as err:
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise _NotUtf8Error from err
                 yield number, _SkipError(f"invalid JSON: {err}")
 
 
-def _json_documents(text: str, rel: str, jsonl: bool) -> tuple[list[Document], list[Skipped]]:
+def _json_documents(data: bytes, rel: str, jsonl: bool) -> tuple[list[Document], list[Skipped]]:
+    # UTF-8 bytes in: orjson parses them itself, so a clean file is never decoded to str as a whole.
     docs: list[Document] = []
     skipped: list[Skipped] = []
     records: Iterable[tuple[int, Any]]
     if jsonl:
-        records = _parsed_lines(text)
+        records = _parsed_lines(data)
     else:
         try:
-            value = orjson.loads(text)
+            value = orjson.loads(data)
         except orjson.JSONDecodeError as err:
             # A .json file may also hold one object per line.
-            if len([line for line in text.splitlines() if line.strip()]) < 2:
+            if len([line for line in data.split(b"\n") if line.strip()]) < 2:
+                try:
+                    data.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise _NotUtf8Error from err
                 return [], [Skipped(rel, f"invalid JSON: {err}")]
-            return _json_documents(text, rel, True)
+            return _json_documents(data, rel, True)
         records = enumerate(value if isinstance(value, list) else [value], start=1)
     for number, record in records:
         where = f"{rel}:{number}"
@@ -218,13 +246,27 @@ def _json_documents(text: str, rel: str, jsonl: bool) -> tuple[list[Document], l
             if isinstance(record, _SkipError):
                 raise record
             doc_id, body = _record_text(record, "record")
-            if not body.strip():
+            if not body or body.isspace():
                 raise _SkipError("empty text")
         except _SkipError as skip:
             skipped.append(Skipped(where, str(skip)))
             continue
         docs.append(Document(doc_id or where, repair(body), source=where))
     return docs, skipped
+
+
+def _read_json(data: bytes, rel: str, jsonl: bool) -> tuple[list[Document], list[Skipped]]:
+    if not data.startswith((b"\xff\xfe", b"\xfe\xff")) and b"\x00" not in data[:8192]:
+        try:
+            return _json_documents(data.removeprefix(b"\xef\xbb\xbf"), rel, jsonl)
+        except _NotUtf8Error:
+            pass
+    # UTF-16, or a legacy encoding: decode as any text file, then parse the UTF-8 of that.
+    try:
+        text = _decode_bytes(data)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise _SkipError(str(err)) from err
+    return _json_documents(text.encode("utf-8", "replace"), rel, jsonl)
 
 
 def read_file(path: Path, rel: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[list[Document], list[Skipped]]:
@@ -236,12 +278,12 @@ def read_file(path: Path, rel: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple
         data = _read_bytes(path, gzipped, max_bytes)
         if not data.strip():
             raise _SkipError("empty file")
+        if kind == "json":
+            return _read_json(data, rel, path.name.lower().removesuffix(".gz").endswith((".jsonl", ".ndjson")))
         try:
             text = _decode_bytes(data)
         except (ValueError, UnicodeDecodeError) as err:
             raise _SkipError(str(err)) from err
-        if kind == "json":
-            return _json_documents(text, rel, path.name.lower().removesuffix(".gz").endswith((".jsonl", ".ndjson")))
         text = repair(text)
         chrome = ""
         if kind == "html":
@@ -253,38 +295,64 @@ def read_file(path: Path, rel: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple
     return [Document(rel, text, chrome=chrome, source=rel)], []
 
 
-def _read_job(job: tuple[str, str, int]) -> tuple[list[Document], list[Skipped]]:
-    path, rel, max_bytes = job
+@dataclass(frozen=True)
+class FileJob:
+    """One input file to read: its path, its id in the report, its size, and the size limit."""
+
+    path: str
+    rel: str
+    size: int
+    max_bytes: int
+
+
+def read_job(job: FileJob) -> tuple[list[Document], list[Skipped]]:
+    """`read_file` that never raises: an unexpected failure becomes a `Skipped` row too."""
     try:
-        return read_file(Path(path), rel, max_bytes)
+        return read_file(Path(job.path), job.rel, job.max_bytes)
     except Exception as err:  # noqa: BLE001 -- one broken file must never end a scan; it is reported instead
-        return [], [Skipped(rel, f"failed to read: {type(err).__name__}: {err}")]
+        return [], [Skipped(job.rel, f"failed to read: {type(err).__name__}: {err}")]
+
+
+def is_html(job: FileJob) -> bool:
+    """Whether the file is an HTML page (reading it means extracting its main text, the slow kind)."""
+    return _kind(Path(job.path).name)[0] == "html"
 
 
 @dataclass
 class Corpus:
     """Documents read from paths (files and folders, recursively); `skipped` fills as they are read.
 
-    `workers` > 1 reads and extracts files in that many processes (HTML extraction is the slow part).
+    `jobs()` lists the files to read (folders walked in sorted order) and records what it must skip on the
+    way (hidden entries, unreadable folders, symlink loops); iterating reads them in that order.
     """
 
     paths: Sequence[str | os.PathLike[str]]
     max_bytes: int = DEFAULT_MAX_BYTES
-    workers: int = 1
 
     def __post_init__(self) -> None:
         self.skipped: list[Skipped] = []
-        self.files = 0
         missing = [str(p) for p in self.paths if not os.path.lexists(p)]
         if missing:
             raise InputError(f"no such file or folder: {', '.join(missing)}")
 
-    def _jobs(self) -> Iterator[tuple[str, str, int]]:
+    def jobs(self) -> list[FileJob]:
+        """Every file to read, in a stable order; folder-level skips go to `skipped`."""
+        self.skipped.clear()
+        return list(self._walk())
+
+    def _job(self, path: Path, rel: str) -> FileJob:
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = 0  # read_file reports why
+        return FileJob(str(path), rel, size, self.max_bytes)
+
+    def _walk(self) -> Iterator[FileJob]:
         seen: set[tuple[int, int]] = set()
         for root in self.paths:
             root_path = Path(root)
             if not root_path.is_dir():
-                yield str(root_path), _display(root_path.as_posix()), self.max_bytes
+                yield self._job(root_path, _display(root_path.as_posix()))
                 continue
 
             def unreadable(err: OSError, root_path: Path = root_path) -> None:
@@ -317,23 +385,14 @@ class Corpus:
                     if name.startswith("."):
                         self.skipped.append(Skipped(_display(rel), "hidden file"))
                         continue
-                    yield str(here / name), _display(rel), self.max_bytes
+                    yield self._job(here / name, _display(rel))
 
-    def __iter__(self) -> Iterator[Document]:
-        self.skipped.clear()
-        self.files = 0
-        jobs = list(self._jobs())
-        # Only HTML extraction is slow enough to pay for a process pool; text and JSON are read faster here
-        # than their documents could be sent back from another process. The forked workers only read and
-        # extract: numba's OpenMP threads must never run in a child forked after they started.
-        if self.workers > 1 and any(_kind(Path(path).name)[0] == "html" for path, _, _ in jobs):
-            with ProcessPoolExecutor(self.workers) as pool:
-                yield from self._collect(pool.map(_read_job, jobs, chunksize=32))
-        else:
-            yield from self._collect(map(_read_job, jobs))
-
-    def _collect(self, results: Iterable[tuple[list[Document], list[Skipped]]]) -> Iterator[Document]:
-        for docs, skipped in results:
-            self.files += 1
+    def read(self, jobs: Iterable[FileJob]) -> Iterator[Document]:
+        """The documents of `jobs`, read here in order; what cannot be read goes to `skipped`."""
+        for job in jobs:
+            docs, skipped = read_job(job)
             self.skipped.extend(skipped)
             yield from docs
+
+    def __iter__(self) -> Iterator[Document]:
+        return self.read(self.jobs())

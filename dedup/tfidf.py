@@ -13,59 +13,104 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from dedup._jit import kernel, parallel_kernel, prange
+from dedup._jit import kernel, radix_sort, spread
 from dedup.normalize import TokenBatch, normalize_text, tokenize
 from dedup.shingle import SetBatch
 
-__all__ = ["N_FEATURES", "PRIOR_DOCUMENTS", "counts", "pair_cosines", "tfidf", "top_terms"]
+__all__ = [
+    "N_FEATURES",
+    "PRIOR_DOCUMENTS",
+    "count_terms",
+    "counts",
+    "pair_cosines",
+    "runs_matrix",
+    "tfidf",
+    "top_terms",
+]
 
 N_FEATURES = 1 << 20
 PRIOR_DOCUMENTS = 1000
 
 
-@parallel_kernel
-def _count_kernel(
-    columns: npt.NDArray[np.int32],
+@kernel
+def count_terms(
+    tokens: npt.NDArray[np.uint64],
+    lo: int,
+    hi: int,
+    out_cols: npt.NDArray[np.int32],
+    out_counts: npt.NDArray[np.float32],
+    base: int,
+    scratch: npt.NDArray[np.int32],
+) -> int:
+    """Term counts of `tokens[lo:hi]` as sorted (column, count) runs into `out_*[base:]`; returns the run count.
+
+    A term's column is the top 20 bits of its token hash (well mixed by the tokenizer's finalizer).
+    `scratch` needs room for `hi - lo` values (for the sort).
+    """
+    n = hi - lo
+    if n == 0:
+        return 0
+    for i in range(n):
+        out_cols[base + i] = np.int32(tokens[lo + i] >> np.uint64(44))
+    seg = out_cols[base : base + n]
+    radix_sort(seg, scratch, 20)
+    u = 0
+    out_counts[base] = 1.0
+    for i in range(1, n):
+        if seg[i] == seg[u]:
+            out_counts[base + u] += 1.0
+        else:
+            u += 1
+            seg[u] = seg[i]
+            out_counts[base + u] = 1.0
+    return u + 1
+
+
+@kernel
+def _count_range(
+    tokens: npt.NDArray[np.uint64],
     ptr: npt.NDArray[np.int64],
     out_cols: npt.NDArray[np.int32],
     out_counts: npt.NDArray[np.float32],
     distinct: npt.NDArray[np.int64],
+    lo: int,
+    hi: int,
 ) -> None:
-    # Per document: sort its columns and fold runs into (column, count), written from the row's start.
-    for d in prange(ptr.shape[0] - 1):
-        lo, hi = ptr[d], ptr[d + 1]
-        if hi == lo:
-            distinct[d] = 0
-            continue
-        seg = np.sort(columns[lo:hi])
-        u = 0
-        out_cols[lo] = seg[0]
-        out_counts[lo] = 1.0
-        for i in range(1, hi - lo):
-            if seg[i] == seg[i - 1]:
-                out_counts[lo + u] += 1.0
-            else:
-                u += 1
-                out_cols[lo + u] = seg[i]
-                out_counts[lo + u] = 1.0
-        distinct[d] = u + 1
+    widest = 0
+    for d in range(lo, hi):
+        widest = max(widest, ptr[d + 1] - ptr[d])
+    scratch = np.empty(widest, dtype=np.int32)
+    for d in range(lo, hi):
+        distinct[d] = count_terms(tokens, ptr[d], ptr[d + 1], out_cols, out_counts, ptr[d], scratch)
 
 
-def counts(tokens: TokenBatch) -> sp.csr_matrix:
+def runs_matrix(
+    cols: npt.NDArray[np.int32],
+    values: npt.NDArray[np.float32],
+    room: npt.NDArray[np.int64],
+    sizes: npt.NDArray[np.int64],
+) -> sp.csr_matrix:
+    """A CSR matrix from rows written at `room[d]` with `sizes[d]` entries each (the rest of the room unused)."""
+    n = sizes.shape[0]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(sizes, out=indptr[1:])
+    spare = np.diff(room)
+    keep = np.arange(int(room[-1])) - np.repeat(room[:-1], spare) < np.repeat(sizes, spare)
+    return sp.csr_matrix((values[keep], cols[keep], indptr), shape=(n, N_FEATURES))
+
+
+def counts(tokens: TokenBatch, *, workers: int = 1) -> sp.csr_matrix:
     """Term counts, one row per document (columns sorted); columns are folded token hashes."""
     n = len(tokens)
-    columns = (tokens.hashes >> np.uint64(44)).astype(np.int32)  # top 20 bits: well mixed by fmix64
-    out_cols = np.empty_like(columns)
-    out_counts = np.empty(columns.shape[0], dtype=np.float32)
+    out_cols = np.empty(tokens.hashes.shape[0], dtype=np.int32)
+    out_counts = np.empty(tokens.hashes.shape[0], dtype=np.float32)
     distinct = np.zeros(n, dtype=np.int64)
-    _count_kernel(columns, tokens.ptr, out_cols, out_counts, distinct)
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(distinct, out=indptr[1:])
-    # Each row's runs are its first `distinct[d]` slots from the row's start in the token arrays.
-    sizes = tokens.counts()
-    offset_in_row = np.arange(columns.shape[0]) - np.repeat(tokens.ptr[:-1], sizes)
-    keep = offset_in_row < np.repeat(distinct, sizes)
-    return sp.csr_matrix((out_counts[keep], out_cols[keep], indptr), shape=(n, N_FEATURES))
+    spread(
+        lambda lo, hi: _count_range(tokens.hashes, tokens.ptr, out_cols, out_counts, distinct, lo, hi),
+        tokens.counts(),
+        workers,
+    )
+    return runs_matrix(out_cols, out_counts, tokens.ptr, distinct)
 
 
 @lru_cache(maxsize=1)
@@ -83,6 +128,8 @@ def _prior() -> sp.csr_matrix:
 
 def tfidf(term_counts: sp.csr_matrix) -> sp.csr_matrix:
     """L2-normalized TF-IDF rows with sublinear tf and smoothed idf, fitted on these rows plus the prior."""
+    if term_counts.shape[0] == 0:
+        return sp.csr_matrix(term_counts.shape, dtype=np.float32)
     from sklearn.feature_extraction.text import TfidfTransformer  # slow to import: only when a scan runs
 
     transformer = TfidfTransformer(norm="l2", use_idf=True, smooth_idf=True, sublinear_tf=True)
@@ -92,83 +139,104 @@ def tfidf(term_counts: sp.csr_matrix) -> sp.csr_matrix:
     return matrix
 
 
-@parallel_kernel
-def _top_kernel(
+@kernel
+def _top_range(
     indptr: npt.NDArray[np.int64],
     indices: npt.NDArray[np.int32],
     data: npt.NDArray[np.float32],
+    allowed: npt.NDArray[np.bool_],
     k: int,
-    out_ptr: npt.NDArray[np.int64],
     out: npt.NDArray[np.uint32],
+    sizes: npt.NDArray[np.int64],
+    lo_doc: int,
+    hi_doc: int,
 ) -> None:
-    for d in prange(indptr.shape[0] - 1):
-        lo = indptr[d]
-        n = indptr[d + 1] - lo
-        take = out_ptr[d + 1] - out_ptr[d]
-        # Highest weight first; ties broken by the smaller column so the choice is deterministic.
-        keys = np.empty(n, dtype=np.float64)
-        for i in range(n):
-            keys[i] = -data[lo + i] * 4194304.0 + indices[lo + i] / 4194304.0
-        order = np.argsort(keys)
-        chosen = np.empty(take, dtype=np.uint32)
-        for i in range(take):
-            chosen[i] = np.uint32(indices[lo + order[i]])
-        out[out_ptr[d] : out_ptr[d] + take] = np.sort(chosen)
+    # Row d's chosen columns go to out[d * k:], their number to sizes[d]. The best k so far are kept in
+    # order by insertion: a row has a few hundred terms, and few of them displace one of the best.
+    best_keys = np.empty(k, dtype=np.float64)
+    best_cols = np.empty(k, dtype=np.uint32)
+    for d in range(lo_doc, hi_doc):
+        m = 0
+        for i in range(indptr[d], indptr[d + 1]):
+            col = indices[i]
+            if not allowed[col]:
+                continue
+            # Highest weight first; ties broken by the smaller column so the choice is deterministic.
+            key = -data[i] * 4194304.0 + col / 4194304.0
+            if m == k and key >= best_keys[k - 1]:
+                continue
+            j = m - 1 if m < k else k - 2
+            while j >= 0 and best_keys[j] > key:
+                best_keys[j + 1] = best_keys[j]
+                best_cols[j + 1] = best_cols[j]
+                j -= 1
+            best_keys[j + 1] = key
+            best_cols[j + 1] = np.uint32(col)
+            if m < k:
+                m += 1
+        chosen = best_cols[:m].copy()
+        chosen.sort()
+        out[d * k : d * k + m] = chosen
+        sizes[d] = m
 
 
-def top_terms(matrix: sp.csr_matrix, k: int, max_df: int | None = None) -> SetBatch:
+def top_terms(matrix: sp.csr_matrix, k: int, max_df: int | None = None, *, workers: int = 1) -> SetBatch:
     """The `k` highest-weighted terms of each row, as sorted sets of column ids.
 
     With `max_df`, terms found in more rows than that are left out: they name a topic, not a story.
     """
-    if max_df is not None:
-        df = np.bincount(matrix.indices, minlength=matrix.shape[1])
-        matrix = matrix.multiply((df <= max_df).astype(np.float32)[None, :]).tocsr()
-        matrix.eliminate_zeros()
-        matrix.sort_indices()
-    nnz = np.diff(matrix.indptr).astype(np.int64)
-    sizes = np.minimum(nnz, k)
-    ptr = np.zeros(nnz.shape[0] + 1, dtype=np.int64)
+    n = matrix.shape[0]
+    indptr, indices = matrix.indptr.astype(np.int64), matrix.indices.astype(np.int32)
+    if max_df is None:
+        allowed = np.ones(matrix.shape[1], dtype=np.bool_)
+    else:
+        allowed = np.bincount(indices, minlength=matrix.shape[1]) <= max_df
+    out = np.empty(n * k, dtype=np.uint32)
+    sizes = np.zeros(n, dtype=np.int64)
+
+    def run(lo: int, hi: int) -> None:
+        _top_range(indptr, indices, matrix.data, allowed, k, out, sizes, lo, hi)
+
+    spread(run, np.diff(indptr), workers)
+    ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(sizes, out=ptr[1:])
-    out = np.empty(int(ptr[-1]), dtype=np.uint32)
-    _top_kernel(matrix.indptr.astype(np.int64), matrix.indices.astype(np.int32), matrix.data, k, ptr, out)
-    return SetBatch(out, ptr)
+    keep = np.arange(n * k) % k < np.repeat(sizes, k)
+    return SetBatch(out[keep], ptr)
 
 
 @kernel
-def _dot(
-    indptr: npt.NDArray[np.int64], indices: npt.NDArray[np.int32], data: npt.NDArray[np.float32], a: int, b: int
-) -> float:
-    i, i_end = indptr[a], indptr[a + 1]
-    j, j_end = indptr[b], indptr[b + 1]
-    total = 0.0
-    while i < i_end and j < j_end:
-        if indices[i] == indices[j]:
-            total += float(data[i]) * float(data[j])
-            i += 1
-            j += 1
-        elif indices[i] < indices[j]:
-            i += 1
-        else:
-            j += 1
-    return total
-
-
-@parallel_kernel
 def _cosines(
     indptr: npt.NDArray[np.int64],
     indices: npt.NDArray[np.int32],
     data: npt.NDArray[np.float32],
     pairs: npt.NDArray[np.int64],
     out: npt.NDArray[np.float64],
+    lo: int,
+    hi: int,
 ) -> None:
-    for p in prange(pairs.shape[0]):
-        out[p] = _dot(indptr, indices, data, pairs[p, 0], pairs[p, 1])
+    # Pairs come sorted by their first row: spread that row once into a dense vector, then each partner's
+    # dot product is a gather over its own entries, with no merge and no branch on the columns.
+    dense = np.zeros(N_FEATURES, dtype=np.float32)
+    current = -1
+    for p in range(lo, hi):
+        a, b = pairs[p, 0], pairs[p, 1]
+        if a != current:
+            if current >= 0:
+                for i in range(indptr[current], indptr[current + 1]):
+                    dense[indices[i]] = 0.0
+            for i in range(indptr[a], indptr[a + 1]):
+                dense[indices[i]] = data[i]
+            current = a
+        total = 0.0
+        for j in range(indptr[b], indptr[b + 1]):
+            total += float(dense[indices[j]]) * float(data[j])
+        out[p] = total
 
 
-def pair_cosines(matrix: sp.csr_matrix, pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-    """Cosine similarity of each `(i, j)` row pair of an L2-normalized matrix with sorted indices."""
+def pair_cosines(matrix: sp.csr_matrix, pairs: npt.NDArray[np.int64], *, workers: int = 1) -> npt.NDArray[np.float64]:
+    """Cosine similarity of each `(i, j)` row pair of an L2-normalized matrix (fastest with pairs sorted by i)."""
     out = np.zeros(pairs.shape[0], dtype=np.float64)
-    if pairs.shape[0]:
-        _cosines(matrix.indptr.astype(np.int64), matrix.indices.astype(np.int32), matrix.data, pairs, out)
+    indptr, indices = matrix.indptr.astype(np.int64), matrix.indices.astype(np.int32)
+    weights = np.full(pairs.shape[0], 64, dtype=np.int64)
+    spread(lambda lo, hi: _cosines(indptr, indices, matrix.data, pairs, out, lo, hi), weights, workers)
     return np.clip(out, 0.0, 1.0)

@@ -20,7 +20,7 @@ from dedup.cli import app
 ROOT = Path(__file__).resolve().parent.parent
 NEWS = ROOT / "fixtures" / "news"
 NEWS_DOCUMENTS = 37
-STAGES = {"normalize", "shingle", "signature", "tfidf", "candidates", "confirm", "cluster"}
+STAGES = {"featurize", "tfidf", "candidates", "confirm", "cluster"}
 ARTICLE = "The council voted on Tuesday to rebuild the harbor bridge at a cost of 84 million dollars. " * 5
 
 runner = CliRunner()

@@ -10,7 +10,8 @@ from dedup.normalize import normalize_text, token_hash, tokenize
 
 def tokens_of(text: str) -> list[str]:
     normalized = normalize_text(text)
-    batch = tokenize([normalized])
+    batch = tokenize([normalized], offsets=True)
+    assert batch.starts is not None and batch.ends is not None
     data = normalized.encode("utf-8")
     return [data[s:e].decode("utf-8") for s, e in zip(batch.starts.tolist(), batch.ends.tolist(), strict=True)]
 
@@ -78,6 +79,6 @@ def test_tokenizing_normalized_text_again_changes_nothing(text: str) -> None:
 
 
 def test_the_cached_character_classes_equal_a_fresh_build() -> None:
-    from dedup.normalize import _build_class_table, _class_table
+    from dedup.normalize import _build_class_table, class_table
 
-    assert (_class_table() == _build_class_table()).all()
+    assert (class_table() == _build_class_table()).all()

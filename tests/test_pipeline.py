@@ -62,7 +62,7 @@ def test_documents_are_reported_with_relative_ids_words_and_clusters(news_scan: 
     assert all(d.words > 0 for d in news_scan.documents)
     assert by_id["same-topic/ice-storm-farms.txt"].cluster is None
     assert not news_scan.skipped
-    assert set(news_scan.summary["seconds"]) >= {"normalize", "shingle", "signature", "candidates", "confirm"}
+    assert set(news_scan.summary["seconds"]) >= {"featurize", "tfidf", "candidates", "confirm", "cluster"}
 
 
 def test_seeds_are_rewrites_of_one_story_never_duplicates(shared_data: Path) -> None:

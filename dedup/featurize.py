@@ -1,0 +1,148 @@
+"""Texts -> features: the per-document stages of a scan (normalize, tokenize, shingle, MinHash, term counts).
+
+The stages are composed document by document in one compiled pass, so that a document's tokens are
+shingled, signed and counted while they are still in the cache, with no batch-wide token arrays between
+stages. Each stage's own per-document kernel does its part (`tokenize_doc`, `shingle_doc`, `minhash_row`,
+`count_terms`); this module only chains them. Pure: texts in, arrays out, the same on any number of threads,
+in a worker process, or in a Spark partition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from dedup._jit import kernel, spread
+from dedup.config import ShingleConfig, SignatureConfig
+from dedup.normalize import class_table, date_folding, encode_batch, normalize_text, token_capacity, tokenize_doc
+from dedup.shingle import SetBatch, shingle_doc
+from dedup.signature import minhash_row, permutations
+from dedup.tfidf import N_FEATURES, count_terms
+
+__all__ = ["Features", "featurize"]
+
+
+@dataclass(frozen=True)
+class Features:
+    """What a scan keeps of each document of a batch, row `d` for document `d`.
+
+    `words`: normalized tokens; `shingles`: its word k-gram set; `signatures`: the MinHash of that set;
+    `terms`: term counts (CSR, `N_FEATURES` hashed columns, sorted within each row).
+    """
+
+    words: npt.NDArray[np.int64]
+    shingles: SetBatch
+    signatures: npt.NDArray[np.uint32]
+    terms: sp.csr_matrix
+
+    def __len__(self) -> int:
+        return int(self.words.shape[0])
+
+    @staticmethod
+    def concat(parts: Sequence[Features], num_perm: int) -> Features:
+        """Batches joined in order."""
+        if not parts:
+            return Features(
+                np.zeros(0, dtype=np.int64),
+                SetBatch.concat([]),
+                np.zeros((0, num_perm), dtype=np.uint32),
+                sp.csr_matrix((0, N_FEATURES), dtype=np.float32),
+            )
+        if len(parts) == 1:
+            return parts[0]
+        return Features(
+            np.concatenate([p.words for p in parts]),
+            SetBatch.concat([p.shingles for p in parts]),
+            np.concatenate([p.signatures for p in parts]),
+            sp.vstack([p.terms for p in parts], format="csr"),
+        )
+
+
+@kernel
+def _featurize_range(
+    buf: npt.NDArray[np.uint8],
+    offsets: npt.NDArray[np.int64],
+    capacity: npt.NDArray[np.int64],
+    table: npt.NDArray[np.uint8],
+    fold_from: npt.NDArray[np.uint64],
+    fold_to: np.uint64,
+    fold_filter: npt.NDArray[np.bool_],
+    k: int,
+    a: npt.NDArray[np.uint32],
+    b: npt.NDArray[np.uint32],
+    signatures: npt.NDArray[np.uint32],
+    words: npt.NDArray[np.int64],
+    set_sizes: npt.NDArray[np.int64],
+    term_sizes: npt.NDArray[np.int64],
+    lo: int,
+    hi: int,
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int32], npt.NDArray[np.float32]]:
+    # Documents lo..hi: per-document results into the batch-wide arrays, sets and term runs returned packed.
+    room = 0
+    widest = 0
+    for d in range(lo, hi):
+        room += capacity[d]
+        widest = max(widest, capacity[d])
+    tokens = np.empty(widest, dtype=np.uint64)
+    no_offsets = np.empty(0, dtype=np.int32)
+    sets = np.empty(room, dtype=np.uint32)
+    set_scratch = np.empty(widest, dtype=np.uint32)
+    cols = np.empty(room, dtype=np.int32)
+    col_scratch = np.empty(widest, dtype=np.int32)
+    counts = np.empty(room, dtype=np.float32)
+    set_end = 0
+    term_end = 0
+    for d in range(lo, hi):
+        n = tokenize_doc(
+            buf, offsets[d], offsets[d + 1], table, fold_from, fold_to, fold_filter, tokens, no_offsets, no_offsets, 0
+        )
+        words[d] = n
+        size = shingle_doc(tokens, 0, n, k, sets, set_end, set_scratch)
+        minhash_row(sets, set_end, set_end + size, a, b, signatures[d])
+        set_sizes[d] = size
+        set_end += size
+        runs = count_terms(tokens, 0, n, cols, counts, term_end, col_scratch)
+        term_sizes[d] = runs
+        term_end += runs
+    return sets[:set_end].copy(), cols[:term_end].copy(), counts[:term_end].copy()
+
+
+def featurize(
+    texts: Sequence[str], shingle: ShingleConfig, signature: SignatureConfig, *, workers: int = 1
+) -> Features:
+    """The features of each text (raw text: normalization is the first stage)."""
+    n = len(texts)
+    buf, offsets = encode_batch([normalize_text(t) for t in texts])
+    nbytes = np.diff(offsets)
+    capacity = token_capacity(nbytes)
+    folding = date_folding()
+    table = class_table()
+    a, b = permutations(signature.num_perm, signature.seed)
+    signatures = np.empty((n, signature.num_perm), dtype=np.uint32)
+    words = np.zeros(n, dtype=np.int64)
+    set_sizes = np.zeros(n, dtype=np.int64)
+    term_sizes = np.zeros(n, dtype=np.int64)
+
+    def run(lo: int, hi: int) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int32], npt.NDArray[np.float32]]:
+        return _featurize_range(
+            buf, offsets, capacity, table, folding.words, folding.token, folding.filter, shingle.k, a, b,
+            signatures, words, set_sizes, term_sizes, lo, hi,
+        )  # fmt: skip
+
+    parts = spread(run, nbytes + 1, workers)
+    set_ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(set_sizes, out=set_ptr[1:])
+    term_ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(term_sizes, out=term_ptr[1:])
+    if parts:
+        sets = np.concatenate([p[0] for p in parts])
+        cols = np.concatenate([p[1] for p in parts])
+        counts = np.concatenate([p[2] for p in parts])
+    else:
+        sets, cols, counts = np.zeros(0, np.uint32), np.zeros(0, np.int32), np.zeros(0, np.float32)
+    terms = sp.csr_matrix((counts, cols, term_ptr), shape=(n, N_FEATURES))
+    return Features(words, SetBatch(sets, set_ptr), signatures, terms)
