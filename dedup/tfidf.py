@@ -22,7 +22,9 @@ __all__ = [
     "PRIOR_DOCUMENTS",
     "count_terms",
     "counts",
+    "document_frequencies",
     "pair_cosines",
+    "prior_frequencies",
     "runs_matrix",
     "tfidf",
     "top_terms",
@@ -113,28 +115,55 @@ def counts(tokens: TokenBatch, *, workers: int = 1) -> sp.csr_matrix:
     return runs_matrix(out_cols, out_counts, tokens.ptr, distinct)
 
 
+def document_frequencies(term_counts: sp.csr_matrix) -> npt.NDArray[np.int64]:
+    """How many rows hold each column. Frequencies add up: over batches, Spark partitions, an index."""
+    return np.bincount(term_counts.indices, minlength=N_FEATURES).astype(np.int64)
+
+
 @lru_cache(maxsize=1)
-def _prior() -> sp.csr_matrix:
-    # Virtual documents holding every English function word once. Corpus idf alone cannot tell topic words
-    # from function words in a small scan (five articles on one story share both); these rows say that
-    # function words are everywhere and anything else is rare, and a large corpus outweighs them.
+def prior_frequencies() -> npt.NDArray[np.int64]:
+    """The prior's document frequencies: `PRIOR_DOCUMENTS` virtual documents holding each English function word.
+
+    Corpus idf alone cannot tell topic words from function words in a small scan (five articles on one
+    story share both); these rows say that function words are everywhere and anything else is rare, and a
+    large corpus outweighs them.
+    """
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    words = sorted(ENGLISH_STOP_WORDS)
-    row = counts(tokenize([normalize_text(" ".join(words))]))
-    row.data[:] = 1.0
-    return sp.vstack([row] * PRIOR_DOCUMENTS, format="csr")
+    row = counts(tokenize([normalize_text(" ".join(sorted(ENGLISH_STOP_WORDS)))]))
+    df = np.zeros(N_FEATURES, dtype=np.int64)
+    df[row.indices] = PRIOR_DOCUMENTS
+    df.setflags(write=False)
+    return df
 
 
-def tfidf(term_counts: sp.csr_matrix) -> sp.csr_matrix:
-    """L2-normalized TF-IDF rows with sublinear tf and smoothed idf, fitted on these rows plus the prior."""
+def tfidf(
+    term_counts: sp.csr_matrix, df: npt.NDArray[np.int64] | None = None, documents: int | None = None
+) -> sp.csr_matrix:
+    """L2-normalized TF-IDF rows (float32, sorted indices) with sublinear tf and smoothed idf.
+
+    The idf is that of `documents` documents with document frequencies `df` (by default these rows' own),
+    plus the prior's: a scan, a Spark job and an index weigh a document alike from the frequencies they hold.
+    """
     if term_counts.shape[0] == 0:
         return sp.csr_matrix(term_counts.shape, dtype=np.float32)
     from sklearn.feature_extraction.text import TfidfTransformer  # slow to import: only when a scan runs
 
+    if df is None:
+        df, documents = document_frequencies(term_counts), term_counts.shape[0]
+    elif documents is None:
+        raise ValueError("tfidf: pass `documents` (how many documents `df` counts) with `df`")
     transformer = TfidfTransformer(norm="l2", use_idf=True, smooth_idf=True, sublinear_tf=True)
-    transformer.fit(sp.vstack([term_counts, _prior()], format="csr"))
-    matrix = transformer.transform(term_counts).astype(np.float32).tocsr()
+    # Fitted on one empty row for its shape only; the idf is then set from frequencies that may come from
+    # elsewhere, computed as `fit` computes it (float32, since the counts are): smoothed by one document.
+    transformer.fit(sp.csr_matrix((1, N_FEATURES), dtype=np.float32))
+    smoothed = (df + prior_frequencies()).astype(np.float32) + np.float32(1.0)
+    idf = np.full_like(smoothed, fill_value=documents + PRIOR_DOCUMENTS + 1, dtype=np.float32)
+    idf /= smoothed
+    np.log(idf, out=idf)
+    idf += np.float32(1.0)
+    transformer.idf_ = idf
+    matrix = transformer.transform(term_counts.astype(np.float32)).astype(np.float32).tocsr()
     matrix.sort_indices()
     return matrix
 
