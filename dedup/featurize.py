@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 from dedup._jit import kernel, spread
 from dedup.config import ShingleConfig, SignatureConfig
-from dedup.normalize import class_table, date_folding, encode_batch, normalize_text, token_capacity, tokenize_doc
+from dedup.normalize import class_table, date_folding, encode_batch, token_capacity, tokenize_doc, tokenizer_input
 from dedup.shingle import SetBatch, shingle_doc
 from dedup.signature import minhash_row, permutations
 from dedup.tfidf import N_FEATURES, count_terms
@@ -116,7 +116,7 @@ def featurize(
 ) -> Features:
     """The features of each text (raw text: normalization is the first stage)."""
     n = len(texts)
-    buf, offsets = encode_batch([normalize_text(t) for t in texts])
+    buf, offsets = encode_batch([tokenizer_input(t) for t in texts])
     nbytes = np.diff(offsets)
     capacity = token_capacity(nbytes)
     folding = date_folding()

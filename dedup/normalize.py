@@ -3,7 +3,8 @@
 The steps, in order:
 
 1. Unicode NFKC, so that compatibility forms (full-width letters, ligatures, superscripts) compare equal.
-2. Case folding (`str.casefold`), stronger than lowercasing for scripts such as German and Greek.
+2. Case folding (`str.casefold`), stronger than lowercasing for scripts such as German and Greek. The
+   tokenizer folds ASCII letters itself as well, so ASCII text needs no step 1 or 2 before it.
 3. Tokenization on the UTF-8 bytes: a token is a maximal run of letters, marks and digits; everything else
    (punctuation, symbols, whitespace, controls) separates tokens. Apostrophes separate too.
 4. Numbers collapse: a run of digits, with any `.,:/` between digits, hashes as one `0`, so `4.5`, `12,000`
@@ -43,6 +44,7 @@ __all__ = [
     "token_hash",
     "tokenize",
     "tokenize_doc",
+    "tokenizer_input",
 ]
 
 # Character classes used by the tokenizer kernel.
@@ -67,6 +69,15 @@ _DATE_WORDS = (
     "jan feb mar apr jun jul aug sep sept oct nov dec "
     "monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun"
 )
+
+
+def tokenizer_input(text: str) -> str:
+    """What the tokenizer needs of `text`: `normalize_text` for non-ASCII text, ASCII text as it is.
+
+    >>> tokenizer_input("Hello World"), tokenizer_input("Stra\u00dfe")
+    ('Hello World', 'strasse')
+    """
+    return text if text.isascii() else normalize_text(text)
 
 
 def normalize_text(text: str) -> str:
@@ -209,8 +220,11 @@ def tokenize_doc(
                     in_num = True
             else:
                 in_num = False
-                for j in range(length):
-                    h = (h ^ np.uint64(buf[i + j])) * fnv_prime
+                if length == 1:  # ASCII case folds here too, so ASCII text may skip str.lower()
+                    h = (h ^ np.uint64(b0 + 32 if 65 <= b0 <= 90 else b0)) * fnv_prime
+                else:
+                    for j in range(length):
+                        h = (h ^ np.uint64(buf[i + j])) * fnv_prime
         elif cls != 5:
             if in_tok:
                 out_hash[n] = _fold(_fmix64(h), fold_from, fold_to, fold_filter)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dedup.normalize import normalize_text, token_hash, tokenize
+from dedup.normalize import normalize_text, token_hash, tokenize, tokenizer_input
 
 
 def tokens_of(text: str) -> list[str]:
@@ -82,3 +82,8 @@ def test_the_cached_character_classes_equal_a_fresh_build() -> None:
     from dedup.normalize import _build_class_table, class_table
 
     assert (class_table() == _build_class_table()).all()
+
+
+@given(st.text(max_size=300))
+def test_the_tokenizer_folds_ascii_case_itself_so_ascii_text_skips_normalization(text: str) -> None:
+    assert tokenize([tokenizer_input(text)]).hashes.tolist() == hashes_of(text)
