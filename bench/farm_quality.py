@@ -1,0 +1,250 @@
+"""Quality and speed of the content-farm scorer against a bag-of-words baseline, in one run.
+
+Reads ../shared/data/farm and ../shared/seeds (beside the checkout) and exits cleanly when they are absent.
+Writes bench/results/farm.md. Everything is measured in this run:
+
+- held out: the shipped model (dedup/farm/params.json, trained by bench/train_farm.py on the other 80% of
+  the stories, split by pair_id) on the 20% of stories it never saw, through `dedup.score` as a user calls
+  it; beside it a bag-of-words logistic regression (TF-IDF words, the usual baseline) trained on the same
+  80%, its threshold set by the same rule;
+- leave one source out: for each corpus, both models trained on the other four and tested on it (the
+  question that matters for unseen sites and generators);
+- per source and per generator: ROC AUC, and at the default threshold the false-positive rate on human
+  news and the true-positive rate on machine text;
+- speed: articles per second on one core, with and without evidence quotes;
+- the five seeds: score, verdict, and the evidence of their stock phrases, headings and footers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from train_farm import DATA, TARGET_HUMAN_FPR, Features, Rows, featurize, fit, load_rows, split_of
+
+import dedup
+from dedup import FarmScore
+from dedup.farm.score import measure, score_article
+from dedup.farm.text import parse
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT.parent / "shared" / "seeds"
+RESULTS = ROOT / "bench" / "results" / "farm.md"
+SPEED_SAMPLE = 2000
+
+Scorer = Callable[[list[int]], npt.NDArray[np.float64]]
+
+
+def auc(machine: npt.NDArray[np.bool_], scores: npt.NDArray[np.float64]) -> float | None:
+    from sklearn.metrics import roc_auc_score
+
+    if machine.all() or not machine.any():
+        return None
+    return float(roc_auc_score(machine, scores))
+
+
+def fmt(x: float | None, digits: int = 3) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def pct(hits: int, n: int) -> str:
+    return "-" if n == 0 else f"{hits / n:.1%} ({hits}/{n})"
+
+
+class Baseline:
+    """Bag-of-words logistic regression: TF-IDF over words, balanced classes, threshold by the same rule."""
+
+    def __init__(self, texts: list[str], machine: npt.NDArray[np.bool_], groups: npt.NDArray[np.str_]) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        calibrate = np.array([split_of(g, 0.25, "calibration") for g in groups.tolist()])
+        self.vectorizer = TfidfVectorizer(sublinear_tf=True, min_df=2, max_features=100_000)
+        x = self.vectorizer.fit_transform([t for t, c in zip(texts, calibrate.tolist(), strict=True) if not c])
+        self.model = LogisticRegression(C=4.0, class_weight="balanced", max_iter=5000).fit(x, machine[~calibrate])
+        human = [t for t, c, m in zip(texts, calibrate.tolist(), machine.tolist(), strict=True) if c and not m]
+        self.threshold = float(np.quantile(self.predict(human), 1.0 - TARGET_HUMAN_FPR))
+
+    def predict(self, texts: list[str]) -> npt.NDArray[np.float64]:
+        out: npt.NDArray[np.float64] = self.model.predict_proba(self.vectorizer.transform(texts))[:, 1]
+        return out
+
+
+def breakdown(
+    rows: Rows, idx: npt.NDArray[np.int64], scores: dict[str, tuple[npt.NDArray[np.float64], float]]
+) -> list[str]:
+    """Rows of AUC / FPR / TPR per source and per generator for each named scorer (scores over `idx`)."""
+    names = list(scores)
+    head = " | ".join(f"{n} AUC | {n} FPR human | {n} TPR machine" for n in names)
+    lines = [f"| part | human | machine | {head} |", "|---|---:|---:|" + "---:|---:|---:|" * len(names)]
+    machine = rows.machine[idx]
+    parts: list[tuple[str, npt.NDArray[np.bool_]]] = [("**all**", np.ones(idx.shape[0], dtype=np.bool_))]
+    parts += [(f"source {d}", rows.dataset[idx] == d) for d in sorted(set(rows.dataset[idx].tolist()))]
+    for g in sorted(set(rows.generator[idx][machine].tolist())):
+        # A generator against the human articles of the corpora it appears in.
+        sets = set(rows.dataset[idx][rows.generator[idx] == g].tolist())
+        parts.append(
+            (f"generator {g}", (rows.generator[idx] == g) | (~machine & np.isin(rows.dataset[idx], list(sets))))
+        )
+    for label, mask in parts:
+        cells = []
+        for s, threshold in scores.values():
+            flagged = s[mask] >= threshold
+            m = machine[mask]
+            cells.append(
+                f"{fmt(auc(m, s[mask]))} | {pct(int(flagged[~m].sum()), int((~m).sum()))} | "
+                f"{pct(int(flagged[m].sum()), int(m.sum()))}"
+            )
+        lines.append(f"| {label} | {int((~machine[mask]).sum())} | {int(machine[mask].sum())} | {' | '.join(cells)} |")
+    return lines
+
+
+def held_out(rows: Rows, test: npt.NDArray[np.bool_]) -> list[str]:
+    idx = np.flatnonzero(test)
+    texts = [rows.texts[i] for i in idx.tolist()]
+    ours = np.array([dedup.score(t).score for t in texts])
+    threshold = dedup.score("placeholder text").threshold
+    train = np.flatnonzero(~test)
+    base = Baseline([rows.texts[i] for i in train.tolist()], rows.machine[train], rows.group[train])
+    baseline = base.predict(texts)
+    print(f"held out: ours AUC {fmt(auc(rows.machine[idx], ours))}, baseline {fmt(auc(rows.machine[idx], baseline))}")
+    return [
+        "## Held-out stories (20%, split by pair_id)",
+        "",
+        f"The shipped model through `dedup.score`, default threshold {threshold}; the baseline trained on the same",
+        f"80% of stories, threshold {base.threshold:.3f} by the same rule (3% false positives on calibration news).",
+        "",
+        *breakdown(rows, idx, {"ours": (ours, threshold), "BoW": (baseline, base.threshold)}),
+    ]
+
+
+def leave_one_source_out(rows: Rows, features: Features) -> list[str]:
+    lines = [
+        "## Leave one source out",
+        "",
+        "Both models trained on four corpora and tested on the fifth; thresholds by the same rule on the four.",
+        "BBC full text is all human: only its false-positive rate means anything.",
+        "",
+        "| left out | human | machine | ours AUC | BoW AUC | ours FPR human | BoW FPR human "
+        "| ours TPR machine | BoW TPR machine |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for d in sorted(set(rows.dataset.tolist())):
+        test = rows.dataset == d
+        train = np.flatnonzero(~test)
+        idx = np.flatnonzero(test)
+        fitted = fit(features.take(train), rows.machine[train], rows.group[train], rows.dataset[train])
+        ours = fitted.predict(features.take(idx))
+        base = Baseline([rows.texts[i] for i in train.tolist()], rows.machine[train], rows.group[train])
+        baseline = base.predict([rows.texts[i] for i in idx.tolist()])
+        m = rows.machine[idx]
+        cells = [
+            fmt(auc(m, ours)),
+            fmt(auc(m, baseline)),
+            pct(int((ours[~m] >= fitted.threshold).sum()), int((~m).sum())),
+            pct(int((baseline[~m] >= base.threshold).sum()), int((~m).sum())),
+            pct(int((ours[m] >= fitted.threshold).sum()), int(m.sum())),
+            pct(int((baseline[m] >= base.threshold).sum()), int(m.sum())),
+        ]
+        print(f"left out {d}: " + " ".join(cells))
+        lines.append(f"| {d} | {int((~m).sum())} | {int(m.sum())} | {' | '.join(cells)} |")
+    return lines
+
+
+def speed(rows: Rows, test: npt.NDArray[np.bool_]) -> list[str]:
+    texts = [rows.texts[i] for i in np.flatnonzero(test).tolist()][:SPEED_SAMPLE]
+    words = sum(len(t.split()) for t in texts) / len(texts)
+    dedup.score(texts[0])
+    results = []
+    for label, call in (
+        ("`dedup.score` (every reason with its evidence quotes)", dedup.score),
+        (
+            "scan path (`score_article(..., evidence=False)`)",
+            lambda t: score_article(a := parse(t), measure(a), evidence=False),
+        ),
+    ):
+        best = 0.0
+        for _ in range(3):  # best of three, in this process's CPU time: other processes share the cores
+            started = time.process_time()
+            for t in texts:
+                call(t)
+            best = max(best, len(texts) / (time.process_time() - started))
+        results.append(f"| {label} | {best:,.0f} |")
+        print(f"speed {label}: {best:,.0f} articles/s")
+    return [
+        "## Speed",
+        "",
+        f"One core (one process, one thread), {len(texts):,} held-out articles of {words:.0f} words on average;",
+        "best of three runs, in the process's CPU time (the machine is shared).",
+        "",
+        "| path | articles/s |",
+        "|---|---:|",
+        *results,
+    ]
+
+
+def _quotes(result: FarmScore, *codes: str) -> str:
+    found = list(dict.fromkeys(e.quote for r in result.reasons if r.code in codes for e in r.evidence))
+    shown = "; ".join(f"'{q[:40]}'" for q in found[:3])
+    return f"{len(found)}: {shown}" if found else "none in the text"
+
+
+def seeds() -> list[str]:
+    lines = [
+        "## The five seeds",
+        "",
+        "| seed | score | flagged | stock phrases cited | generic headings cited | footer chrome cited |",
+        "|---|---:|---|---|---|---|",
+    ]
+    for path in sorted(SEEDS.glob("*.txt")):
+        result = dedup.score(path.read_text(encoding="utf-8"), doc_id=path.name)
+        lines.append(
+            f"| {path.name} | {result.score:.3f} | {result.flagged} | {_quotes(result, 'stock_phrases')} | "
+            f"{_quotes(result, 'generic_headings')} | {_quotes(result, 'farm_chrome', 'boilerplate')} |"
+        )
+        print(f"seed {path.name}: {result.score:.3f} flagged={result.flagged}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    if not DATA.is_dir() or not SEEDS.is_dir():
+        print(f"skipped: data not found at {DATA} or {SEEDS}")
+        return 0
+    started = time.perf_counter()
+    rows = load_rows()
+    test = np.array([split_of(g) for g in rows.group.tolist()])
+    features = featurize(rows.texts)
+    report = [
+        "# Content-farm scorer: quality and speed",
+        "",
+        f"Written by `bench/farm_quality.py` (dedup {dedup.__version__}). Data: ../shared/data/farm, "
+        f"{len(rows.texts):,} rows after cleaning (dropped: "
+        + ", ".join(f"{k} {v:,}" for k, v in sorted(rows.dropped.items()))
+        + "). Encoding repaired on both classes (ftfy). Targets (issue 3): ROC AUC >= 0.99 held out; at the",
+        "default threshold FPR <= 5% on human news and TPR >= 90%; >= 1,000 articles/s per core; every seed flagged.",
+        "",
+        *held_out(rows, test),
+        "",
+        *leave_one_source_out(rows, features),
+        "",
+        *speed(rows, test),
+        "",
+        *seeds(),
+        "",
+        f"Total bench time {time.perf_counter() - started:.0f}s.",
+    ]
+    args.output.write_text("\n".join(report) + "\n", encoding="utf-8")
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,252 @@
+"""Text (and optionally its HTML page and corpus context) -> a `FarmScore` with every signal as a reason."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+
+from dedup.errors import InputError
+from dedup.farm.combine import LEARNED, Params, contribution, load_params, sigmoid
+from dedup.farm.corpus import CORPUS, CorpusContext
+from dedup.farm.lexicon import lexicon
+from dedup.farm.result import Evidence, FarmScore, Reason
+from dedup.farm.signals import INTRINSIC, MAX_SPANS, Measure, style_words
+from dedup.farm.text import MAX_FARM_CHROME_WORDS, Article, parse
+
+__all__ = [
+    "MESSAGES",
+    "SIGNALS",
+    "combine",
+    "english_share",
+    "measure",
+    "page_chrome",
+    "score",
+    "score_article",
+    "suffix",
+]
+
+# Below this share of common English function words a text is not English (English prose: 0.35 to 0.5).
+MIN_ENGLISH_SHARE = 0.15
+
+_Message = Callable[[Measure], str]
+
+
+def _n(m: Measure) -> float:
+    return m.value or 0.0
+
+
+MESSAGES: dict[str, _Message] = {
+    "stock_phrases": lambda m: f"{m.count} stock phrases ({_n(m):.1f} per 1,000 words)",
+    "buzzwords": lambda m: f"{m.count} buzzwords ({_n(m):.1f} per 1,000 words)",
+    "transitions": lambda m: f"{_n(m):.0%} of sentences open with a connective such as 'Furthermore' ({m.count})",
+    "lexical_diversity": lambda m: f"moving-average type-token ratio {_n(m):.3f} over 50-word windows",
+    "burstiness": lambda m: f"sentence lengths vary by {_n(m):.2f} of their mean over {m.count} sentences",
+    "numbers": lambda m: f"{_n(m):.2f} numbers or dates per sentence ({m.count})",
+    "attribution": lambda m: f"{_n(m):.2f} quotations or attributions per sentence ({m.count})",
+    "names": lambda m: f"{_n(m):.2f} capitalised names per sentence ({m.count})",
+    "word_length": lambda m: f"words average {_n(m):.2f} characters",
+    "punctuation": lambda m: f"{_n(m):.2f} colons, semicolons, brackets or dashes per sentence",
+    "first_person": lambda m: f"{m.count} first-person words ({_n(m):.1f} per 1,000 words)",
+    "style_words": lambda m: (
+        f"word choice scores {_n(m):+.2f} on the learned topic-neutral profile ({m.count} words lean machine)"
+    ),
+    "repeated_ngrams": lambda m: f"{_n(m):.0%} of the words sit in 5-word phrases used more than once",
+    "top_ngram": lambda m: f"the most frequent 3-word phrase takes {_n(m):.1%} of the words ({m.count} times)",
+    "generic_headings": lambda m: f"{_n(m):.0f} of {m.count} headings are stock section names",
+    "title_repetition": lambda m: f"the title comes back {_n(m):.0f} time(s)",
+    "duplicate_lines": lambda m: f"{_n(m):.0%} of the text repeats earlier lines ({m.count})",
+    "boilerplate": lambda m: f"{m.count} lines of page furniture ({_n(m):.0%} of the text)",
+    "farm_chrome": lambda m: f"{m.count} syndication or auto-publishing footer line(s)",
+    "page_chrome": lambda m: f"{_n(m):.0%} of the page's visible text is outside the article",
+    "template_lines": lambda m: f"{m.count} lines shared with other documents ({_n(m):.0%} of the text)",
+    "shared_phrasing": lambda m: f"{m.count} sentences also found in documents about other stories",
+    "rewrite_cluster": lambda m: f"one of {m.count + 1} rewrites of the same story",
+    "duplicate_cluster": lambda m: f"one of {m.count + 1} copies of the same text",
+}
+SIGNALS: tuple[str, ...] = tuple(MESSAGES)
+_UNMEASURED = {
+    "page_chrome": "not measured: no HTML page given",
+    **{code: "not measured: needs a corpus (dedup scan)" for code in CORPUS},
+}
+
+
+def english_share(a: Article) -> float:
+    """Share of the prose words that are common English function words ("the", "of", "and").
+
+    >>> english_share(parse("The end of the road and the start of it."))  # 7 of 10
+    0.7
+    """
+    if not a.words:
+        return 0.0
+    return sum(map(lexicon().function_words.__contains__, a.words)) / len(a.words)
+
+
+def page_chrome(text: str, chrome: str) -> Measure:
+    """Share of a page's visible text outside its main content (`chrome` as `sources.extract_html` gives it)."""
+    visible = len(text) + len(chrome)
+    return Measure(len(chrome) / visible if visible else None, count=chrome.count("\n") + 1 if chrome else 0)
+
+
+def _farm_footers(chrome: str) -> list[str]:
+    farm = lexicon().farm_chrome
+    return [line for line in chrome.split("\n") if len(line.split()) <= MAX_FARM_CHROME_WORDS and farm.search(line)]
+
+
+def measure(
+    a: Article, *, chrome: str | None = None, context: CorpusContext | None = None, params: Params | None = None
+) -> dict[str, Measure | None]:
+    """Every signal's measure, in `SIGNALS` order; None for those the inputs cannot give."""
+    out: dict[str, Measure | None] = {code: fn(a) for code, fn in INTRINSIC.items()}
+    out["style_words"] = style_words(a, (params or load_params()).vocabulary)
+    out["page_chrome"] = page_chrome(a.text, chrome) if chrome is not None else None
+    if chrome:
+        # A page's footer sits outside its main text: count the syndication footers found there too.
+        extra = len(_farm_footers(chrome))
+        m = INTRINSIC["farm_chrome"](a)
+        if extra:
+            out["farm_chrome"] = Measure((m.value or 0.0) + extra, m.spans, m.words, m.count + extra)
+    if context is not None:
+        line_chars = sum(line.end - line.start for line in a.lines)
+        for code, corpus_fn in CORPUS.items():
+            out[code] = corpus_fn(context, line_chars, len(a.sentences))
+    return {code: out.get(code) for code in SIGNALS}
+
+
+def suffix(weight: float, threshold: float, learned: bool) -> str:
+    """What a reason's message adds after the measurement: where human news lies, or where a count starts."""
+    if learned:
+        return f" (95% of human news: {'<' if weight >= 0 else '>'} {threshold:.3g})"
+    return f" (counts from {threshold:.3g})"
+
+
+def _locate(html: str, chrome: str) -> list[tuple[int, int]]:
+    # Where each chrome segment sits in the page: its words in order, any markup or spacing between them.
+    spans: list[tuple[int, int]] = []
+    at = 0
+    for segment in chrome.split("\n")[:MAX_SPANS]:
+        words = segment.split()
+        if not words:
+            continue
+        found = re.compile(r"(?:\s|<[^>]*>)+".join(map(re.escape, words))).search(html, at)
+        if found is not None:
+            spans.append(found.span())
+            at = found.end()
+    return spans
+
+
+EvidenceFn = Callable[[str, Measure], tuple[Evidence, ...]]
+
+
+def combine(
+    measures: Mapping[str, Measure | None],
+    *,
+    words: int,
+    english: bool,
+    params: Params | None = None,
+    threshold: float | None = None,
+    doc_id: str = "",
+    evidence: EvidenceFn | None = None,
+) -> FarmScore:
+    """Measures -> a `FarmScore`: every signal's contribution, message and (when `evidence` quotes them)
+    evidence. `words` and `english` say how far the style signals can be trusted."""
+    p = params or load_params()
+    cut = p.threshold if threshold is None else threshold
+    if not 0.0 <= cut <= 1.0:
+        raise InputError(f"threshold={cut!r} must be between 0 and 1.")
+    # Style statistics of a short text are noise: below min_words they count in proportion to its length.
+    reliability = min(1.0, words / p.min_words) if english else 0.0
+    reasons = []
+    logit = p.intercept
+    for code in SIGNALS:
+        m = measures.get(code)
+        sp = p.signals[code]
+        learned = sp.kind == LEARNED
+        value = None if m is None else m.value
+        c = contribution(sp, value) * (reliability if learned else 1.0)
+        logit += c
+        if m is None or value is None:
+            message = _UNMEASURED.get(code, "not measured: no prose sentences")
+        else:
+            message = MESSAGES[code](m) + suffix(sp.weight, sp.threshold, learned)
+        found = evidence(code, m) if evidence is not None and m is not None else ()
+        reasons.append(Reason(code, value, sp.threshold, sp.weight, c, message, found))
+    reasons.sort(key=lambda r: (-r.contribution, r.code))
+    probability = sigmoid(logit)
+    note = ""
+    if not english:
+        note = "the text does not read as English: the style signals were not applied"
+    elif words < p.min_words:
+        note = (
+            f"only {words} words of prose: style signals count for {reliability:.0%} (full weight from {p.min_words})"
+        )
+    return FarmScore(doc_id, probability, probability >= cut, cut, tuple(reasons), words, note)
+
+
+def score_article(
+    a: Article,
+    measures: Mapping[str, Measure | None],
+    *,
+    params: Params | None = None,
+    threshold: float | None = None,
+    doc_id: str = "",
+    html: str | None = None,
+    chrome: str = "",
+    evidence: bool = True,
+) -> FarmScore:
+    """Combine an article's measures into a `FarmScore`, its evidence quoted from `a.text` (and `html`);
+    `evidence=False` leaves the quotes out."""
+
+    def quote(code: str, m: Measure) -> tuple[Evidence, ...]:
+        if code == "page_chrome" and html is not None:
+            return tuple(Evidence(s, e, html[s:e], "html") for s, e in _locate(html, chrome))
+        found = tuple(Evidence(s, e, a.text[s:e]) for s, e in m.evidence(a))
+        if code == "farm_chrome" and html is not None and chrome:
+            footers = "\n".join(_farm_footers(chrome))
+            found += tuple(Evidence(s, e, html[s:e], "html") for s, e in _locate(html, footers))
+        return found
+
+    return combine(
+        measures,
+        words=len(a.words),
+        english=english_share(a) >= MIN_ENGLISH_SHARE,
+        params=params,
+        threshold=threshold,
+        doc_id=doc_id,
+        evidence=quote if evidence else None,
+    )
+
+
+def score(
+    text: str,
+    *,
+    html: str | None = None,
+    context: CorpusContext | None = None,
+    threshold: float | None = None,
+    doc_id: str = "",
+) -> FarmScore:
+    """Score `text` (an article) as content-farm output: a calibrated probability, a verdict and every
+    signal as a reason whose evidence offsets point into `text`.
+
+    `html`: the page the text came from; its visible text outside the main content is the `page_chrome`
+    signal (evidence offsets into `html`). `context`: what a corpus knows about the document. `threshold`:
+    the score from which `flagged` is true (default: the shipped model's). Raises `InputError` for a text
+    that is not a string or has no words.
+
+    >>> result = score("In conclusion, it remains to be seen. " * 30)
+    >>> result.flagged, "stock_phrases" in [r.code for r in result.top(3)]
+    (True, True)
+    """
+    if not isinstance(text, str):
+        raise InputError(f"cannot score a {type(text).__name__}: pass the article's text as a str")
+    if html is not None and not isinstance(html, str):
+        raise InputError(f"html must be a str, not {type(html).__name__}")
+    a = parse(text)
+    if not a.words and not any(line.words for line in a.lines):
+        raise InputError("nothing to score: the text has no words")
+    chrome = None
+    if html is not None:
+        from dedup.sources import extract_html
+
+        chrome = extract_html(html)[1]
+    measures = measure(a, chrome=chrome, context=context)
+    return score_article(a, measures, threshold=threshold, doc_id=doc_id, html=html, chrome=chrome or "")
