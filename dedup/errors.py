@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "DedupError", "InputError"]
+__all__ = ["ConfigError", "DedupError", "IndexStoreError", "InputError"]
 
 
 class DedupError(Exception):
@@ -15,3 +15,7 @@ class ConfigError(DedupError, ValueError):
 
 class InputError(DedupError):
     """An input cannot be used at all (missing path, nothing readable); per-file faults are skipped instead."""
+
+
+class IndexStoreError(DedupError):
+    """A crawler index cannot be used: not a dedup index, damaged, unreachable, or locked for too long."""

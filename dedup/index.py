@@ -1,0 +1,678 @@
+"""The crawler index: have we seen this text (or a copy or a rewrite of it) before, and is it farm output?
+
+Many crawler processes share one index, for weeks: an SQLite file on one machine, or a Redis server for
+crawlers on many. Each call runs the scan's own stages on one document and compares it with what the index
+holds, as a scan of the index plus that document would:
+
+    text -> features (normalize, shingles, MinHash, term counts; no lock held)
+         -> catch up with the store's log (document frequencies, band tables, line and sentence counts)
+         -> rewrite-path bands from the index's document frequencies
+         -> candidates: documents sharing a band on either path (oversized buckets give their first member)
+         -> measure each: exact Jaccard, containment, TF-IDF cosine -> `classify` (the scan's thresholds)
+         -> Verdict: matches best first, and the farm score with corpus signals from the index
+
+`check_and_add` does the comparing and the adding as one step under the store's write lock (or, on Redis,
+retried until no one else wrote in between): of two crawlers adding copies at once, the one that commits
+second always reports the first.
+
+>>> import tempfile, os, dedup
+>>> folder = tempfile.mkdtemp()
+>>> with dedup.Index.open(os.path.join(folder, "crawl.index"), farm=False) as index:
+...     story = "The council voted on Tuesday to rebuild the harbor bridge at a cost of 84 million dollars. " * 4
+...     _ = index.add("a", story)
+...     [(m.id, m.relation) for m in index.check("Breaking: " + story).matches], len(index)
+([('a', 'duplicate')], 1)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from itertools import islice
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from dedup.config import IndexConfig, index_config
+from dedup.confirm import DUPLICATE, REWRITE, classify
+from dedup.errors import ConfigError, IndexStoreError, InputError
+from dedup.index_features import (
+    IndexFeatures,
+    char_spans,
+    cosines,
+    engine_fingerprint,
+    featurize_index,
+    overlap,
+    path_bands,
+    rewrite_bands,
+    sketch_agreement,
+    tfidf_rows,
+)
+from dedup.index_state import IndexState
+from dedup.model import Document
+from dedup.storage import Reader, Store, is_url, open_store
+from dedup.storage.records import FORMAT, SCHEMA, SETTINGS, Changes, NewDoc
+from dedup.tfidf import N_FEATURES
+
+if TYPE_CHECKING:
+    from dedup.farm import FarmScore
+
+__all__ = ["Index", "IndexStats", "Match", "Verdict"]
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """An indexed document related to the one checked: `relation` is `duplicate` or `rewrite`, with the three
+    measures a scan reports for the pair, and the url it was added with."""
+
+    id: str
+    relation: str
+    jaccard: float
+    containment: float
+    cosine: float
+    url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "id": self.id,
+            "relation": self.relation,
+            "jaccard": self.jaccard,
+            "containment": self.containment,
+            "cosine": self.cosine,
+            "url": self.url,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the index says of a text: its matches, best first (duplicates, then by Jaccard, containment and
+    cosine), the farm score (None when scoring is off or the text has no words), and whether this call added it.
+    """
+
+    matches: tuple[Match, ...] = ()
+    farm: FarmScore | None = None
+    added: bool = False
+
+    @property
+    def seen(self) -> bool:
+        """Whether the index holds a copy or a rewrite of the text."""
+        return bool(self.matches)
+
+    @property
+    def duplicate(self) -> bool:
+        """Whether the index holds a copy of the text."""
+        return any(m.relation == DUPLICATE for m in self.matches)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: matches, farm (the scorer's JSON, or None), added."""
+        return {
+            "matches": [m.to_dict() for m in self.matches],
+            "farm": None if self.farm is None else self.farm.to_dict(),
+            "added": self.added,
+        }
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """An index at a glance: where it is, how many documents, its settings, and the bytes it takes."""
+
+    location: str
+    backend: str
+    documents: int
+    created_by: str
+    settings: dict[str, Any]
+    storage_bytes: dict[str, int]
+    memory_bytes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "location": self.location,
+            "backend": self.backend,
+            "documents": self.documents,
+            "created_by": self.created_by,
+            "settings": self.settings,
+            "storage_bytes": self.storage_bytes,
+            "memory_bytes": self.memory_bytes,
+        }
+
+
+@dataclass(frozen=True)
+class _Doc:
+    """A document ready to compare: its features (one row) and the text they came from."""
+
+    text: str
+    features: IndexFeatures
+
+    @property
+    def words(self) -> int:
+        return int(self.features.words[0])
+
+    @property
+    def terms(self) -> sp.csr_matrix:
+        return self.features.terms
+
+
+def _version() -> str:
+    from dedup import __version__
+
+    return __version__
+
+
+class Index:
+    """A persistent index of documents shared by crawler processes. Open it with `Index.open`."""
+
+    def __init__(self, store: Store, config: IndexConfig) -> None:
+        self._store = store
+        self._config = config
+        self._pid = os.getpid()
+        self._lock = threading.RLock()
+        self._closed = False
+        self._duplicate_width = path_bands(config.duplicate_lsh, config.signature.num_perm)[0]
+        self._rewrite_width = path_bands(config.rewrite_lsh, config.signature.num_perm)[0]
+        self._state = IndexState(self._duplicate_width, self._rewrite_width, config.signature.num_perm)
+        with self._use(), store.read() as reader:
+            self._sync(reader)
+        self._state.settle()  # the first check should not pay for folding in the whole index
+
+    # -----------------------------------------------------------------------------------------------------
+    # Opening
+
+    @classmethod
+    def open(cls, location: str | os.PathLike[str], *, create: bool = True, **settings: object) -> Index:
+        """The index at `location`: a file path (SQLite, made when missing unless `create=False`) or a
+        `redis://host:port/db` URL (`?prefix=name` keeps several indexes on one server).
+
+        `settings` are those of `dedup.config.index_config` (`k`, `num_perm`, `seed`, `duplicate_threshold`,
+        `rewrite_threshold`, `rewrite_top_terms`, the confirmation thresholds, `max_bucket`, `batch_size`,
+        `timeout`, `farm`). An index keeps the settings its signatures depend on: leave them out to use its
+        own; giving other values raises `ConfigError`. A path or server that is not a dedup index, or is
+        damaged, raises `IndexStoreError` and is left as it is.
+        """
+        config = index_config(**settings)
+        structural = _structural(config)
+        meta = {
+            "format": FORMAT,
+            "schema": SCHEMA,
+            "created_by": _version(),
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "engine": engine_fingerprint(),
+            "settings": structural,
+        }
+        store = open_store(location, create=meta if create else None, timeout=config.timeout)
+        try:
+            config = _reconcile(store, settings, config)
+            return cls(store, config)
+        except BaseException:
+            store.close()
+            raise
+
+    @property
+    def config(self) -> IndexConfig:
+        """The settings in use (the index's own where they shape what it stores)."""
+        return self._config
+
+    @property
+    def location(self) -> str:
+        """Where the index is (a path or a URL)."""
+        return self._store.location
+
+    # -----------------------------------------------------------------------------------------------------
+    # Checking and adding
+
+    def check(self, text: str, *, url: str | None = None, html: str | None = None) -> Verdict:
+        """Compare `text` with the index without adding it. `html` is the page it came from (for the farm
+        score's page-chrome signal); `url` is for symmetry with `add` and is not compared."""
+        del url  # the index compares texts; a url is kept only with what is added
+        doc = self._prepare(text, with_segments=self._config.farm)
+        with self._use(), self._store.read() as reader:
+            matches, matched, _ = self._match(reader, doc, exclude=-1)
+        return Verdict(matches, self._farm(doc, html, "", matches, matched), added=False)
+
+    def check_and_add(self, doc_id: str, text: str, *, url: str | None = None, html: str | None = None) -> Verdict:
+        """Compare `text` with the index and add it, as one step: a copy added by another process at the same
+        time is either in this verdict or reports this one in its own. Adding an id the index holds changes
+        nothing (the verdict compares the text with the others; `added` is False)."""
+        _check_id(doc_id)
+        doc = self._prepare(text)
+
+        Keys = list[npt.NDArray[np.uint64]]
+
+        def plan(reader: Reader) -> tuple[tuple[tuple[Match, ...], Keys, Keys | None], list[NewDoc]]:
+            exclude = reader.find([doc_id]).get(doc_id, -1)
+            matches, matched, rewrite = self._match(reader, doc, exclude=exclude)
+            if exclude >= 0:
+                itself = reader.fetch([exclude], ("segments",))
+                return (matches, matched, [itself.of("segments", i) for i in range(len(itself))]), []
+            return (matches, matched, None), [self._new_doc(doc_id, url, doc, rewrite)]
+
+        with self._use():
+            matches, matched, itself = self._store.write(plan, atomic=True)
+        farm = self._farm(doc, html, doc_id, matches, matched, itself)
+        return Verdict(matches, farm, added=itself is None)
+
+    def add(self, doc_id: str, text: str, *, url: str | None = None, html: str | None = None) -> Verdict:
+        """Add a document (the same as `check_and_add`): idempotent for the same id, and returns what `check`
+        would have said just before."""
+        return self.check_and_add(doc_id, text, url=url, html=html)
+
+    def add_many(
+        self,
+        documents: Iterable[Document | tuple[str, str] | tuple[str, str, str | None]],
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Add documents in transactions of `batch_size`, without verdicts (the fast way to fill an index).
+
+        Documents are `dedup.Document` (its `source` is kept as the url), `(id, text)` or `(id, text, url)`;
+        ids the index holds, and repeats within the call, are skipped. `progress(n)` is called after each
+        transaction with the number of documents it settled: those are stored, whatever happens next. Returns
+        how many were added.
+        """
+        from dedup._jit import cores
+
+        added = 0
+        iterator = iter(documents)
+        workers = cores()
+        # The next batch is featurized (compiled kernels, no lock held) while this one is written.
+        with self._use(), ThreadPoolExecutor(1) as ahead:
+            batch = list(islice(iterator, self._config.batch_size))
+            pending = ahead.submit(self._prepare_batch, batch, workers) if batch else None
+            while pending is not None:
+                prepared = pending.result()
+                upcoming = list(islice(iterator, self._config.batch_size))
+                pending = ahead.submit(self._prepare_batch, upcoming, workers) if upcoming else None
+                added += self._add_batch(*prepared)
+                if progress is not None:
+                    progress(len(batch))
+                batch = upcoming
+        return added
+
+    def _prepare_batch(
+        self, batch: list[Document | tuple[str, str] | tuple[str, str, str | None]], workers: int
+    ) -> tuple[list[str], list[str | None], IndexFeatures]:
+        ids: list[str] = []
+        texts: list[str] = []
+        urls: list[str | None] = []
+        seen: set[str] = set()
+        for item in batch:
+            if isinstance(item, Document):
+                doc_id, text, url = item.id, item.text, item.source or None
+            elif isinstance(item, tuple) and len(item) in (2, 3):
+                doc_id, text, url = (*item, None)[:3]
+            else:
+                raise InputError(f"add_many takes dedup.Document objects or (id, text) pairs, not {item!r:.80}")
+            _check_id(doc_id)
+            _check_text(text)
+            if doc_id not in seen:
+                seen.add(doc_id)
+                ids.append(doc_id)
+                texts.append(text)
+                urls.append(url)
+        return ids, urls, featurize_index(texts, self._config, workers=workers)
+
+    def _add_batch(self, ids: list[str], urls: list[str | None], features: IndexFeatures) -> int:
+        def plan(reader: Reader) -> tuple[int, list[NewDoc]]:
+            self._sync(reader)
+            present = reader.find(ids)
+            keep = np.array([doc_id not in present for doc_id in ids], dtype=np.bool_)
+            if not keep.any():
+                return 0, []
+            rows = np.flatnonzero(keep)
+            terms = features.terms[rows]
+            documents = self._state.documents + rows.shape[0]
+            batch_df = np.bincount(terms.indices, minlength=N_FEATURES)
+            df = self._state.df[terms.indices].astype(np.int64) + batch_df[terms.indices]
+            bands, sketches = rewrite_bands(tfidf_rows(terms, df, documents), df, documents, self._config)
+            segments = features.segments.distinct
+            indptr, cols, values = terms.indptr, terms.indices, terms.data
+            docs = [
+                _stored_form(
+                    ids[d],
+                    urls[d],
+                    int(features.words[d]),
+                    features.duplicate_bands[d],
+                    (bands[i], sketches[i]),
+                    cols[indptr[i] : indptr[i + 1]],
+                    values[indptr[i] : indptr[i + 1]],
+                    features.shingles.of(d),
+                    segments.of(d),
+                )
+                for i, d in enumerate(rows.tolist())
+            ]
+            return len(docs), docs
+
+        added: int = self._store.write(plan, atomic=False)
+        return added
+
+    def remove(self, doc_id: str) -> bool:
+        """Remove a document by id; False when the index has none of that id."""
+        _check_id(doc_id)
+        with self._use():
+            return self._store.remove(doc_id)
+
+    def __len__(self) -> int:
+        with self._use():
+            return self._store.count()
+
+    def __contains__(self, doc_id: object) -> bool:
+        if not isinstance(doc_id, str):
+            return False
+        with self._use(), self._store.read() as reader:
+            return doc_id in reader.find([doc_id])
+
+    # -----------------------------------------------------------------------------------------------------
+    # The steps
+
+    def _prepare(self, text: str, *, with_segments: bool = True) -> _Doc:
+        _check_text(text)
+        return _Doc(text, featurize_index([text], self._config, with_segments=with_segments))
+
+    def _sync(self, reader: Reader) -> None:
+        changes: Changes = reader.changes(self._state.cursor)
+        width = self._duplicate_width + self._rewrite_width
+        if changes.added.sketches.shape[1] not in (0, self._config.signature.num_perm):
+            raise IndexStoreError(f"{self.location}: documents carry sketches of another width -- the index is damaged")
+        for rows in (changes.added, changes.removed):
+            if rows.bands.shape[1] not in (0, width):
+                raise IndexStoreError(
+                    f"{self.location}: documents carry {rows.bands.shape[1]} band hashes where its settings make "
+                    f"{width} -- the index is damaged"
+                )
+        self._state.add(changes.added)
+        self._state.remove(changes.removed)
+        self._state.cursor = changes.cursor
+
+    def _match(
+        self, reader: Reader, doc: _Doc, *, exclude: int
+    ) -> tuple[tuple[Match, ...], list[npt.NDArray[np.uint64]], tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint8]]]:
+        """The verdict's matches for `doc` (the index's document `exclude` left out), the segment keys of the
+        matched documents, and the document's rewrite-path band hashes and sketch."""
+        self._sync(reader)
+        if doc.words == 0:
+            return (), [], (np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint8))
+        state, confirm = self._state, self._config.confirm
+        stored_already = exclude >= 0
+        documents = state.documents + (0 if stored_already else 1)
+        cols = doc.terms.indices
+        df = state.df[cols].astype(np.int64) + (0 if stored_already else 1)
+        bands, sketches = rewrite_bands(tfidf_rows(doc.terms, df, documents), df, documents, self._config)
+        rewrite = (bands[0], sketches[0])
+        duplicates, rewrites = state.candidates(
+            doc.features.duplicate_bands[0],
+            rewrite[0],
+            (self._config.duplicate_lsh.max_bucket, self._config.rewrite_lsh.max_bucket),
+            exclude,
+        )
+        # As in a scan, the rewrite path's candidates whose signatures agree too little are dropped unmeasured.
+        agree = sketch_agreement(rewrite[1], state.sketches[rewrites]) >= self._config.rewrite_lsh.min_agreement
+        seqs = np.union1d(duplicates, rewrites[agree])
+        # One read of the candidates; overlaps are measured only where the cosine allows either relation.
+        rows = reader.fetch(seqs.tolist(), ("terms", "counts", "shingles", "segments"))
+        if not stored_already:
+            state.df[cols] += 1  # the query counted in, just for this (the index's lock is held)
+        try:
+            cosine = cosines(doc.terms, rows.arrays["terms"], rows.arrays["counts"], state.df, documents)
+        finally:
+            if not stored_already:
+                state.df[cols] -= 1
+        close = np.flatnonzero(cosine >= min(confirm.duplicate_cosine, confirm.rewrite_cosine))
+        if not close.shape[0]:
+            return (), [], rewrite
+        jaccard, containment = overlap(doc.features.shingles.of(0), rows.arrays["shingles"].select(close))
+        pairs = np.stack([np.zeros(close.shape[0], np.int64), close], axis=1)
+        confirmed = classify(pairs, jaccard, containment, cosine[close], confirm)
+        found = sorted(
+            (
+                Match(rows.ids[i], DUPLICATE if dup else REWRITE, round(j, 4), round(c, 4), round(cos, 4), rows.urls[i])
+                for i, dup, j, c, cos in zip(
+                    confirmed.pairs[:, 1].tolist(),
+                    confirmed.duplicate.tolist(),
+                    confirmed.jaccard.tolist(),
+                    confirmed.containment.tolist(),
+                    confirmed.cosine.tolist(),
+                    strict=True,
+                )
+            ),
+            key=lambda m: (m.relation != DUPLICATE, -m.jaccard, -m.containment, -m.cosine, m.id),
+        )
+        matched = [rows.of("segments", i) for i in confirmed.pairs[:, 1].tolist()]
+        return tuple(found), matched, rewrite
+
+    def _new_doc(
+        self, doc_id: str, url: str | None, doc: _Doc, rewrite: tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint8]]
+    ) -> NewDoc:
+        return _stored_form(
+            doc_id,
+            url,
+            doc.words,
+            doc.features.duplicate_bands[0],
+            rewrite,
+            doc.terms.indices,
+            doc.terms.data,
+            doc.features.shingles.of(0),
+            doc.features.segments.distinct.of(0),
+        )
+
+    def _farm(
+        self,
+        doc: _Doc,
+        html: str | None,
+        doc_id: str,
+        matches: Sequence[Match],
+        matched: Sequence[npt.NDArray[np.uint64]],
+        itself: Sequence[npt.NDArray[np.uint64]] | None = None,
+    ) -> FarmScore | None:
+        """The farm score, with the corpus signals of `dedup.farm` taken from the index. `matched` and `itself`
+        are the segment keys of the matched documents and of the document's own stored row (when it was there
+        already: it must not count as another document)."""
+        if not self._config.farm or doc.words == 0:
+            return None
+        from dedup.farm import CorpusContext, SharedSpan, score
+        from dedup.farm.corpus import MIN_SHARED_DOCUMENTS
+
+        segments = doc.features.segments
+        with self._lock:
+            held = self._state.segments.get(segments.keys)  # documents of the index holding each segment
+            documents = self._state.documents
+        for keys in itself or ():
+            held = held - np.isin(segments.keys, keys)
+            documents -= 1
+        in_matches = np.zeros(segments.keys.shape[0], dtype=np.int64)
+        for keys in matched:
+            in_matches += np.isin(segments.keys, keys)
+        spans = char_spans(doc.text, segments.spans)
+        template = tuple(
+            SharedSpan(s, e, int(n))
+            for (s, e), n, is_line in zip(spans, held, segments.line, strict=True)
+            if is_line and n + 1 >= MIN_SHARED_DOCUMENTS
+        )
+        # Phrasing shared with documents outside this one's matches (its copies and rewrites say nothing).
+        outside = held - in_matches
+        shared = tuple(
+            SharedSpan(s, e, int(n))
+            for (s, e), n, is_sentence in zip(spans, outside, segments.sentence, strict=True)
+            if is_sentence and n >= 2
+        )
+        relation = None
+        if matches:
+            relation = DUPLICATE if any(m.relation == DUPLICATE for m in matches) else REWRITE
+        context = CorpusContext(documents + 1, template, shared, relation, 1 + len(matches))
+        try:
+            return score(doc.text, html=html, context=context, doc_id=doc_id)
+        except InputError:  # nothing the scorer can read (no words of prose)
+            return None
+
+    # -----------------------------------------------------------------------------------------------------
+    # About the index
+
+    def stats(self) -> IndexStats:
+        """Documents, settings, storage and this process's memory for the index."""
+        with self._use():
+            documents = self._store.count()
+            usage = self._store.usage()
+            memory = self._state.nbytes()
+        meta = self._store.meta
+        return IndexStats(
+            self.location,
+            "redis" if is_url(self.location) else "sqlite",
+            documents,
+            str(meta.get("created_by", "")),
+            dict(meta["settings"]),
+            usage,
+            memory,
+        )
+
+    def verify(self) -> tuple[str, ...]:
+        """A full integrity check; the problems found (none: the index is sound and every document reads)."""
+        problems: list[str] = []
+        with self._use():
+            try:
+                problems.extend(self._store.verify())
+                with self._store.read() as reader:
+                    changes = reader.changes(None)
+                    problems.extend(self._verify_rows(reader, changes))
+            except IndexStoreError as err:
+                problems.append(str(err))
+        return tuple(problems)
+
+    def _verify_rows(self, reader: Reader, changes: Changes) -> list[str]:
+        problems = []
+        width = self._duplicate_width + self._rewrite_width
+        if changes.added.bands.shape[1] not in (0, width):
+            problems.append(f"documents carry {changes.added.bands.shape[1]} band hashes, expected {width}")
+        seqs = changes.added.seqs.tolist()
+        ids: set[str] = set()
+        for at in range(0, len(seqs), 1000):
+            chunk = seqs[at : at + 1000]
+            rows = reader.fetch(chunk, ("shingles", "terms", "counts", "segments"))
+            if len(rows) != len(chunk):
+                problems.append("some documents in the log cannot be read")
+            for i, doc_id in enumerate(rows.ids):
+                where = f"document {doc_id!r}"
+                if doc_id in ids:
+                    problems.append(f"{where} is stored twice")
+                ids.add(doc_id)
+                for name in ("shingles", "terms", "segments"):
+                    values = rows.of(name, i)
+                    if values.shape[0] > 1 and not (values[1:] > values[:-1]).all():
+                        problems.append(f"{where}: its {name} are not sorted and distinct")
+                if (rows.of("counts", i) == 0).any():
+                    problems.append(f"{where}: a term count is 0")
+                if rows.words[i] < 0:
+                    problems.append(f"{where}: negative word count")
+        return problems
+
+    def close(self) -> None:
+        """Release the store (idempotent)."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._store.close()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Index({self.location!r})"
+
+    def _use(self) -> _Using:
+        if self._closed:
+            raise IndexStoreError(f"the index {self.location} is closed")
+        if os.getpid() != self._pid:
+            raise IndexStoreError(
+                f"the index {self.location} was opened in another process (before a fork) -- open it again in "
+                "this one: connections and locks do not survive a fork"
+            )
+        return _Using(self._lock)
+
+
+class _Using:
+    """The index's lock, held for one call (an index object may be shared by the threads of a process)."""
+
+    def __init__(self, lock: threading.RLock) -> None:
+        self._lock = lock
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _structural(config: IndexConfig) -> dict[str, Any]:
+    return {
+        "k": config.shingle.k,
+        "num_perm": config.signature.num_perm,
+        "seed": config.signature.seed,
+        "duplicate_threshold": config.duplicate_lsh.threshold,
+        "rewrite_threshold": config.rewrite_lsh.threshold,
+        "rewrite_top_terms": config.confirm.rewrite_top_terms,
+    }
+
+
+def _reconcile(store: Store, given: dict[str, object], config: IndexConfig) -> IndexConfig:
+    """The settings to use with an index: its own where they shape what it stores; refuse others."""
+    meta = store.meta
+    stored = meta["settings"]
+    made_by = meta.get("created_by", "another version")
+    differ = [name for name in SETTINGS if name in given and given[name] != stored[name]]
+    if differ:
+        was = ", ".join(f"{name}={stored[name]!r}" for name in differ)
+        now = ", ".join(f"{name}={given[name]!r}" for name in differ)
+        raise ConfigError(
+            f"{store.location} was built with {was} and was opened with {now}: signatures made with other settings "
+            f"cannot be compared -- leave {', '.join(differ)} out to use the index's own, or build a new index"
+        )
+    if meta["engine"] != engine_fingerprint():
+        raise ConfigError(
+            f"{store.location} was built by dedup {made_by}, whose text normalization or hashing differs from this "
+            f"dedup {_version()}'s (engine {meta['engine']}, here {engine_fingerprint()}): its signatures cannot be "
+            f"compared with new ones -- build the index again with this version, or use dedup {made_by} with it"
+        )
+    own = {name: stored[name] for name in SETTINGS}
+    return index_config(**{**{k: v for k, v in given.items() if k not in SETTINGS}, **own})
+
+
+def _stored_form(
+    doc_id: str,
+    url: str | None,
+    words: int,
+    duplicate: npt.NDArray[np.uint32],
+    rewrite: tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint8]],
+    cols: npt.NDArray[np.int32],
+    counts: npt.NDArray[np.float32],
+    shingles: npt.NDArray[np.uint32],
+    segments: npt.NDArray[Any],
+) -> NewDoc:
+    # A document without words takes no part in candidate search: no band hashes, no sketch.
+    bands = np.concatenate([duplicate, rewrite[0]]) if words > 0 else np.zeros(0, dtype=np.uint32)
+    sketch = rewrite[1] if words > 0 else np.zeros(0, dtype=np.uint8)
+    return NewDoc(doc_id, url, words, bands, cols, counts, shingles, segments, sketch)
+
+
+def _check_id(doc_id: object) -> None:
+    if not isinstance(doc_id, str) or not doc_id:
+        raise InputError(f"a document id must be a non-empty str, not {doc_id!r}")
+
+
+def _check_text(text: object) -> None:
+    if not isinstance(text, str):
+        raise InputError(f"a document's text must be a str, not {type(text).__name__}")

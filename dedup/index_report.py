@@ -1,0 +1,180 @@
+"""Crawler-index results -> JSON, JSONL, CSV or a terminal table (what `dedup index` prints).
+
+The formats follow `dedup scan`'s: `json` is one object (`documents`, `skipped`, `summary`), `jsonl` one
+record a line tagged with its `type`, `csv` one row per (document, match), `table` a rich table.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from dedup.index import IndexStats, Verdict
+from dedup.model import Skipped
+
+__all__ = [
+    "AddReport",
+    "CheckReport",
+    "add_table",
+    "check_table",
+    "render_add",
+    "render_check",
+    "render_stats",
+    "stats_table",
+]
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """Verdicts of `dedup index check`: one per document read, in input order."""
+
+    verdicts: tuple[tuple[str, Verdict], ...]
+    skipped: tuple[Skipped, ...]
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract of `dedup index check --format json`."""
+        return {
+            "documents": [{"id": doc_id, **verdict.to_dict()} for doc_id, verdict in self.verdicts],
+            "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
+            "summary": self.summary,
+        }
+
+
+@dataclass(frozen=True)
+class AddReport:
+    """What `dedup index add` did: documents read, added, already there, and inputs skipped."""
+
+    skipped: tuple[Skipped, ...]
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract of `dedup index add --format json`."""
+        return {"skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped], "summary": self.summary}
+
+
+def _lines(records: list[dict[str, Any]]) -> str:
+    return "".join(orjson.dumps(r).decode("utf-8") + "\n" for r in records)
+
+
+def render_check(report: CheckReport, fmt: str) -> str:
+    """A check report as json, jsonl or csv."""
+    data = report.to_dict()
+    if fmt == "json":
+        return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
+    if fmt == "jsonl":
+        records = [{"type": "verdict", **d} for d in data["documents"]]
+        records += [{"type": "skipped", **s} for s in data["skipped"]]
+        return _lines([*records, {"type": "summary", **data["summary"]}])
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["id", "match", "relation", "jaccard", "containment", "cosine", "farm_score", "flagged"])
+        for doc_id, verdict in report.verdicts:
+            farm = ("", "") if verdict.farm is None else (round(verdict.farm.score, 4), verdict.farm.flagged)
+            for m in verdict.matches or (None,):
+                measures = ("", "", "", "", "") if m is None else (m.id, m.relation, m.jaccard, m.containment, m.cosine)
+                writer.writerow([doc_id, *measures, *farm])
+        return buffer.getvalue()
+    raise ValueError(f"unknown format {fmt!r}: use json, jsonl or csv")
+
+
+def render_add(report: AddReport, fmt: str) -> str:
+    """An add report as json or jsonl."""
+    data = report.to_dict()
+    if fmt == "json":
+        return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
+    if fmt == "jsonl":
+        return _lines([*({"type": "skipped", **s} for s in data["skipped"]), {"type": "summary", **data["summary"]}])
+    raise ValueError(f"unknown format {fmt!r}: use json or jsonl")
+
+
+def render_stats(stats: IndexStats, fmt: str) -> str:
+    """Index statistics as json."""
+    if fmt == "json":
+        return orjson.dumps(stats.to_dict(), option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
+    raise ValueError(f"unknown format {fmt!r}: use json")
+
+
+def check_table(report: CheckReport) -> Any:
+    """A rich renderable: each document with its matches and farm score, then skipped inputs and a summary."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="Index check", expand=False)
+    table.add_column("document", overflow="fold", min_width=20)
+    table.add_column("match", overflow="fold", min_width=20)
+    table.add_column("relation", no_wrap=True)
+    table.add_column("J / C / cos", justify="right", no_wrap=True)
+    table.add_column("farm", justify="right", no_wrap=True)
+    for doc_id, verdict in report.verdicts:
+        farm = "" if verdict.farm is None else f"{verdict.farm.score:.2f}{' flagged' if verdict.farm.flagged else ''}"
+        rows = verdict.matches or (None,)
+        for position, m in enumerate(rows):
+            table.add_row(
+                doc_id if position == 0 else "",
+                "(new)" if m is None else m.id,
+                "" if m is None else m.relation,
+                "" if m is None else f"{m.jaccard:.2f} / {m.containment:.2f} / {m.cosine:.2f}",
+                farm if position == 0 else "",
+                end_section=position == len(rows) - 1,
+            )
+    parts: list[Any] = [table, *_skipped_table(report.skipped)]
+    s = report.summary
+    parts.append(
+        Text(
+            f"{s.get('documents', 0)} documents checked against {s.get('index_documents', 0)} indexed, "
+            f"{s.get('skipped', 0)} skipped: {s.get('seen', 0)} seen before ({s.get('duplicates', 0)} copies), "
+            f"{s.get('flagged', 0)} flagged as farm output, {s.get('seconds', 0):.2f}s."
+        )
+    )
+    return Group(*parts)
+
+
+def add_table(report: AddReport) -> Any:
+    """A rich renderable: skipped inputs and a summary line."""
+    from rich.console import Group
+    from rich.text import Text
+
+    s = report.summary
+    line = Text(
+        f"{s.get('added', 0)} documents added, {s.get('present', 0)} already in the index, "
+        f"{s.get('skipped', 0)} inputs skipped; the index holds {s.get('index_documents', 0)} documents "
+        f"({s.get('seconds', 0):.2f}s)."
+    )
+    return Group(*_skipped_table(report.skipped), line)
+
+
+def stats_table(stats: IndexStats) -> Any:
+    """A rich renderable of index statistics."""
+    from rich.table import Table
+
+    table = Table(title=f"Index {stats.location}", show_header=False, expand=False)
+    table.add_column("what")
+    table.add_column("value", overflow="fold")
+    table.add_row("backend", stats.backend)
+    table.add_row("documents", f"{stats.documents:,}")
+    table.add_row("created by", f"dedup {stats.created_by}")
+    table.add_row("settings", ", ".join(f"{k}={v}" for k, v in sorted(stats.settings.items())))
+    for name, value in sorted(stats.storage_bytes.items()):
+        table.add_row(name.replace("_", " "), f"{value:,}")
+    table.add_row("memory of this process (bytes)", f"{stats.memory_bytes:,}")
+    return table
+
+
+def _skipped_table(skipped: tuple[Skipped, ...]) -> list[Any]:
+    if not skipped:
+        return []
+    from rich.table import Table
+
+    table = Table(title="Skipped", expand=False)
+    table.add_column("path")
+    table.add_column("reason")
+    for row in skipped:
+        table.add_row(row.path, row.reason)
+    return [table]

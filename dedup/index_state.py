@@ -1,0 +1,394 @@
+"""What each process keeps in memory of a crawler index, folded from the store's change log.
+
+The store is the one source of truth: an append-only log of added documents (and of removals). Every process
+folds that log into a few structures and brings them up to date with the entries it has not seen yet before
+each call, so that a check reads from the store only the candidates it measures:
+
+- document frequencies: one count per hashed term column (TF-IDF weights, the rewrite path);
+- band tables, one per candidate path: per band, every document's 32-bit band hash and sequence number, sorted,
+  in the manner of a log-structured merge tree (a small unsorted tail, a recent sorted part, the main part);
+- rewrite-path sketches: a byte of each MinHash value per document, to drop weak candidates as a scan does;
+- segment counts: how many documents hold each line or sentence key (corpus-level farm signals).
+
+Folding is idempotent: an entry applied twice, or a removal of a document never seen, changes nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from dedup._jit import kernel
+from dedup.errors import IndexStoreError
+from dedup.index_features import Ragged
+from dedup.storage.records import StateRows
+from dedup.tfidf import N_FEATURES
+
+__all__ = ["BandTable", "IndexState", "SegmentCounts"]
+
+# Documents in a band table's unsorted tail before a lookup sorts it into the recent part: a check scans the
+# tail (bands x TAIL hashes, well under 0.1 ms).
+TAIL = 2048
+_MAX_SEQ = 2**32 - 1  # band tables keep sequence numbers in 32 bits
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Band tables
+
+
+_SEQ = np.uint64(0xFFFFFFFF)  # a table entry is (band hash << 32) | sequence number
+
+
+@kernel
+def _bucket(row: npt.NDArray[np.uint64], q: np.uint32) -> tuple[int, int]:
+    # The range of a sorted row holding band hash q.
+    low = np.uint64(q) << np.uint64(32)
+    return int(np.searchsorted(row, low, side="left")), int(np.searchsorted(row, low | _SEQ, side="right"))
+
+
+@kernel
+def _lookup(
+    keys: npt.NDArray[np.uint64],
+    recent: npt.NDArray[np.uint64],
+    tail: npt.NDArray[np.uint64],
+    tail_n: int,
+    alive: npt.NDArray[np.bool_],
+    query: npt.NDArray[np.uint32],
+    max_bucket: int,
+    exclude: int,
+    out: npt.NDArray[np.int64],
+) -> int:
+    # Per band: the live members of the query's bucket, in the sorted table, the sorted recent part and the
+    # tail. As in a scan, a bucket that would hold more than max_bucket documents (the query included) gives
+    # only its first member, the one added first.
+    count = 0
+    levels = (keys, recent)
+    for band in range(query.shape[0]):
+        q = query[band]
+        members = 0
+        first = np.int64(-1)
+        for level in levels:
+            lo, hi = _bucket(level[band], q)
+            for i in range(lo, hi):
+                s = np.int64(level[band, i] & _SEQ)
+                if alive[s] and s != exclude:
+                    members += 1
+                    if first < 0 or s < first:
+                        first = s
+        for t in range(tail_n):
+            if tail[band, t] >> np.uint64(32) == q:
+                s = np.int64(tail[band, t] & _SEQ)
+                if alive[s] and s != exclude:
+                    members += 1
+                    if first < 0 or s < first:
+                        first = s
+        if members == 0:
+            continue
+        if members + 1 > max_bucket:
+            out[count] = first
+            count += 1
+            continue
+        for level in levels:
+            lo, hi = _bucket(level[band], q)
+            for i in range(lo, hi):
+                s = np.int64(level[band, i] & _SEQ)
+                if alive[s] and s != exclude:
+                    out[count] = s
+                    count += 1
+        for t in range(tail_n):
+            if tail[band, t] >> np.uint64(32) == q:
+                s = np.int64(tail[band, t] & _SEQ)
+                if alive[s] and s != exclude:
+                    out[count] = s
+                    count += 1
+    return count
+
+
+@kernel
+def _merge(
+    keys: npt.NDArray[np.uint64],
+    tail: npt.NDArray[np.uint64],
+    alive: npt.NDArray[np.bool_],
+    out: npt.NDArray[np.uint64],
+) -> None:
+    # Each band: the sorted table and the sorted tail merged in one pass, removed documents dropped.
+    n, m = keys.shape[1], tail.shape[1]
+    for band in range(keys.shape[0]):
+        i = 0
+        t = 0
+        w = 0
+        while i < n or t < m:
+            if t >= m or (i < n and keys[band, i] <= tail[band, t]):
+                key = keys[band, i]
+                i += 1
+            else:
+                key = tail[band, t]
+                t += 1
+            if alive[np.int64(key & _SEQ)]:
+                out[band, w] = key
+                w += 1
+
+
+class BandTable:
+    """One candidate path's buckets: for each band, every live document's band hash and sequence number, packed
+    in one uint64 per document, sorted, so that a bucket is a range of a row, in the order of addition.
+
+    As in a log-structured merge tree, documents come in through an unsorted tail; a lookup first sorts a tail
+    longer than `TAIL` into a `recent` sorted part (a pass over that part), and `recent` is merged into the main
+    table only once it is an eighth of it (a pass over the table). A bulk load pays for one merge when the next
+    lookup comes, and a crawler adding one document at a time rarely waits for a pass over the whole table.
+    """
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.keys = np.zeros((width, 0), dtype=np.uint64)
+        self.recent = np.zeros((width, 0), dtype=np.uint64)
+        self.tail = np.zeros((width, 64), dtype=np.uint64)
+        self.tail_n = 0
+        self.dead = 0  # removed documents still in the sorted parts
+
+    def __len__(self) -> int:
+        return int(self.keys.shape[1] + self.recent.shape[1]) + self.tail_n
+
+    def nbytes(self) -> int:
+        """Memory held by the table's arrays."""
+        return int(self.keys.nbytes + self.recent.nbytes + self.tail.nbytes)
+
+    def add(self, seqs: npt.NDArray[np.int64], rows: npt.NDArray[np.uint32]) -> None:
+        """Documents `seqs` with band hashes `rows` (one row each), into the tail."""
+        n = seqs.shape[0]
+        if n == 0:
+            return
+        if self.tail_n + n > self.tail.shape[1]:
+            grown = np.zeros((self.width, max(2 * self.tail.shape[1], self.tail_n + n)), dtype=np.uint64)
+            grown[:, : self.tail_n] = self.tail[:, : self.tail_n]
+            self.tail = grown
+        packed = (rows.T.astype(np.uint64) << np.uint64(32)) | seqs.astype(np.uint64)
+        self.tail[:, self.tail_n : self.tail_n + n] = packed
+        self.tail_n += n
+
+    def removed(self, count: int, alive: npt.NDArray[np.bool_]) -> None:
+        """`count` of the table's documents were removed: drop them once they are an eighth of it."""
+        self.dead += count
+        if self.dead * 8 > max(self.keys.shape[1], TAIL):
+            self.merge(alive, everything=True)
+
+    def merge(self, alive: npt.NDArray[np.bool_], *, everything: bool = False) -> None:
+        """Sort the tail into the recent part, and that into the table when it has grown (or `everything`)."""
+        tail = np.sort(self.tail[:, : self.tail_n], axis=1)
+        self.recent = _merged(self.recent, tail, alive)
+        self.tail_n = 0
+        if self.tail.shape[1] > 4 * TAIL:  # after a bulk load: give the room back
+            self.tail = np.zeros((self.width, TAIL), dtype=np.uint64)
+        if everything or self.recent.shape[1] * 8 > max(self.keys.shape[1], 8 * TAIL):
+            self.keys = _merged(self.keys, self.recent, alive)
+            self.recent = np.zeros((self.width, 0), dtype=np.uint64)
+            self.dead = 0
+
+    def lookup(
+        self, query: npt.NDArray[np.uint32], alive: npt.NDArray[np.bool_], max_bucket: int, exclude: int
+    ) -> npt.NDArray[np.int64]:
+        """Sequence numbers of the documents sharing a band with `query` (with repeats)."""
+        if self.tail_n > TAIL:
+            self.merge(alive)
+        out = np.empty(self.width * max(max_bucket, 1), dtype=np.int64)
+        count = _lookup(self.keys, self.recent, self.tail, self.tail_n, alive, query, max_bucket, exclude, out)
+        return out[:count]
+
+
+def _merged(
+    keys: npt.NDArray[np.uint64], more: npt.NDArray[np.uint64], alive: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.uint64]:
+    # Two sorted tables (the same documents in every band) as one, removed documents dropped.
+    live = sum(int(alive[(part[0] & _SEQ).astype(np.int64)].sum()) for part in (keys, more) if part.shape[0])
+    out = np.empty((keys.shape[0], live), dtype=np.uint64)
+    _merge(keys, more, alive, out)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Segment counts
+
+
+@kernel
+def _merge_counts(
+    a_keys: npt.NDArray[np.uint64],
+    a_counts: npt.NDArray[np.int64],
+    b_keys: npt.NDArray[np.uint64],
+    b_counts: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
+    # Union of two sorted, distinct key lists with their counts summed; keys whose count falls to 0 dropped.
+    keys = np.empty(a_keys.shape[0] + b_keys.shape[0], dtype=np.uint64)
+    counts = np.empty(keys.shape[0], dtype=np.int64)
+    i = 0
+    j = 0
+    w = 0
+    while i < a_keys.shape[0] or j < b_keys.shape[0]:
+        if j >= b_keys.shape[0] or (i < a_keys.shape[0] and a_keys[i] < b_keys[j]):
+            k, c = a_keys[i], a_counts[i]
+            i += 1
+        elif i >= a_keys.shape[0] or b_keys[j] < a_keys[i]:
+            k, c = b_keys[j], b_counts[j]
+            j += 1
+        else:
+            k, c = a_keys[i], a_counts[i] + b_counts[j]
+            i += 1
+            j += 1
+        if c != 0:
+            keys[w] = k
+            counts[w] = c
+            w += 1
+    return keys[:w].copy(), counts[:w].copy()
+
+
+class SegmentCounts:
+    """How many documents hold each line or sentence key: a sorted table and a small sorted delta."""
+
+    def __init__(self) -> None:
+        self.keys = np.zeros(0, dtype=np.uint64)
+        self.counts = np.zeros(0, dtype=np.int64)
+        self.delta_keys = np.zeros(0, dtype=np.uint64)
+        self.delta_counts = np.zeros(0, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return int(self.keys.shape[0] + self.delta_keys.shape[0])
+
+    def nbytes(self) -> int:
+        """Memory held by the arrays."""
+        return sum(a.nbytes for a in (self.keys, self.counts, self.delta_keys, self.delta_counts))
+
+    def add(self, keys: npt.NDArray[np.uint64], sign: int) -> None:
+        """Count each document's distinct `keys` (all documents' keys together) once more, or once less."""
+        if keys.shape[0] == 0:
+            return
+        unique, counts = np.unique(keys, return_counts=True)
+        self.delta_keys, self.delta_counts = _merge_counts(
+            self.delta_keys, self.delta_counts, unique, counts.astype(np.int64) * sign
+        )
+        if self.delta_keys.shape[0] > max(65536, self.keys.shape[0] // 8):
+            self.keys, self.counts = _merge_counts(self.keys, self.counts, self.delta_keys, self.delta_counts)
+            self.delta_keys = np.zeros(0, dtype=np.uint64)
+            self.delta_counts = np.zeros(0, dtype=np.int64)
+
+    def get(self, keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
+        """The document count of each key (0 when none holds it)."""
+        out = np.zeros(keys.shape[0], dtype=np.int64)
+        for table, counts in ((self.keys, self.counts), (self.delta_keys, self.delta_counts)):
+            if table.shape[0]:
+                at = np.minimum(np.searchsorted(table, keys), table.shape[0] - 1)
+                out += np.where(table[at] == keys, counts[at], 0)
+        return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The state
+
+
+class IndexState:
+    """Document frequencies, band tables and segment counts of the documents seen so far in the log."""
+
+    def __init__(self, duplicate_width: int, rewrite_width: int, sketch_width: int) -> None:
+        self.cursor: tuple[int, int] | None = None
+        self.documents = 0
+        self.df = np.zeros(N_FEATURES, dtype=np.int32)
+        self.alive = np.zeros(4096, dtype=np.bool_)
+        self.sketches = np.zeros((4096, sketch_width), dtype=np.uint8)  # row = sequence number
+        self.duplicate = BandTable(duplicate_width)
+        self.rewrite = BandTable(rewrite_width)
+        self.segments = SegmentCounts()
+
+    def nbytes(self) -> int:
+        """Memory held by the state's arrays."""
+        tables = self.duplicate.nbytes() + self.rewrite.nbytes() + self.segments.nbytes()
+        return tables + self.df.nbytes + self.alive.nbytes + self.sketches.nbytes
+
+    def _grow(self, top: int) -> None:
+        if top > _MAX_SEQ:
+            raise IndexStoreError(f"document sequence number {top} is past what the index supports ({_MAX_SEQ})")
+        if top >= self.alive.shape[0]:
+            size = max(top + 1, 2 * self.alive.shape[0])
+            alive = np.zeros(size, dtype=np.bool_)
+            alive[: self.alive.shape[0]] = self.alive
+            sketches = np.zeros((size, self.sketches.shape[1]), dtype=np.uint8)
+            sketches[: self.sketches.shape[0]] = self.sketches
+            self.alive, self.sketches = alive, sketches
+
+    def add(self, rows: StateRows) -> None:
+        """Fold in added documents (those already folded in are skipped)."""
+        if not len(rows):
+            return
+        self._grow(int(rows.seqs.max()))
+        new = ~self.alive[rows.seqs]
+        new &= _first_of_each(rows.seqs)
+        if not new.any():
+            return
+        seqs = rows.seqs[new]
+        self.alive[seqs] = True
+        self.documents += int(seqs.shape[0])
+        _count(self.df, _rows(rows.terms, new), 1)
+        self.segments.add(_rows(rows.segments, new).astype(np.uint64), 1)
+        active = new & rows.active
+        if rows.sketches.shape[1] == self.sketches.shape[1]:
+            self.sketches[rows.seqs[active]] = rows.sketches[active]
+        width = self.duplicate.width
+        self.duplicate.add(rows.seqs[active], rows.bands[active, :width])
+        self.rewrite.add(rows.seqs[active], rows.bands[active, width:])
+
+    def remove(self, rows: StateRows) -> None:
+        """Fold in removed documents (those not folded in, or already removed, are skipped)."""
+        if not len(rows):
+            return
+        self._grow(int(rows.seqs.max()))
+        gone = self.alive[rows.seqs] & _first_of_each(rows.seqs)
+        if not gone.any():
+            return
+        seqs = rows.seqs[gone]
+        self.alive[seqs] = False
+        self.documents -= int(seqs.shape[0])
+        _count(self.df, _rows(rows.terms, gone), -1)
+        self.segments.add(_rows(rows.segments, gone).astype(np.uint64), -1)
+        active = int((gone & rows.active).sum())
+        self.duplicate.removed(active, self.alive)
+        self.rewrite.removed(active, self.alive)
+
+    def settle(self) -> None:
+        """Merge what is pending into the band tables now (rather than at the next lookup)."""
+        for table in (self.duplicate, self.rewrite):
+            if table.tail_n > TAIL:
+                table.merge(self.alive, everything=True)
+
+    def candidates(
+        self,
+        duplicate: npt.NDArray[np.uint32],
+        rewrite: npt.NDArray[np.uint32],
+        max_bucket: tuple[int, int],
+        exclude: int = -1,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Sequence numbers (sorted, distinct) of the documents sharing a band with the query, per path."""
+        return (
+            np.unique(self.duplicate.lookup(duplicate, self.alive, max_bucket[0], exclude)),
+            np.unique(self.rewrite.lookup(rewrite, self.alive, max_bucket[1], exclude)),
+        )
+
+
+def _count(df: npt.NDArray[np.int32], columns: npt.NDArray[np.generic], sign: int) -> None:
+    # One more (or one less) document for each column listed (a column appears once per document).
+    if columns.shape[0] > 20_000:  # a batch: one pass over the whole table beats scattered adds
+        df += (sign * np.bincount(columns.astype(np.int64), minlength=df.shape[0])).astype(np.int32)
+    else:
+        np.add.at(df, columns.astype(np.int64), sign)
+
+
+def _first_of_each(seqs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    # True at the first occurrence of each sequence number (a log may carry one twice).
+    first = np.zeros(seqs.shape[0], dtype=np.bool_)
+    first[np.unique(seqs, return_index=True)[1]] = True
+    return first
+
+
+def _rows(ragged: Ragged, chosen: npt.NDArray[np.bool_]) -> npt.NDArray[np.generic]:
+    # The values of the chosen rows, concatenated.
+    if chosen.all():
+        return ragged.values
+    mask = np.repeat(chosen, ragged.sizes())
+    return ragged.values[mask]

@@ -1,0 +1,249 @@
+"""What an index store keeps per document, and how: raw little-endian arrays of a fixed dtype, and JSON.
+
+Nothing is ever pickled: every array field has one dtype, written with `tobytes()` in little-endian order and
+read back with `np.frombuffer`, its length checked; the index's metadata is a JSON object. A store hands out
+rows already checked, and raises `IndexStoreError` for any that do not decode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+
+from dedup.errors import IndexStoreError
+from dedup.index_features import Ragged
+
+__all__ = [
+    "DTYPES",
+    "FORMAT",
+    "SCHEMA",
+    "Changes",
+    "Cursor",
+    "NewDoc",
+    "StateRows",
+    "StoredRows",
+    "dump_meta",
+    "pack",
+    "parse_meta",
+    "ragged",
+    "unpack",
+]
+
+FORMAT = "dedup-index"
+SCHEMA = 1
+# Every array a store keeps, and its dtype: band hashes of both paths, term columns and counts, the shingle
+# set, the line and sentence keys, and a sketch of the rewrite-path signature (its values' low bytes).
+DTYPES: dict[str, np.dtype[Any]] = {
+    "bands": np.dtype("<u4"),
+    "terms": np.dtype("<u4"),
+    "counts": np.dtype("<u4"),
+    "shingles": np.dtype("<u4"),
+    "segments": np.dtype("<u8"),
+    "sketch": np.dtype("<u1"),
+}
+SETTINGS = ("k", "num_perm", "seed", "duplicate_threshold", "rewrite_threshold", "rewrite_top_terms")
+
+# Where a store is in its log: (last document sequence number seen, last removal seen) for SQLite, the last
+# stream entry id (milliseconds, counter) for Redis. Opaque outside the store that made it.
+Cursor = tuple[int, int]
+
+
+def pack(array: npt.NDArray[Any], field: str) -> bytes:
+    """An array as the bytes of its field's dtype."""
+    return np.ascontiguousarray(array, dtype=DTYPES[field]).tobytes()
+
+
+def unpack(blob: bytes | None, field: str, where: str) -> npt.NDArray[Any]:
+    """Bytes back to the field's array (native byte order); `IndexStoreError` when they cannot be one."""
+    dtype = DTYPES[field]
+    if not isinstance(blob, bytes | bytearray | memoryview) or len(blob) % dtype.itemsize:
+        size = len(blob) if isinstance(blob, bytes | bytearray | memoryview) else type(blob).__name__
+        raise IndexStoreError(f"{where}: field {field!r} is damaged ({size} bytes, not whole {dtype.str} values)")
+    return np.frombuffer(blob, dtype=dtype).astype(dtype.newbyteorder("="), copy=False)
+
+
+def ragged(blobs: Sequence[bytes], field: str, where: str) -> Ragged:
+    """Many rows of one field, joined (one buffer, one pass)."""
+    dtype = DTYPES[field]
+    sizes = np.array(list(map(len, blobs)), dtype=np.int64)
+    if (sizes % dtype.itemsize).any():
+        raise IndexStoreError(f"{where}: field {field!r} of a document is damaged (not whole {dtype.str} values)")
+    ptr = np.zeros(len(blobs) + 1, dtype=np.int64)
+    np.cumsum(sizes // dtype.itemsize, out=ptr[1:])
+    values = np.frombuffer(b"".join(blobs), dtype=dtype).astype(dtype.newbyteorder("="), copy=False)
+    return Ragged(values, ptr)
+
+
+@dataclass(frozen=True, slots=True)
+class NewDoc:
+    """A document to store: its id, where it came from, its size in words, and its arrays.
+
+    `bands` holds both paths' band hashes (duplicate path first), or nothing for a document with no words.
+    Arrays of any integer or whole-valued dtype are written as their field's dtype (`DTYPES`).
+    """
+
+    id: str
+    url: str | None
+    words: int
+    bands: npt.NDArray[Any]
+    terms: npt.NDArray[Any]
+    counts: npt.NDArray[Any]
+    shingles: npt.NDArray[Any]
+    segments: npt.NDArray[Any]
+    sketch: npt.NDArray[Any]
+
+    def blobs(self) -> dict[str, bytes]:
+        """The array fields as bytes."""
+        return {field: pack(getattr(self, field), field) for field in DTYPES}
+
+
+@dataclass(frozen=True)
+class StoredRows:
+    """Stored documents as a check measures them, row `i` for sequence number `seqs[i]`: their ids, urls and
+    word counts, and the array fields asked for, each joined (`arrays["terms"].of(i)`)."""
+
+    seqs: npt.NDArray[np.int64]
+    ids: list[str]
+    urls: list[str | None]
+    words: npt.NDArray[np.int64]
+    arrays: dict[str, Ragged]
+
+    def __len__(self) -> int:
+        return int(self.seqs.shape[0])
+
+    def of(self, field: str, i: int) -> npt.NDArray[Any]:
+        """Field `field` of row `i`."""
+        return self.arrays[field].of(i)
+
+    @staticmethod
+    def decode(
+        seqs: Sequence[int],
+        ids: Sequence[object],
+        urls: Sequence[object],
+        words: Sequence[object],
+        blobs: Mapping[str, Sequence[bytes]],
+        where: str,
+    ) -> StoredRows:
+        """Rows as a store read them (ids and urls as str, or as UTF-8 bytes), checked and joined."""
+        try:
+            text_ids = [i.decode() if isinstance(i, bytes) else i for i in ids]
+            text_urls = [(u.decode() if isinstance(u, bytes) else u) or None for u in urls]
+            counts = np.array([int(w) for w in words], dtype=np.int64)  # type: ignore[call-overload]
+        except (UnicodeDecodeError, ValueError, TypeError) as err:
+            raise IndexStoreError(f"{where}: a stored document has a damaged id, url or word count") from err
+        if not all(isinstance(i, str) for i in text_ids) or not all(u is None or isinstance(u, str) for u in text_urls):
+            raise IndexStoreError(f"{where}: a stored document has a damaged id or url")
+        arrays = {field: ragged(values, field, where) for field, values in blobs.items()}
+        if "terms" in arrays and "counts" in arrays and not (arrays["terms"].ptr == arrays["counts"].ptr).all():
+            raise IndexStoreError(f"{where}: a stored document has not as many term counts as terms")
+        return StoredRows(np.asarray(seqs, dtype=np.int64).reshape(-1), text_ids, text_urls, counts, arrays)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class StateRows:
+    """The part of stored documents that every process folds into memory, row `i` for sequence `seqs[i]`.
+
+    `bands[i]` holds both paths' band hashes (duplicate path first) and `sketches[i]` the rewrite-path sketch;
+    `active[i]` is False for a document with no words, which takes no part in candidate search (its rows are
+    zero). Removals carry no sketches (a width of 0).
+    """
+
+    seqs: npt.NDArray[np.int64]
+    bands: npt.NDArray[np.uint32]
+    sketches: npt.NDArray[np.uint8]
+    active: npt.NDArray[np.bool_]
+    terms: Ragged
+    segments: Ragged
+
+    def __len__(self) -> int:
+        return int(self.seqs.shape[0])
+
+    @staticmethod
+    def decode(
+        seqs: Sequence[int],
+        bands: Sequence[bytes],
+        sketches: Sequence[bytes] | None,
+        terms: Sequence[bytes],
+        segments: Sequence[bytes],
+        where: str,
+    ) -> StateRows:
+        """Rows as a store read them, checked and joined (every document with words has as many band hashes, and
+        as long a sketch)."""
+        lengths = np.array(list(map(len, bands)), dtype=np.int64)
+        active = lengths != 0
+        return StateRows(
+            np.asarray(seqs, dtype=np.int64).reshape(len(seqs)),
+            _rows(bands, active, "bands", where),
+            _rows(sketches if sketches is not None else [b""] * len(seqs), active, "sketch", where),
+            active,
+            ragged(terms, "terms", where),
+            ragged(segments, "segments", where),
+        )
+
+    @staticmethod
+    def empty() -> StateRows:
+        """No rows."""
+        return StateRows.decode([], [], None, [], [], "")
+
+
+def _rows(blobs: Sequence[bytes], active: npt.NDArray[np.bool_], field: str, where: str) -> npt.NDArray[Any]:
+    # Equal-length rows of one field for the active documents (zero rows for the others) as one 2-D array.
+    dtype = DTYPES[field]
+    sizes = set(np.unique(np.array(list(map(len, blobs)), dtype=np.int64)[active]).tolist())
+    sizes.discard(0)
+    if len(sizes) > 1 or any(size % dtype.itemsize for size in sizes):
+        raise IndexStoreError(f"{where}: the {field} of some documents are damaged (of unequal lengths)")
+    width = sizes.pop() // dtype.itemsize if sizes else 0
+    rows = np.zeros((len(blobs), width), dtype=dtype.newbyteorder("="))
+    if width:
+        filled = active & np.array([len(b) != 0 for b in blobs], dtype=np.bool_)
+        if (filled != active).any():
+            raise IndexStoreError(f"{where}: some documents with words lack their {field}")
+        rows[active] = np.frombuffer(b"".join(b for b in blobs if b), dtype=dtype).reshape(-1, width)
+    return rows
+
+
+@dataclass(frozen=True)
+class Changes:
+    """Log entries past a cursor: documents added and documents removed, and the cursor after them."""
+
+    cursor: Cursor
+    added: StateRows
+    removed: StateRows
+
+
+def dump_meta(meta: dict[str, Any]) -> bytes:
+    """The index's metadata as JSON."""
+    return orjson.dumps(meta, option=orjson.OPT_SORT_KEYS)
+
+
+def parse_meta(raw: bytes | str | None, location: str) -> dict[str, Any]:
+    """Stored metadata, checked: a dedup index of a schema this version reads, with all its settings."""
+    if raw is None:
+        raise IndexStoreError(f"{location} is not a dedup index (it has no index metadata)")
+    try:
+        meta = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        meta = None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise IndexStoreError(f"{location} is not a dedup index (its metadata is not a dedup index's)")
+    schema = meta.get("schema")
+    if not isinstance(schema, int) or schema < 1:
+        raise IndexStoreError(f"{location}: the index metadata is damaged (schema {schema!r})")
+    if schema > SCHEMA:
+        made_by = meta.get("created_by", "a newer dedup")
+        raise IndexStoreError(
+            f"{location} was made by dedup {made_by} in index format {schema}; this dedup reads format {SCHEMA} "
+            "-- upgrade dedup to use it"
+        )
+    settings = meta.get("settings")
+    if not isinstance(settings, dict) or any(name not in settings for name in SETTINGS):
+        raise IndexStoreError(f"{location}: the index metadata is damaged (settings missing)")
+    if not isinstance(meta.get("engine"), str):
+        raise IndexStoreError(f"{location}: the index metadata is damaged (engine fingerprint missing)")
+    return meta

@@ -1,0 +1,320 @@
+"""An index in one SQLite file, shared by the processes of one machine.
+
+The file is in WAL mode: readers never wait for a writer, and a writer holds the lock only for one short
+transaction (one `check_and_add`, or one batch of `add_many`), never across a crawl. A process killed at any
+point leaves the file as of its last commit. The log is two tables: `docs` (one row per live document,
+`seq` increasing, never reused) and `removed` (one row per removal, with what other processes need to forget
+the document). A file is a dedup index when its SQLite header carries dedup's application id and its `meta`
+table the index metadata; anything else is refused, never written to.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from dedup.errors import IndexStoreError
+from dedup.storage import Plan
+from dedup.storage.records import (
+    DTYPES,
+    SCHEMA,
+    Changes,
+    Cursor,
+    NewDoc,
+    StateRows,
+    StoredRows,
+    dump_meta,
+    parse_meta,
+)
+
+__all__ = ["APPLICATION_ID", "SQLiteStore"]
+
+T = TypeVar("T")
+
+APPLICATION_ID = 0x44445550  # "DDUP" in the SQLite header: how a dedup index file is told from any other
+_HEADER = b"SQLite format 3\x00"
+_CHUNK = 500  # sequence numbers or ids per `IN (...)` query
+_STATE = "bands, terms, segments"  # what a removal logs; an added document's state also has its sketch
+
+_TABLES = f"""
+CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE docs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    url TEXT,
+    words INTEGER NOT NULL,
+    {", ".join(f"{field} BLOB NOT NULL" for field in DTYPES)}
+);
+CREATE TABLE removed (
+    rseq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER NOT NULL,
+    bands BLOB NOT NULL,
+    terms BLOB NOT NULL,
+    segments BLOB NOT NULL
+);
+"""
+
+
+def _state_rows(rows: list[tuple[Any, ...]], where: str, *, sketches: bool) -> StateRows:
+    # Rows of (seq, bands, terms, segments[, sketch]).
+    seqs, bands, terms, segments = ([r[i] for r in rows] for i in range(4))
+    return StateRows.decode(seqs, bands, [r[4] for r in rows] if sketches else None, terms, segments, where)
+
+
+class SQLiteStore:
+    """A dedup index file (see the module's docstring). Use it through `dedup.Index`."""
+
+    def __init__(self, path: str, conn: sqlite3.Connection, meta: dict[str, Any], timeout: float) -> None:
+        self.location = path
+        self.meta = meta
+        self._conn = conn
+        self._timeout = timeout
+        self._lock = threading.RLock()  # one connection, shared by the threads of a process
+
+    # -----------------------------------------------------------------------------------------------------
+    # Opening
+
+    @classmethod
+    def open(cls, path: str, *, create: dict[str, Any] | None, timeout: float) -> SQLiteStore:
+        """The index file at `path`, made with metadata `create` when there is none."""
+        file = Path(path)
+        if file.is_dir():
+            raise IndexStoreError(f"{path} is a folder, not an index file -- give a file name such as crawl.index")
+        if not file.exists():
+            if create is None:
+                raise IndexStoreError(f"no index at {path}")
+            if not file.parent.is_dir():
+                raise IndexStoreError(f"cannot create the index {path}: folder {file.parent} does not exist")
+            _create(file, create)
+        _check_header(file)
+        with _errors(path, timeout):
+            conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+            try:
+                conn.execute("PRAGMA synchronous = NORMAL")  # in WAL mode: safe against crashes of the process
+                conn.execute("PRAGMA cache_size = -65536")  # 64 MiB of pages per connection
+                if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")
+                row = conn.execute("SELECT value FROM meta WHERE key = 'index'").fetchone()
+            except sqlite3.DatabaseError as err:
+                conn.close()
+                if "no such table" in str(err):
+                    raise IndexStoreError(f"{path} is an SQLite database but not a dedup index (no metadata)") from err
+                raise
+        try:
+            meta = parse_meta(None if row is None else row[0], path)
+        except IndexStoreError:
+            conn.close()
+            raise
+        return cls(path, conn, meta, timeout)
+
+    # -----------------------------------------------------------------------------------------------------
+    # Reads
+
+    def changes(self, cursor: Cursor | None) -> Changes:
+        """Log entries past `cursor` (every live document when None)."""
+        with _errors(self.location, self._timeout):
+            if cursor is None:
+                last_removal = self._conn.execute("SELECT coalesce(max(rseq), 0) FROM removed").fetchone()[0]
+                added = self._conn.execute(f"SELECT seq, {_STATE}, sketch FROM docs ORDER BY seq").fetchall()
+                removed: list[tuple[Any, ...]] = []
+                last_seq = 0
+            else:
+                last_seq, last_removal = cursor
+                added = self._conn.execute(
+                    f"SELECT seq, {_STATE}, sketch FROM docs WHERE seq > ? ORDER BY seq", (last_seq,)
+                ).fetchall()
+                removed = self._conn.execute(
+                    f"SELECT rseq, seq, {_STATE} FROM removed WHERE rseq > ? ORDER BY rseq", (last_removal,)
+                ).fetchall()
+        new_cursor = (max(last_seq, added[-1][0]) if added else last_seq, removed[-1][0] if removed else last_removal)
+        return Changes(
+            new_cursor,
+            _state_rows(added, self.location, sketches=True),
+            _state_rows([r[1:] for r in removed], self.location, sketches=False),
+        )
+
+    def fetch(self, seqs: Sequence[int], fields: Sequence[str]) -> StoredRows:
+        """Stored documents by sequence number, with these array fields."""
+        unknown = set(fields) - set(DTYPES)
+        if unknown:
+            raise ValueError(f"no such fields: {sorted(unknown)}")
+        columns = ", ".join(["seq", "id", "url", "words", *fields])
+        rows: list[tuple[Any, ...]] = []
+        with _errors(self.location, self._timeout):
+            for at in range(0, len(seqs), _CHUNK):
+                chunk = list(seqs[at : at + _CHUNK])
+                marks = ", ".join("?" * len(chunk))
+                rows += self._conn.execute(f"SELECT {columns} FROM docs WHERE seq IN ({marks})", chunk).fetchall()
+        blobs = {field: [r[4 + i] for r in rows] for i, field in enumerate(fields)}
+        return StoredRows.decode(
+            [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows], blobs, self.location
+        )
+
+    def find(self, ids: Sequence[str]) -> dict[str, int]:
+        """Sequence numbers of stored ids."""
+        found: dict[str, int] = {}
+        with _errors(self.location, self._timeout):
+            for at in range(0, len(ids), _CHUNK):
+                chunk = list(ids[at : at + _CHUNK])
+                marks = ", ".join("?" * len(chunk))
+                found.update(self._conn.execute(f"SELECT id, seq FROM docs WHERE id IN ({marks})", chunk).fetchall())
+        return found
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[SQLiteStore]:
+        """One read transaction: the reads inside it see one state of the file."""
+        with self._lock, _errors(self.location, self._timeout):
+            self._conn.execute("BEGIN")
+            try:
+                yield self
+            finally:
+                self._conn.execute("COMMIT")
+
+    # -----------------------------------------------------------------------------------------------------
+    # Writes
+
+    def write(self, plan: Plan[T], *, atomic: bool = True) -> T:
+        """Run `plan` and commit its documents in one write transaction (always atomic here)."""
+        with self._lock, _errors(self.location, self._timeout):
+            self._conn.execute("BEGIN IMMEDIATE")  # waits up to `timeout` for another writer
+            try:
+                result, docs = plan(self)
+                self._insert(docs)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+        return result
+
+    def _insert(self, docs: Sequence[NewDoc]) -> None:
+        fields = list(DTYPES)
+        rows = []
+        for doc in docs:
+            blobs = doc.blobs()
+            rows.append((doc.id, doc.url, doc.words, *(blobs[f] for f in fields)))
+        self._conn.executemany(
+            f"INSERT INTO docs (id, url, words, {', '.join(fields)}) VALUES (?, ?, ?, {', '.join('?' * len(fields))}) "
+            "ON CONFLICT (id) DO NOTHING",
+            rows,
+        )
+
+    def remove(self, doc_id: str) -> bool:
+        """Remove one document, logging what other processes need to forget it."""
+        with self._lock, _errors(self.location, self._timeout):
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._conn.execute(f"SELECT seq, {_STATE} FROM docs WHERE id = ?", (doc_id,)).fetchone()
+                if row is not None:
+                    self._conn.execute(f"INSERT INTO removed (seq, {_STATE}) VALUES (?, ?, ?, ?)", row)
+                    self._conn.execute("DELETE FROM docs WHERE seq = ?", (row[0],))
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+        return row is not None
+
+    # -----------------------------------------------------------------------------------------------------
+    # About the file
+
+    def count(self) -> int:
+        """Documents stored."""
+        with self._lock, _errors(self.location, self._timeout):
+            return int(self._conn.execute("SELECT count(*) FROM docs").fetchone()[0])
+
+    def usage(self) -> dict[str, int]:
+        """Bytes on disk: the file and its write-ahead log."""
+        sizes = {}
+        for name, suffix in (("file_bytes", ""), ("wal_bytes", "-wal")):
+            with contextlib.suppress(OSError):
+                sizes[name] = os.path.getsize(self.location + suffix)
+        return sizes
+
+    def verify(self) -> list[str]:
+        """SQLite's full integrity check, the header and the schema."""
+        problems: list[str] = []
+        with self._lock, _errors(self.location, self._timeout):
+            for (line,) in self._conn.execute("PRAGMA integrity_check").fetchall():
+                if line != "ok":
+                    problems.append(f"SQLite integrity check: {line}")
+            if self._conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+                problems.append("the file's application id is not a dedup index's")
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA:
+                problems.append(f"the file's schema version is {version}, expected {SCHEMA}")
+        return problems
+
+    def close(self) -> None:
+        """Close the connection (the last one to close folds the write-ahead log into the file)."""
+        with self._lock:
+            self._conn.close()
+
+
+def _create(file: Path, meta: dict[str, Any]) -> None:
+    # Built aside and linked into place, so no one ever sees a half-made index, and a file that appeared
+    # meanwhile (another process making the same index) is never overwritten.
+    partial = file.with_name(f".{file.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.partial")
+    try:
+        with _errors(str(file), 5.0):
+            conn = sqlite3.connect(partial, isolation_level=None)
+            try:
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                conn.execute(f"PRAGMA user_version = {SCHEMA}")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.executescript(_TABLES)
+                conn.execute("INSERT INTO meta (key, value) VALUES ('index', ?)", (dump_meta(meta),))
+            finally:
+                conn.close()
+        try:
+            os.link(partial, file)
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links
+            if not file.exists():
+                os.replace(partial, file)
+    except OSError as err:
+        raise IndexStoreError(f"cannot create the index {file}: {err.strerror or err}") from err
+    finally:
+        for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+
+
+def _check_header(file: Path) -> None:
+    try:
+        with file.open("rb") as handle:
+            header = handle.read(100)
+    except OSError as err:
+        raise IndexStoreError(f"cannot read the index {file}: {err.strerror or err}") from err
+    if len(header) < 100 or not header.startswith(_HEADER):
+        what = "an empty file" if not header else "not an SQLite database"
+        raise IndexStoreError(f"{file} is not a dedup index ({what}) -- give another path; it was left as it is")
+    if int.from_bytes(header[68:72], "big") != APPLICATION_ID:
+        raise IndexStoreError(
+            f"{file} is an SQLite database but not a dedup index -- give another path; it was left as it is"
+        )
+
+
+@contextlib.contextmanager
+def _errors(location: str, timeout: float) -> Iterator[None]:
+    """SQLite's errors as `IndexStoreError`s that say what happened and what to do."""
+    try:
+        yield
+    except sqlite3.OperationalError as err:
+        text = str(err)
+        if "locked" in text or "busy" in text:
+            raise IndexStoreError(
+                f"{location} stayed locked by another writer for more than {timeout:g} s -- "
+                "open it with a longer timeout, or look for a process stuck in a write"
+            ) from err
+        raise IndexStoreError(f"{location}: {text}") from err
+    except sqlite3.DatabaseError as err:
+        raise IndexStoreError(
+            f"{location} is damaged ({err}) -- `dedup index verify` reports what is wrong; restore it from a copy "
+            "or build it again"
+        ) from err

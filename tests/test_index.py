@@ -1,0 +1,577 @@
+"""The crawler index: what a crawler sees from `dedup.Index`, on both stores (an SQLite file and a real Redis
+server started for the session), and what it must survive: concurrent processes, a kill in the middle of a
+batch, foreign or damaged files, and no pickle anywhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import random
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import dedup
+from dedup import ConfigError, Document, Index, IndexStoreError, InputError
+from dedup.sources import Corpus
+
+ROOT = Path(__file__).resolve().parent.parent
+NEWS = ROOT / "fixtures" / "news"
+
+# ---------------------------------------------------------------------------------------------------------
+# Stores: a file, and a Redis server this session starts on a free loopback port
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A redis-server of its own (Debian's package) for the session; skipped, saying why, when there is none."""
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run installs it)")
+    try:
+        import redis
+    except ImportError:
+        pytest.skip('the redis client is not installed: pip install "dedup[redis]"')
+    port = _free_port()
+    folder = tmp_path_factory.mktemp("redis")
+    command = [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    process = subprocess.Popen([*command, "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    client = redis.Redis(port=port)
+    try:
+        for _ in range(200):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if process.poll() is not None:
+                    stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+                    pytest.skip(f"redis-server could not be started: {stderr.strip()[:300]}")
+                time.sleep(0.05)
+        else:
+            pytest.skip("redis-server did not answer within 10 s")
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        client.close()
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a fresh index goes: a file, or a prefix of its own on the session's Redis server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "crawl.index")
+    url: str = request.getfixturevalue("redis_url")
+    return f"{url}?prefix=t{uuid.uuid4().hex[:10]}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Texts
+
+_WORDS = [a + b + c for a in ("ba", "ko", "ri", "su", "te", "mo", "la", "ne") for b in "aeiou" for c in "nrstlm"]
+
+
+def story(i: int, words: int = 90) -> str:
+    """A text of its own: made-up words, so that two stories share nothing by chance."""
+    rng = random.Random(i)
+    sentences = [" ".join(rng.choice(_WORDS) for _ in range(15)).capitalize() + "." for _ in range(words // 15)]
+    return " ".join(sentences)
+
+
+def copy_of(text: str, seed: int) -> str:
+    """The text with three of its words replaced: a near-duplicate."""
+    words = text.split()
+    rng = random.Random(seed)
+    for at in rng.sample(range(len(words)), 3):
+        words[at] = "changed"
+    return " ".join(words)
+
+
+def news() -> list[Document]:
+    return list(Corpus([NEWS]))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# What a crawler sees
+
+
+def test_a_new_index_starts_empty_and_reopens_with_what_was_added(location: str) -> None:
+    with Index.open(location, farm=False) as index:
+        assert len(index) == 0
+        verdict = index.add("a", story(1), url="https://example.com/a")
+        assert verdict.added and not verdict.seen
+    with Index.open(location, create=False, farm=False) as index:
+        assert len(index) == 1 and "a" in index and "b" not in index
+        match = index.check(story(1)).matches[0]
+        assert (match.id, match.relation, match.url, match.jaccard) == ("a", "duplicate", "https://example.com/a", 1.0)
+
+
+def test_opening_a_missing_index_without_create_is_an_error(location: str) -> None:
+    with pytest.raises(IndexStoreError, match="no index at"):
+        Index.open(location, create=False)
+
+
+def test_check_finds_copies_as_duplicates_and_spun_stories_as_rewrites(location: str) -> None:
+    labels = json.loads((ROOT / "fixtures" / "news.labels.json").read_text(encoding="utf-8"))
+    docs = {d.id: d for d in news()}
+    originals = [d for d in docs.values() if d.id.startswith("originals/")]
+    with Index.open(location, farm=False) as index:
+        index.add_many(originals)
+        for group in labels["duplicate_groups"]:
+            first, *others = group["members"]
+            if first.startswith("originals/"):
+                for other in others:
+                    matches = {m.id: m.relation for m in index.check(docs[other].text).matches}
+                    assert matches.get(first) == "duplicate", (other, matches)
+        for group in labels["rewrite_groups"]:
+            first, *others = group["members"]
+            for other in others:
+                matches = {m.id: m.relation for m in index.check(docs[other].text).matches}
+                assert matches.get(first) == "rewrite", (other, matches)
+
+
+def test_each_pair_gets_the_relation_and_measures_a_scan_gives_it(location: str) -> None:
+    docs = news()
+    scanned = {(p.a, p.b): p for p in dedup.scan(docs).pairs}
+    found = {}
+    with Index.open(location, farm=False) as index:
+        index.add_many(docs)
+        for doc in docs:  # adding again: the verdict compares the document with all the others
+            for m in index.add(doc.id, doc.text).matches:
+                found[tuple(sorted((doc.id, m.id)))] = m
+    assert set(found) == set(scanned)
+    for key, pair in scanned.items():
+        m = found[key]
+        assert m.relation == pair.relation
+        assert (m.jaccard, m.containment) == (pair.jaccard, pair.containment)
+        assert m.cosine == pytest.approx(pair.cosine, abs=1e-4)
+
+
+def test_every_added_document_reads_back_as_it_was_stored(location: str) -> None:
+    # Past 100 documents the rewrite path leaves out terms found in most of them ("common" is in all).
+    docs = [(f"s{i}", f"{story(i, words=45)} Common words end it.") for i in range(150)]
+    with Index.open(location, batch_size=64, farm=False) as index:
+        index.add_many(docs)
+        for doc_id, text in docs[::7]:
+            match = index.check(text).matches[0]
+            assert (match.id, match.jaccard, match.cosine) == (doc_id, 1.0, 1.0)
+        assert index.verify() == ()
+
+
+def test_add_is_idempotent_and_returns_what_check_would_have_said(location: str) -> None:
+    with Index.open(location, farm=False) as index:
+        index.add("a", story(1))
+        expected = index.check(copy_of(story(1), 1))
+        first = index.add("b", copy_of(story(1), 1))
+        again = index.add("b", copy_of(story(1), 1))
+        assert first.added and not again.added
+        assert first.matches == expected.matches == again.matches
+        assert [m.id for m in first.matches] == ["a"] and len(index) == 2
+
+
+def test_adding_an_id_again_gives_the_same_verdict_farm_score_included(location: str) -> None:
+    footer = "Share this story with your friends and family on every social network you use."
+    with Index.open(location) as index:
+        index.add_many((f"s{i}", f"{story(i)}\n{footer}") for i in range(3))
+        first = index.add("new", f"{story(7)}\n{footer}")
+        again = index.add("new", f"{story(7)}\n{footer}")
+    assert first.farm is not None and again.farm is not None
+    assert (first.added, again.added) == (True, False)
+    assert again.farm.score == pytest.approx(first.farm.score) and again.matches == first.matches
+
+
+def test_check_does_not_add(location: str) -> None:
+    with Index.open(location, farm=False) as index:
+        index.check(story(1))
+        assert len(index) == 0
+
+
+def test_matches_come_best_first(location: str) -> None:
+    text = story(1, words=150)
+    with Index.open(location, farm=False) as index:
+        index.add("excerpt", " ".join(text.split()[:75]))
+        index.add("edited", copy_of(text, 2))
+        index.add("exact", text)
+        matches = index.check(text).matches
+    assert [m.id for m in matches] == ["exact", "edited", "excerpt"]
+    assert matches[2].containment == 1.0 and matches[2].jaccard < matches[1].jaccard
+
+
+def test_texts_without_words_are_kept_but_never_match(location: str) -> None:
+    with Index.open(location) as index:
+        assert index.add("blank", "   \n\t ").matches == ()
+        index.add("dots", "... --- !!!")
+        assert index.check("...  ---").matches == () and len(index) == 2
+        assert index.check("").farm is None
+
+
+def test_a_second_process_sees_what_the_first_added_and_removed(location: str) -> None:
+    with Index.open(location, farm=False) as first, Index.open(location, farm=False) as second:
+        first.add("a", story(1))
+        assert [m.id for m in second.check(story(1)).matches] == ["a"]
+        assert first.remove("a") and not first.remove("a")
+        assert second.check(story(1)).matches == () and len(second) == 0
+        second.add("a", copy_of(story(1), 3))  # an id can come back, with another text
+        assert [m.id for m in first.check(story(1)).matches] == ["a"]
+
+
+def test_add_many_skips_ids_already_there_and_repeats_and_reports_each_transaction(location: str) -> None:
+    settled: list[int] = []
+    with Index.open(location, batch_size=4, farm=False) as index:
+        index.add("s0", story(0))
+        docs = [("s0", story(0)), *((f"s{i}", story(i)) for i in range(1, 10)), ("s3", story(3))]
+        assert index.add_many(docs, progress=settled.append) == 9
+        assert settled == [4, 4, 3] and len(index) == 10
+        assert index.add_many(Document(f"s{i}", story(i)) for i in range(10)) == 0
+
+
+def test_documents_and_ids_must_be_strings(location: str) -> None:
+    with Index.open(location, farm=False) as index:
+        with pytest.raises(InputError, match="must be a str"):
+            index.check(b"bytes")  # type: ignore[arg-type]
+        with pytest.raises(InputError, match="non-empty str"):
+            index.add("", "text")
+        with pytest.raises(InputError, match="non-empty str"):
+            index.add_many([(3, "text")])  # type: ignore[list-item]
+        with pytest.raises(InputError, match=r"Document objects or \(id, text\) pairs"):
+            index.add_many(["just a text"])  # type: ignore[list-item]
+        assert index.add_many([("with-url", story(1), "https://example.com/1")]) == 1
+        assert index.check(story(1)).matches[0].url == "https://example.com/1"
+
+
+def test_a_hot_bucket_gives_only_its_first_member_as_in_a_scan(location: str) -> None:
+    text = "Breaking news: the market closed higher today."
+    with Index.open(location, max_bucket=4, farm=False) as index:
+        for i in range(8):
+            index.add(f"same{i}", text)
+        assert [m.id for m in index.check(text).matches] == ["same0"]
+    with Index.open(location, farm=False) as index:  # the default bound (64) lets them all through
+        assert len(index.check(text).matches) == 8
+
+
+def test_settings_that_would_make_signatures_incomparable_are_refused_with_the_fix(location: str) -> None:
+    Index.open(location, k=4, farm=False).close()
+    with pytest.raises(ConfigError, match=r"built with k=4 and was opened with k=5.*leave k out"):
+        Index.open(location, k=5)
+    with Index.open(location, rewrite_cosine=0.6, farm=False) as index:  # its own k, and a per-open threshold
+        assert index.config.shingle.k == 4 and index.config.confirm.rewrite_cosine == 0.6
+
+
+def test_an_index_from_an_engine_that_hashes_otherwise_is_refused(
+    location: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Index.open(location).close()
+    monkeypatch.setattr("dedup.index.engine_fingerprint", lambda: "0" * 24)
+    with pytest.raises(ConfigError, match="normalization or hashing differs"):
+        Index.open(location)
+
+
+def test_the_farm_score_takes_template_lines_from_the_index(location: str) -> None:
+    footer = "The comments posted here are not from Example News, which takes no responsibility for them."
+    with Index.open(location) as index:
+        for i in range(3):
+            index.add(f"page{i}", f"{story(i)}\n{footer}")
+        verdict = index.check(f"{story(9)}\n{footer}")
+        assert verdict.farm is not None and 0.0 <= verdict.farm.score <= 1.0
+        template = next(r for r in verdict.farm.reasons if r.code == "template_lines")
+        assert template.value is not None and template.value > 0
+        assert [e.quote for e in template.evidence] == [footer]
+        unique = index.check(story(10))
+        assert unique.farm is not None
+        assert next(r for r in unique.farm.reasons if r.code == "template_lines").value == 0
+    with Index.open(location, farm=False) as index:
+        assert index.check(story(9)).farm is None
+
+
+def test_stats_give_documents_settings_and_sizes(location: str) -> None:
+    with Index.open(location, farm=False) as index:
+        index.add_many((f"s{i}", story(i)) for i in range(5))
+        stats = index.stats()
+    assert stats.documents == 5 and stats.settings["k"] == 5 and stats.memory_bytes > 0
+    assert stats.backend == ("redis" if location.startswith("redis") else "sqlite")
+    assert all(v > 0 for v in stats.storage_bytes.values() if v)
+    assert json.loads(json.dumps(stats.to_dict()))["documents"] == 5
+
+
+def test_threads_may_share_one_index(location: str) -> None:
+    with Index.open(location, farm=False) as index:
+
+        def work(t: int) -> None:
+            for i in range(t, 40, 4):
+                index.check_and_add(f"s{i}", story(i))
+
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(index) == 40 and index.verify() == ()
+
+
+def test_an_index_opened_before_a_fork_refuses_to_be_used_after_it(
+    location: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Index.open(location, farm=False) as index:
+        monkeypatch.setattr(os, "getpid", lambda: -1)
+        with pytest.raises(IndexStoreError, match="open it again in this one"):
+            index.check(story(1))
+
+
+def test_a_closed_index_says_so(location: str) -> None:
+    index = Index.open(location, farm=False)
+    index.close()
+    index.close()
+    with pytest.raises(IndexStoreError, match="is closed"):
+        len(index)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reliability
+
+_CONCURRENT = r"""
+import json, os, sys, time
+import dedup
+location, go, out = sys.argv[1:4]
+docs = json.loads(sys.stdin.read())
+with dedup.Index.open(location, farm=False) as index:
+    while not os.path.exists(go):
+        time.sleep(0.002)
+    results = []
+    for doc_id, text in docs:
+        verdict = index.check_and_add(doc_id, text)
+        results.append([doc_id, [m.id for m in verdict.matches], verdict.added])
+        index.check(text)
+with open(out, "w") as handle:
+    json.dump(results, handle)
+"""
+
+
+def test_processes_adding_copies_of_each_other_at_once_lose_nothing_and_always_learn_of_each_other(
+    location: str, tmp_path: Path
+) -> None:
+    workers, per_worker = 3, 12
+    Index.open(location).close()  # made once, before the crawlers start
+    # Position p of every worker is added at about the same moment: worker w adds story (w, p) and a copy
+    # of the story that worker w - 1 adds at the same position.
+    plans: list[list[tuple[str, str]]] = [[] for _ in range(workers)]
+    originals = {}
+    for p in range(per_worker):
+        for w in range(workers):
+            original = f"w{w}-s{p}"
+            originals[original] = story(1000 * w + p)
+            plans[w].append((original, originals[original]))
+            plans[(w + 1) % workers].append((f"copy-of-{original}", copy_of(originals[original], p)))
+    go = tmp_path / "go"
+    children = []
+    for w in range(workers):
+        child = subprocess.Popen(
+            [sys.executable, "-c", _CONCURRENT, location, str(go), str(tmp_path / f"out{w}.json")],
+            stdin=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert child.stdin is not None
+        child.stdin.write(json.dumps(plans[w]).encode())
+        child.stdin.close()
+        children.append(child)
+    time.sleep(0.5)
+    go.touch()
+    for child in children:
+        assert child.wait(120) == 0, child.stderr.read().decode() if child.stderr else ""
+    matched: dict[str, set[str]] = {}
+    for w in range(workers):
+        for doc_id, matches, added in json.loads((tmp_path / f"out{w}.json").read_text()):
+            assert added
+            matched[doc_id] = set(matches)
+    with Index.open(location, farm=False) as index:
+        assert len(index) == 2 * workers * per_worker
+        assert index.verify() == ()
+        for original, text in originals.items():
+            copy = f"copy-of-{original}"
+            # Whichever committed second reported the first ...
+            assert copy in matched[original] or original in matched[copy], original
+            # ... and later checks of either see the other.
+            assert {original, copy} <= {m.id for m in index.check(text).matches}
+
+
+_KILLED = r"""
+import json, sys
+import dedup
+location, source = sys.argv[1:3]
+docs = json.load(open(source))
+with dedup.Index.open(location, batch_size=20, farm=False) as index:
+    settled = 0
+    def progress(n):
+        global settled
+        settled += n
+        print(settled, flush=True)
+    index.add_many([tuple(d) for d in docs], progress=progress)
+print("finished", flush=True)
+"""
+
+
+def test_a_process_killed_in_the_middle_of_add_many_leaves_a_sound_index_with_every_settled_document(
+    location: str, tmp_path: Path
+) -> None:
+    docs = [(f"d{i:05d}", story(i, words=60)) for i in range(3000)]
+    source = tmp_path / "docs.json"
+    source.write_text(json.dumps(docs))
+    Index.open(location).close()
+    child = subprocess.Popen(
+        [sys.executable, "-c", _KILLED, location, str(source)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert child.stdout is not None
+    settled = 0
+    for line in child.stdout:
+        if line.strip() == b"finished":
+            break
+        settled = int(line)
+        if settled >= 100:
+            os.kill(child.pid, signal.SIGKILL)
+            break
+    child.wait(30)
+    assert child.returncode == -signal.SIGKILL, "add_many finished before it could be killed"
+    settled = max([settled, *(int(line) for line in child.stdout.read().split())])
+    with Index.open(location, create=False, farm=False) as index:
+        assert index.verify() == ()
+        assert settled <= len(index) < len(docs)
+        assert all(doc_id in index for doc_id, _ in docs[:settled])
+        index.add_many(docs)  # and the crawl can go on where it stopped
+        assert len(index) == len(docs)
+
+
+def test_nothing_is_ever_unpickled(location: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("pickle used")
+
+    for name in ("load", "loads", "Unpickler"):
+        monkeypatch.setattr(pickle, name, refuse)
+    with Index.open(location) as index:
+        index.add_many((f"s{i}", story(i)) for i in range(30))
+        index.add("copy", copy_of(story(3), 1))
+        assert index.check(story(3)).seen
+        index.remove("s4")
+        assert index.verify() == ()
+    with Index.open(location, create=False) as index:
+        assert len(index) == 30 and index.stats().documents == 30
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Files that are not dedup indexes
+
+
+def _sqlite_database(path: Path) -> None:
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE photos (name TEXT)")
+    conn.execute("INSERT INTO photos VALUES ('holiday.jpg')")
+    conn.commit()
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p.write_text("a shopping list\n"), "not a dedup index (not an SQLite database)"),
+        (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200)), "not a dedup index (not an SQLite database)"),
+        (lambda p: p.write_bytes(b""), "not a dedup index (an empty file)"),
+        (_sqlite_database, "an SQLite database but not a dedup index"),
+    ],
+    ids=["text", "png", "empty", "other-sqlite"],
+)
+def test_a_foreign_file_is_refused_clearly_and_left_as_it_is(tmp_path: Path, make: object, message: str) -> None:
+    path = tmp_path / "crawl.index"
+    make(path)  # type: ignore[operator]
+    before = path.read_bytes()
+    with pytest.raises(IndexStoreError, match=re.escape(message)):
+        Index.open(path)
+    assert path.read_bytes() == before
+
+
+def test_a_folder_is_not_an_index(tmp_path: Path) -> None:
+    with pytest.raises(IndexStoreError, match="is a folder"):
+        Index.open(tmp_path)
+
+
+def test_a_damaged_index_file_is_an_index_store_error_and_verify_names_the_damage(tmp_path: Path) -> None:
+    path = tmp_path / "crawl.index"
+    with Index.open(path, farm=False) as index:
+        index.add_many((f"s{i}", story(i)) for i in range(300))
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2 // 4096 * 4096
+    data[middle : middle + 4096] = b"\xff" * 4096
+    path.write_bytes(bytes(data))
+    try:
+        with Index.open(path, farm=False) as index:
+            problems = index.verify()
+    except IndexStoreError as err:
+        assert "damaged" in str(err) and "dedup index verify" in str(err)
+    else:
+        assert problems and any("integrity" in p or "damaged" in p for p in problems)
+
+
+def test_a_truncated_index_file_is_an_index_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "crawl.index"
+    with Index.open(path, farm=False) as index:
+        index.add_many((f"s{i}", story(i)) for i in range(100))
+    path.write_bytes(path.read_bytes()[:8192])
+    with pytest.raises(IndexStoreError), Index.open(path, farm=False) as index:
+        index.check(story(5))
+        assert index.verify() == ()
+
+
+def test_a_redis_prefix_holding_other_keys_is_refused_and_left_as_it_is(redis_url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    client.set(f"{{{prefix}}}:sessions", b"user data")
+    with pytest.raises(IndexStoreError, match="no index metadata"):
+        Index.open(f"{redis_url}?prefix={prefix}")
+    assert client.get(f"{{{prefix}}}:sessions") == b"user data"
+    client.set(f"{{{prefix}}}:meta", b"not json")
+    with pytest.raises(IndexStoreError, match="not a dedup index"):
+        Index.open(f"{redis_url}?prefix={prefix}")
+    client.close()
+
+
+def test_a_damaged_redis_document_is_an_index_store_error_and_verify_names_it(redis_url: str) -> None:
+    import redis
+
+    location = f"{redis_url}?prefix=t{uuid.uuid4().hex[:10]}"
+    with Index.open(location, farm=False) as index:
+        index.add("a", story(1))
+        client = redis.Redis.from_url(redis_url)
+        prefix = location.split("prefix=")[1]
+        client.hset(f"{{{prefix}}}:doc:1", "shingles", b"\x01\x02\x03")
+        client.close()
+        with pytest.raises(IndexStoreError, match="damaged"):
+            index.check(story(1))
+        assert any("damaged" in p for p in index.verify())
+
+
+def test_an_unreachable_redis_server_is_a_clear_error() -> None:
+    with pytest.raises(IndexStoreError, match="cannot reach Redis"):
+        Index.open(f"redis://127.0.0.1:{_free_port()}/0", timeout=2)
+
+
+def test_without_the_redis_client_the_error_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "redis", None)
+    with pytest.raises(IndexStoreError, match=r'pip install "dedup\[redis\]"'):
+        Index.open("redis://127.0.0.1:6379/0")

@@ -1,0 +1,136 @@
+"""`dedup index`: add, check, stats, verify and remove from the shell, with `scan`'s output formats."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from dedup.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+NEWS = ROOT / "fixtures" / "news"
+ORIGINALS = NEWS / "originals"
+COPIES = NEWS / "copies"
+
+runner = CliRunner()
+
+
+def dedup_cli(*args: str | Path) -> Result:
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def ok(*args: str | Path) -> Result:
+    result = dedup_cli(*args)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def assert_clean_failure(result: Result, message: str) -> None:
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.fixture
+def filled(tmp_path: Path) -> Path:
+    """An index holding the news fixtures' originals."""
+    index = tmp_path / "crawl.index"
+    ok("index", "add", ORIGINALS, "--index", index, "--quiet")
+    return index
+
+
+def test_index_add_fills_an_index_and_says_how_many_were_added(tmp_path: Path) -> None:
+    index = tmp_path / "crawl.index"
+    result = ok("index", "add", ORIGINALS, "--index", index, "-q", "--format", "json")
+    summary = json.loads(result.stdout)["summary"]
+    assert summary["added"] == summary["read"] == summary["index_documents"] == 14
+    again = json.loads(ok("index", "add", ORIGINALS, "-i", index, "-q", "-f", "json").stdout)["summary"]
+    assert (again["added"], again["present"]) == (0, 14)
+    assert "14 documents added" in ok("index", "add", ORIGINALS, "-i", tmp_path / "other.index", "-q").stdout
+
+
+def test_index_check_reports_each_document_with_its_matches_and_farm_score(filled: Path) -> None:
+    report = json.loads(ok("index", "check", COPIES, "--index", filled, "-q", "--format", "json").stdout)
+    assert set(report) == {"documents", "skipped", "summary"}
+    by_id = {d["id"]: d for d in report["documents"]}
+    assert len(by_id) == 8 and report["summary"]["documents"] == 8
+    match = by_id["brannock-symphony-deal.txt"]["matches"][0]
+    assert match["id"] == "orchestra-strike-ends.txt" and match["relation"] == "duplicate"
+    assert set(match) == {"id", "relation", "jaccard", "containment", "cosine", "url"}
+    assert all(d["farm"] is None or 0.0 <= d["farm"]["score"] <= 1.0 for d in by_id.values())
+    assert all(not d["added"] for d in by_id.values())
+    assert report["summary"]["index_documents"] == 14  # checking adds nothing
+
+
+def test_index_check_jsonl_csv_and_table(filled: Path) -> None:
+    lines = [
+        json.loads(line) for line in ok("index", "check", COPIES, "-i", filled, "-q", "-f", "jsonl").stdout.splitlines()
+    ]
+    assert [r["type"] for r in lines].count("verdict") == 8 and lines[-1]["type"] == "summary"
+    rows = list(
+        csv.reader(io.StringIO(ok("index", "check", COPIES, "-i", filled, "-q", "-f", "csv", "--no-farm").stdout))
+    )
+    assert rows[0] == ["id", "match", "relation", "jaccard", "containment", "cosine", "farm_score", "flagged"]
+    assert any(r[1] == "orchestra-strike-ends.txt" and r[2] == "duplicate" for r in rows[1:])
+    assert all(r[6] == "" for r in rows[1:])  # --no-farm
+    table = ok("index", "check", COPIES, "-i", filled, "-q").stdout
+    assert "duplicate" in table and "8 documents checked against 14 indexed" in table
+
+
+def test_bad_files_are_skipped_and_counted_as_in_a_scan(filled: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "photo.jpg").write_bytes(b"\xff\xd8\xff")
+    (folder / "story.txt").write_text((ORIGINALS / "harbor-bridge-vote.txt").read_text(encoding="utf-8"))
+    report = json.loads(ok("index", "check", folder, "-i", filled, "-q", "-f", "json").stdout)
+    assert [s["path"] for s in report["skipped"]] == ["empty.txt", "photo.jpg"]
+    assert report["summary"]["skipped"] == 2 and report["documents"][0]["matches"][0]["jaccard"] == 1.0
+    added = json.loads(ok("index", "add", folder, "-i", filled, "-q", "-f", "json").stdout)
+    assert added["summary"]["skipped"] == 2 and len(added["skipped"]) == 2
+
+
+def test_index_stats_verify_and_remove(filled: Path) -> None:
+    stats = json.loads(ok("index", "stats", "--index", filled, "--format", "json").stdout)
+    assert stats["documents"] == 14 and stats["backend"] == "sqlite" and stats["settings"]["num_perm"] == 128
+    assert "documents" in ok("index", "stats", "-i", filled).stdout
+    assert "ok:" in ok("index", "verify", "-i", filled).stdout
+    assert ok("index", "remove", "harbor-bridge-vote.txt", "nope", "-i", filled).stdout.strip() == (
+        "1 removed, 1 not in the index"
+    )
+    assert json.loads(ok("index", "stats", "-i", filled, "-f", "json").stdout)["documents"] == 13
+
+
+def test_the_index_can_come_from_the_environment(filled: Path) -> None:
+    result = runner.invoke(app, ["index", "stats", "-f", "json"], env={"DEDUP_INDEX": str(filled)})
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["documents"] == 14
+
+
+def test_checking_against_a_missing_index_is_a_clear_error(tmp_path: Path) -> None:
+    assert_clean_failure(dedup_cli("index", "check", COPIES, "-i", tmp_path / "none.index", "-q"), "no index at")
+    assert not (tmp_path / "none.index").exists()
+
+
+def test_a_foreign_file_as_index_is_a_clear_error_and_is_left_as_it_is(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    assert_clean_failure(dedup_cli("index", "add", ORIGINALS, "-i", notes, "-q"), "is not a dedup index")
+    assert notes.read_text() == "my notes\n"
+
+
+def test_nothing_readable_is_an_error(filled: Path, tmp_path: Path) -> None:
+    (tmp_path / "empty.txt").write_bytes(b"")
+    result = dedup_cli("index", "check", tmp_path / "empty.txt", "-i", filled, "-q", "-f", "json")
+    assert_clean_failure(result, "no document could be read (1 inputs skipped)")
+
+
+@pytest.mark.parametrize("command", ["add", "check", "stats", "verify", "remove"])
+def test_every_index_command_has_help(command: str) -> None:
+    result = ok("index", command, "--help")
+    assert "--index" in result.stdout and "Example" in result.stdout

@@ -1,0 +1,241 @@
+"""The crawler index's pure core: band hashes, TF-IDF from index frequencies, line and sentence keys, the
+in-memory band tables and segment counts, and the stored records."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedup.config import IndexConfig
+from dedup.errors import IndexStoreError
+from dedup.featurize import featurize
+from dedup.index_features import (
+    Ragged,
+    band_hashes,
+    char_spans,
+    cosines,
+    engine_fingerprint,
+    featurize_index,
+    segments,
+    sketch_agreement,
+    tfidf_rows,
+)
+from dedup.index_state import TAIL, BandTable, SegmentCounts
+from dedup.lsh import agreement, band_keys
+from dedup.storage.records import SCHEMA, StateRows, dump_meta, pack, parse_meta, unpack
+from dedup.tfidf import N_FEATURES, pair_cosines, tfidf
+
+STORIES = [
+    "The council voted on Tuesday to rebuild the harbor bridge at a cost of 84 million dollars.",
+    "Councillors approved a plan to rebuild the old harbor bridge for 84 million dollars on Tuesday.",
+    "A late frost damaged apple orchards across the valley, growers said, and prices may rise.",
+    "The orchestra ended its strike after musicians accepted a three-year contract with the board.",
+]
+
+
+@given(st.integers(1, 40), st.sampled_from([(8, 2), (4, 4), (16, 8)]), st.integers(0, 2**31))
+@settings(max_examples=25, deadline=None)
+def test_band_hashes_are_the_high_half_of_the_scans_band_keys(rows: int, shape: tuple[int, int], seed: int) -> None:
+    b, r = shape
+    signatures = np.random.default_rng(seed).integers(0, 2**32, size=(rows, b * r), dtype=np.uint32)
+    expected = (band_keys(signatures, b, r) >> np.uint64(32)).astype(np.uint32)
+    assert (band_hashes(signatures, b, r) == expected).all()
+
+
+def test_sketches_agree_about_as_often_as_the_signatures_they_keep_a_byte_of() -> None:
+    rng = np.random.default_rng(3)
+    query = rng.integers(0, 2**32, size=128, dtype=np.uint32)
+    others = rng.integers(0, 2**32, size=(40, 128), dtype=np.uint32)
+    for i, share in enumerate(np.linspace(0.0, 1.0, 40)):
+        same = rng.random(128) < share
+        others[i, same] = query[same]
+    signatures = np.vstack([query, others])
+    exact = agreement(signatures, np.array([[0, i] for i in range(1, 41)]))
+    estimated = sketch_agreement((query & 0xFF).astype(np.uint8), (others & 0xFF).astype(np.uint8))
+    assert (estimated >= exact).all() and (estimated - exact).max() <= 0.04
+
+
+def test_tfidf_on_the_rows_own_columns_equals_the_engines_tfidf_from_the_same_frequencies() -> None:
+    terms = featurize([*STORIES, ""], IndexConfig().shingle, IndexConfig().signature).terms
+    df = np.random.default_rng(7).integers(0, 500, N_FEATURES).astype(np.int64)
+    ours = tfidf_rows(terms, df[terms.indices], 100_000)
+    engine = tfidf(terms, df, 100_000)
+    assert (ours.indptr == engine.indptr).all() and (ours.indices == engine.indices).all()
+    assert ours.data == pytest.approx(engine.data, abs=1e-6)
+    pairs = np.array([[0, 1], [0, 2], [1, 2], [2, 3]])
+    assert pair_cosines(ours, pairs)[0] > 0.5 > pair_cosines(ours, pairs)[2]
+
+
+def test_cosines_against_one_document_equal_the_engines_pair_cosines() -> None:
+    terms = featurize(STORIES, IndexConfig().shingle, IndexConfig().signature).terms
+    df = np.bincount(terms.indices, minlength=N_FEATURES).astype(np.int32)
+    rest = terms[1:]
+    ours = cosines(
+        terms[0],
+        Ragged(rest.indices.astype(np.uint32), rest.indptr.astype(np.int64)),
+        Ragged(rest.data.astype(np.uint32), rest.indptr.astype(np.int64)),
+        df,
+        len(STORIES),
+    )
+    engine = pair_cosines(tfidf(terms, df.astype(np.int64), len(STORIES)), np.array([[0, 1], [0, 2], [0, 3]]))
+    assert ours == pytest.approx(engine, abs=1e-6)
+
+
+def test_lines_match_across_case_punctuation_and_numbers_but_not_across_words() -> None:
+    found = segments(
+        [
+            "Sign up for our newsletter!\nCopyright 2019 The Daily Ledger.",
+            "SIGN UP for our newsletter\nCopyright 2024 The Daily Ledger",
+            "Sign up for their newsletter",
+        ]
+    )
+    keys = [found.keys[found.ptr[d] : found.ptr[d + 1]].tolist() for d in range(3)]
+    assert keys[0] == keys[1]
+    assert keys[2][0] != keys[0][0]
+
+
+def test_segment_spans_point_at_lines_and_at_long_sentences_only() -> None:
+    text = (
+        "  Short line.\n"
+        "The first sentence has at least eight words in it. Too short. And the last one has eight words too."
+    )
+    found = segments([text])
+    quoted = [text[s:e] for s, e in char_spans(text, found.spans)]
+    assert quoted == [
+        "Short line.",
+        "The first sentence has at least eight words in it.",
+        "And the last one has eight words too.",
+        text.splitlines()[1],
+    ]
+    assert found.line.tolist() == [True, False, False, True]
+    assert found.sentence.tolist() == [False, True, True, False]
+
+
+def test_segment_spans_map_back_to_the_text_when_normalization_changes_its_length() -> None:
+    text = "Stra\u00dfe \ufb01nale heute.\nSIGN UP NOW for our \u00fcber newsletter!  "
+    found = segments([text])
+    assert [text[s:e] for s, e in char_spans(text, found.spans)] == [
+        "Stra\u00dfe \ufb01nale heute.",
+        "SIGN UP NOW for our \u00fcber newsletter!",
+    ]
+
+
+def test_features_of_a_text_without_words_take_no_part() -> None:
+    features = featurize_index(["", "...", STORIES[0]], IndexConfig())
+    assert features.words.tolist()[:2] == [0, 0] and features.words[2] > 0
+    assert features.segments.ptr.tolist()[:3] == [0, 0, 0] and features.segments.distinct.sizes()[2] > 0
+
+
+def test_the_engine_fingerprint_is_stable() -> None:
+    assert engine_fingerprint() == engine_fingerprint()
+    assert len(engine_fingerprint()) == 24 and int(engine_fingerprint(), 16) >= 0
+
+
+def _brute_force(entries: dict[int, list[int]], alive: set[int], query: list[int], max_bucket: int) -> set[int]:
+    found: set[int] = set()
+    for band, q in enumerate(query):
+        members = sorted(s for s, row in entries.items() if s in alive and row[band] == q)
+        if not members:
+            continue
+        found.update(members if len(members) + 1 <= max_bucket else members[:1])
+    return found
+
+
+@given(
+    st.lists(st.lists(st.integers(0, 5), min_size=3, max_size=3), min_size=1, max_size=60),
+    st.sets(st.integers(1, 60)),
+    st.lists(st.integers(0, 5), min_size=3, max_size=3),
+    st.integers(2, 6),
+)
+@settings(max_examples=60, deadline=None)
+def test_band_table_lookups_equal_a_brute_force_search(
+    rows: list[list[int]], removed: set[int], query: list[int], max_bucket: int
+) -> None:
+    table = BandTable(3)
+    alive = np.zeros(128, dtype=np.bool_)
+    seqs = np.arange(1, len(rows) + 1, dtype=np.int64)
+    alive[seqs] = True
+    third = len(rows) // 3
+    table.add(seqs[:third], np.array(rows[:third], dtype=np.uint32).reshape(-1, 3))
+    table.merge(alive, everything=True)  # some in the main table,
+    table.add(seqs[third : 2 * third], np.array(rows[third : 2 * third], dtype=np.uint32).reshape(-1, 3))
+    table.merge(alive)  # some in the recent part,
+    table.add(seqs[2 * third :], np.array(rows[2 * third :], dtype=np.uint32).reshape(-1, 3))  # some in the tail
+    gone = [s for s in removed if s <= len(rows)]
+    alive[gone] = False
+    table.removed(len(gone), alive)
+    found = set(table.lookup(np.array(query, dtype=np.uint32), alive, max_bucket, -1).tolist())
+    entries = {i + 1: row for i, row in enumerate(rows)}
+    assert found == _brute_force(entries, {s for s in entries if alive[s]}, query, max_bucket)
+
+
+def test_a_band_table_merges_a_long_tail_at_the_next_lookup_and_keeps_every_document() -> None:
+    table = BandTable(2)
+    n = TAIL * 3 + 7
+    alive = np.ones(n + 1, dtype=np.bool_)
+    hashes = (np.arange(n, dtype=np.uint32) % 97).reshape(-1, 1).repeat(2, axis=1)
+    for at in range(0, n, 1000):  # a bulk load: batches pile up in the tail
+        table.add(np.arange(at + 1, min(at + 1000, n) + 1, dtype=np.int64), hashes[at : at + 1000])
+    assert table.tail_n == n
+    found = table.lookup(np.array([5, 5], dtype=np.uint32), alive, 10_000, -1)
+    assert table.tail_n == 0 and len(table) == n
+    table.merge(alive, everything=True)
+    assert table.recent.shape[1] == 0 and (table.keys[:, 1:] > table.keys[:, :-1]).all()
+    assert sorted(set(found.tolist())) == [s for s in range(1, n + 1) if (s - 1) % 97 == 5]
+
+
+@given(st.lists(st.lists(st.integers(0, 20), max_size=8, unique=True), max_size=30), st.data())
+@settings(max_examples=40, deadline=None)
+def test_segment_counts_count_documents_per_key(docs: list[list[int]], data: st.DataObject) -> None:
+    counts = SegmentCounts()
+    expected: Counter[int] = Counter()
+    for keys in docs:
+        counts.add(np.array(keys, dtype=np.uint64), 1)
+        expected.update(keys)
+    for keys in data.draw(st.lists(st.sampled_from(docs), max_size=len(docs))) if docs else []:
+        if all(expected[k] > 0 for k in keys):
+            counts.add(np.array(keys, dtype=np.uint64), -1)
+            expected.subtract(keys)
+    probe = np.arange(25, dtype=np.uint64)
+    assert counts.get(probe).tolist() == [expected[k] for k in range(25)]
+
+
+def test_arrays_are_stored_as_little_endian_bytes_and_damage_is_an_index_store_error() -> None:
+    values = np.array([1, 2, 0xDEADBEEF], dtype=np.uint32)
+    blob = pack(values, "shingles")
+    assert blob == b"\x01\x00\x00\x00\x02\x00\x00\x00\xef\xbe\xad\xde"
+    assert unpack(blob, "shingles", "here").tolist() == values.tolist()
+    with pytest.raises(IndexStoreError, match="damaged"):
+        unpack(blob[:-1], "shingles", "here")
+    with pytest.raises(IndexStoreError, match="bands of some documents are damaged"):
+        StateRows.decode([1, 2], [b"\x00" * 8, b"\x00" * 12], None, [b"", b""], [b"", b""], "here")
+
+
+def test_state_rows_join_documents_and_mark_those_without_words() -> None:
+    bands = [pack(np.array([7, 8]), "bands"), b""]
+    rows = StateRows.decode([3, 4], bands, [b"\x05\x06\x07", b""], [b"", b""], [b"", b""], "here")
+    assert rows.bands.tolist() == [[7, 8], [0, 0]] and rows.active.tolist() == [True, False]
+    assert rows.sketches.tolist() == [[5, 6, 7], [0, 0, 0]]
+    rows = Ragged.of_rows([np.array([1]), np.array([2, 3]), np.array([], dtype=np.uint32), np.array([4])], np.uint32)
+    assert rows.sizes().tolist() == [1, 2, 0, 1]
+    chosen = rows.select(np.array([3, 1, 2]))
+    assert [chosen.of(i).tolist() for i in range(3)] == [[4], [2, 3], []]
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (None, "no index metadata"),
+        (b"not json", "not a dedup index"),
+        (b'{"format": "something-else"}', "not a dedup index"),
+        (dump_meta({"format": "dedup-index", "schema": SCHEMA + 1, "created_by": "9.0"}), "upgrade dedup"),
+        (dump_meta({"format": "dedup-index", "schema": SCHEMA, "settings": {}}), "settings missing"),
+    ],
+)
+def test_metadata_that_is_not_a_dedup_index_s_is_refused(raw: bytes | None, message: str) -> None:
+    with pytest.raises(IndexStoreError, match=message):
+        parse_meta(raw, "crawl.index")
