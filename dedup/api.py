@@ -8,7 +8,7 @@ from itertools import chain
 
 from dedup._jit import cores
 from dedup.config import scan_config
-from dedup.errors import InputError
+from dedup.errors import ConfigError, InputError
 from dedup.model import Document, ScanResult
 from dedup.parallel import featurize_files, worth_a_pool
 from dedup.pipeline import featurize_batches, scan_batches, scan_documents
@@ -24,6 +24,9 @@ def scan(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     progress: Callable[[int], None] | None = None,
+    engine: str = "local",
+    spark: object = None,
+    master: str | None = None,
     **settings: object,
 ) -> ScanResult:
     """Find duplicate and rewrite clusters among files, folders (recursively) and `Document` objects.
@@ -32,8 +35,16 @@ def scan(
     `rewrite_threshold`, `duplicate_containment`, `duplicate_jaccard`, `duplicate_cosine`, `rewrite_cosine`,
     `rewrite_top_terms`, `representative`, `workers`, `batch_size`); unknown names raise `ConfigError`.
     Unreadable inputs are listed in `ScanResult.skipped`; a missing path raises `InputError`.
+
+    `engine="spark"` runs the same scan on Apache Spark (`pip install "dedup[spark]"`), in the session `spark`
+    or one started on `master` (e.g. `"local[*]"`), and returns the same result; paths may then be any URI
+    Spark reads (s3a://, hdfs://). For results too large to collect, use `dedup.spark.scan_spark`.
     """
     config = scan_config(**settings)
+    if engine not in ("local", "spark"):
+        raise ConfigError(f"engine={engine!r} -- use 'local' or 'spark'.")
+    if engine == "local" and (spark is not None or master is not None):
+        raise ConfigError("spark= and master= apply to engine='spark' only -- pass engine='spark' too.")
     items = [inputs] if isinstance(inputs, str | os.PathLike | Document) else list(inputs)
     paths = [i for i in items if isinstance(i, str | os.PathLike)]
     documents = [i for i in items if isinstance(i, Document)]
@@ -46,6 +57,10 @@ def scan(
                 f"document {doc.id!r}: id and text must be str, not {type(doc.id).__name__} and "
                 f"{type(doc.text).__name__}"
             )
+    if engine == "spark":
+        from dedup.spark import scan_spark
+
+        return scan_spark(items, config, spark=spark, master=master, max_bytes=max_bytes, progress=progress).collect()
     workers = config.workers or cores()
     if not paths:
         return scan_documents(documents, config, progress=progress)

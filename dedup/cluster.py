@@ -20,7 +20,7 @@ from scipy.sparse.csgraph import connected_components
 from dedup.config import ClusterConfig
 from dedup.confirm import DUPLICATE, REWRITE, ConfirmedPairs
 
-__all__ = ["Clusters", "cluster"]
+__all__ = ["Clusters", "cluster", "describe"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,27 @@ def _components(n: int, pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     return result
 
 
+def describe(
+    member_ids: Sequence[str], words: Sequence[int], order: Sequence[int], by_duplicates: bool, config: ClusterConfig
+) -> tuple[str, str, int]:
+    """One component's `(cluster id, relation, representative)`, its members given in id order.
+
+    `words` and `order` (position in the input) are the members'; `by_duplicates` says whether duplicate pairs
+    alone connect them. The representative is an index into the members. The rule of every engine's clusters:
+
+    >>> describe(["a", "b"], [10, 30], [1, 0], True, ClusterConfig())
+    ('cfcd127ffa101', 'duplicate', 1)
+    """
+    relation = DUPLICATE if by_duplicates else REWRITE
+    members = range(len(member_ids))
+    if config.representative == "longest":
+        representative = min(members, key=lambda m: (-int(words[m]), member_ids[m]))
+    else:
+        representative = min(members, key=lambda m: order[m])
+    digest = hashlib.sha1("\n".join(member_ids).encode("utf-8")).hexdigest()[:12]
+    return f"c{digest}", relation, representative
+
+
 def cluster(
     confirmed: ConfirmedPairs, doc_ids: Sequence[str], words: npt.NDArray[np.int64], config: ClusterConfig
 ) -> Clusters:
@@ -62,13 +83,10 @@ def cluster(
     for lo, hi in pairwise(bounds):
         run = order[lo:hi]
         ordered = [int(d) for d in run]
-        relation = DUPLICATE if np.unique(dup_roots[run]).size == 1 else REWRITE
-        if config.representative == "longest":
-            representative = min(ordered, key=lambda d: (-int(words[d]), doc_ids[d]))
-        else:
-            representative = min(ordered)
-        digest = hashlib.sha1("\n".join(doc_ids[d] for d in ordered).encode("utf-8")).hexdigest()[:12]
-        found.append((doc_ids[ordered[0]], f"c{digest}", relation, tuple(ordered), representative))
+        cid, relation, rep = describe(
+            [doc_ids[d] for d in ordered], words[run].tolist(), ordered, np.unique(dup_roots[run]).size == 1, config
+        )
+        found.append((doc_ids[ordered[0]], cid, relation, tuple(ordered), ordered[rep]))
     found.sort()
     label = np.full(n, -1, dtype=np.int64)
     for index, (_, _, _, members_t, _) in enumerate(found):

@@ -26,14 +26,18 @@ from dedup.model import Document, Skipped
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "RECORD_FIELDS",
     "SUFFIXES",
     "Corpus",
     "FileJob",
     "decode",
     "extract_html",
     "is_html",
+    "precheck",
+    "read_data",
     "read_file",
     "read_job",
+    "read_records",
     "repair",
 ]
 
@@ -44,6 +48,7 @@ JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
 SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSON_SUFFIXES
 _ID_FIELDS = ("id", "url", "doc_id", "uid")
 _TEXT_FIELDS = ("text", "content", "body")
+RECORD_FIELDS = _TEXT_FIELDS + _ID_FIELDS  # the fields of a record that make a document
 
 
 _CHAOS_MARGIN = 0.15
@@ -78,19 +83,28 @@ def _read_bytes(path: Path, gzipped: bool, max_bytes: int) -> bytes:
     if not stat.S_ISREG(info.st_mode):
         raise _SkipError("not a regular file")
     if info.st_size > max_bytes:
-        raise _SkipError(f"too large: {info.st_size:,} bytes (limit {max_bytes:,}; raise it with --max-bytes)")
+        raise _too_large(info.st_size, max_bytes)
     try:
         with path.open("rb") as handle:
             data = handle.read()
         if gzipped:
-            with gzip.GzipFile(fileobj=io.BytesIO(data)) as unzipped:
-                # Read one byte past the limit so a decompression bomb is refused, not swallowed.
-                data = unzipped.read(max_bytes + 1)
-            if len(data) > max_bytes:
-                raise _SkipError(f"too large once decompressed (limit {max_bytes:,} bytes)")
+            data = _gunzip(data, max_bytes)
     except (OSError, EOFError, zlib.error) as err:
         reason = "corrupt gzip" if gzipped and not isinstance(err, PermissionError) else "unreadable"
         raise _SkipError(f"{reason}: {getattr(err, 'strerror', None) or err}") from err
+    return data
+
+
+def _too_large(size: int, max_bytes: int) -> _SkipError:
+    return _SkipError(f"too large: {size:,} bytes (limit {max_bytes:,}; raise it with --max-bytes)")
+
+
+def _gunzip(data: bytes, max_bytes: int) -> bytes:
+    with gzip.GzipFile(fileobj=io.BytesIO(data)) as unzipped:
+        # Read one byte past the limit so a decompression bomb is refused, not swallowed.
+        data = unzipped.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise _SkipError(f"too large once decompressed (limit {max_bytes:,} bytes)")
     return data
 
 
@@ -222,8 +236,6 @@ def _parsed_lines(data: bytes) -> Iterator[tuple[int, Any]]:
 
 def _json_documents(data: bytes, rel: str, jsonl: bool) -> tuple[list[Document], list[Skipped]]:
     # UTF-8 bytes in: orjson parses them itself, so a clean file is never decoded to str as a whole.
-    docs: list[Document] = []
-    skipped: list[Skipped] = []
     records: Iterable[tuple[int, Any]]
     if jsonl:
         records = _parsed_lines(data)
@@ -240,6 +252,18 @@ def _json_documents(data: bytes, rel: str, jsonl: bool) -> tuple[list[Document],
                 return [], [Skipped(rel, f"invalid JSON: {err}")]
             return _json_documents(data, rel, True)
         records = enumerate(value if isinstance(value, list) else [value], start=1)
+    return read_records(records, rel)
+
+
+def read_records(records: Iterable[tuple[int, Any]], rel: str) -> tuple[list[Document], list[Skipped]]:
+    """Numbered records of the file `rel` -> documents and skipped rows, by the rules of JSON input.
+
+    A record is a JSON value (an object with a text field and maybe an id, or a string), or a row of any
+    table as a dict (a Parquet file read on Spark); its number locates it (`rel:number`) and is its id when
+    it has none.
+    """
+    docs: list[Document] = []
+    skipped: list[Skipped] = []
     for number, record in records:
         where = f"{rel}:{number}"
         try:
@@ -274,24 +298,68 @@ def read_file(path: Path, rel: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple
     kind, gzipped = _kind(path.name)
     try:
         if not kind:
-            raise _SkipError(f"unsupported file type (supported: {', '.join(SUFFIXES)}, optionally .gz)")
-        data = _read_bytes(path, gzipped, max_bytes)
-        if not data.strip():
-            raise _SkipError("empty file")
-        if kind == "json":
-            return _read_json(data, rel, path.name.lower().removesuffix(".gz").endswith((".jsonl", ".ndjson")))
-        try:
-            text = _decode_bytes(data)
-        except (ValueError, UnicodeDecodeError) as err:
-            raise _SkipError(str(err)) from err
-        text = repair(text)
-        chrome = ""
-        if kind == "html":
-            text, chrome = extract_html(text)
-        if not text.strip():
-            raise _SkipError("no text")
+            raise _unsupported()
+        return _file_documents(_read_bytes(path, gzipped, max_bytes), path.name, kind, rel)
     except _SkipError as skip:
         return [], [Skipped(rel, str(skip))]
+
+
+def read_data(
+    data: bytes, name: str, rel: str, max_bytes: int = DEFAULT_MAX_BYTES
+) -> tuple[list[Document], list[Skipped]]:
+    """A file's bytes, read elsewhere (by Spark, from an object store) -> what `read_file` gives for that file.
+
+    `name` is the file's name or path (its suffixes say how to read it), `rel` its id in the report.
+    """
+    kind, gzipped = _kind(name)
+    try:
+        if not kind:
+            raise _unsupported()
+        if len(data) > max_bytes:
+            raise _too_large(len(data), max_bytes)
+        if gzipped:
+            try:
+                data = _gunzip(data, max_bytes)
+            except (OSError, EOFError, zlib.error) as err:
+                raise _SkipError(f"corrupt gzip: {getattr(err, 'strerror', None) or err}") from err
+        return _file_documents(data, name, kind, rel)
+    except _SkipError as skip:
+        return [], [Skipped(rel, str(skip))]
+
+
+def precheck(name: str, size: int, max_bytes: int = DEFAULT_MAX_BYTES, *, also: tuple[str, ...] = ()) -> str | None:
+    """Why a file of this name and size would be skipped before its bytes are read, or None to read it.
+
+    `also`: suffixes the caller reads itself (Parquet on Spark), supported too.
+    """
+    kind, _ = _kind(name)
+    if not kind and not (also and name.lower().endswith(also)):
+        return str(_unsupported())
+    if size > max_bytes:
+        return str(_too_large(size, max_bytes))
+    return None
+
+
+def _unsupported() -> _SkipError:
+    return _SkipError(f"unsupported file type (supported: {', '.join(SUFFIXES)}, optionally .gz)")
+
+
+def _file_documents(data: bytes, name: str, kind: str, rel: str) -> tuple[list[Document], list[Skipped]]:
+    # A file's (decompressed) bytes -> its documents; raises _SkipError when the whole file is unusable.
+    if not data.strip():
+        raise _SkipError("empty file")
+    if kind == "json":
+        return _read_json(data, rel, name.lower().removesuffix(".gz").endswith((".jsonl", ".ndjson")))
+    try:
+        text = _decode_bytes(data)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise _SkipError(str(err)) from err
+    text = repair(text)
+    chrome = ""
+    if kind == "html":
+        text, chrome = extract_html(text)
+    if not text.strip():
+        raise _SkipError("no text")
     return [Document(rel, text, chrome=chrome, source=rel)], []
 
 

@@ -209,17 +209,28 @@ def _top_range(
         sizes[d] = m
 
 
-def top_terms(matrix: sp.csr_matrix, k: int, max_df: int | None = None, *, workers: int = 1) -> SetBatch:
+def top_terms(
+    matrix: sp.csr_matrix,
+    k: int,
+    max_df: int | None = None,
+    *,
+    df: npt.NDArray[np.int64] | None = None,
+    workers: int = 1,
+) -> SetBatch:
     """The `k` highest-weighted terms of each row, as sorted sets of column ids.
 
-    With `max_df`, terms found in more rows than that are left out: they name a topic, not a story.
+    With `max_df`, terms found in more than that many documents are left out: they name a topic, not a story.
+    Their document frequencies are `df` (the corpus', when these rows are one partition of it), by default
+    these rows' own.
     """
     n = matrix.shape[0]
     indptr, indices = matrix.indptr.astype(np.int64), matrix.indices.astype(np.int32)
     if max_df is None:
         allowed = np.ones(matrix.shape[1], dtype=np.bool_)
     else:
-        allowed = np.bincount(indices, minlength=matrix.shape[1]) <= max_df
+        if df is None:
+            df = np.bincount(indices, minlength=matrix.shape[1])
+        allowed = df <= max_df
     out = np.empty(n * k, dtype=np.uint32)
     sizes = np.zeros(n, dtype=np.int64)
 

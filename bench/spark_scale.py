@@ -1,0 +1,208 @@
+"""Throughput, scaling and driver memory of `dedup scan --engine spark` in local[2], and its equivalence with the
+local engine, in one run.
+
+What is measured:
+
+- Corpus: bench/throughput.py's (real articles of ../shared/data/farm plus planted copies, shuffled, JSONL
+  shards of 1,000 documents), at each size (default 20,000 and 100,000), built once and cached.
+- Spark: in a fresh process per size (so each size's driver memory is its own), a session on local[2]
+  (`dedup.spark.spark_session`, driver heap 4 GiB), an untimed warm-up scan of fixtures/news (JVM and
+  Python workers started, kernels loaded), then the timed scan: `scan_spark(shards)` and `write_jsonl` of the
+  report into a new folder, from the first stage to the last file written. Nothing is collected on the driver.
+- Driver memory: the peak RSS of the driver's Python process and of the JVM, sampled every 0.2 s during
+  the timed scan. In local mode the JVM is driver and executor at once: its RSS holds the executor's cached
+  tables and shuffle buffers too. The Python workers (executors) are measured apart.
+- Equivalence: the report's part files, concatenated, against `dedup scan --format jsonl` of the same shards
+  on the local engine (both without content-farm scores): every document, pair (ids, relation, the 4-decimal
+  measures), cluster (id, members, relation, representative) and skipped row, line for line.
+- Scaling: seconds at the largest size over seconds at the smallest, against the ratio of their sizes.
+
+Writes bench/results/spark.md; skips cleanly when ../shared/data is absent.
+
+    nice -n 10 python bench/spark_scale.py                     # 20,000 and 100,000 documents
+    python bench/spark_scale.py --sizes 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "spark.md"
+MASTER = "local[2]"
+DRIVER_MEMORY = "4g"
+
+
+def child(shards: Path, out: Path, result_path: Path) -> None:
+    """One timed Spark scan in this process; its figures to `result_path` (JSON)."""
+    import psutil
+
+    from dedup.config import scan_config
+    from dedup.spark import scan_spark, spark_session
+
+    # The driver's heap is fixed before its JVM starts, so sizes compare under one limit.
+    os.environ.setdefault("PYSPARK_SUBMIT_ARGS", f"--driver-memory {DRIVER_MEMORY} pyspark-shell")
+    spark, _ = spark_session(master=MASTER)
+    spark.sparkContext.setLogLevel("ERROR")
+    config = scan_config(score=False)
+    me = psutil.Process()
+    jvm = next(p for p in me.children() if "java" in p.name())
+    warm = out.with_name(out.name + "-warm-up")
+    scan_spark([str(ROOT / "fixtures" / "news")], config, spark=spark).write_jsonl(str(warm))
+    shutil.rmtree(warm)
+
+    peaks = {"driver_python": 0, "driver_jvm": 0, "workers": 0}
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            try:
+                workers = [p for p in jvm.children(recursive=True) if "python" in p.name()]
+                sizes = {
+                    "driver_python": me.memory_info().rss,
+                    "driver_jvm": jvm.memory_info().rss,
+                    "workers": sum(p.memory_info().rss for p in workers),
+                }
+            except psutil.Error:
+                continue
+            for key, value in sizes.items():
+                peaks[key] = max(peaks[key], value)
+            done.wait(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    started = time.perf_counter()
+    scan = scan_spark([str(shards)], config, spark=spark)
+    scan.write_jsonl(str(out))
+    seconds = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    result = {"seconds": seconds, "peaks_mib": {k: v / 2**20 for k, v in peaks.items()}, "summary": scan.summary}
+    result_path.write_text(json.dumps(result), encoding="utf-8")
+    spark.stop()
+
+
+def run_child(shards: Path, out: Path) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        result_path = Path(tmp) / "result.json"
+        command = [sys.executable, __file__, "--child", str(shards), str(out), str(result_path)]
+        subprocess.run(command, check=True)
+        result: dict[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
+        return result
+
+
+def equivalence(shards: Path, out: Path) -> tuple[bool, str]:
+    """The Spark report's lines against the local engine's, summary aside."""
+    import dedup
+    from dedup.report import render
+
+    ours = "".join(p.read_text(encoding="utf-8") for p in sorted(out.glob("part-*"))).splitlines()
+    local = render(dedup.scan(str(shards), score=False), "jsonl").splitlines()
+    kinds: dict[str, int] = {}
+    for line in local[:-1]:
+        kind = json.loads(line)["type"]
+        kinds[kind] = kinds.get(kind, 0) + 1
+    counts = ", ".join(f"{n:,} {kind}s" for kind, n in kinds.items())
+    if ours[:-1] == local[:-1]:
+        return True, f"identical: {counts}"
+    differ = sum(a != b for a, b in zip(ours[:-1], local[:-1], strict=False)) + abs(len(ours) - len(local))
+    return False, f"DIFFERENT: {differ:,} of {len(local) - 1:,} lines differ ({counts} locally)"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--sizes", default="20000,100000", help="comma-separated corpus sizes")
+    parser.add_argument("--child", nargs=3, metavar=("SHARDS", "OUT", "RESULT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(Path(args.child[0]), Path(args.child[1]), Path(args.child[2]))
+        return 0
+    sys.path.insert(0, str(ROOT / "bench"))
+    import throughput
+
+    if not throughput.DATA.is_dir() or not any(throughput.DATA.glob("*.jsonl")):
+        print(f"skipped: no real articles at {throughput.DATA}")
+        return 0
+    import pyspark
+
+    import dedup
+
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    rows, stages, notes = [], [], []
+    runs: dict[int, dict[str, Any]] = {}
+    for size in sizes:
+        corpus = throughput.build_corpus(size)
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "report"
+            print(f"{size:,} documents: Spark scan on {MASTER} ...", flush=True)
+            run = run_child(corpus.shards, out)
+            print(f"  {run['seconds']:.1f} s; checking against the local engine ...", flush=True)
+            same, verdict = equivalence(corpus.shards, out)
+        runs[size] = run
+        peaks = run["peaks_mib"]
+        rows.append(
+            f"| {size:,} | {run['seconds']:.1f} | {size / run['seconds']:,.0f} | {peaks['driver_python']:,.0f} | "
+            f"{peaks['driver_jvm']:,.0f} | {peaks['workers']:,.0f} | {'yes' if same else '**no**'} |"
+        )
+        seconds = ", ".join(f"{k} {v:.1f}" for k, v in run["summary"]["seconds"].items())
+        stages.append(f"| {size:,} | {seconds} |")
+        notes.append(f"- {size:,} documents: {verdict}.")
+        print(rows[-1], flush=True)
+    lines = [
+        "# `dedup scan --engine spark`: throughput, scaling, driver memory, equivalence",
+        "",
+        f"`python bench/spark_scale.py --sizes {args.sizes}` on {dt.date.today().isoformat()}: {os.cpu_count()} "
+        f"cores ({platform.machine()}), Python {platform.python_version()}, PySpark {pyspark.__version__}, "
+        f"dedup {dedup.__version__}; Spark master {MASTER}, driver heap {DRIVER_MEMORY}. What is measured is "
+        "described at the top of bench/spark_scale.py (the corpus is bench/throughput.py's).",
+        "",
+        "| documents | seconds | docs/s | driver Python peak RSS MiB | driver JVM peak RSS MiB (also the executor) "
+        "| Python workers peak RSS MiB | same report as local |",
+        "|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
+    if len(sizes) > 1:
+        small, large = min(sizes), max(sizes)
+        ratio = runs[large]["seconds"] / runs[small]["seconds"]
+        python_growth = runs[large]["peaks_mib"]["driver_python"] - runs[small]["peaks_mib"]["driver_python"]
+        lines += [
+            f"Scaling: {large / small:.0f}x the documents took {ratio:.2f}x the time. Driver Python peak RSS "
+            f"{python_growth:+,.0f} MiB from {small:,} to {large:,} documents.",
+            "",
+        ]
+    lines += [
+        "Equivalence with the local engine (the JSONL reports, line for line, summary aside):",
+        "",
+        *notes,
+        "",
+        "Seconds per stage (the Spark scan's `summary.seconds`; Spark runs stages lazily, so a stage's time "
+        "includes the work its first action triggers):",
+        "",
+        "| documents | stages (s) |",
+        "|---|---|",
+        *stages,
+    ]
+    text = "\n".join(lines) + "\n"
+    print()
+    print(text)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(text, encoding="utf-8")
+    print(f"written to {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,285 @@
+"""Inputs -> featurized documents on the executors, with the local engine's ids, order and skip rows.
+
+Files are listed on the driver by the local rules (`dedup.sources.Corpus` for local paths; the same walk over
+Hadoop's FileSystem for URIs such as s3a:// or hdfs://), then read on the executors by the same functions as
+locally: `read_job` for a local path (each executor reads it, as Spark reads file paths), `read_data` for the
+bytes Spark's binary file source fetched from anywhere else. Parquet files (a text column and an id column)
+are read with pyarrow and their rows go through `read_records`, the rules of JSON records.
+
+A document's `position` is `file << 32 | k` for the k-th document of the file-th input: sorting by it is the
+input order, without numbering the corpus on the driver.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from dedup.config import ScanConfig
+from dedup.errors import InputError
+from dedup.model import Document, Skipped
+from dedup.parallel import _runs as file_runs
+from dedup.pipeline import featurize_batch
+from dedup.sources import RECORD_FIELDS, Corpus, FileJob, precheck, read_data, read_job, read_records
+
+__all__ = [
+    "FEATURES_SCHEMA",
+    "SOURCE_SCHEMA",
+    "Listing",
+    "is_uri",
+    "list_inputs",
+    "read_and_featurize",
+]
+
+PARQUET = (".parquet",)
+POSITION_BITS = 32
+
+# One row per input: a local file, a remote file (with its bytes, once fetched), or an in-memory document.
+SOURCE_SCHEMA = (
+    "source string, file long, path string, rel string, size long, max_bytes long, content binary, "
+    "doc_id string, text string"
+)
+# One row per document (position set) or per skipped input (skip_path set).
+FEATURES_SCHEMA = (
+    "position long, id string, words long, shingles array<int>, signature array<int>, term_cols array<int>, "
+    "term_counts array<float>, skip_path string, skip_reason string, skip_order long"
+)
+
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(//|/)")
+
+
+def is_uri(path: str) -> bool:
+    """Whether `path` names a location through Hadoop's file systems (`s3a://b/x`, `file:/x`), not a local path."""
+    return bool(_URI.match(path))
+
+
+@dataclass
+class Listing:
+    """The files to read, in input order (`remote[i]`: read by Spark, not by path), and the skips found on
+    the way (`order` puts them before any read-time skip, as locally)."""
+
+    jobs: list[FileJob] = field(default_factory=list)
+    remote: list[bool] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    remote_roots: list[str] = field(default_factory=list)
+
+
+def list_inputs(spark: Any, paths: list[str], max_bytes: int) -> Listing:
+    """Every file under `paths` (folders recursively, sorted, hidden entries skipped), as a local scan lists them.
+
+    Consecutive local paths are listed together by `Corpus` (so a folder reached twice is read once, as
+    locally); each URI is walked through Hadoop's FileSystem API.
+    """
+    listing = Listing()
+    local: list[str] = []
+
+    def flush() -> None:
+        if local:
+            corpus = Corpus(list(local), max_bytes=max_bytes)
+            jobs = corpus.jobs()
+            listing.jobs.extend(jobs)
+            listing.remote.extend([False] * len(jobs))
+            listing.skipped.extend(corpus.skipped)
+            local.clear()
+
+    for path in paths:
+        if not is_uri(path):
+            local.append(path)
+            continue
+        flush()
+        for job in _remote_jobs(spark, path, max_bytes, listing.skipped):
+            listing.jobs.append(job)
+            listing.remote.append(True)
+        listing.remote_roots.append(path)
+    flush()
+    return listing
+
+
+def _remote_jobs(spark: Any, root: str, max_bytes: int, skipped: list[Skipped]) -> Iterator[FileJob]:
+    # The walk of Corpus._walk over a Hadoop FileSystem: files of a folder (sorted), then its sub-folders.
+    jvm = spark.sparkContext._jvm
+    path = jvm.org.apache.hadoop.fs.Path(root)
+    fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    if not fs.exists(path):
+        raise InputError(f"no such file or folder: {root}")
+    status = fs.getFileStatus(path)
+    if not status.isDirectory():
+        yield FileJob(status.getPath().toString(), root, int(status.getLen()), max_bytes)
+        return
+
+    def walk(folder: Any, prefix: str) -> Iterator[FileJob]:
+        entries = sorted(fs.listStatus(folder), key=lambda s: s.getPath().getName())
+        folders = []
+        for entry in entries:
+            name = entry.getPath().getName()
+            rel = prefix + name
+            if entry.isDirectory():
+                if name.startswith("."):
+                    skipped.append(Skipped(rel, "hidden folder"))
+                else:
+                    folders.append((entry.getPath(), rel + "/"))
+            elif name.startswith("."):
+                skipped.append(Skipped(rel, "hidden file"))
+            elif not entry.isFile():
+                skipped.append(Skipped(rel, "not a regular file"))
+            else:
+                yield FileJob(entry.getPath().toString(), rel, int(entry.getLen()), max_bytes)
+        for sub, rel in folders:
+            yield from walk(sub, rel)
+
+    yield from walk(status.getPath(), "")
+
+
+def source_rows(listing: Listing, documents: list[Document]) -> list[list[tuple[Any, ...]]]:
+    """Rows of `SOURCE_SCHEMA` for the local files and in-memory documents, in runs of about equal work
+    (a Spark partition each); remote files are fetched by Spark and joined in separately."""
+    local = [(i, job) for i, job in enumerate(listing.jobs) if not listing.remote[i]]
+    index = {id(job): i for i, job in local}
+    runs: list[list[tuple[Any, ...]]] = [
+        [("local", index[id(job)], job.path, job.rel, job.size, job.max_bytes, None, None, None) for job in run]
+        for run in file_runs([job for _, job in local])
+    ]
+    first = len(listing.jobs)
+    step = 2048
+    for lo in range(0, len(documents), step):
+        runs.append(
+            [
+                ("document", first + lo + k, "", "", 0, 0, None, doc.id, doc.text)
+                for k, doc in enumerate(documents[lo : lo + step])
+            ]
+        )
+    return runs
+
+
+# --- executors -----------------------------------------------------------------------------------------------
+
+
+def _parquet_documents(source: Any, rel: str) -> tuple[list[Document], list[Skipped]]:
+    import pyarrow.parquet as pq
+
+    table = pq.ParquetFile(source)
+    columns = [c for c in table.schema_arrow.names if c in RECORD_FIELDS]
+    records: list[tuple[int, Any]] = []
+    for batch in table.iter_batches(columns=columns or None):
+        rows = batch.to_pylist() if columns else [{}] * batch.num_rows
+        records.extend(enumerate(rows, start=len(records) + 1))
+    return read_records(records, rel)
+
+
+def _buffer(content: bytes) -> Any:
+    import pyarrow as pa
+
+    return pa.BufferReader(content)
+
+
+def _read_source(row: dict[str, Any]) -> tuple[list[Document], list[Skipped]]:
+    # One input -> its documents and skips, by the local engine's functions; never raises.
+    if row["source"] == "document":
+        return [Document(row["doc_id"], row["text"])], []
+    path, rel, size, max_bytes = row["path"], row["rel"], row["size"], row["max_bytes"]
+    parquet = path.lower().endswith(PARQUET)
+    if row["source"] == "local" and not parquet:
+        return read_job(FileJob(path, rel, size, max_bytes))
+    try:
+        reason = precheck(path, size, max_bytes, also=PARQUET)
+        if reason is None and row["source"] == "remote" and row["content"] is None:
+            # Spark's file sources do not list names starting with _ (nor .): nothing was fetched.
+            reason = "unreadable: Spark's binary file source does not list this file"
+        if reason is not None:
+            return [], [Skipped(rel, reason)]
+        if not parquet:
+            return read_data(row["content"], path, rel, max_bytes)
+        return _parquet_documents(path if row["source"] == "local" else _buffer(row["content"]), rel)
+    except Exception as err:  # noqa: BLE001 -- one broken file must never end a scan; it is reported instead
+        return [], [Skipped(rel, f"failed to read: {type(err).__name__}: {err}")]
+
+
+def _lists(values: npt.NDArray[Any], ptr: npt.NDArray[np.int64]) -> Any:
+    import pyarrow as pa
+
+    return pa.ListArray.from_arrays(pa.array(ptr.astype(np.int32)), pa.array(values))
+
+
+def _features_batch(positions: list[int], documents: list[Document], config: ScanConfig) -> Any:
+    import pyarrow as pa
+
+    batch = featurize_batch(documents, config, workers=1)
+    f = batch.features
+    n = len(documents)
+    num_perm = config.signature.num_perm
+    sig_ptr = np.arange(0, n * num_perm + 1, num_perm, dtype=np.int64)
+    arrays = [
+        pa.array(positions, pa.int64()),
+        pa.array(batch.ids, pa.string()),
+        pa.array(f.words, pa.int64()),
+        _lists(f.shingles.values.view(np.int32), f.shingles.ptr),
+        _lists(f.signatures.reshape(-1).view(np.int32), sig_ptr),
+        _lists(f.terms.indices.astype(np.int32), f.terms.indptr.astype(np.int64)),
+        _lists(f.terms.data.astype(np.float32), f.terms.indptr.astype(np.int64)),
+        pa.nulls(n, pa.string()),
+        pa.nulls(n, pa.string()),
+        pa.nulls(n, pa.int64()),
+    ]
+    return pa.RecordBatch.from_arrays(arrays, schema=_features_arrow_schema())
+
+
+def _skips_batch(skips: list[tuple[int, Skipped]]) -> Any:
+    import pyarrow as pa
+
+    schema = _features_arrow_schema()
+    n = len(skips)
+    arrays = [pa.nulls(n, f.type) for f in list(schema)[:7]]
+    arrays += [
+        pa.array([s.path for _, s in skips], pa.string()),
+        pa.array([s.reason for _, s in skips], pa.string()),
+        pa.array([order for order, _ in skips], pa.int64()),
+    ]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _features_arrow_schema() -> Any:
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("position", pa.int64()),
+            ("id", pa.string()),
+            ("words", pa.int64()),
+            ("shingles", pa.list_(pa.int32())),
+            ("signature", pa.list_(pa.int32())),
+            ("term_cols", pa.list_(pa.int32())),
+            ("term_counts", pa.list_(pa.float32())),
+            ("skip_path", pa.string()),
+            ("skip_reason", pa.string()),
+            ("skip_order", pa.int64()),
+        ]
+    )
+
+
+def read_and_featurize(batches: Iterable[Any], config: ScanConfig) -> Iterator[Any]:
+    """`mapInArrow` body: rows of `SOURCE_SCHEMA` -> rows of `FEATURES_SCHEMA`, featurized `batch_size` at a time.
+
+    The per-document stages are `featurize_batch`'s, single-threaded: Spark runs one task per core.
+    """
+    config = replace(config, workers=1, score=False)
+    positions: list[int] = []
+    documents: list[Document] = []
+    for batch in batches:
+        for row in batch.to_pylist():
+            docs, skips = _read_source(row)
+            base = row["file"] << POSITION_BITS
+            if skips:
+                yield _skips_batch([(base + k, s) for k, s in enumerate(skips)])
+            for k, doc in enumerate(docs):
+                positions.append(base + k)
+                documents.append(doc)
+                if len(documents) >= config.batch_size:
+                    yield _features_batch(positions, documents, config)
+                    positions, documents = [], []
+    if documents:
+        yield _features_batch(positions, documents, config)

@@ -1,0 +1,83 @@
+"""Spark scan results -> files, written by the executors: the JSONL report as part files, or Parquet datasets.
+
+Rows are rendered through the local report's own contract (`ScanResult.to_dict`) a batch at a time, so a
+line here is the line the local report writes for the same record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from dedup.errors import InputError
+from dedup.model import Cluster, DocumentResult, Pair, ScanResult, Skipped
+
+if TYPE_CHECKING:
+    from dedup.spark.engine import SparkScan
+
+__all__ = ["write_jsonl", "write_parquet"]
+
+_KINDS = {"documents": "document", "pairs": "pair", "clusters": "cluster", "skipped": "skipped"}
+
+
+def _records(kind: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # The local contract for these rows: the dicts `ScanResult.to_dict` makes of them.
+    if kind == "documents":
+        result = ScanResult(tuple(DocumentResult(r["id"], r["words"], r["cluster"]) for r in rows), (), (), ())
+    elif kind == "pairs":
+        pairs = (Pair(r["a_id"], r["b_id"], r["relation"], r["jaccard"], r["containment"], r["cosine"]) for r in rows)
+        result = ScanResult((), tuple(pairs), (), ())
+    elif kind == "clusters":
+        clusters = (Cluster(r["id"], r["relation"], tuple(r["members"]), r["representative"]) for r in rows)
+        result = ScanResult((), (), tuple(clusters), ())
+    else:
+        result = ScanResult((), (), (), tuple(Skipped(r["path"], r["reason"]) for r in rows))
+    records: list[dict[str, Any]] = result.to_dict()[kind]
+    return records
+
+
+def _lines(batches: Iterable[Any], kind: str) -> Iterator[Any]:
+    import pyarrow as pa
+
+    tag = _KINDS[kind]
+    for batch in batches:
+        lines = [orjson.dumps({"type": tag, **r}).decode("utf-8") for r in _records(kind, batch.to_pylist())]
+        yield pa.RecordBatch.from_arrays([pa.array(lines, pa.string())], names=["value"])
+
+
+def _refuse_existing(spark: Any, folder: str) -> None:
+    # Spark would replace a folder wholesale; a report must never delete what was there.
+    jvm = spark.sparkContext._jvm
+    path = jvm.org.apache.hadoop.fs.Path(folder)
+    if path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(path):
+        raise InputError(f"{folder} already exists -- a Spark scan writes a new folder; remove it or name another")
+
+
+def write_jsonl(scan: SparkScan, folder: str) -> None:
+    """The JSONL report as text part files in `folder` (a new folder): `cat folder/part-*` is the local report."""
+    _refuse_existing(scan.spark, folder)
+    sections = [table.mapInArrow(partial(_lines, kind=kind), "value string") for kind, table in scan.ordered().items()]
+    summary = orjson.dumps({"type": "summary", **scan.summary}).decode("utf-8")
+    text = sections[0]
+    for section in [*sections[1:], scan.spark.createDataFrame([(summary,)], "value string").coalesce(1)]:
+        text = text.union(section)
+    text.write.text(folder)
+
+
+def write_parquet(scan: SparkScan, folder: str) -> None:
+    """Parquet datasets in `folder` (a new folder): `documents` (id, words, cluster), `pairs`, `clusters`
+    (members as a list), `skipped`, each sorted as the report lists it, and `summary` (one JSON line, text)."""
+    _refuse_existing(scan.spark, folder)
+    tables = scan.ordered()
+    base = folder.rstrip("/")
+    tables["documents"].select("id", "words", "cluster").write.parquet(f"{base}/documents")
+    tables["pairs"].selectExpr("a_id AS a", "b_id AS b", "relation", "jaccard", "containment", "cosine").write.parquet(
+        f"{base}/pairs"
+    )
+    tables["clusters"].select("id", "relation", "members", "representative").write.parquet(f"{base}/clusters")
+    tables["skipped"].select("path", "reason").write.parquet(f"{base}/skipped")
+    summary = orjson.dumps(scan.summary).decode("utf-8")
+    scan.spark.createDataFrame([(summary,)], "value string").coalesce(1).write.text(f"{base}/summary")
