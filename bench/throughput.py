@@ -10,7 +10,8 @@ What is measured, in one run and on the same documents:
   documents is shuffled (seeded), so any prefix holds its share of copies. Written once as JSONL shards of
   1,000 documents (fields `id`, `text`; raw UTF-8 like the source files, or with `--ascii-json` non-ASCII
   characters as \\u escapes) under bench/.cache/, and reused while the size and generator match.
-- Ours: `dedup scan <shards> --format json --output <tmp> --quiet [--workers N]` in a fresh process, timed
+- Ours: `dedup scan <shards> --format json --output <tmp> --quiet --no-score [--workers N]` (deduplication
+  alone, as the baseline does; content-farm scoring is measured by bench/farm_quality.py) in a fresh process, timed
   by wall clock from start to exit (interpreter start, imports, reading, scanning, writing the report).
   One untimed run per corpus comes first: it fills numba's on-disk kernel cache and the page cache. Peak
   RSS is its `ru_maxrss` (from `os.wait4` in a small wrapper process).
@@ -274,6 +275,7 @@ def run_ours(folder: Path, workers: int | None) -> Run:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "report.json"
         command = [*dedup_command(), "scan", str(folder), "--format", "json", "--output", str(out), "--quiet"]
+        command.append("--no-score")  # deduplication alone, as the baseline does; scoring is farm_quality.py's
         if workers is not None:
             command += ["--workers", str(workers)]
         seconds, rss = _timed(command)

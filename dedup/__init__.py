@@ -16,13 +16,16 @@ from dedup.api import scan
 from dedup.config import (
     ClusterConfig,
     ConfirmConfig,
+    IndexConfig,
     LSHConfig,
     ScanConfig,
     ShingleConfig,
     SignatureConfig,
     scan_config,
 )
-from dedup.errors import ConfigError, DedupError, InputError
+from dedup.errors import ConfigError, DedupError, IndexStoreError, InputError
+from dedup.farm import CorpusContext, Evidence, FarmScore, Reason, score
+from dedup.index import Index, IndexStats, Match, Verdict
 from dedup.model import Cluster, Document, DocumentResult, Pair, ScanResult, Skipped
 
 __all__ = [
@@ -30,20 +33,31 @@ __all__ = [
     "ClusterConfig",
     "ConfigError",
     "ConfirmConfig",
+    "CorpusContext",
     "DedupError",
     "Document",
     "DocumentResult",
+    "Evidence",
+    "FarmScore",
+    "Index",
+    "IndexConfig",
+    "IndexStats",
+    "IndexStoreError",
     "InputError",
     "LSHConfig",
+    "Match",
     "Pair",
+    "Reason",
     "ScanConfig",
     "ScanResult",
     "ShingleConfig",
     "SignatureConfig",
     "Skipped",
+    "Verdict",
     "__version__",
     "scan",
     "scan_config",
+    "score",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

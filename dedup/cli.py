@@ -34,6 +34,11 @@ class Format(StrEnum):
     csv = "csv"
 
 
+class Engine(StrEnum):
+    local = "local"
+    spark = "spark"
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"dedup {__version__}")
@@ -71,9 +76,22 @@ def _run_with_progress(quiet: bool, call: Any) -> ScanResult:
 
 @app.command()
 def scan(
-    paths: Annotated[list[Path], typer.Argument(help="Files and folders to scan (folders recursively).")],
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="Files and folders to scan (folders recursively); with --engine spark also URIs (s3a://...)."
+        ),
+    ],
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the report to this file. With --engine spark: a new folder of part files for --format jsonl, "
+            "or Parquet datasets when the name ends in .parquet.",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     workers: Annotated[int, typer.Option(help="Cores to use; 0 = all.", min=0)] = 0,
     k: Annotated[int, typer.Option("--shingle-size", help="Words per shingle.", min=1, max=16)] = 5,
@@ -95,15 +113,31 @@ def scan(
         str, typer.Option(help="Cluster representative: 'longest' or 'first' (input order).")
     ] = "longest",
     max_bytes: Annotated[int, typer.Option(help="Skip files larger than this.", min=1)] = DEFAULT_MAX_BYTES,
+    score: Annotated[
+        bool, typer.Option("--score/--no-score", help="Score every document as content-farm output (--no-score: skip).")
+    ] = True,
+    engine: Annotated[
+        Engine, typer.Option(help='Where to run: here, or on Apache Spark (pip install "dedup[spark]").')
+    ] = Engine.local,
+    master: Annotated[
+        str | None,
+        typer.Option(
+            help="Spark master for --engine spark, e.g. local[*] or spark://host:7077 (default: spark-submit's)."
+        ),
+    ] = None,
 ) -> None:
     """Find duplicates and rewrites in a corpus.
+
+    Every document also gets a content-farm score and its top reasons (--no-score skips them).
 
     Reads .txt, .md, .html/.htm (main text), .json/.jsonl (one document per object with a `text` field),
     any of them gzipped. Unreadable inputs are listed as skipped with a reason, and the scan goes on.
 
     Example: dedup scan ~/crawl --format json --output report.json
+
+    On Spark: dedup scan s3a://bucket/crawl/ --engine spark --master "local[*]" --format jsonl --output out/
     """
-    settings: dict[str, object] = {
+    settings: dict[str, Any] = {
         "workers": workers,
         "k": k,
         "num_perm": num_perm,
@@ -113,10 +147,24 @@ def scan(
         "duplicate_containment": duplicate_containment,
         "rewrite_cosine": rewrite_cosine,
         "representative": representative,
+        "score": score,
     }
+    parquet = output is not None and output.name.lower().endswith(".parquet")
+    if engine is Engine.local and master is not None:
+        raise typer.BadParameter("--master applies to --engine spark only", param_hint="--master")
+    if engine is Engine.local and parquet:
+        raise typer.BadParameter("Parquet output needs --engine spark", param_hint="--output")
+    if engine is Engine.spark and score and not quiet:
+        typer.echo("note: content-farm scores are not computed on Spark yet (--no-score to silence)", err=True)
+    if engine is Engine.spark and output is not None and (parquet or fmt is Format.jsonl):
+        _scan_on_spark_to_files(paths, str(output), parquet, master, max_bytes, settings)
+        return
     try:
         result = _run_with_progress(
-            quiet, lambda progress: scan_paths(paths, max_bytes=max_bytes, progress=progress, **settings)
+            quiet,
+            lambda progress: scan_paths(
+                paths, max_bytes=max_bytes, progress=progress, engine=engine.value, master=master, **settings
+            ),
         )
     except DedupError as err:
         raise _fail(str(err)) from err
@@ -126,6 +174,36 @@ def scan(
         raise _fail(f"cannot write the report to {output}: {err.strerror or err}") from err
     if not result.documents:
         raise _fail(f"no document could be read ({len(result.skipped)} inputs skipped)")
+
+
+def _scan_on_spark_to_files(
+    paths: list[str], output: str, parquet: bool, master: str | None, max_bytes: int, settings: dict[str, Any]
+) -> None:
+    # Large results are written by the executors, never gathered here.
+    try:
+        from dedup.config import scan_config
+        from dedup.spark import scan_spark, spark_session
+
+        session, started = spark_session(None, master)
+        try:
+            result = scan_spark(paths, scan_config(**settings), spark=session, max_bytes=max_bytes)
+            if parquet:
+                result.write_parquet(output)
+            else:
+                result.write_jsonl(output)
+        finally:
+            if started:
+                session.stop()
+    except DedupError as err:
+        raise _fail(str(err)) from err
+    summary = result.summary
+    typer.echo(
+        f"{summary['documents']:,} documents, {summary['skipped']:,} skipped, {summary['pairs']['duplicate']:,} "
+        f"duplicate and {summary['pairs']['rewrite']:,} rewrite pairs; written to {output}",
+        err=True,
+    )
+    if not summary["documents"]:
+        raise _fail(f"no document could be read ({summary['skipped']} inputs skipped)")
 
 
 def _emit(result: ScanResult, fmt: Format, output: Path | None) -> None:
@@ -143,3 +221,328 @@ def _emit(result: ScanResult, fmt: Format, output: Path | None) -> None:
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
+
+
+# --- dedup score -------------------------------------------------------------------------------------------
+
+
+class ScoreFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+_HTML_MARKS = ("<html", "<!doctype html", "<body", "<article", "<head")
+
+
+def _looks_like_html(text: str) -> bool:
+    head = text[:2048].lstrip().lower()
+    return head.startswith("<") and any(mark in head for mark in _HTML_MARKS)
+
+
+def _score_inputs(source: str, max_bytes: int) -> list[tuple[str, str, str | None]]:
+    """`(id, text, html)` for each document of a file or of standard input (`-`); errors as `DedupError`."""
+    from dedup.errors import InputError
+    from dedup.sources import decode, extract_html, read_file
+
+    if source == "-":
+        data = sys.stdin.buffer.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise InputError(f"standard input is larger than {max_bytes:,} bytes (raise it with --max-bytes)")
+        if not data.strip():
+            raise InputError("standard input is empty: nothing to score")
+        try:
+            text = decode(data)
+        except ValueError as err:
+            raise InputError(f"cannot read standard input: {err}") from err
+        if _looks_like_html(text):
+            return [("-", extract_html(text)[0], text)]
+        return [("-", text, None)]
+    path = Path(source)
+    if not path.exists():
+        raise InputError(f"no such file: {source}")
+    if path.is_dir():
+        raise InputError(f"{source} is a folder: score one file at a time, or run dedup scan on the folder")
+    documents, skipped = read_file(path, source, max_bytes)
+    if not documents:
+        reason = skipped[0].reason if skipped else "no text"
+        raise InputError(f"cannot score {source}: {reason}")
+    if path.name.lower().removesuffix(".gz").endswith((".html", ".htm", ".xhtml")):
+        raw = decode(path.read_bytes()) if not path.name.lower().endswith(".gz") else None
+        return [(doc.id, doc.text, raw) for doc in documents]
+    return [(doc.id, doc.text, None) for doc in documents]
+
+
+@app.command()
+def score(
+    source: Annotated[str, typer.Argument(help="A .txt, .md, .html or .json/.jsonl file, or - for standard input.")],
+    fmt: Annotated[ScoreFormat, typer.Option("--format", "-f", help="Output format.")] = ScoreFormat.table,
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Flag from this score (0-1); default: the shipped model's threshold.", min=0.0, max=1.0),
+    ] = None,
+    max_bytes: Annotated[int, typer.Option(help="Refuse inputs larger than this.", min=1)] = DEFAULT_MAX_BYTES,
+) -> None:
+    """Score an article as content-farm output.
+
+    The score is a calibrated probability with every signal as a reason; each reason has the evidence
+    (character offsets and the quoted text) that produced it. A JSON or JSONL file gives one score per
+    record (a JSON list). Exit status 1 when the input cannot be read.
+
+    Example: curl -s URL | dedup score - --format json
+    """
+    from dedup.farm import score as score_text
+
+    try:
+        results = [
+            score_text(text, html=html, threshold=threshold, doc_id=doc_id)
+            for doc_id, text, html in _score_inputs(source, max_bytes)
+        ]
+    except DedupError as err:
+        raise _fail(str(err)) from err
+    except OSError as err:
+        raise _fail(f"cannot read {source}: {err.strerror or err}") from err
+    if fmt is ScoreFormat.json:
+        import orjson
+
+        data: object = results[0].to_dict() if len(results) == 1 else [r.to_dict() for r in results]
+        sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n")
+        return
+    from rich.console import Console
+
+    from dedup.report import render_score
+
+    console = Console()
+    for result in results:
+        console.print(render_score(result))
+
+
+# --- dedup index -------------------------------------------------------------------------------------------
+
+index_app = typer.Typer(
+    name="index",
+    help="The crawler index: add pages, check new ones.",
+    no_args_is_help=True,
+)
+app.add_typer(index_app)
+
+IndexLocation = Annotated[
+    str,
+    typer.Option(
+        "--index",
+        "-i",
+        envvar="DEDUP_INDEX",
+        help="The index: a file (SQLite) or a redis://host:port/db URL. Also read from $DEDUP_INDEX.",
+    ),
+]
+
+
+class AddFormat(StrEnum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+
+
+class StatsFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _print(rendered: Any, output: Path | None) -> None:
+    """A rich renderable or text to standard output or a file (plain text there)."""
+    from rich.console import Console
+
+    try:
+        if isinstance(rendered, str):
+            if output is None:
+                sys.stdout.write(rendered)
+            else:
+                output.write_text(rendered, encoding="utf-8")
+        elif output is None:
+            Console().print(rendered)
+        else:
+            with output.open("w", encoding="utf-8") as handle:
+                Console(file=handle, width=120, no_color=True).print(rendered)
+    except OSError as err:
+        raise _fail(f"cannot write the report to {output}: {err.strerror or err}") from err
+
+
+def _counting(quiet: bool, label: str, call: Any) -> Any:
+    """Run `call(progress)` with a progress line on a terminal (documents so far)."""
+    if quiet or not sys.stderr.isatty():
+        return call(None)
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(), TextColumn(f"{label}: {{task.completed:,.0f}} documents"), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        return call(lambda n: bar.advance(task, n))
+
+
+@index_app.command("add")
+def index_add(
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders to add (folders recursively).")],
+    index: IndexLocation,
+    fmt: Annotated[AddFormat, typer.Option("--format", "-f", help="Output format.")] = AddFormat.table,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress line.")] = False,
+    batch_size: Annotated[int, typer.Option(help="Documents per transaction.", min=1, max=100_000)] = 1000,
+    max_bytes: Annotated[int, typer.Option(help="Skip files larger than this.", min=1)] = DEFAULT_MAX_BYTES,
+) -> None:
+    """Add the documents of files and folders to an index, made when missing. Ids already there are skipped.
+
+    Reads what `dedup scan` reads; unreadable inputs are listed as skipped and the rest goes on.
+
+    Example: dedup index add ~/crawl/today --index crawl.index
+    """
+    import time
+
+    from dedup.index import Index
+    from dedup.index_report import AddReport, add_table, render_add
+    from dedup.sources import Corpus
+
+    started = time.perf_counter()
+    read = 0
+
+    def count(documents: Any) -> Any:
+        nonlocal read
+        for doc in documents:
+            read += 1
+            yield doc
+
+    try:
+        with Index.open(index, batch_size=batch_size) as idx:
+            corpus = Corpus(paths, max_bytes=max_bytes)
+            added = _counting(quiet, "adding", lambda progress: idx.add_many(count(corpus), progress=progress))
+            held = len(idx)
+    except DedupError as err:
+        raise _fail(str(err)) from err
+    skipped = tuple(sorted(corpus.skipped, key=lambda s: s.path))
+    summary = {
+        "index": idx.location,
+        "read": read,
+        "added": added,
+        "present": read - added,
+        "skipped": len(skipped),
+        "index_documents": held,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    report = AddReport(skipped, summary)
+    _print(add_table(report) if fmt is AddFormat.table else render_add(report, fmt.value), output)
+    if read == 0:
+        raise _fail(f"no document could be read ({len(skipped)} inputs skipped)")
+
+
+@index_app.command("check")
+def index_check(
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders to check (folders recursively).")],
+    index: IndexLocation,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress line.")] = False,
+    farm: Annotated[bool, typer.Option("--farm/--no-farm", help="Score each document as farm output.")] = True,
+    max_bytes: Annotated[int, typer.Option(help="Skip files larger than this.", min=1)] = DEFAULT_MAX_BYTES,
+) -> None:
+    """Check documents against an index without adding them: their copies and rewrites there, and farm scores.
+
+    Example: dedup index check page.html --index crawl.index --format json
+    """
+    import time
+
+    from dedup.index import Index, Verdict
+    from dedup.index_report import CheckReport, check_table, render_check
+    from dedup.sources import Corpus
+
+    started = time.perf_counter()
+    try:
+        with Index.open(index, create=False, farm=farm) as idx:
+            corpus = Corpus(paths, max_bytes=max_bytes)
+
+            def check_all(progress: Any) -> list[tuple[str, Verdict]]:
+                verdicts = []
+                for doc in corpus:
+                    verdicts.append((doc.id, idx.check(doc.text)))
+                    if progress is not None:
+                        progress(1)
+                return verdicts
+
+            verdicts = _counting(quiet, "checking", check_all)
+            held = len(idx)
+    except DedupError as err:
+        raise _fail(str(err)) from err
+    skipped = tuple(sorted(corpus.skipped, key=lambda s: s.path))
+    summary = {
+        "index": idx.location,
+        "index_documents": held,
+        "documents": len(verdicts),
+        "skipped": len(skipped),
+        "seen": sum(v.seen for _, v in verdicts),
+        "duplicates": sum(v.duplicate for _, v in verdicts),
+        "flagged": sum(v.farm is not None and v.farm.flagged for _, v in verdicts),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    report = CheckReport(tuple(verdicts), skipped, summary)
+    _print(check_table(report) if fmt is Format.table else render_check(report, fmt.value), output)
+    if not verdicts:
+        raise _fail(f"no document could be read ({len(skipped)} inputs skipped)")
+
+
+@index_app.command("stats")
+def index_stats(
+    index: IndexLocation,
+    fmt: Annotated[StatsFormat, typer.Option("--format", "-f", help="Output format.")] = StatsFormat.table,
+) -> None:
+    """Documents, settings and size of an index.
+
+    Example: dedup index stats --index crawl.index --format json
+    """
+    from dedup.index import Index
+    from dedup.index_report import render_stats, stats_table
+
+    try:
+        with Index.open(index, create=False) as idx:
+            stats = idx.stats()
+    except DedupError as err:
+        raise _fail(str(err)) from err
+    _print(stats_table(stats) if fmt is StatsFormat.table else render_stats(stats, fmt.value), None)
+
+
+@index_app.command("verify")
+def index_verify(index: IndexLocation) -> None:
+    """Check an index from end to end: the store's own integrity check, then every document read back.
+
+    Exits 1 and lists the problems when there are any. Example: dedup index verify --index crawl.index
+    """
+    from dedup.index import Index
+
+    try:
+        with Index.open(index, create=False) as idx:
+            problems = idx.verify()
+            held = len(idx)
+    except DedupError as err:
+        raise _fail(str(err)) from err
+    if problems:
+        for problem in problems:
+            typer.echo(f"problem: {problem}", err=True)
+        raise _fail(f"{index}: {len(problems)} problem(s) found")
+    typer.echo(f"ok: {index} holds {held:,} documents, all readable")
+
+
+@index_app.command("remove")
+def index_remove(
+    ids: Annotated[list[str], typer.Argument(help="Ids of the documents to remove.")],
+    index: IndexLocation,
+) -> None:
+    """Remove documents from an index by id (an id not there is reported, not an error).
+
+    Example: dedup index remove https://example.com/a --index crawl.index
+    """
+    from dedup.index import Index
+
+    try:
+        with Index.open(index, create=False) as idx:
+            removed = [doc_id for doc_id in ids if idx.remove(doc_id)]
+    except DedupError as err:
+        raise _fail(str(err)) from err
+    missing = len(ids) - len(removed)
+    typer.echo(f"{len(removed)} removed{f', {missing} not in the index' if missing else ''}")

@@ -9,10 +9,12 @@ from dedup.errors import ConfigError
 __all__ = [
     "ClusterConfig",
     "ConfirmConfig",
+    "IndexConfig",
     "LSHConfig",
     "ScanConfig",
     "ShingleConfig",
     "SignatureConfig",
+    "index_config",
     "scan_config",
 ]
 
@@ -120,6 +122,8 @@ class ScanConfig:
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     workers: int = 0
     batch_size: int = 2048
+    # Score every document as content-farm output (dedup/farm); False for a pure deduplication run.
+    score: bool = True
 
     def __post_init__(self) -> None:
         if self.workers < 0:
@@ -151,9 +155,9 @@ def scan_config(**settings: object) -> ScanConfig:
     """
     from dataclasses import replace
 
-    unknown = sorted(set(settings) - set(_SETTINGS) - {"workers", "batch_size"})
+    unknown = sorted(set(settings) - set(_SETTINGS) - {"workers", "batch_size", "score"})
     if unknown:
-        known = ", ".join(sorted([*_SETTINGS, "workers", "batch_size"]))
+        known = ", ".join(sorted([*_SETTINGS, "workers", "batch_size", "score"]))
         raise ConfigError(f"unknown setting(s) {', '.join(unknown)} -- known settings are: {known}.")
     base = ScanConfig()
     stages: dict[str, dict[str, object]] = {}
@@ -162,5 +166,62 @@ def scan_config(**settings: object) -> ScanConfig:
             stage, attr = _SETTINGS[name]
             stages.setdefault(stage, {})[attr] = value
     top: dict[str, object] = {stage: replace(getattr(base, stage), **values) for stage, values in stages.items()}
-    top.update({k: settings[k] for k in ("workers", "batch_size") if k in settings})
+    top.update({k: settings[k] for k in ("workers", "batch_size", "score") if k in settings})
+    return replace(base, **top)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """Everything a crawler index needs: the scan's stage slices, with the scan's defaults, and how it is used.
+
+    `shingle`, `signature`, both LSH thresholds and `confirm.rewrite_top_terms` shape what the index stores, so an
+    index keeps them and refuses others; the confirmation thresholds, `max_bucket`, `batch_size` (documents per
+    `add_many` transaction), `timeout` (seconds to wait for another writer or the server) and `farm` apply per open.
+    The LSH `min_agreement` filters of a scan are not used: the index measures every candidate exactly.
+    """
+
+    shingle: ShingleConfig = field(default_factory=ShingleConfig)
+    signature: SignatureConfig = field(default_factory=SignatureConfig)
+    duplicate_lsh: LSHConfig = field(default_factory=lambda: ScanConfig().duplicate_lsh)
+    rewrite_lsh: LSHConfig = field(default_factory=lambda: ScanConfig().rewrite_lsh)
+    confirm: ConfirmConfig = field(default_factory=ConfirmConfig)
+    batch_size: int = 1000
+    timeout: float = 30.0
+    farm: bool = True
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.batch_size <= 100_000:
+            raise ConfigError(f"batch_size={self.batch_size!r} must be from 1 to 100,000 documents per transaction.")
+        if not 0.0 < self.timeout <= 3600.0:
+            raise ConfigError(f"timeout={self.timeout!r} must be a number of seconds above 0 and at most 3600.")
+
+
+# Flat index setting -> the (stage, attribute) slots it sets; max_bucket bounds the buckets of both LSH paths.
+_INDEX_SETTINGS: dict[str, tuple[tuple[str, str], ...]] = {
+    **{name: (slot,) for name, slot in _SETTINGS.items() if name != "representative"},
+    "max_bucket": (("duplicate_lsh", "max_bucket"), ("rewrite_lsh", "max_bucket")),
+}
+_INDEX_TOP_LEVEL = ("batch_size", "timeout", "farm")
+
+
+def index_config(**settings: object) -> IndexConfig:
+    """An `IndexConfig` from flat keyword settings (the names `scan_config` takes, less `representative`, plus
+    `max_bucket`, `batch_size`, `timeout` and `farm`).
+
+    >>> index_config(k=4, rewrite_cosine=0.6).confirm.rewrite_cosine
+    0.6
+    """
+    from dataclasses import replace
+
+    unknown = sorted(set(settings) - set(_INDEX_SETTINGS) - set(_INDEX_TOP_LEVEL))
+    if unknown:
+        known = ", ".join(sorted([*_INDEX_SETTINGS, *_INDEX_TOP_LEVEL]))
+        raise ConfigError(f"unknown index setting(s) {', '.join(unknown)} -- known settings are: {known}.")
+    base = IndexConfig()
+    stages: dict[str, dict[str, object]] = {}
+    for name, value in settings.items():
+        for stage, attr in _INDEX_SETTINGS.get(name, ()):
+            stages.setdefault(stage, {})[attr] = value
+    top: dict[str, object] = {stage: replace(getattr(base, stage), **values) for stage, values in stages.items()}
+    top.update({k: settings[k] for k in _INDEX_TOP_LEVEL if k in settings})
     return replace(base, **top)  # type: ignore[arg-type]

@@ -20,11 +20,18 @@ class Document:
 
 @dataclass(frozen=True, slots=True)
 class DocumentResult:
-    """A scanned document: its id, its size in normalized words, and its cluster id (None when unique)."""
+    """A scanned document: its id, its size in normalized words, and its cluster id (None when unique).
+
+    With scoring on, `farm_score` is its content-farm probability, `flagged` the verdict and `reasons` its
+    strongest signals as `(code, log-odds contribution, message)`; None and () when the scan did not score.
+    """
 
     id: str
     words: int
     cluster: str | None
+    farm_score: float | None = None
+    flagged: bool | None = None
+    reasons: tuple[tuple[str, float, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +78,17 @@ class ScanResult:
         """A JSON-ready dict: documents, pairs, clusters, skipped, summary."""
         # Built field by field: dataclasses.asdict deep-copies every value and is ten times slower.
         return {
-            "documents": [{"id": d.id, "words": d.words, "cluster": d.cluster} for d in self.documents],
+            "documents": [
+                {
+                    "id": d.id,
+                    "words": d.words,
+                    "cluster": d.cluster,
+                    "farm_score": None if d.farm_score is None else round(d.farm_score, 4),
+                    "flagged": d.flagged,
+                    "reasons": [{"code": c, "contribution": x, "message": m} for c, x, m in d.reasons],
+                }
+                for d in self.documents
+            ],
             "pairs": [
                 {
                     "a": p.a,

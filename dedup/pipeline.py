@@ -26,14 +26,15 @@ from dedup._jit import cores
 from dedup.cluster import cluster
 from dedup.config import ScanConfig
 from dedup.confirm import DUPLICATE, REWRITE, ConfirmedPairs, classify, overlaps
+from dedup.farm.scan import FarmFeatures, corpus_scores, farm_features
 from dedup.featurize import Features, featurize
 from dedup.lsh import candidate_pairs, merge_pairs
 from dedup.model import Cluster, Document, DocumentResult, Pair, ScanResult, Skipped
 from dedup.shingle import SetBatch
 from dedup.signature import minhash
-from dedup.tfidf import pair_cosines, tfidf, top_terms
+from dedup.tfidf import document_frequencies, pair_cosines, tfidf, top_terms
 
-__all__ = ["Batch", "featurize_batch", "featurize_batches", "scan_batches", "scan_documents"]
+__all__ = ["Batch", "featurize_batch", "featurize_batches", "rewrite_max_df", "scan_batches", "scan_documents"]
 
 Progress = Callable[[int], None]
 
@@ -76,6 +77,16 @@ def _batches(documents: Iterable[Document], size: int) -> Iterator[list[Document
         yield batch
 
 
+def rewrite_max_df(documents: int) -> int:
+    """The rewrite path leaves out terms found in more documents than this, of `documents`.
+
+    Terms in more than 2% of the documents (and at least 100) name a topic shared by many unrelated stories;
+    leaving them out halves the rewrite path's candidates on real data for about one point of recall
+    (bench/quality.py).
+    """
+    return max(100, documents // 50)
+
+
 def _unique_ids(ids: list[str]) -> tuple[list[str], int]:
     # Two inputs may claim one id (two feeds reuse a record id): keep both, suffix the later ones.
     seen: set[str] = set()
@@ -114,6 +125,7 @@ class Batch:
 
     ids: list[str]
     features: Features
+    farm: FarmFeatures | None = None  # the content-farm scorer's per-document part, when the scan scores
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -122,7 +134,7 @@ class Batch:
 def featurize_batch(documents: Sequence[Document], config: ScanConfig, *, workers: int = 1) -> Batch:
     """The per-document stages over one batch: what a worker process or a Spark partition runs."""
     features = featurize([d.text for d in documents], config.shingle, config.signature, workers=workers)
-    return Batch([d.id for d in documents], features)
+    return Batch([d.id for d in documents], features, farm_features(documents) if config.score else None)
 
 
 def featurize_batches(documents: Iterable[Document], config: ScanConfig) -> Iterator[Batch]:
@@ -166,6 +178,7 @@ def scan_batches(
     warm_up.start()
     ids: list[str] = []
     parts: list[Features] = []
+    farm_parts: list[FarmFeatures] = []
     with _no_gc():
         iterator = iter(batches)
         while True:
@@ -175,13 +188,32 @@ def scan_batches(
                 break
             ids.extend(batch.ids)
             parts.append(batch.features)
+            if batch.farm is not None:
+                farm_parts.append(batch.farm)
             if progress is not None:
                 progress(len(batch))
         features = Features.concat(parts, config.signature.num_perm)
         del parts
         warm_up.join()
         ordered_skips = tuple(sorted(skipped, key=lambda s: s.path))
-        return _corpus_stages(ids, features, config, workers, timer, started, ordered_skips)
+        farm = FarmFeatures.concat(farm_parts) if config.score else None
+        return _corpus_stages(ids, features, config, workers, timer, started, ordered_skips, farm)
+
+
+def _with_farm_scores(
+    documents: tuple[DocumentResult, ...],
+    farm: FarmFeatures,
+    label: list[int],
+    relations: Sequence[str],
+    members: Sequence[Sequence[int]],
+) -> tuple[DocumentResult, ...]:
+    # The content-farm scores, with the corpus-level signals (shared lines and sentences, cluster membership).
+    clusters = [(relations[x], x, len(members[x])) if x >= 0 else None for x in label]
+    scores = corpus_scores(farm, clusters)
+    return tuple(
+        DocumentResult(d.id, d.words, d.cluster, s.score, s.flagged, s.reasons)
+        for d, s in zip(documents, scores, strict=True)
+    )
 
 
 def _corpus_stages(
@@ -192,6 +224,7 @@ def _corpus_stages(
     timer: _Timer,
     started: float,
     skipped: tuple[Skipped, ...],
+    farm: FarmFeatures | None = None,
 ) -> ScanResult:
     doc_ids, renamed = _unique_ids(ids)
     n = len(doc_ids)
@@ -199,14 +232,16 @@ def _corpus_stages(
     active = words > 0
     rank = np.argsort(np.argsort(np.array(doc_ids, dtype=object), kind="stable"), kind="stable")
     with timer.stage("tfidf"):
-        matrix = tfidf(features.terms)
+        df = document_frequencies(features.terms)
+        matrix = tfidf(features.terms, df, n)
     with timer.stage("candidates"):
         duplicate_candidates = candidate_pairs(features.signatures, config.duplicate_lsh, active, rank, workers=workers)
-        # Terms in more than 2% of the documents (and at least 100) name a topic shared by many unrelated
-        # stories; leaving them out halves the rewrite path's candidates on real data for about one point
-        # of recall (bench/quality.py).
-        max_df = max(100, n // 50)
-        top = top_terms(matrix, config.confirm.rewrite_top_terms, max_df, workers=workers) if n else SetBatch.concat([])
+        max_df = rewrite_max_df(n)
+        top = (
+            top_terms(matrix, config.confirm.rewrite_top_terms, max_df, df=df, workers=workers)
+            if n
+            else SetBatch.concat([])
+        )
         top_sigs = minhash(top, config.signature, workers=workers)
         rewrite_candidates = candidate_pairs(top_sigs, config.rewrite_lsh, active, rank, workers=workers)
         candidates = merge_pairs(duplicate_candidates, rewrite_candidates)
@@ -233,6 +268,9 @@ def _corpus_stages(
                 clusters.ids, clusters.relations, clusters.members, clusters.representatives, strict=True
             )
         )
+    if farm is not None:
+        with timer.stage("farm"):
+            document_results = _with_farm_scores(document_results, farm, label, clusters.relations, clusters.members)
     summary = {
         "version": _version(),
         "documents": n,

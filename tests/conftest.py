@@ -31,3 +31,15 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+SHARED_SEEDS = ROOT.parent / "shared" / "seeds"
+
+
+@pytest.fixture(scope="session")
+def shared_seeds() -> list[Path]:
+    """The five content-farm seeds in ../shared/seeds; tests that need them skip where they are absent."""
+    seeds = sorted(SHARED_SEEDS.glob("*.txt")) if SHARED_SEEDS.is_dir() else []
+    if not seeds:
+        pytest.skip(f"content-farm seeds not found at {SHARED_SEEDS}")
+    return seeds

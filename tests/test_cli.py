@@ -66,11 +66,12 @@ def test_json_output_has_documents_pairs_clusters_skipped_and_summary(news_repor
     assert news_report["skipped"] == []
 
 
-def test_json_documents_have_id_words_and_cluster(news_report: dict[str, object]) -> None:
+def test_json_documents_have_id_words_cluster_and_farm_score(news_report: dict[str, object]) -> None:
     documents = news_report["documents"]
     assert isinstance(documents, list) and len(documents) == NEWS_DOCUMENTS
     for doc in documents:
-        assert set(doc) == {"id", "words", "cluster"}
+        assert set(doc) == {"id", "words", "cluster", "farm_score", "flagged", "reasons"}
+        assert 0.0 <= doc["farm_score"] <= 1.0 and isinstance(doc["flagged"], bool)
         assert isinstance(doc["id"], str) and isinstance(doc["words"], int) and doc["words"] > 0
         assert doc["cluster"] is None or isinstance(doc["cluster"], str)
     ids = {doc["id"] for doc in documents}
@@ -130,8 +131,8 @@ def test_jsonl_output_is_one_json_record_per_line_tagged_with_its_type(news_repo
 def test_csv_output_has_a_header_and_one_row_per_document() -> None:
     text = scan_news("--format", "csv").stdout
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == ["id", "words", "cluster", "relation", "representative"]
-    assert len(rows) == NEWS_DOCUMENTS + 1 and all(len(r) == 5 for r in rows)
+    assert rows[0] == ["id", "words", "cluster", "relation", "representative", "farm_score", "flagged", "reasons"]
+    assert len(rows) == NEWS_DOCUMENTS + 1 and all(len(r) == 8 for r in rows)
     clustered = [r for r in rows[1:] if r[2]]
     assert clustered and all(r[3] in {"duplicate", "rewrite"} and r[4] for r in clustered)
 
