@@ -53,13 +53,12 @@ from dedup.index_features import (
     path_bands,
     rewrite_bands,
     sketch_agreement,
-    tfidf_rows,
 )
 from dedup.index_state import IndexState
 from dedup.model import Document
 from dedup.storage import Reader, Store, is_url, open_store
 from dedup.storage.records import FORMAT, SCHEMA, SETTINGS, Changes, NewDoc
-from dedup.tfidf import N_FEATURES
+from dedup.tfidf import N_FEATURES, tfidf_rows
 
 if TYPE_CHECKING:
     from dedup.farm import FarmScore

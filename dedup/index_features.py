@@ -27,11 +27,12 @@ from dedup._jit import kernel
 from dedup.config import IndexConfig, LSHConfig, ShingleConfig, SignatureConfig
 from dedup.confirm import overlaps
 from dedup.featurize import featurize
-from dedup.lsh import bands
+from dedup.lsh import band_keys, bands
 from dedup.normalize import encode_batch, normalize_text, tokenize, tokenizer_input
+from dedup.pipeline import rewrite_max_df
 from dedup.shingle import SetBatch
 from dedup.signature import minhash
-from dedup.tfidf import N_FEATURES, PRIOR_DOCUMENTS, prior_frequencies, top_terms
+from dedup.tfidf import N_FEATURES, PRIOR_DOCUMENTS, pair_cosines, tfidf_rows, top_terms
 
 __all__ = [
     "MIN_SENTENCE_TOKENS",
@@ -43,13 +44,11 @@ __all__ = [
     "cosines",
     "engine_fingerprint",
     "featurize_index",
-    "max_df",
     "overlap",
     "path_bands",
     "rewrite_bands",
     "segments",
     "sketch_agreement",
-    "tfidf_rows",
 ]
 
 # Sentences shorter than this recur by chance ("He said no."); the farm scorer ignores them too.
@@ -97,30 +96,12 @@ class Ragged:
 # Band hashes
 
 
-@kernel
-def _band_hashes(signatures: npt.NDArray[np.uint32], b: int, r: int, out: npt.NDArray[np.uint32]) -> None:
-    # lsh.band_keys, row by row: the same multiply-add over the band's r values and the same finalizer.
-    mult = np.uint64(0x9E3779B97F4A7C15)
-    for d in range(signatures.shape[0]):
-        for band in range(b):
-            acc = np.uint64(band + 1)
-            for col in range(band * r, (band + 1) * r):
-                acc = acc * mult + np.uint64(signatures[d, col])
-            acc ^= acc >> np.uint64(31)
-            acc *= np.uint64(0xBF58476D1CE4E5B9)
-            acc ^= acc >> np.uint64(29)
-            out[d, band] = np.uint32(acc >> np.uint64(32))
-
-
 def band_hashes(signatures: npt.NDArray[np.uint32], b: int, r: int) -> npt.NDArray[np.uint32]:
-    """One 32-bit hash per (document, band): the high half of `lsh.band_keys`, without its per-band numpy loop.
+    """One 32-bit hash per (document, band): the high half of the scan's `lsh.band_keys`.
 
     The band is the column, so a 32-bit hash per band collides by chance about once in four billion pairs.
     """
-    out = np.empty((signatures.shape[0], b), dtype=np.uint32)
-    if signatures.shape[0]:
-        _band_hashes(np.ascontiguousarray(signatures), b, r, out)
-    return out
+    return (band_keys(signatures, b, r) >> np.uint64(32)).astype(np.uint32)
 
 
 def path_bands(lsh: LSHConfig, num_perm: int) -> tuple[int, int]:
@@ -381,57 +362,16 @@ def featurize_index(
 # TF-IDF from index frequencies
 
 
-def max_df(documents: int) -> int:
-    """Terms in more documents than this name a topic, not a story: the rewrite path leaves them out.
-
-    The scan's rule: 2% of the documents, and at least 100.
-    """
-    return max(100, documents // 50)
-
-
-def _weights(
-    cols: npt.NDArray[np.integer], counts: npt.NDArray[np.generic], indptr: npt.NDArray[np.int64],
-    df: npt.NDArray[np.integer], documents: int,
-) -> npt.NDArray[np.float32]:  # fmt: skip
-    # tfidf's weights (float32 idf, smoothed, with the prior; sublinear tf; rows L2-normalized), from arrays.
-    smoothed = (df + prior_frequencies()[cols]).astype(np.float32) + np.float32(1.0)
-    idf = np.float32(documents + PRIOR_DOCUMENTS + 1) / smoothed
-    np.log(idf, out=idf)
-    idf += np.float32(1.0)
-    weights = np.log(counts.astype(np.float32)) + np.float32(1.0)
-    weights *= idf
-    if weights.shape[0]:
-        sizes = np.diff(indptr)
-        filled = sizes > 0  # reduceat over the starts of non-empty rows only: each runs to the next
-        norms = np.ones(sizes.shape[0], dtype=np.float32)
-        norms[filled] = np.sqrt(np.add.reduceat(weights * weights, indptr[:-1][filled]))
-        norms[norms == 0] = 1.0
-        weights /= np.repeat(norms, sizes)
-    return weights
-
-
-def tfidf_rows(term_counts: sp.csr_matrix, df: npt.NDArray[np.int64], documents: int) -> sp.csr_matrix:
-    """`dedup.tfidf.tfidf(term_counts, df, documents)` computed on the rows' own columns only.
-
-    `df` is aligned with `term_counts.indices` (not dense over every column): the same float32 idf, smoothed
-    and with the function-word prior, in a few microseconds instead of a pass over all 2**20 columns.
-    """
-    weights = _weights(term_counts.indices, term_counts.data, term_counts.indptr, df, documents)
-    matrix = sp.csr_matrix((weights, term_counts.indices, term_counts.indptr), shape=term_counts.shape)
-    matrix.has_sorted_indices = True
-    return matrix
-
-
 def rewrite_bands(
     weighted: sp.csr_matrix, df: npt.NDArray[np.int64], documents: int, config: IndexConfig
 ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint8]]:
     """Band hashes of the rewrite path, and its signature sketches: each row's top TF-IDF terms (those in at most
-    `max_df(documents)` documents), MinHashed and banded as in a scan. `df` is aligned with `weighted.indices`.
+    `rewrite_max_df(documents)` documents), MinHashed and banded as in a scan. `df` is aligned with `weighted.indices`.
 
     A sketch keeps the low byte of each MinHash value: two sketches agree on about the share of positions the
     signatures agree on (plus 1/256 by chance), which is how a scan filters this path's candidates.
     """
-    keep = (df <= max_df(documents)).astype(np.float32)
+    keep = (df <= rewrite_max_df(documents)).astype(np.float32)
     # Copies: eliminate_zeros compacts the arrays in place, and these are shared with the caller's counts.
     masked = sp.csr_matrix(
         (weighted.data * keep, weighted.indices.copy(), weighted.indptr.copy()), shape=weighted.shape
@@ -455,29 +395,6 @@ def sketch_agreement(query: npt.NDArray[np.uint8], sketches: npt.NDArray[np.uint
 # Measuring candidates
 
 
-@kernel
-def _dots_with_first(
-    indptr: npt.NDArray[np.int64], cols: npt.NDArray[np.int32], weights: npt.NDArray[np.float32]
-) -> npt.NDArray[np.float64]:
-    # The dot product of row 0 with each other row (sorted columns), as tfidf.pair_cosines computes it.
-    out = np.zeros(indptr.shape[0] - 2, dtype=np.float64)
-    for r in range(1, indptr.shape[0] - 1):
-        i, i_end = indptr[0], indptr[1]
-        j, j_end = indptr[r], indptr[r + 1]
-        total = 0.0
-        while i < i_end and j < j_end:
-            if cols[i] == cols[j]:
-                total += float(weights[i]) * float(weights[j])
-                i += 1
-                j += 1
-            elif cols[i] < cols[j]:
-                i += 1
-            else:
-                j += 1
-        out[r - 1] = min(max(total, 0.0), 1.0)
-    return out
-
-
 def cosines(
     query_terms: sp.csr_matrix, terms: Ragged, counts: Ragged, df: npt.NDArray[np.int32], documents: int
 ) -> npt.NDArray[np.float64]:
@@ -492,9 +409,8 @@ def cosines(
     cols = np.concatenate([own, terms.values]).astype(np.int32)
     values = np.concatenate([query_terms.data, counts.values.astype(np.float32)])
     indptr = np.concatenate([[0], own.shape[0] + terms.ptr]).astype(np.int64)
-    weights = _weights(cols, values, indptr, df[cols], documents)
-    cosine: npt.NDArray[np.float64] = _dots_with_first(indptr, cols, weights)
-    return cosine
+    rows = tfidf_rows(sp.csr_matrix((values, cols, indptr), shape=(len(terms) + 1, N_FEATURES)), df[cols], documents)
+    return pair_cosines(rows, _against_first(len(terms)))
 
 
 def overlap(

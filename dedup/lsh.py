@@ -31,20 +31,26 @@ def bands(threshold: float, num_perm: int, false_negative_weight: float) -> tupl
     return int(lsh.b), int(lsh.r)
 
 
-def band_keys(signatures: npt.NDArray[np.uint32], b: int, r: int) -> npt.NDArray[np.uint64]:
-    """One 64-bit key per (document, band): a hash of the band's `r` signature values."""
-    n = signatures.shape[0]
-    keys = np.empty((n, b), dtype=np.uint64)
+@kernel
+def _band_keys(signatures: npt.NDArray[np.uint32], b: int, r: int, out: npt.NDArray[np.uint64]) -> None:
     mult = np.uint64(0x9E3779B97F4A7C15)
-    for band in range(b):
-        acc = np.full(n, band + 1, dtype=np.uint64)
-        for col in range(band * r, (band + 1) * r):
-            acc = acc * mult + signatures[:, col].astype(np.uint64)
-        acc ^= acc >> np.uint64(31)
-        acc *= np.uint64(0xBF58476D1CE4E5B9)
-        acc ^= acc >> np.uint64(29)
-        keys[:, band] = acc
-    return keys
+    for d in range(signatures.shape[0]):
+        for band in range(b):
+            acc = np.uint64(band + 1)
+            for col in range(band * r, (band + 1) * r):
+                acc = acc * mult + np.uint64(signatures[d, col])
+            acc ^= acc >> np.uint64(31)
+            acc *= np.uint64(0xBF58476D1CE4E5B9)
+            acc ^= acc >> np.uint64(29)
+            out[d, band] = acc
+
+
+def band_keys(signatures: npt.NDArray[np.uint32], b: int, r: int) -> npt.NDArray[np.uint64]:
+    """One 64-bit key per (document, band): a hash of the band's `r` signature values and the band's number."""
+    out = np.empty((signatures.shape[0], b), dtype=np.uint64)
+    if signatures.shape[0]:
+        _band_keys(np.ascontiguousarray(signatures), b, r, out)
+    return out
 
 
 @kernel

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from dedup.config import ConfirmConfig
 from dedup.confirm import classify, overlaps
 from dedup.normalize import normalize_text, tokenize
 from dedup.shingle import SetBatch
-from dedup.tfidf import counts, pair_cosines, tfidf, top_terms
+from dedup.tfidf import _DENSE_FROM, N_FEATURES, counts, pair_cosines, tfidf, top_terms
 
 
 def test_overlaps_are_exact_jaccard_and_containment() -> None:
@@ -49,3 +50,22 @@ def test_classify_separates_copies_rewrites_and_unrelated() -> None:
     confirmed = classify(pairs, jaccard, containment, cosine, ConfirmConfig())
     assert confirmed.pairs.tolist() == [[0, 1], [0, 2]]
     assert confirmed.duplicate.tolist() == [True, False]
+
+
+def test_pair_cosines_are_the_same_however_many_pairs_are_measured() -> None:
+    # Few pairs take a merge of the two rows, many a dense gather: the sums, and so the bits, are the same.
+    rng = np.random.default_rng(7)
+    # 300 documents of about 100 distinct terms drawn from 3,000 (so that pairs share terms), with counts 1-5.
+    cols = np.sort(rng.choice(3000, size=(300, 100)), axis=1)
+    term_counts = sp.csr_matrix(
+        (np.ceil(rng.random(30000) * 5).astype(np.float32), cols.ravel(), np.arange(0, 30001, 100)),
+        shape=(300, N_FEATURES),
+    )
+    term_counts.sum_duplicates()
+    matrix = tfidf(term_counts)
+    pairs = np.array([(i, j) for i in range(40) for j in range(i + 1, 300)], dtype=np.int64)
+    many = pair_cosines(matrix, pairs)
+    few = np.concatenate([pair_cosines(matrix, pairs[k : k + 100]) for k in range(0, len(pairs), 100)])
+    assert len(pairs) >= _DENSE_FROM > 100
+    assert np.array_equal(many, few)
+    assert many.max() > 0

@@ -22,12 +22,11 @@ from dedup.index_features import (
     featurize_index,
     segments,
     sketch_agreement,
-    tfidf_rows,
 )
 from dedup.index_state import TAIL, BandTable, SegmentCounts
 from dedup.lsh import agreement, band_keys
 from dedup.storage.records import SCHEMA, StateRows, dump_meta, pack, parse_meta, unpack
-from dedup.tfidf import N_FEATURES, pair_cosines, tfidf
+from dedup.tfidf import N_FEATURES, pair_cosines, tfidf, tfidf_rows
 
 STORIES = [
     "The council voted on Tuesday to rebuild the harbor bridge at a cost of 84 million dollars.",
