@@ -11,14 +11,18 @@ Writes bench/results/farm.md. Everything is measured in this run:
   question that matters for unseen sites and generators);
 - per source and per generator: ROC AUC, and at the default threshold the false-positive rate on human
   news and the true-positive rate on machine text;
-- speed: articles per second on one core, with and without evidence quotes;
+- speed: articles per second on one core, with and without evidence quotes, and a whole `dedup scan` of the
+  30,000-document throughput corpus (bench/throughput.py's, built there when missing) with and without
+  scoring, each in a fresh process, best of three;
 - the five seeds: score, verdict, and the evidence of their stock phrases, headings and footers.
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +32,8 @@ import numpy.typing as npt
 from train_farm import DATA, TARGET_HUMAN_FPR, Features, Rows, featurize, fit, load_rows, split_of
 
 import dedup
-from dedup import FarmScore
+from dedup import Document, FarmScore
+from dedup.farm.scan import farm_features
 from dedup.farm.score import measure, score_article
 from dedup.farm.text import parse
 
@@ -161,18 +166,24 @@ def speed(rows: Rows, test: npt.NDArray[np.bool_]) -> list[str]:
     words = sum(len(t.split()) for t in texts) / len(texts)
     dedup.score(texts[0])
     results = []
+    documents = [Document(str(i), t) for i, t in enumerate(texts)]
+
+    def batches() -> None:
+        for at in range(0, len(documents), 1000):
+            farm_features(documents[at : at + 1000])
+
     for label, call in (
-        ("`dedup.score` (every reason with its evidence quotes)", dedup.score),
+        ("`dedup.score` (every reason with its evidence quotes)", lambda: [dedup.score(t) for t in texts]),
         (
-            "scan path (`score_article(..., evidence=False)`)",
-            lambda t: score_article(a := parse(t), measure(a), evidence=False),
+            "`score_article(..., evidence=False)` one article at a time",
+            lambda: [score_article(a := parse(t), measure(a), evidence=False) for t in texts],
         ),
+        ("scan path: `farm_features` over batches of 1,000 (corpus fingerprints included)", batches),
     ):
         best = 0.0
         for _ in range(3):  # best of three, in this process's CPU time: other processes share the cores
             started = time.process_time()
-            for t in texts:
-                call(t)
+            call()
             best = max(best, len(texts) / (time.process_time() - started))
         results.append(f"| {label} | {best:,.0f} |")
         print(f"speed {label}: {best:,.0f} articles/s")
@@ -185,6 +196,38 @@ def speed(rows: Rows, test: npt.NDArray[np.bool_]) -> list[str]:
         "| path | articles/s |",
         "|---|---:|",
         *results,
+    ]
+
+
+SCAN_DOCUMENTS = 30_000
+
+
+def scan_speed(documents: int = SCAN_DOCUMENTS, repeat: int = 3) -> list[str]:
+    """`dedup scan` of the throughput corpus with and without scoring: whole processes, best of `repeat`."""
+    from throughput import build_corpus, dedup_command
+
+    corpus = build_corpus(documents)
+    seconds: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        out = f"{tmp}/report.json"
+        base = [*dedup_command(), "scan", str(corpus.shards), "--format", "json", "--output", out, "--quiet"]
+        subprocess.run(base, check=True)  # untimed: fills the kernel cache and the page cache
+        for _ in range(repeat):  # alternately, so both sides see the same load
+            for label, extra in (("without scoring (`--no-score`)", ["--no-score"]), ("with scoring", [])):
+                started = time.perf_counter()
+                subprocess.run([*base, *extra], check=True)
+                took = time.perf_counter() - started
+                seconds[label] = min(seconds.get(label, took), took)
+    plain, scored = seconds["without scoring (`--no-score`)"], seconds["with scoring"]
+    print(f"scan of {documents:,}: {plain:.2f}s without scoring, {scored:.2f}s with ({scored / plain:.2f}x)")
+    return [
+        f"`dedup scan` of the {documents:,}-document throughput corpus (bench/throughput.py), JSON report, default",
+        f"workers, wall clock of the whole process, best of {repeat} alternating runs:",
+        "",
+        "| scan | seconds | documents/s |",
+        "|---|---:|---:|",
+        *(f"| {label} | {t:.2f} | {documents / t:,.0f} |" for label, t in seconds.items()),
+        f"| **ratio** | **{scored / plain:.2f}x** (target 1.5x) | |",
     ]
 
 
@@ -214,6 +257,7 @@ def seeds() -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--no-scan", action="store_true", help="skip timing whole scans of the throughput corpus")
     args = parser.parse_args(argv)
     if not DATA.is_dir() or not SEEDS.is_dir():
         print(f"skipped: data not found at {DATA} or {SEEDS}")
@@ -236,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         *leave_one_source_out(rows, features),
         "",
         *speed(rows, test),
+        "",
+        *([] if args.no_scan else scan_speed()),
         "",
         *seeds(),
         "",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import dedup
@@ -50,6 +51,18 @@ def test_no_score_leaves_the_farm_fields_empty() -> None:
     assert all(d.farm_score is None and d.flagged is None and d.reasons == () for d in result.documents)
     assert result.to_dict()["documents"][0]["farm_score"] is None
     assert "farm" not in result.summary["seconds"]
+
+
+def test_farm_features_cross_process_boundaries_whole() -> None:
+    import pickle
+
+    texts = [(FARM / name).read_text(encoding="utf-8") for name in ("templated-farm.txt", "wire-story.txt")]
+    features = farm_features([Document(str(i), t) for i, t in enumerate([*texts, ""])])
+    back = pickle.loads(pickle.dumps(features))
+    assert np.array_equal(back.values, features.values, equal_nan=True)
+    for mine, theirs in zip(features.prints, back.prints, strict=True):
+        assert np.array_equal(mine.line_keys, theirs.line_keys)
+        assert np.array_equal(mine.sentence_spans, theirs.sentence_spans)
 
 
 def test_a_scan_of_nothing_scores_nothing() -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from dedup.farm.signals import INTRINSIC, Measure, mattr
 from dedup.farm.text import parse
+
+FARM = Path(__file__).resolve().parent.parent / "fixtures" / "farm"
 
 
 def measured(code: str, text: str) -> Measure:
@@ -46,6 +50,32 @@ def test_word_offsets_point_at_the_words_as_written() -> None:
     starts, ends = a.offsets
     assert [a.text[s:e] for s, e in zip(starts, ends, strict=True)] == a.cased
     assert a.words[0] == "korea's"  # lower-cased, curly apostrophe made straight
+
+
+def test_words_keep_inner_apostrophes_and_split_at_hyphens_underscores_and_stray_marks() -> None:
+    # "Korea\u2019s" (a curly apostrophe) is one word; "long-term", "1,200" and "@Carole_King" two each; the
+    # variation selector after an emoji arrow (a mark) starts no word.
+    a = parse("Title Here Now\n\nKorea\u2019s long-term plan costs 1,200 says @Carole_King \u2b07\ufe0f today.")
+    assert a.cased == ["Korea\u2019s", "long", "term", "plan", "costs", "1", "200", "says", "Carole", "King", "today"]
+
+
+def test_the_scan_computes_every_signal_exactly_as_dedup_score_does() -> None:
+    from dedup import Document
+    from dedup.farm.scan import _INTRINSIC, farm_features
+    from dedup.farm.score import measure
+
+    texts = [
+        (FARM / name).read_text(encoding="utf-8")
+        for name in ("templated-farm.txt", "wire-story.txt", "wire-story-with-chrome.txt")
+    ]
+    texts += ["Caf\u00e9 \u201cquoted words here, twelve+\u201d \u2014 on Monday 5.6% rose. " * 9, "", "Short."]
+    features = farm_features([Document(str(i), t) for i, t in enumerate(texts)])
+    for d, text in enumerate(texts):
+        one = measure(parse(text))
+        for j, code in enumerate(_INTRINSIC):
+            m = one[code]
+            expected = np.nan if m is None or m.value is None else m.value
+            assert features.values[d, j] == pytest.approx(expected, nan_ok=True), (d, code)
 
 
 def test_stock_phrases_are_counted_per_thousand_words() -> None:
@@ -116,6 +146,10 @@ def test_punctuation_counts_colons_semicolons_brackets_and_dashes_per_sentence()
     # ":" , "(" , ")" and " - " in 2 sentences; the hyphen in "long-term" is not an aside.
     text = "The plan has one aim: speed (and cost). It is a long-term plan - for now."
     assert measured("punctuation", text).value == pytest.approx(2.0)
+    # An em dash, "--" and a semicolon in one sentence; each counted once and cited as written.
+    text = "It rose \u2014 again -- then fell; so it goes."
+    assert measured("punctuation", text).value == pytest.approx(3.0)
+    assert quotes("punctuation", text) == ["\u2014", "--", ";"]
 
 
 def test_first_person_counts_i_and_we_per_thousand_words() -> None:

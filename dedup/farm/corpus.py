@@ -2,16 +2,23 @@
 
 The scorer stays pure: a corpus engine (the batch scan, the crawler index, a Spark job) fills a small
 `CorpusContext` per document and passes it in. `fingerprints` gives each document's line and sentence keys
-(stable 64-bit hashes, numpy arrays that cross process boundaries), and `corpus_contexts` counts them across
-the corpus, so an engine can run the first per batch and the second once, after clustering.
+(stable 64-bit hashes, numpy arrays that cross process boundaries); the corpus counts how many documents carry
+each line key and how many groups (clusters, or documents in none) each sentence key (`KeyCounts`); and
+`contexts_from_counts` turns a document's keys and those counts into its context, a rule per document.
+
+    per batch: fingerprints -> (after clustering) counts per key -> per document: contexts_from_counts
+
+The batch scan counts in memory (`corpus_contexts`, `count_keys`); a Spark job counts the pairs `key_pairs`
+gives with a group-by and hands each partition the counts of its documents' keys.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -23,17 +30,26 @@ __all__ = [
     "CORPUS",
     "MIN_SENTENCE_WORDS",
     "MIN_SHARED_DOCUMENTS",
+    "MIN_SHARED_GROUPS",
     "CorpusContext",
     "Fingerprints",
+    "KeyCounts",
     "SharedSpan",
+    "contexts_from_counts",
     "corpus_contexts",
+    "count_keys",
+    "count_pairs",
     "fingerprints",
+    "key_pairs",
+    "sentence_groups",
 ]
 
 # A line in this many documents (this one included) is a site template; fewer may be a quoted line.
 MIN_SHARED_DOCUMENTS = 3
 # Shorter sentences ("He said no.") recur by chance.
 MIN_SENTENCE_WORDS = 8
+# A sentence in this many groups (this document's cluster and two others) is stock phrasing across stories.
+MIN_SHARED_GROUPS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,17 +120,145 @@ def fingerprints(a: Article) -> Fingerprints:
     return Fingerprints(*_arrays(line_keys, line_spans), *_arrays(sentence_keys, sentence_spans))
 
 
+def _flat(arrays: Sequence[npt.NDArray[Any]], dtype: type) -> npt.NDArray[Any]:
+    return np.concatenate([np.zeros(0, dtype=dtype), *arrays])
+
+
+def count_pairs(
+    keys: npt.NDArray[np.uint64], owners: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
+    """`(key, owner)` pairs -> each distinct key (sorted) and its number of distinct owners.
+
+    >>> count_pairs(np.array([7, 5, 7, 7], dtype=np.uint64), np.array([1, 1, 2, 1]))
+    (array([5, 7], dtype=uint64), array([1, 2]))
+    """
+    order = np.lexsort((owners, keys))
+    keys, owners = keys[order], owners[order]
+    first = np.ones(keys.shape[0], dtype=np.bool_)
+    first[1:] = (keys[1:] != keys[:-1]) | (owners[1:] != owners[:-1])
+    distinct, counts = np.unique(keys[first], return_counts=True)
+    return distinct, counts.astype(np.int64)
+
+
+def _lookup(
+    keys: npt.NDArray[np.uint64], counts: npt.NDArray[np.int64], wanted: npt.NDArray[np.uint64]
+) -> npt.NDArray[np.int64]:
+    if keys.shape[0] == 0:
+        return np.zeros(wanted.shape[0], dtype=np.int64)
+    at = np.minimum(np.searchsorted(keys, wanted), keys.shape[0] - 1)
+    return np.where(keys[at] == wanted, counts[at], 0).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class KeyCounts:
+    """What a corpus of `documents` documents counts of line and sentence keys (each array sorted by key):
+    `line_documents[i]` documents carry line key `line_keys[i]`; `sentence_groups[i]` groups (a cluster, or a
+    document in none) carry sentence key `sentence_keys[i]`.
+
+    A key left out counts as carried by one document alone, so an engine may supply only the keys that reach
+    `MIN_SHARED_DOCUMENTS` documents or `MIN_SHARED_GROUPS` groups: the local scan counts every key in memory
+    (`count_keys`), a Spark job counts the pairs of `key_pairs` grouped by key.
+    """
+
+    documents: int
+    line_keys: npt.NDArray[np.uint64]
+    line_documents: npt.NDArray[np.int64]
+    sentence_keys: npt.NDArray[np.uint64]
+    sentence_groups: npt.NDArray[np.int64]
+
+    def lines(self, keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
+        """Documents carrying each of these line keys (0 for a key not counted)."""
+        return _lookup(self.line_keys, self.line_documents, keys)
+
+    def sentences(self, keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
+        """Groups carrying each of these sentence keys (0 for a key not counted)."""
+        return _lookup(self.sentence_keys, self.sentence_groups, keys)
+
+
+def sentence_groups(clusters: Sequence[tuple[str, int, int] | None]) -> npt.NDArray[np.int64]:
+    """The group each document's sentences count in: its cluster (as `-1 - number`) or, in none, itself (its
+    index). One story and its copies say a sentence once, however many copies there are."""
+    return np.array([-1 - c[1] if c is not None else d for d, c in enumerate(clusters)], dtype=np.int64)
+
+
+def key_pairs(
+    prints: Sequence[Fingerprints],
+) -> tuple[tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]], tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]]:
+    """`((line keys, documents), (sentence keys, documents))`: each document's distinct keys beside its index in
+    `prints`. The corpus counts, per key, the distinct documents of the first and the distinct groups
+    (`sentence_groups`, or any ids unique per group) of the second (`count_pairs`), in memory or on a cluster."""
+    out = []
+    for field in ("line_keys", "sentence_keys"):
+        keys = [np.unique(getattr(p, field)) for p in prints]
+        index = np.repeat(np.arange(len(prints), dtype=np.int64), [k.shape[0] for k in keys])
+        out.append((_flat(keys, np.uint64), index))
+    return out[0], out[1]
+
+
+def count_keys(prints: Sequence[Fingerprints], clusters: Sequence[tuple[str, int, int] | None]) -> KeyCounts:
+    """The counts of every key over these documents, in memory (`clusters` as `corpus_contexts` takes them)."""
+    (line_keys, line_docs), (sentence_keys, sentence_docs) = key_pairs(prints)
+    lines = count_pairs(line_keys, line_docs)
+    sentences = count_pairs(sentence_keys, sentence_groups(clusters)[sentence_docs])
+    return KeyCounts(len(prints), *lines, *sentences)
+
+
+def _per_document(counts: npt.NDArray[np.int64], sizes: list[int]) -> list[list[int]]:
+    bounds = np.cumsum([0, *sizes]).tolist()
+    values = counts.tolist()
+    return [values[lo:hi] for lo, hi in pairwise(bounds)]
+
+
+def contexts_from_counts(
+    prints: Sequence[Fingerprints],
+    clusters: Sequence[tuple[str, int, int] | None],
+    counts: KeyCounts,
+    *,
+    min_documents: int = MIN_SHARED_DOCUMENTS,
+) -> list[CorpusContext]:
+    """The per-document rule: each document's context from its own fingerprints and cluster and the
+    corpus' key counts; `prints` and `clusters` may be any part of the corpus.
+
+    A line is a template when at least `min_documents` documents have it; a sentence is shared phrasing when
+    at least `MIN_SHARED_GROUPS` groups have it (the document's own and two others). Each span says how many
+    other documents (or groups) have it.
+    """
+    lines = _per_document(
+        counts.lines(_flat([p.line_keys for p in prints], np.uint64)), [p.line_keys.shape[0] for p in prints]
+    )
+    sentences = _per_document(
+        counts.sentences(_flat([p.sentence_keys for p in prints], np.uint64)),
+        [p.sentence_keys.shape[0] for p in prints],
+    )
+    out = []
+    for p, cluster, line_counts, sentence_counts in zip(prints, clusters, lines, sentences, strict=True):
+        template = tuple(
+            SharedSpan(s, e, c - 1)
+            for (s, e), c in zip(p.line_spans.tolist(), line_counts, strict=True)
+            if c >= min_documents
+        )
+        shared = tuple(
+            SharedSpan(s, e, c - 1)
+            for (s, e), c in zip(p.sentence_spans.tolist(), sentence_counts, strict=True)
+            if c >= MIN_SHARED_GROUPS
+        )
+        relation, size = (cluster[0], cluster[2]) if cluster is not None else (None, 1)
+        out.append(CorpusContext(counts.documents, template, shared, relation, size))
+    return out
+
+
 def corpus_contexts(
     prints: Sequence[Fingerprints],
     clusters: Sequence[tuple[str, int, int] | None],
     *,
     min_documents: int = MIN_SHARED_DOCUMENTS,
+    counts: KeyCounts | None = None,
 ) -> list[CorpusContext]:
-    """A context per document from every document's fingerprints.
+    """A context per document from every document's fingerprints (`contexts_from_counts` over `count_keys`).
 
     `clusters[d]` is `(relation, cluster number, size)` for a clustered document, None for a unique one.
-    A line counts as a template when at least `min_documents` documents have it; a sentence counts as
-    shared phrasing when documents of at least two other clusters (or unique documents) have it.
+    `counts`, when an engine counted the keys elsewhere (a Spark job), replaces counting these documents':
+    `prints` may then be any part of the corpus.
 
     >>> from dedup.farm.text import parse
     >>> pages = [f"Story {i}\\n\\nA distinct line number {i} of prose here.\\n\\nLatest stories" for i in range(3)]
@@ -123,32 +267,9 @@ def corpus_contexts(
     >>> [(s.start, s.end, s.documents) for s in contexts[0].template_lines]
     [(50, 64, 2)]
     """
-    n = len(prints)
-    line_df: Counter[int] = Counter()
-    for p in prints:
-        line_df.update(set(p.line_keys.tolist()))
-    # Sentence keys counted once per group: a cluster (one story and its copies) or a unique document.
-    sentence_groups: dict[int, set[object]] = {}
-    for d, p in enumerate(prints):
-        group: object = ("c", clusters[d][1]) if clusters[d] is not None else ("d", d)  # type: ignore[index]
-        for key in set(p.sentence_keys.tolist()):
-            sentence_groups.setdefault(key, set()).add(group)
-    contexts = []
-    for d, p in enumerate(prints):
-        template = tuple(
-            SharedSpan(int(s), int(e), line_df[k] - 1)
-            for k, (s, e) in zip(p.line_keys.tolist(), p.line_spans.tolist(), strict=True)
-            if line_df[k] >= min_documents
-        )
-        shared = tuple(
-            SharedSpan(int(s), int(e), len(sentence_groups[k]) - 1)
-            for k, (s, e) in zip(p.sentence_keys.tolist(), p.sentence_spans.tolist(), strict=True)
-            if len(sentence_groups[k]) >= 3
-        )
-        cluster = clusters[d]
-        relation, size = (cluster[0], cluster[2]) if cluster is not None else (None, 1)
-        contexts.append(CorpusContext(n, template, shared, relation, size))
-    return contexts
+    if counts is None:
+        counts = count_keys(prints, clusters)
+    return contexts_from_counts(prints, clusters, counts, min_documents=min_documents)
 
 
 def template_lines(context: CorpusContext, line_chars: int, sentences: int) -> Measure:

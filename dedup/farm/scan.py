@@ -16,17 +16,21 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from dedup.farm.chars import tables
 from dedup.farm.combine import LEARNED, contributions, load_params
-from dedup.farm.corpus import CORPUS, Fingerprints, corpus_contexts, fingerprints
-from dedup.farm.score import MESSAGES, MIN_ENGLISH_SHARE, SIGNALS, english_share, measure, suffix
-from dedup.farm.signals import Measure
-from dedup.farm.text import parse
+from dedup.farm.corpus import CORPUS, Fingerprints, KeyCounts, corpus_contexts, fingerprints
+from dedup.farm.lexicon import lexicon, style_table
+from dedup.farm.score import MESSAGES, MIN_ENGLISH_SHARE, SIGNALS, measure, suffix
+from dedup.farm.signals import CODES, COLUMNS, ENGLISH, Measure, measure_batch
+from dedup.farm.text import Article, Layout, line_kinds, lines_batch
 from dedup.model import Document
 
 __all__ = ["TOP_REASONS", "DocumentFarm", "FarmFeatures", "corpus_scores", "farm_features"]
 
 TOP_REASONS = 3
 _INTRINSIC = tuple(code for code in SIGNALS if code not in CORPUS)
+_COLUMN = {code: j for j, code in enumerate(_INTRINSIC)}
+_FROM_KERNEL = np.array([_COLUMN[code] for code in CODES])
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +60,17 @@ class FarmFeatures:
     def __len__(self) -> int:
         return int(self.words.shape[0])
 
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        # Pickled with the fingerprints flat (a few arrays, not four per document): batches cross process
+        # boundaries, and thousands of small arrays pickle slowly.
+        flat = []
+        for name in ("line_keys", "line_spans", "sentence_keys", "sentence_spans"):
+            parts = [getattr(p, name) for p in self.prints]
+            flat.append(np.concatenate(parts) if parts else np.zeros((0, 2) if "spans" in name else 0))
+        sizes = np.array([[p.line_keys.shape[0], p.sentence_keys.shape[0]] for p in self.prints], dtype=np.int64)
+        fields = (self.values, self.counts, self.words, self.english, self.line_chars, self.sentences)
+        return _unflatten, (fields, tuple(flat), sizes.reshape(-1, 2))
+
     @classmethod
     def concat(cls, parts: Sequence[FarmFeatures]) -> FarmFeatures:
         """Batches joined in order."""
@@ -72,38 +87,109 @@ class FarmFeatures:
         )
 
 
+def _unflatten(
+    fields: tuple[npt.NDArray[np.generic], ...], flat: tuple[npt.NDArray[np.generic], ...], sizes: npt.NDArray[np.int64]
+) -> FarmFeatures:
+    lines = np.concatenate([[0], np.cumsum(sizes[:, 0])]).tolist()
+    sentences = np.concatenate([[0], np.cumsum(sizes[:, 1])]).tolist()
+    line_keys, line_spans, sentence_keys, sentence_spans = flat
+    prints = tuple(
+        Fingerprints(line_keys[a:b], line_spans[a:b], sentence_keys[c:d], sentence_spans[c:d])  # type: ignore[arg-type]
+        for a, b, c, d in zip(lines[:-1], lines[1:], sentences[:-1], sentences[1:], strict=True)
+    )
+    values, counts, words, english, line_chars, sentences_ = fields
+    return FarmFeatures(values, counts, words, english, line_chars, sentences_, prints)  # type: ignore[arg-type]
+
+
 def farm_features(documents: Sequence[Document]) -> FarmFeatures:
-    """The per-document part of scoring: every intrinsic signal (an HTML page's `chrome` included)."""
+    """The per-document part of scoring: every intrinsic signal (an HTML page's `chrome` included), by the
+    same kernels as `dedup.score`, over the whole batch in two compiled passes."""
     n = len(documents)
+    datas = [doc.text.encode("utf-8", "surrogatepass") for doc in documents]
+    data = b"".join(datas)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum([len(x) for x in datas], out=offsets[1:])
+    buf = np.frombuffer(data, dtype=np.uint8) if data else np.zeros(1, dtype=np.uint8)
+    flags, lower = tables()
+    lex = lexicon()
+    params = load_params()
+    style = style_table(params.vocabulary)
+    room = len(data) // 2 + n + 1
+    w_key = np.empty(room, dtype=np.uint64)
+    w_lex = np.empty(room, dtype=np.int32)
+    w_pos = np.empty((room, 2), dtype=np.int64)
+    w_chars = np.empty(room, dtype=np.int32)
+    w_shape = np.empty(room, dtype=np.uint8)
+    l_pos = np.empty((room, 5), dtype=np.int64)
+    l_flags = np.empty(room, dtype=np.uint8)
+    l_key = np.empty(room, dtype=np.uint64)
+    w_ptr = np.zeros(n + 1, dtype=np.int64)
+    l_ptr = np.zeros(n + 1, dtype=np.int64)
+    lines_batch(
+        buf, offsets, flags, lower, lex.words.keys, lex.words.ids, lex.flags,
+        w_key, w_lex, w_pos, w_chars, w_shape, l_pos, l_flags, l_key, w_ptr, l_ptr,
+    )  # fmt: skip
+    nl = int(l_ptr[-1])
+    nw = int(w_ptr[-1])
+    l_pos, l_flags, l_key = l_pos[:nl], l_flags[:nl], l_key[:nl]
+    kinds = line_kinds(data, np.repeat(offsets[:-1], np.diff(l_ptr)), l_pos, l_flags)
+    prose = np.empty(nw, dtype=np.int64)
+    sentences = np.empty((nw, 4), dtype=np.int64)
+    p_ptr = np.zeros(n + 1, dtype=np.int64)
+    s_ptr = np.zeros(n + 1, dtype=np.int64)
+    measured = np.empty((n, COLUMNS), dtype=np.float64)
+    measured_counts = np.empty((n, COLUMNS), dtype=np.int64)
+    measure_batch(
+        buf, offsets, flags, lower, lex.abbreviations, w_key, w_lex, w_pos, w_chars, w_shape, l_pos, l_flags,
+        l_key, kinds, w_ptr, l_ptr, lex.flags, lex.singles, lex.pairs.keys, lex.pairs.ids, lex.group_ptr,
+        lex.phrase_words, lex.phrase_len, style.words.keys, style.words.ids, style.weights, style.ranks,
+        prose, sentences, p_ptr, s_ptr, measured, measured_counts,
+    )  # fmt: skip
     values = np.full((n, len(_INTRINSIC)), np.nan)
     counts = np.zeros((n, len(_INTRINSIC)), dtype=np.int64)
-    words = np.zeros(n, dtype=np.int64)
-    english = np.zeros(n, dtype=np.bool_)
-    line_chars = np.zeros(n, dtype=np.int64)
-    sentences = np.zeros(n, dtype=np.int64)
+    values[:, _FROM_KERNEL] = measured[:, :ENGLISH]
+    counts[:, _FROM_KERNEL] = measured_counts[:, :ENGLISH]
+    line_chars = np.add.reduceat(np.append(l_pos[:, 2], 0), l_ptr[:-1]) * (np.diff(l_ptr) > 0)
     prints = []
-    params = load_params()
     for d, doc in enumerate(documents):
-        a = parse(doc.text)
-        measures = measure(a, chrome=doc.chrome or None, params=params)
-        for j, code in enumerate(_INTRINSIC):
-            m = measures[code]
-            if m is not None and m.value is not None:
-                values[d, j] = m.value
-                counts[d, j] = m.count
-        words[d] = len(a.words)
-        english[d] = english_share(a) >= MIN_ENGLISH_SHARE
-        line_chars[d] = sum(line.end - line.start for line in a.lines)
-        sentences[d] = len(a.sentences)
+        w0, w1, l0, l1 = int(w_ptr[d]), int(w_ptr[d + 1]), int(l_ptr[d]), int(l_ptr[d + 1])
+        lay = Layout(
+            w_key[w0:w1], w_lex[w0:w1], w_pos[w0:w1], w_chars[w0:w1], w_shape[w0:w1], l_pos[l0:l1], l_key[l0:l1],
+            kinds[l0:l1], prose[p_ptr[d] : p_ptr[d + 1]], sentences[s_ptr[d] : s_ptr[d + 1]],
+        )  # fmt: skip
+        a = Article(doc.text, lay, datas[d])
+        if doc.chrome:
+            _with_chrome(a, doc.chrome, values[d], counts[d])
         prints.append(fingerprints(a))
-    return FarmFeatures(values, counts, words, english, line_chars, sentences, tuple(prints))
+    return FarmFeatures(
+        values,
+        counts,
+        np.diff(p_ptr),
+        measured[:, ENGLISH] >= MIN_ENGLISH_SHARE,
+        line_chars.astype(np.int64),
+        np.diff(s_ptr),
+        tuple(prints),
+    )
+
+
+def _with_chrome(a: Article, chrome: str, values: npt.NDArray[np.float64], counts: npt.NDArray[np.int64]) -> None:
+    # An HTML page's text outside the article: `page_chrome`, and its syndication footers (as `measure`).
+    for code, m in measure(a, chrome=chrome).items():
+        if code in _COLUMN and m is not None and m.value is not None:
+            values[_COLUMN[code]] = m.value
+            counts[_COLUMN[code]] = m.count
 
 
 def corpus_scores(
-    features: FarmFeatures, clusters: Sequence[tuple[str, int, int] | None], *, threshold: float | None = None
+    features: FarmFeatures,
+    clusters: Sequence[tuple[str, int, int] | None],
+    *,
+    threshold: float | None = None,
+    counts: KeyCounts | None = None,
 ) -> list[DocumentFarm]:
     """Every document's score, with the corpus-level signals: `clusters[d]` is `(relation, cluster number,
-    size)` for a clustered document, None for a unique one (as `corpus_contexts` takes it).
+    size)` for a clustered document, None for a unique one (as `corpus_contexts` takes it). With `counts`
+    (the corpus' key counts, from an engine that counted them elsewhere) `features` may be any part of it.
 
     The same arithmetic as `dedup.score` (`combine`), over the whole corpus at once; messages are written
     only for each document's top reasons.
@@ -111,7 +197,7 @@ def corpus_scores(
     params = load_params()
     cut = params.threshold if threshold is None else threshold
     n = len(features)
-    contexts = corpus_contexts(features.prints, clusters)
+    contexts = corpus_contexts(features.prints, clusters, counts=counts)
     corpus_values = np.zeros((n, len(CORPUS)))
     corpus_counts = np.zeros((n, len(CORPUS)), dtype=np.int64)
     for d, context in enumerate(contexts):
@@ -121,7 +207,7 @@ def corpus_scores(
             corpus_counts[d, j] = m.count
     codes = (*_INTRINSIC, *CORPUS)
     values = np.concatenate([features.values, corpus_values], axis=1)
-    counts = np.concatenate([features.counts, corpus_counts], axis=1)
+    signal_counts = np.concatenate([features.counts, corpus_counts], axis=1)
     contribution = contributions(params, codes, values)
     # Style statistics of short or non-English texts count less, exactly as in `combine`.
     reliability = np.where(features.english, np.minimum(1.0, features.words / params.min_words), 0.0)
@@ -140,7 +226,7 @@ def corpus_scores(
                 break
             code = codes[j]
             sp = params.signals[code]
-            m = Measure(float(values[d, j]), count=int(counts[d, j]))
+            m = Measure(float(values[d, j]), count=int(signal_counts[d, j]))
             message = MESSAGES[code](m) + suffix(sp.weight, sp.threshold, sp.kind == LEARNED)
             top.append((code, round(float(contribution[d, j]), 4), message))
         out.append(DocumentFarm(float(score[d]), bool(score[d] >= cut), tuple(top)))

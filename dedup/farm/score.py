@@ -10,7 +10,7 @@ from dedup.farm.combine import LEARNED, Params, contribution, load_params, sigmo
 from dedup.farm.corpus import CORPUS, CorpusContext
 from dedup.farm.lexicon import lexicon
 from dedup.farm.result import Evidence, FarmScore, Reason
-from dedup.farm.signals import INTRINSIC, MAX_SPANS, Measure, style_words
+from dedup.farm.signals import CODES, ENGLISH, MAX_SPANS, Measure, measured
 from dedup.farm.text import MAX_FARM_CHROME_WORDS, Article, parse
 
 __all__ = [
@@ -76,9 +76,7 @@ def english_share(a: Article) -> float:
     >>> english_share(parse("The end of the road and the start of it."))  # 7 of 10
     0.7
     """
-    if not a.words:
-        return 0.0
-    return sum(map(lexicon().function_words.__contains__, a.words)) / len(a.words)
+    return float(measured(a).values[ENGLISH])
 
 
 def page_chrome(text: str, chrome: str) -> Measure:
@@ -96,19 +94,18 @@ def measure(
     a: Article, *, chrome: str | None = None, context: CorpusContext | None = None, params: Params | None = None
 ) -> dict[str, Measure | None]:
     """Every signal's measure, in `SIGNALS` order; None for those the inputs cannot give."""
-    out: dict[str, Measure | None] = {code: fn(a) for code, fn in INTRINSIC.items()}
-    out["style_words"] = style_words(a, (params or load_params()).vocabulary)
+    found = measured(a, (params or load_params()).vocabulary)
+    out: dict[str, Measure | None] = dict(zip(CODES, found.measures(a), strict=True))
     out["page_chrome"] = page_chrome(a.text, chrome) if chrome is not None else None
     if chrome:
         # A page's footer sits outside its main text: count the syndication footers found there too.
         extra = len(_farm_footers(chrome))
-        m = INTRINSIC["farm_chrome"](a)
-        if extra:
+        m = out["farm_chrome"]
+        if extra and m is not None:
             out["farm_chrome"] = Measure((m.value or 0.0) + extra, m.spans, m.words, m.count + extra)
     if context is not None:
-        line_chars = sum(line.end - line.start for line in a.lines)
         for code, corpus_fn in CORPUS.items():
-            out[code] = corpus_fn(context, line_chars, len(a.sentences))
+            out[code] = corpus_fn(context, a.line_chars, int(a.layout.sentences.shape[0]))
     return {code: out.get(code) for code in SIGNALS}
 
 
@@ -207,7 +204,7 @@ def score_article(
 
     return combine(
         measures,
-        words=len(a.words),
+        words=a.word_count,
         english=english_share(a) >= MIN_ENGLISH_SHARE,
         params=params,
         threshold=threshold,
@@ -241,7 +238,7 @@ def score(
     if html is not None and not isinstance(html, str):
         raise InputError(f"html must be a str, not {type(html).__name__}")
     a = parse(text)
-    if not a.words and not any(line.words for line in a.lines):
+    if a.empty:
         raise InputError("nothing to score: the text has no words")
     chrome = None
     if html is not None:
