@@ -154,8 +154,6 @@ def scan(
         raise typer.BadParameter("--master applies to --engine spark only", param_hint="--master")
     if engine is Engine.local and parquet:
         raise typer.BadParameter("Parquet output needs --engine spark", param_hint="--output")
-    if engine is Engine.spark and score and not quiet:
-        typer.echo("note: content-farm scores are not computed on Spark yet (--no-score to silence)", err=True)
     if engine is Engine.spark and output is not None and (parquet or fmt is Format.jsonl):
         _scan_on_spark_to_files(paths, str(output), parquet, master, max_bytes, settings)
         return

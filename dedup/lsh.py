@@ -18,7 +18,7 @@ import numpy.typing as npt
 from dedup._jit import kernel, spread
 from dedup.config import LSHConfig
 
-__all__ = ["agreement", "band_keys", "bands", "candidate_pairs", "merge_pairs"]
+__all__ = ["agreement", "band_keys", "band_pairs", "bands", "candidate_pairs", "merge_pairs"]
 
 
 @lru_cache(maxsize=32)
@@ -120,6 +120,21 @@ def agreement(
     return out
 
 
+def band_pairs(
+    keys: npt.NDArray[np.uint64], rows: npt.NDArray[np.int64], row_rank: npt.NDArray[np.int64], max_bucket: int
+) -> npt.NDArray[np.int64]:
+    """One band's buckets -> pairs of `rows` (ascending; `keys[i]` is row `rows[i]`'s key) as codes
+    `min * width + max`, `width = rows[-1] + 1`: every pair within a bucket of at most `max_bucket` rows, else
+    the row of lowest `row_rank` with each other one (the rule of every engine's candidates)."""
+    order = np.argsort(keys)
+    sorted_keys = keys[order]
+    count = _emit(order, sorted_keys, rows, row_rank, max_bucket, np.zeros(0, dtype=np.int64), False)
+    out = np.empty(count, dtype=np.int64)
+    if count:
+        _emit(order, sorted_keys, rows, row_rank, max_bucket, out, True)
+    return out
+
+
 def _sorted_unique(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     # Sort then drop repeats: several times faster than np.unique's hash table on millions of int64 codes.
     codes = np.sort(codes)
@@ -170,14 +185,7 @@ def candidate_pairs(
     width = int(rows[-1]) + 1
 
     def one_band(band: int) -> npt.NDArray[np.int64]:
-        column = keys[:, band]
-        order = np.argsort(column)
-        sorted_keys = column[order]
-        count = _emit(order, sorted_keys, rows, row_rank, config.max_bucket, np.zeros(0, dtype=np.int64), False)
-        out = np.empty(count, dtype=np.int64)
-        if count:
-            _emit(order, sorted_keys, rows, row_rank, config.max_bucket, out, True)
-        return out
+        return band_pairs(keys[:, band], rows, row_rank, config.max_bucket)
 
     # Sorting and the kernel release the GIL, so bands run side by side.
     with ThreadPoolExecutor(max(1, workers)) as pool:

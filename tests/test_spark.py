@@ -1,11 +1,13 @@
-"""`dedup scan --engine spark`: the same scan on Apache Spark gives exactly the local engine's results.
+"""`dedup scan --engine spark`: the same scan on Apache Spark gives exactly the local engine's results, content-farm
+scores included.
 
 The Spark tests share one `local[2]` session and skip, saying why, only where PySpark or Java is missing.
-Each full scan costs Spark tens of seconds, so each scan here checks several things.
+Each full scan costs Spark seconds, so each scan here checks several things.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import os
@@ -14,19 +16,23 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 import dedup
 from dedup.cli import app
 from dedup.config import scan_config
+from dedup.farm.corpus import KeyCounts, corpus_contexts, count_pairs, key_pairs, sentence_groups
+from dedup.farm.scan import farm_features
 from dedup.model import Document, ScanResult, Skipped
 from dedup.report import render
 from dedup.sources import read_data, read_file
 
 ROOT = Path(__file__).resolve().parent.parent
 NEWS = ROOT / "fixtures" / "news"
-CONFIG = replace(scan_config(), score=False)  # a Spark scan does not score yet: compare like with like
+FARM = ROOT / "fixtures" / "farm"
+CONFIG = scan_config()
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +53,14 @@ def spark() -> Any:
     session.stop()
 
 
-def local_scan(inputs: Any) -> ScanResult:
-    return dedup.scan(inputs, score=False, workers=1)
+def local_scan(inputs: Any, score: bool = True) -> ScanResult:
+    return dedup.scan(inputs, score=score, workers=1)
 
 
 def assert_same_scan(spark_result: ScanResult, local: ScanResult) -> None:
-    """Same documents (ids, words, clusters), pairs (ids, relation, measures), clusters and skipped rows, and
-    the same counts in the summary."""
+    """Same documents (ids, words, clusters, farm scores to the last bit, verdicts and reasons), pairs (ids,
+    relation, measures), clusters and skipped rows, and the same counts in the summary."""
+    assert spark_result.documents == local.documents
     ours, theirs = spark_result.to_dict(), local.to_dict()
     for key in ("documents", "pairs", "clusters", "skipped"):
         assert ours[key] == theirs[key], key
@@ -110,6 +117,49 @@ def test_read_data_skips_bytes_over_the_limit_as_read_file_does(tmp_path: Path) 
     assert read_data(b"x" * 100, "big.txt", "big.txt", max_bytes=99) == read_file(path, "big.txt", 99)
 
 
+def test_farm_features_cross_spark_columns_bit_for_bit() -> None:
+    import pyarrow as pa
+
+    from dedup.spark.farm import farm_arrays, farm_arrow_fields, features_of
+
+    documents = [Document(p.name, p.read_text(encoding="utf-8")) for p in sorted(FARM.glob("*.txt"))]
+    features = farm_features([*documents, Document("empty", "")])
+    batch = pa.RecordBatch.from_arrays(farm_arrays(features), schema=pa.schema(farm_arrow_fields()))
+    again = features_of(pa.Table.from_batches([batch.slice(0, 2), batch.slice(2)]))
+    for field in dataclasses.fields(features):
+        ours, theirs = getattr(again, field.name), getattr(features, field.name)
+        if isinstance(theirs, np.ndarray):
+            assert ours.dtype == theirs.dtype and np.array_equal(ours, theirs, equal_nan=True), field.name
+        else:
+            for a, b in zip(ours, theirs, strict=True):
+                for f in dataclasses.fields(b):
+                    assert np.array_equal(getattr(a, f.name), getattr(b, f.name)), f.name
+
+
+def test_corpus_contexts_from_counts_made_elsewhere_are_the_in_memory_ones() -> None:
+    # As a Spark job does it: the (key, document) and (key, group) pairs counted apart, only the line keys that
+    # reach the threshold kept, and each document's context made from those counts and its own keys alone.
+    texts = [(FARM / name).read_text(encoding="utf-8") for name in ("templated-farm.txt", "wire-story.txt")]
+    texts += [texts[0].replace("Port Veyra", town) for town in ("Calder Sound", "Ostry", "Brill")]
+    prints = farm_features([Document(str(i), t) for i, t in enumerate(texts)]).prints
+    clusters = [("rewrite", 0, 2), None, ("rewrite", 0, 2), None, ("duplicate", 1, 1)]
+    (line_keys, line_docs), (sentence_keys, sentence_docs) = key_pairs(prints)
+    lines = count_pairs(line_keys, line_docs)
+    sentences = count_pairs(sentence_keys, (sentence_groups(clusters) * 7 + 3)[sentence_docs])  # any group ids
+    shared = KeyCounts(len(prints), lines[0][lines[1] >= 3], lines[1][lines[1] >= 3], *sentences)
+    expected = corpus_contexts(prints, clusters)
+    assert any(c.template_lines for c in expected) and any(c.shared_sentences for c in expected)
+    for d in range(len(prints)):
+        assert corpus_contexts(prints[d : d + 1], clusters[d : d + 1], counts=shared) == expected[d : d + 1]
+
+
+def test_spark_hash_is_the_hash_spark_partitions_a_long_column_by() -> None:
+    from dedup.spark.arrow import routes, spark_hash
+
+    assert [spark_hash(v) for v in (0, 42, -1, 2**40 + 7)] == [-1670924195, 1316951768, -939490007, 995648648]
+    assert sorted(spark_hash(int(r)) % 5 for r in routes(5)) == [0, 1, 2, 3, 4]
+
+
 # --- on Spark ---------------------------------------------------------------------------------------------------
 
 
@@ -117,21 +167,25 @@ def test_the_components_of_a_long_chain_and_a_pair_point_at_their_smallest_node(
     from dedup.spark.components import components
 
     edges = [(i, i + 1) for i in range(20)] + [(41, 40), (50, 51), (51, 40)]
-    found = components(spark.createDataFrame(edges, "u long, v long")).collect()
+    # Spread over partitions so that no component lies in one: the rounds, not the contraction, join them.
+    frame = spark.createDataFrame(edges, "u long, v long").repartition(3)
+    found = components(frame, 3).collect()
     roots = {r.node: r.root for r in found}
     assert roots == {**{i: 0 for i in range(21)}, 40: 40, 41: 40, 50: 40, 51: 40}
+    assert len(found) == len(roots)
 
 
 def test_dedup_scan_engine_spark_writes_the_local_jsonl_report_line_for_line(spark: Any, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = CliRunner().invoke(
-        app, ["scan", str(NEWS), "--engine", "spark", "--format", "jsonl", "--output", str(out)]
+        app, ["scan", str(NEWS), str(FARM), "--engine", "spark", "--format", "jsonl", "--output", str(out)]
     )
-    assert "scores are not computed on Spark" in result.output
     assert result.exit_code == 0, result.output
     lines = "".join(p.read_text(encoding="utf-8") for p in sorted(out.glob("part-*"))).splitlines()
-    expected = render(local_scan(NEWS), "jsonl").splitlines()
-    assert lines[:-1] == expected[:-1]  # every document, pair, cluster and skipped row, in the same order
+    expected = render(local_scan([NEWS, FARM]), "jsonl").splitlines()
+    # Every document (with its farm score, verdict and reasons), pair, cluster and skipped row, in order.
+    assert lines[:-1] == expected[:-1]
+    assert any(json.loads(line).get("flagged") for line in lines[:-1])
     ours, theirs = json.loads(lines[-1]), json.loads(expected[-1])
     assert ours["type"] == "summary" and ours["engine"] == "spark"
     for key in ("documents", "skipped", "renamed_ids", "words", "candidates", "pairs", "clusters"):
@@ -161,7 +215,7 @@ def test_bad_files_on_spark_are_skipped_counted_and_listed_as_locally_and_parque
     pq.write_table(pa.Table.from_pylist(rows), table)
     in_memory = Document("mem", "Breaking: " + ARTICLE * 4)
 
-    result = dedup.scan([here, f"file://{there}", table, in_memory], engine="spark", spark=spark, score=False)
+    result = dedup.scan([here, f"file://{there}", table, in_memory], engine="spark", spark=spark)
 
     as_documents = [Document("p1", rows[0]["text"]), Document(f"{table}:2", rows[1]["text"])]
     local = local_scan([here, there, *as_documents, in_memory])
@@ -180,23 +234,27 @@ def test_a_spark_scan_collects_to_the_local_result_and_writes_parquet(spark: Any
 
     from dedup.spark import scan_spark
 
+    page = (FARM / "farm-page.html").read_text(encoding="utf-8")
     documents = [
         Document("b", ARTICLE * 5),
         Document("a", ARTICLE * 5),
         Document("a", "An unrelated note on gardening, the tomatoes and the long dry summer. " * 4),
+        Document("page", page[:200], chrome=page[200:]),  # the page furniture counts in its farm score
     ]
     scan = scan_spark(documents, CONFIG, spark=spark)
     result = scan.collect()
     assert_same_scan(result, local_scan(documents))
     assert [c.members for c in result.clusters] == [("a", "b")]
+    unscored = scan_spark(documents, replace(CONFIG, score=False), spark=spark).collect()
+    assert_same_scan(unscored, local_scan(documents, score=False))
 
     out = tmp_path / "out.parquet"
     scan.write_parquet(str(out))
-    assert pq.read_table(out / "documents").to_pylist() == [
-        {"id": "b", "words": result.documents[0].words, "cluster": result.clusters[0].id},
-        {"id": "a", "words": result.documents[1].words, "cluster": result.clusters[0].id},
-        {"id": "a#2", "words": result.documents[2].words, "cluster": None},
+    rows = pq.read_table(out / "documents").to_pylist()
+    assert [(r["id"], r["words"], r["cluster"], r["farm_score"], r["flagged"]) for r in rows] == [
+        (d.id, d.words, d.cluster, d.farm_score, d.flagged) for d in result.documents
     ]
+    assert [tuple(x.values()) for x in rows[3]["reasons"]] == list(result.documents[3].reasons)
     assert pq.read_table(out / "clusters").to_pylist() == [
         {"id": result.clusters[0].id, "relation": "duplicate", "members": ["a", "b"], "representative": "a"}
     ]
@@ -204,7 +262,8 @@ def test_a_spark_scan_collects_to_the_local_result_and_writes_parquet(spark: Any
     assert pq.read_table(out / "pairs").to_pylist() == [
         {"a": "a", "b": "b", "relation": "duplicate", "jaccard": 1.0, "containment": 1.0, "cosine": pair.cosine}
     ]
-    assert json.loads((next((out / "summary").glob("part-*"))).read_text(encoding="utf-8"))["documents"] == 3
+    assert json.loads((next((out / "summary").glob("part-*"))).read_text(encoding="utf-8"))["documents"] == 4
+    scan.unpersist()
 
 
 def test_engine_names_and_spark_options_are_checked() -> None:

@@ -1,4 +1,12 @@
-"""The scan as a sequence of Spark stages, each timed; results stay distributed until collected or written."""
+"""The scan as a sequence of Spark stages, each timed; results stay distributed until collected or written.
+
+Data moves as little as the pipeline allows. Each document's per-document results (TF-IDF row, top terms,
+signature, shingle set) are computed once into one cached table, hash-partitioned by input position. Band
+keys are grouped by key; each partition of buckets yields its candidate pairs, routed to the partition of
+their first document. Every document a partition's pairs name is sent there once (not once per pair), and one
+pass per partition runs the whole confirmation: agreement floor, cosine, overlaps, `classify`. The driver
+runs about twenty small jobs and receives only counts and the corpus' document frequencies.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +14,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any
 
@@ -18,26 +26,28 @@ from dedup.lsh import bands
 from dedup.model import Cluster, Document, DocumentResult, Pair, ScanResult, Skipped
 from dedup.pipeline import rewrite_max_df
 from dedup.sources import DEFAULT_MAX_BYTES
-from dedup.spark import stages
+from dedup.spark import arrow, stages
 from dedup.spark.components import components
-from dedup.spark.inputs import FEATURES_SCHEMA, SOURCE_SCHEMA, list_inputs, read_and_featurize, source_rows
+from dedup.spark.inputs import SOURCE_SCHEMA, features_schema, list_inputs, read_and_featurize, source_rows
 from dedup.spark.session import spark_session
 from dedup.tfidf import N_FEATURES
 
 __all__ = ["SparkScan", "scan_spark"]
 
-# Documents per partition of the derived features (about 5 KB each): joins stay in memory, tasks stay long.
-DOCUMENTS_PER_PARTITION = 20_000
+# Documents per partition of the pair stages (about 3 KB each, plus up to as many partners sent there): a
+# partition's documents and pairs are held in one Python worker at once. Fewer partitions send fewer copies.
+DOCUMENTS_PER_PARTITION = 50_000
 
 
 @dataclass
 class SparkScan:
     """A scan's results as Spark DataFrames, each with a column to order it by (the local report's order).
 
-    `documents` (position, id, words, cluster), `pairs` (a, b: ranks; a_id, b_id, relation, jaccard,
-    containment, cosine), `clusters` (root, id, relation, members, representative), `skipped` (path, reason,
-    order); `summary` as in the local report. `collect()` builds the local `ScanResult`; `write_jsonl` and
-    `write_parquet` write from the executors, for results too large for the driver.
+    `documents` (position, id, words, cluster, farm_score, flagged, reasons), `pairs` (a, b: ranks; a_id, b_id,
+    relation, jaccard, containment, cosine), `clusters` (root, id, relation, members, representative),
+    `skipped` (path, reason, order); `summary` as in the local report. `collect()` builds the local
+    `ScanResult`; `write_jsonl` and `write_parquet` write from the executors, for results too large for the
+    driver.
     """
 
     spark: Any
@@ -46,6 +56,7 @@ class SparkScan:
     clusters: Any
     skipped: Any
     summary: dict[str, Any] = field(default_factory=dict)
+    cached: list[Any] = field(default_factory=list, repr=False)  # the cached tables these are read from
 
     def ordered(self) -> dict[str, Any]:
         """Each result DataFrame sorted as the local report lists it."""
@@ -58,15 +69,23 @@ class SparkScan:
 
     def collect(self) -> ScanResult:
         """The whole result on the driver, as the local engine returns it (sorted here: it is all here anyway)."""
+        rows = self.documents.select("position", "id", "words", "cluster", "farm_score", "flagged", "reasons")
         documents = tuple(
-            DocumentResult(r.id, r.words, r.cluster)
-            for r in sorted(self.documents.select("position", "id", "words", "cluster").collect())
+            DocumentResult(
+                r.id,
+                r.words,
+                r.cluster,
+                r.farm_score,
+                r.flagged,
+                tuple((x.code, x.contribution, x.message) for x in r.reasons or ()),
+            )
+            for r in sorted(rows.collect(), key=lambda r: r[0])
         )
         columns = ("a", "b", "a_id", "b_id", "relation", "jaccard", "containment", "cosine")
         pairs = tuple(Pair(*r[2:]) for r in sorted(self.pairs.select(*columns).collect()))
-        rows = self.clusters.select("root", "id", "relation", "members", "representative").collect()
+        found = self.clusters.select("root", "id", "relation", "members", "representative").collect()
         clusters = tuple(
-            Cluster(r.id, r.relation, tuple(r.members), r.representative) for r in sorted(rows, key=lambda r: r[0])
+            Cluster(r.id, r.relation, tuple(r.members), r.representative) for r in sorted(found, key=lambda r: r[0])
         )
         skipped = tuple(Skipped(r[0], r[2]) for r in sorted(self.skipped.select("path", "order", "reason").collect()))
         return ScanResult(documents, pairs, clusters, skipped, self.summary)
@@ -83,6 +102,11 @@ class SparkScan:
         from dedup.spark.output import write_parquet
 
         write_parquet(self, folder)
+
+    def unpersist(self) -> None:
+        """Release the cached tables the results are read from (after writing or collecting them)."""
+        for table in self.cached:
+            table.unpersist()
 
 
 class _Timer:
@@ -120,86 +144,69 @@ def scan_spark(
     from pyspark.sql import functions as sf
 
     session, _ = spark_session(spark, master)
-    # The content-farm scores' corpus signals are not distributed yet: a Spark scan does not score.
-    config = replace(config, score=False)
     timer = _Timer()
     started = time.perf_counter()
+    cached: list[Any] = []  # intermediate tables, released once the results are cached
     paths = [os.fspath(i) for i in inputs if not isinstance(i, Document)]
     documents = [i for i in inputs if isinstance(i, Document)]
     with timer.stage("list"):
         listing = list_inputs(session, paths, max_bytes)
     with timer.stage("featurize"):
         read = _read(session, listing, documents, config)
-        docs = read.where("position IS NOT NULL").drop("skip_path", "skip_reason", "skip_order")
+        cached.append(read)
         listed = [(s.path, s.reason, i - len(listing.skipped)) for i, s in enumerate(listing.skipped)]
         skipped = _persist(
             read.where("skip_path IS NOT NULL")
             .selectExpr("skip_path AS path", "skip_reason AS reason", "skip_order AS order")
             .unionByName(session.createDataFrame(listed, "path string, reason string, order long"))
         )
-        skipped.count()  # reads and featurizes every input (`read` is cached on the way)
+        skipped_count = skipped.count()  # reads and featurizes every input (`read` is cached on the way)
+    docs = read.where("position IS NOT NULL")
     with timer.stage("rank"):
-        index, totals = _index(session, docs)
-        n = totals["documents"]
+        index, totals = _index(session, docs, cached)
+    n = totals["documents"]
     if progress is not None:
         progress(n)
-    partitions = max(session.sparkContext.defaultParallelism, -(-n // DOCUMENTS_PER_PARTITION))
+    parts = max(session.sparkContext.defaultParallelism, -(-n // DOCUMENTS_PER_PARTITION))
     with timer.stage("tfidf"):
         df = _frequencies(docs)
-        derived = _derive(session, docs, index, df, n, config, partitions)
-        read.unpersist()
-    with timer.stage("candidates"):
-        raw_dup, raw_rw = _buckets(derived, config)
-        dup = _agreeing(raw_dup, derived, "signature", config, config.duplicate_lsh.min_agreement)
-        rw = _agreeing(raw_rw, derived, "top", config, config.rewrite_lsh.min_agreement)
-        candidates = (
-            dup.select("a", "b", sf.lit(1).alias("d"), sf.lit(0).alias("r"))
-            .unionByName(rw.select("a", "b", sf.lit(0).alias("d"), sf.lit(1).alias("r")))
-            .groupBy("a", "b")
-            .agg(sf.max("d").alias("d"), sf.max("r").alias("r"))
-        )
+        table = _documents_table(session, docs, index, df, n, config, parts)
+        cached.append(table)
     with timer.stage("confirm"):
-        floor = min(config.confirm.duplicate_cosine, config.confirm.rewrite_cosine)
-        scored = _persist(
-            _with_rows(candidates, derived, ["tfidf_cols", "tfidf_vals"]).mapInArrow(
-                stages.cosines, "a long, b long, d int, r int, cosine double"
-            )
-        )
-        tally = scored.agg(
-            sf.sum("d").alias("duplicate_path"),
-            sf.sum("r").alias("rewrite_path"),
-            sf.count("*").alias("total"),
-            sf.sum((sf.col("cosine") >= floor).cast("long")).alias("measured"),
-        ).first()
-        counts = {key: int(tally[key] or 0) for key in ("duplicate_path", "rewrite_path", "total", "measured")}
-        confirmed = _persist(
-            _with_rows(scored.where(sf.col("cosine") >= floor), derived, ["shingles", "id"]).mapInArrow(
-                partial(stages.confirm_pairs, config=config.confirm),
-                "a long, b long, a_id string, b_id string, relation string, jaccard double, containment double, "
-                "cosine double",
-            )
-        )
-        pair_counts = {r.relation: r["count"] for r in confirmed.groupBy("relation").count().collect()}
-        scored.unpersist()
+        confirmed, counts = _confirm(table, index, n, config, parts)
     with timer.stage("cluster"):
-        table, found = _clusters(confirmed, index, n, config)
-        clusters = _persist(table)
-        rows = clusters.groupBy("relation").agg(sf.count("*").alias("clusters"), sf.sum(sf.size("ranks")).alias("docs"))
-        cluster_counts = {r.relation: (int(r.clusters), int(r.docs)) for r in rows.collect()}
-        found.unpersist()
-        members = clusters.selectExpr("id AS cluster", "explode(ranks) AS rank")
-        document_table = index.join(members, "rank", "left").select("position", "id", "words", "cluster")
-        derived.unpersist()
+        clusters, members, cluster_counts = _clusters(confirmed, index, n, config, parts)
+    document_table = index.join(members.select("rank", "cluster"), "rank", "left")
+    with timer.stage("farm" if config.score else "documents"):
+        if config.score:
+            farm = docs.select("position", *_farm_columns())
+            scores = _farm_scores(farm, index, members, n, parts)
+            document_table = document_table.join(scores, "position", "left")
+        else:
+            reasons = "array<struct<code: string, contribution: double, message: string>>"
+            document_table = document_table.select(
+                "*",
+                sf.lit(None).cast("double").alias("farm_score"),
+                sf.lit(None).cast("boolean").alias("flagged"),
+                sf.lit(None).cast(reasons).alias("reasons"),
+            )
+        document_table = _persist(
+            document_table.select("position", "id", "words", "cluster", "farm_score", "flagged", "reasons")
+        )
+        document_table.count()
+    cached.append(index)
+    for frame in cached:
+        frame.unpersist()
     summary = {
         "version": _version(),
         "engine": "spark",
         "master": session.sparkContext.master,
         "documents": n,
-        "skipped": skipped.count(),  # cached: no second read
+        "skipped": skipped_count,
         "renamed_ids": totals["renamed"],
         "words": totals["words"],
-        "candidates": counts,
-        "pairs": {rel: int(pair_counts.get(rel, 0)) for rel in (DUPLICATE, REWRITE)},
+        "candidates": {key: counts[key] for key in stages.TALLY},
+        "pairs": {rel: counts[rel] for rel in (DUPLICATE, REWRITE)},
         "clusters": {rel: cluster_counts.get(rel, (0, 0))[0] for rel in (DUPLICATE, REWRITE)},
         "clustered_documents": sum(docs for _, docs in cluster_counts.values()),
         "threads": session.sparkContext.defaultParallelism,
@@ -207,13 +214,21 @@ def scan_spark(
         "total_seconds": round(time.perf_counter() - started, 4),
         "settings": asdict(config),
     }
-    return SparkScan(session, document_table, confirmed, clusters.drop("ranks"), skipped, summary)
+    pairs = confirmed.where("tally IS NULL").drop("tally")
+    results = [document_table, confirmed, clusters, skipped]
+    return SparkScan(session, document_table, pairs, clusters.drop("ranks"), skipped, summary, results)
 
 
 def _version() -> str:
     from dedup import __version__
 
     return __version__
+
+
+def _farm_columns() -> list[str]:
+    from dedup.spark.farm import farm_columns
+
+    return [c.name for c in farm_columns()]
 
 
 def _read(spark: Any, listing: Any, documents: list[Document], config: ScanConfig) -> Any:
@@ -227,7 +242,7 @@ def _read(spark: Any, listing: Any, documents: list[Document], config: ScanConfi
     )
     remote = [(i, job) for i, job in enumerate(listing.jobs) if listing.remote[i]]
     if remote:
-        rows = [("remote", i, job.path, job.rel, job.size, job.max_bytes, None, None, None) for i, job in remote]
+        rows = [("remote", i, job.path, job.rel, job.size, job.max_bytes, None, None, None, None) for i, job in remote]
         wanted = spark.createDataFrame(rows, SOURCE_SCHEMA).drop("content")
         limit = max(job.max_bytes for _, job in remote)
         fetched = (
@@ -238,11 +253,11 @@ def _read(spark: Any, listing: Any, documents: list[Document], config: ScanConfi
             .select("path", "content")
         )
         sources = sources.unionByName(wanted.join(fetched, "path", "left").select(*sources.columns))
-    read = sources.mapInArrow(partial(read_and_featurize, config=config), FEATURES_SCHEMA)
+    read = sources.mapInArrow(partial(read_and_featurize, config=config), features_schema(config.score))
     return _persist(read)
 
 
-def _index(spark: Any, docs: Any) -> tuple[Any, dict[str, int]]:
+def _index(spark: Any, docs: Any, cached: list[Any]) -> tuple[Any, dict[str, int]]:
     # (position, rank, id, words) per document: ids after the local `#n` renames, and rank = position of the id
     # in sorted order, numbered by a distributed sort (range partitions, then offsets per partition).
     from pyspark.sql import functions as sf
@@ -267,6 +282,7 @@ def _index(spark: Any, docs: Any) -> tuple[Any, dict[str, int]]:
         .sortWithinPartitions("id")
         .select("*", sf.spark_partition_id().alias("part"), sf.monotonically_increasing_id().alias("row"))
     )
+    cached.append(ordered)
     per_part = ordered.groupBy("part").agg(
         sf.count("*").alias("documents"), sf.sum(sf.col("renamed").cast("long")).alias("renamed"), sf.sum("words")
     )
@@ -284,8 +300,6 @@ def _index(spark: Any, docs: Any) -> tuple[Any, dict[str, int]]:
             "words",
         )
     )
-    index.count()
-    ordered.unpersist()
     return index, totals
 
 
@@ -302,79 +316,81 @@ def _frequencies(docs: Any) -> Any:
     return df
 
 
-def _derive(spark: Any, docs: Any, index: Any, df: Any, n: int, config: ScanConfig, partitions: int) -> Any:
-    # TF-IDF rows, top terms and band keys per partition, with the corpus frequencies broadcast; then the
-    # table every pair is joined with, hash-partitioned by rank and cached.
+def _documents_table(spark: Any, docs: Any, index: Any, df: Any, n: int, config: ScanConfig, parts: int) -> Any:
+    # TF-IDF rows and top terms per partition where the documents were read (the corpus frequencies
+    # broadcast), then each row with its rank and final id: the table every pair stage reads, hash-partitioned
+    # by position and cached.
     frequencies = spark.sparkContext.broadcast(df)
-    num_perm = config.signature.num_perm
-    duplicate_bands = bands(config.duplicate_lsh.threshold, num_perm, config.duplicate_lsh.false_negative_weight)
-    rewrite_bands = bands(config.rewrite_lsh.threshold, num_perm, config.rewrite_lsh.false_negative_weight)
     max_df = rewrite_max_df(n)
 
     def run(batches: Any) -> Any:
-        return stages.derive(
-            batches,
-            df=frequencies.value,
-            documents=n,
-            max_df=max_df,
+        return stages.derive(batches, df=frequencies.value, documents=n, max_df=max_df, config=config)
+
+    derived = docs.select("position", "words", "shingles", "signature", "term_cols", "term_counts").mapInArrow(
+        run, stages.DERIVED_SCHEMA
+    )
+    ranks = index.select("position", "rank", "id").repartition(parts, "position")
+    table = derived.repartition(parts, "position").join(ranks.hint("shuffle_hash"), "position")
+    return _persist(table.select(*[c.split()[0] for c in stages.DOCUMENT_SCHEMA.split(", ")]))
+
+
+def _confirm(table: Any, index: Any, n: int, config: ScanConfig, parts: int) -> tuple[Any, dict[str, int]]:
+    # Band keys grouped by key -> candidate pairs per partition of buckets, routed to the partition of their
+    # first document; every document a partition's pairs name sent there once; then the whole confirmation
+    # per partition.
+    from pyspark.sql import functions as sf
+
+    routes = arrow.routes(parts)
+    num_perm = config.signature.num_perm
+    duplicate_bands = bands(config.duplicate_lsh.threshold, num_perm, config.duplicate_lsh.false_negative_weight)
+    rewrite_bands = bands(config.rewrite_lsh.threshold, num_perm, config.rewrite_lsh.false_negative_weight)
+    keys = table.select("rank", "words", "signature", "top").mapInArrow(
+        partial(
+            stages.band_rows,
             config=config,
             duplicate_bands=duplicate_bands,
             rewrite_bands=rewrite_bands,
-        )
-
-    ranked = docs.drop("id").join(index.select("position", "rank", "id"), "position")
-    derived = ranked.select("rank", "position", "id", *[c for c in docs.columns if c not in ("position", "id")])
-    table = _persist(derived.mapInArrow(run, stages.DERIVED_SCHEMA).repartition(partitions, "rank"))
-    table.count()
-    return table
-
-
-def _buckets(derived: Any, config: ScanConfig) -> tuple[Any, Any]:
-    # Band keys grouped by Spark; each bucket of two or more documents -> pairs by the local bucket rule.
-    from pyspark.sql import functions as sf
-
-    out = []
-    for column, lsh in (("dup_keys", config.duplicate_lsh), ("rw_keys", config.rewrite_lsh)):
-        keys = derived.select("rank", sf.posexplode(column).alias("band", "key"))
-        buckets = (
-            keys.groupBy("band", "key")
-            .agg(sf.collect_list("rank").alias("ranks"))
-            .where(sf.size("ranks") > 1)
-            .select("ranks")
-        )
-        pairs = buckets.mapInArrow(partial(stages.bucket_pairs, max_bucket=lsh.max_bucket), "a long, b long")
-        out.append(pairs.distinct())
-    return out[0], out[1]
-
-
-def _with_rows(pairs: Any, derived: Any, columns: list[str]) -> Any:
-    # Each pair with both documents' `columns`, as a_<column> and b_<column>.
-    from pyspark.sql import functions as sf
-
-    first = derived.select(sf.col("rank").alias("a"), *[sf.col(c).alias(f"a_{c}") for c in columns])
-    second = derived.select(sf.col("rank").alias("b"), *[sf.col(c).alias(f"b_{c}") for c in columns])
-    return pairs.join(first, "a").join(second, "b")
-
-
-def _agreeing(pairs: Any, derived: Any, column: str, config: ScanConfig, min_agreement: float) -> Any:
-    if min_agreement <= 0:
-        return pairs
-    return _with_rows(pairs, derived, [column]).mapInArrow(
-        partial(stages.keep_agreeing, column=column, config=config, min_agreement=min_agreement), "a long, b long"
+            routes=routes,
+        ),
+        stages.BAND_SCHEMA,
     )
+    bucket = partial(stages.bucket, duplicate_bands=duplicate_bands[0], config=config, documents=n, routes=routes)
+    pairs = _persist(
+        keys.repartition(parts, "route").mapInArrow(bucket, stages.PAIR_SCHEMA).repartition(parts, "route")
+    )
+    # Where each document is needed, once per partition: joined to its position, then to its row.
+    needs = (
+        pairs.mapInArrow(stages.needed, "rank long, route long")
+        .join(index.select("rank", "position"), "rank")
+        .select("position", "route")
+        .repartition(parts, "position")
+    )
+    copies = table.join(needs.hint("shuffle_hash"), "position").drop("position", "words")
+    together = pairs.unionByName(copies, allowMissingColumns=True)
+    evaluate = partial(stages.evaluate, config=config)
+    confirmed = _persist(together.repartition(parts, "route").mapInArrow(evaluate, stages.CONFIRMED_SCHEMA))
+    sums = [sf.sum(sf.col("tally")[i]).alias(key) for i, key in enumerate(stages.TALLY)]
+    sums += [sf.sum((sf.col("relation") == rel).cast("long")).alias(rel) for rel in (DUPLICATE, REWRITE)]
+    row = confirmed.agg(*sums).first()
+    pairs.unpersist()
+    return confirmed, {key: int(row[key] or 0) for key in (*stages.TALLY, DUPLICATE, REWRITE)}
 
 
-def _clusters(confirmed: Any, index: Any, n: int, config: ScanConfig) -> tuple[Any, Any]:
+def _clusters(
+    confirmed: Any, index: Any, n: int, config: ScanConfig, parts: int
+) -> tuple[Any, Any, dict[str, tuple[int, int]]]:
     # Components of the confirmed pairs and of the duplicate pairs alone, found in one run of large-star/
     # small-star over both graphs side by side (the second's nodes shifted by n); then each component
-    # described by the local rule: id, relation, members, representative.
+    # described by the local rule: id, relation, members, representative. Also each member's row (rank,
+    # cluster id, relation, size, root) and the counts per relation.
     from pyspark.sql import functions as sf
 
-    edges = confirmed.select(sf.col("a").alias("u"), sf.col("b").alias("v"))
-    shifted = confirmed.where(sf.col("relation") == DUPLICATE).select(
+    pairs = confirmed.where("tally IS NULL")
+    edges = pairs.select(sf.col("a").alias("u"), sf.col("b").alias("v"))
+    shifted = pairs.where(sf.col("relation") == DUPLICATE).select(
         (sf.col("a") + n).alias("u"), (sf.col("b") + n).alias("v")
     )
-    found = _persist(components(edges.unionByName(shifted)))
+    found = components(edges.unionByName(shifted), parts)
     roots = found.where(sf.col("node") < n)
     dup_roots = found.where(sf.col("node") >= n).select(
         (sf.col("node") - n).alias("node"), (sf.col("root") - n).alias("dup_root")
@@ -395,8 +411,49 @@ def _clusters(confirmed: Any, index: Any, n: int, config: ScanConfig) -> tuple[A
         sf.col("m.position").alias("positions"),
         sf.col("m.dup_root").alias("dup_roots"),
     )
-    described = table.mapInArrow(
-        partial(stages.describe_clusters, config=config.cluster),
-        "root long, id string, relation string, members array<string>, representative string, ranks array<long>",
+    clusters = _persist(
+        table.mapInArrow(
+            partial(stages.describe_clusters, config=config.cluster),
+            "root long, id string, relation string, members array<string>, representative string, ranks array<long>",
+        )
     )
-    return described, found
+    rows = clusters.groupBy("relation").agg(sf.count("*").alias("clusters"), sf.sum(sf.size("ranks")).alias("docs"))
+    counts = {r.relation: (int(r.clusters), int(r.docs)) for r in rows.collect()}
+    membership = clusters.select(
+        sf.explode("ranks").alias("rank"),
+        sf.col("id").alias("cluster"),
+        "relation",
+        sf.size("ranks").alias("size"),
+        "root",
+    )
+    return clusters, membership, counts
+
+
+def _farm_scores(farm: Any, index: Any, members: Any, n: int, parts: int) -> Any:
+    # Each document's cluster (relation, size) and sentence group (its cluster's root, or itself); its line and
+    # sentence keys counted by key on the cluster; the counts of the keys that reach a threshold taken back to
+    # the documents carrying them; then `corpus_scores` per partition.
+    from pyspark.sql import functions as sf
+
+    from dedup.spark import farm as farm_stages
+
+    assign = (
+        index.select("position", "rank")
+        .join(members, "rank", "left")
+        .select("position", sf.coalesce("root", "rank").alias("group"), "relation", "size")
+        .repartition(parts, "position")
+    )
+    docs = farm.join(assign.hint("shuffle_hash"), "position")
+    counts = (
+        docs.mapInArrow(partial(farm_stages.keys_of, routes=arrow.routes(parts)), farm_stages.KEY_SCHEMA)
+        .repartition(parts, "route")
+        .mapInArrow(farm_stages.count_keys, farm_stages.COUNT_SCHEMA)
+    )
+    shared = (
+        counts.repartition(parts, "position")
+        .groupBy("position")
+        .agg(sf.collect_list(sf.struct("kind", "key", "count")).alias("shared"))
+    )
+    return docs.join(shared, "position", "left").mapInArrow(
+        partial(farm_stages.score, documents=n), farm_stages.SCORE_SCHEMA
+    )

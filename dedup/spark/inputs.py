@@ -18,7 +18,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from dedup.config import ScanConfig
 from dedup.errors import InputError
@@ -26,11 +25,12 @@ from dedup.model import Document, Skipped
 from dedup.parallel import _runs as file_runs
 from dedup.pipeline import featurize_batch
 from dedup.sources import RECORD_FIELDS, Corpus, FileJob, precheck, read_data, read_job, read_records
+from dedup.spark.arrow import pack, pack_rows
 
 __all__ = [
-    "FEATURES_SCHEMA",
     "SOURCE_SCHEMA",
     "Listing",
+    "features_schema",
     "is_uri",
     "list_inputs",
     "read_and_featurize",
@@ -42,13 +42,26 @@ POSITION_BITS = 32
 # One row per input: a local file, a remote file (with its bytes, once fetched), or an in-memory document.
 SOURCE_SCHEMA = (
     "source string, file long, path string, rel string, size long, max_bytes long, content binary, "
-    "doc_id string, text string"
+    "doc_id string, text string, chrome string"
 )
-# One row per document (position set) or per skipped input (skip_path set).
-FEATURES_SCHEMA = (
-    "position long, id string, words long, shingles array<int>, signature array<int>, term_cols array<int>, "
-    "term_counts array<float>, skip_path string, skip_reason string, skip_order long"
+# One row per document (position set) or per skipped input (skip_path set); then, when the scan scores, the
+# content-farm features (`dedup.spark.farm`).
+# Arrays travel as binary values (`dedup.spark.arrow`): shingles and signature uint32, term columns int32 and
+# counts float32.
+_FEATURES = (
+    "position long, id string, words long, shingles binary, signature binary, term_cols binary, term_counts binary, "
+    "skip_path string, skip_reason string, skip_order long"
 )
+
+
+def features_schema(score: bool) -> str:
+    """The rows `read_and_featurize` yields: features, skip rows and, when scoring, the farm columns."""
+    if not score:
+        return _FEATURES
+    from dedup.spark.farm import farm_schema
+
+    return f"{_FEATURES}, {farm_schema()}"
+
 
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(//|/)")
 
@@ -141,7 +154,7 @@ def source_rows(listing: Listing, documents: list[Document]) -> list[list[tuple[
     local = [(i, job) for i, job in enumerate(listing.jobs) if not listing.remote[i]]
     index = {id(job): i for i, job in local}
     runs: list[list[tuple[Any, ...]]] = [
-        [("local", index[id(job)], job.path, job.rel, job.size, job.max_bytes, None, None, None) for job in run]
+        [("local", index[id(job)], job.path, job.rel, job.size, job.max_bytes, None, None, None, None) for job in run]
         for run in file_runs([job for _, job in local])
     ]
     first = len(listing.jobs)
@@ -149,7 +162,7 @@ def source_rows(listing: Listing, documents: list[Document]) -> list[list[tuple[
     for lo in range(0, len(documents), step):
         runs.append(
             [
-                ("document", first + lo + k, "", "", 0, 0, None, doc.id, doc.text)
+                ("document", first + lo + k, "", "", 0, 0, None, doc.id, doc.text, doc.chrome)
                 for k, doc in enumerate(documents[lo : lo + step])
             ]
         )
@@ -180,7 +193,7 @@ def _buffer(content: bytes) -> Any:
 def _read_source(row: dict[str, Any]) -> tuple[list[Document], list[Skipped]]:
     # One input -> its documents and skips, by the local engine's functions; never raises.
     if row["source"] == "document":
-        return [Document(row["doc_id"], row["text"])], []
+        return [Document(row["doc_id"], row["text"], row["chrome"] or "")], []
     path, rel, size, max_bytes = row["path"], row["rel"], row["size"], row["max_bytes"]
     parquet = path.lower().endswith(PARQUET)
     if row["source"] == "local" and not parquet:
@@ -199,39 +212,36 @@ def _read_source(row: dict[str, Any]) -> tuple[list[Document], list[Skipped]]:
         return [], [Skipped(rel, f"failed to read: {type(err).__name__}: {err}")]
 
 
-def _lists(values: npt.NDArray[Any], ptr: npt.NDArray[np.int64]) -> Any:
-    import pyarrow as pa
-
-    return pa.ListArray.from_arrays(pa.array(ptr.astype(np.int32)), pa.array(values))
-
-
 def _features_batch(positions: list[int], documents: list[Document], config: ScanConfig) -> Any:
     import pyarrow as pa
 
     batch = featurize_batch(documents, config, workers=1)
     f = batch.features
     n = len(documents)
-    num_perm = config.signature.num_perm
-    sig_ptr = np.arange(0, n * num_perm + 1, num_perm, dtype=np.int64)
+    terms_ptr = f.terms.indptr.astype(np.int64)
     arrays = [
         pa.array(positions, pa.int64()),
         pa.array(batch.ids, pa.string()),
         pa.array(f.words, pa.int64()),
-        _lists(f.shingles.values.view(np.int32), f.shingles.ptr),
-        _lists(f.signatures.reshape(-1).view(np.int32), sig_ptr),
-        _lists(f.terms.indices.astype(np.int32), f.terms.indptr.astype(np.int64)),
-        _lists(f.terms.data.astype(np.float32), f.terms.indptr.astype(np.int64)),
+        pack(f.shingles.values.astype(np.uint32), f.shingles.ptr),
+        pack_rows(f.signatures.astype(np.uint32)),
+        pack(f.terms.indices.astype(np.int32), terms_ptr),
+        pack(f.terms.data.astype(np.float32), terms_ptr),
         pa.nulls(n, pa.string()),
         pa.nulls(n, pa.string()),
         pa.nulls(n, pa.int64()),
     ]
-    return pa.RecordBatch.from_arrays(arrays, schema=_features_arrow_schema())
+    if batch.farm is not None:
+        from dedup.spark.farm import farm_arrays
+
+        arrays += farm_arrays(batch.farm)
+    return pa.RecordBatch.from_arrays(arrays, schema=_features_arrow_schema(config.score))
 
 
-def _skips_batch(skips: list[tuple[int, Skipped]]) -> Any:
+def _skips_batch(skips: list[tuple[int, Skipped]], score: bool) -> Any:
     import pyarrow as pa
 
-    schema = _features_arrow_schema()
+    schema = _features_arrow_schema(score)
     n = len(skips)
     arrays = [pa.nulls(n, f.type) for f in list(schema)[:7]]
     arrays += [
@@ -239,34 +249,39 @@ def _skips_batch(skips: list[tuple[int, Skipped]]) -> Any:
         pa.array([s.reason for _, s in skips], pa.string()),
         pa.array([order for order, _ in skips], pa.int64()),
     ]
+    arrays += [pa.nulls(n, f.type) for f in list(schema)[10:]]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def _features_arrow_schema() -> Any:
+def _features_arrow_schema(score: bool) -> Any:
     import pyarrow as pa
 
-    return pa.schema(
-        [
-            ("position", pa.int64()),
-            ("id", pa.string()),
-            ("words", pa.int64()),
-            ("shingles", pa.list_(pa.int32())),
-            ("signature", pa.list_(pa.int32())),
-            ("term_cols", pa.list_(pa.int32())),
-            ("term_counts", pa.list_(pa.float32())),
-            ("skip_path", pa.string()),
-            ("skip_reason", pa.string()),
-            ("skip_order", pa.int64()),
-        ]
-    )
+    fields = [
+        ("position", pa.int64()),
+        ("id", pa.string()),
+        ("words", pa.int64()),
+        ("shingles", pa.binary()),
+        ("signature", pa.binary()),
+        ("term_cols", pa.binary()),
+        ("term_counts", pa.binary()),
+        ("skip_path", pa.string()),
+        ("skip_reason", pa.string()),
+        ("skip_order", pa.int64()),
+    ]
+    if score:
+        from dedup.spark.farm import farm_arrow_fields
+
+        fields += farm_arrow_fields()
+    return pa.schema(fields)
 
 
 def read_and_featurize(batches: Iterable[Any], config: ScanConfig) -> Iterator[Any]:
     """`mapInArrow` body: rows of `SOURCE_SCHEMA` -> rows of `FEATURES_SCHEMA`, featurized `batch_size` at a time.
 
-    The per-document stages are `featurize_batch`'s, single-threaded: Spark runs one task per core.
+    The per-document stages are `featurize_batch`'s (the content-farm features too, when `config.score`),
+    single-threaded: Spark runs one task per core.
     """
-    config = replace(config, workers=1, score=False)
+    config = replace(config, workers=1)
     positions: list[int] = []
     documents: list[Document] = []
     for batch in batches:
@@ -274,7 +289,7 @@ def read_and_featurize(batches: Iterable[Any], config: ScanConfig) -> Iterator[A
             docs, skips = _read_source(row)
             base = row["file"] << POSITION_BITS
             if skips:
-                yield _skips_batch([(base + k, s) for k, s in enumerate(skips)])
+                yield _skips_batch([(base + k, s) for k, s in enumerate(skips)], config.score)
             for k, doc in enumerate(docs):
                 positions.append(base + k)
                 documents.append(doc)

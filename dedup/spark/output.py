@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import orjson
 
 from dedup.errors import InputError
@@ -26,7 +27,18 @@ _KINDS = {"documents": "document", "pairs": "pair", "clusters": "cluster", "skip
 def _records(kind: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     # The local contract for these rows: the dicts `ScanResult.to_dict` makes of them.
     if kind == "documents":
-        result = ScanResult(tuple(DocumentResult(r["id"], r["words"], r["cluster"]) for r in rows), (), (), ())
+        documents = (
+            DocumentResult(
+                r["id"],
+                r["words"],
+                r["cluster"],
+                r["farm_score"],
+                r["flagged"],
+                tuple((x["code"], x["contribution"], x["message"]) for x in r["reasons"] or ()),
+            )
+            for r in rows
+        )
+        result = ScanResult(tuple(documents), (), (), ())
     elif kind == "pairs":
         pairs = (Pair(r["a_id"], r["b_id"], r["relation"], r["jaccard"], r["containment"], r["cosine"]) for r in rows)
         result = ScanResult((), tuple(pairs), (), ())
@@ -39,13 +51,34 @@ def _records(kind: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return records
 
 
+# Each section's columns that order it, as (k1, k2, k3); sorted as (section, k1, k3, k2): skipped rows by path,
+# then by their order in the input.
+_ORDER = {
+    "documents": ("position", None, None),
+    "pairs": ("a", "b", None),
+    "clusters": ("root", None, None),
+    "skipped": (None, "order", "path"),
+}
+_LINES = "section int, k1 long, k2 long, k3 string, value string"
+
+
 def _lines(batches: Iterable[Any], kind: str) -> Iterator[Any]:
+    # A section's rows -> their report lines, each with the section and its sort keys.
     import pyarrow as pa
 
     tag = _KINDS[kind]
+    section = list(_KINDS).index(kind)
     for batch in batches:
+        n = batch.num_rows
         lines = [orjson.dumps({"type": tag, **r}).decode("utf-8") for r in _records(kind, batch.to_pylist())]
-        yield pa.RecordBatch.from_arrays([pa.array(lines, pa.string())], names=["value"])
+        keys = [
+            batch.column(name) if name is not None else pa.nulls(n, key_type)
+            for name, key_type in zip(_ORDER[kind], (pa.int64(), pa.int64(), pa.string()), strict=True)
+        ]
+        yield pa.RecordBatch.from_arrays(
+            [pa.array(np.full(n, section, dtype=np.int32)), *keys, pa.array(lines, pa.string())],
+            names=["section", "k1", "k2", "k3", "value"],
+        )
 
 
 def _refuse_existing(spark: Any, folder: str) -> None:
@@ -57,23 +90,35 @@ def _refuse_existing(spark: Any, folder: str) -> None:
 
 
 def write_jsonl(scan: SparkScan, folder: str) -> None:
-    """The JSONL report as text part files in `folder` (a new folder): `cat folder/part-*` is the local report."""
+    """The JSONL report as text part files in `folder` (a new folder): `cat folder/part-*` is the local report.
+
+    Each row's line is rendered where the row is, once (kept while the lines are sorted); then every line is
+    sorted by section, in the report's order, and by the section's own order, and written.
+    """
+    from pyspark import StorageLevel
+
     _refuse_existing(scan.spark, folder)
-    sections = [table.mapInArrow(partial(_lines, kind=kind), "value string") for kind, table in scan.ordered().items()]
+    tables = {"documents": scan.documents, "pairs": scan.pairs, "clusters": scan.clusters, "skipped": scan.skipped}
     summary = orjson.dumps({"type": "summary", **scan.summary}).decode("utf-8")
-    text = sections[0]
-    for section in [*sections[1:], scan.spark.createDataFrame([(summary,)], "value string").coalesce(1)]:
-        text = text.union(section)
-    text.write.text(folder)
+    lines = scan.spark.createDataFrame([(len(tables), None, None, None, summary)], _LINES)
+    for kind, table in tables.items():
+        lines = lines.unionByName(table.mapInArrow(partial(_lines, kind=kind), _LINES))
+    lines = lines.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        lines.orderBy("section", "k1", "k3", "k2").select("value").write.text(folder)
+    finally:
+        lines.unpersist()
 
 
 def write_parquet(scan: SparkScan, folder: str) -> None:
-    """Parquet datasets in `folder` (a new folder): `documents` (id, words, cluster), `pairs`, `clusters`
+    """Parquet datasets in `folder` (a new folder): `documents` (id, words, cluster, farm scores), `pairs`, `clusters`
     (members as a list), `skipped`, each sorted as the report lists it, and `summary` (one JSON line, text)."""
     _refuse_existing(scan.spark, folder)
     tables = scan.ordered()
     base = folder.rstrip("/")
-    tables["documents"].select("id", "words", "cluster").write.parquet(f"{base}/documents")
+    tables["documents"].select("id", "words", "cluster", "farm_score", "flagged", "reasons").write.parquet(
+        f"{base}/documents"
+    )
     tables["pairs"].selectExpr("a_id AS a", "b_id AS b", "relation", "jaccard", "containment", "cosine").write.parquet(
         f"{base}/pairs"
     )

@@ -39,6 +39,11 @@ def spark_session(spark: Any = None, master: str | None = None) -> tuple[Any, bo
         SparkSession.builder.appName("dedup")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.python.daemon.module", "dedup.spark.daemon")
+        # The scan sizes its own partitions: adaptive execution would only split each job into several (a
+        # job per shuffle, replanned in between), which costs more than it saves on these plans.
+        .config("spark.sql.adaptive.enabled", "false")
+        # A broadcast join sends its small side through the driver: nothing of the corpus goes there.
+        .config("spark.sql.autoBroadcastJoinThreshold", "-1")
     )
     if master is not None:
         builder = builder.master(master)

@@ -1,9 +1,13 @@
 """The per-partition bodies of the Spark scan (`mapInArrow` functions): Arrow batches in, Arrow batches out, each
-a thin wrapper around the local engine's stage function.
+a thin wrapper around the local engine's stage functions.
 
-List columns hold numpy arrays flat (Arrow list arrays: values and offsets), so a batch of documents becomes
-the same `SetBatch`, CSR matrix or signature matrix the local stages take, without a loop per document.
-uint32 hashes travel as int32 (Spark has no unsigned types) and 64-bit band keys as signed longs.
+Per-document arrays travel as binary values (`dedup.spark.arrow`), so a batch of documents becomes the same
+`SetBatch`, CSR matrix or signature matrix the local stages take, without a loop per document; 64-bit band keys
+travel as signed longs (Spark has no unsigned types).
+
+The pair stages see whole partitions: `bucket` a partition of band keys (every document of a bucket is there),
+`evaluate` a partition of candidate pairs together with every document they name (`DOCUMENT_SCHEMA` rows
+routed beside them), so a document's rows are read once per partition, never once per pair.
 """
 
 from __future__ import annotations
@@ -16,67 +20,81 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from dedup.cluster import describe
-from dedup.config import ClusterConfig, ConfirmConfig, ScanConfig
+from dedup.config import ClusterConfig, ScanConfig
 from dedup.confirm import DUPLICATE, REWRITE, classify, overlaps
-from dedup.lsh import agreement, band_keys
+from dedup.lsh import agreement, band_keys, band_pairs
 from dedup.pipeline import _unique_ids as unique_ids
 from dedup.shingle import SetBatch
 from dedup.signature import minhash
+from dedup.spark.arrow import gather, pack, scatter, select, unpack, unpack_rows
 from dedup.tfidf import N_FEATURES, document_frequencies, pair_cosines, tfidf, top_terms
 
 __all__ = [
+    "BAND_SCHEMA",
+    "CONFIRMED_SCHEMA",
     "DERIVED_SCHEMA",
-    "bucket_pairs",
-    "confirm_pairs",
-    "cosines",
+    "DOCUMENT_SCHEMA",
+    "PAIR_SCHEMA",
+    "TALLY",
+    "band_rows",
+    "bucket",
     "derive",
     "describe_clusters",
+    "evaluate",
     "frequencies",
-    "keep_agreeing",
+    "needed",
+    "pack_frequencies",
     "rename",
 ]
 
+# Each document's results where it was read: TF-IDF row and top terms beside its features.
 DERIVED_SCHEMA = (
-    "rank long, position long, id string, words long, shingles array<int>, signature array<int>, top array<int>, "
-    "tfidf_cols array<int>, tfidf_vals array<float>, dup_keys array<long>, rw_keys array<long>"
+    "position long, words long, shingles binary, signature binary, top binary, tfidf_cols binary, tfidf_vals binary"
+)
+# The cached document table (the derived rows with rank and final id): what the pair stages need of each document.
+DOCUMENT_SCHEMA = (
+    "position long, rank long, id string, words long, shingles binary, signature binary, top binary, "
+    "tfidf_cols binary, tfidf_vals binary"
+)
+# Band keys (uint64) of active documents with their band (int32, the duplicate path's first) and rank (int64),
+# packed per partition of the key (`dedup.spark.arrow.scatter`).
+BAND_SCHEMA = "route long, keys binary, bands binary, ranks binary"
+# Candidate pairs by rank, a < b (int64), and the paths that found them (uint8), packed per partition of `a`.
+PAIR_SCHEMA = "route long, a binary, b binary, paths binary"
+# Confirmed pairs by rank, with ids and the measures as the report gives them; and one row per partition
+# with its candidate counts in `tally` (the pair columns null there).
+TALLY = ("duplicate_path", "rewrite_path", "total", "measured")
+CONFIRMED_SCHEMA = (
+    "a long, b long, a_id string, b_id string, relation string, jaccard double, containment double, "
+    "cosine double, tally array<long>"
 )
 
 
-def _flat(column: Any) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64]]:
-    # An Arrow list column -> (values, ptr) with ptr[0] == 0, whatever slice of its buffers the column is.
-    offsets = column.offsets.to_numpy().astype(np.int64)
-    values = column.values.to_numpy(zero_copy_only=False)[offsets[0] : offsets[-1]]
-    return values, offsets - offsets[0]
-
-
-def _lists(values: npt.NDArray[Any], ptr: npt.NDArray[np.int64]) -> Any:
-    import pyarrow as pa
-
-    return pa.ListArray.from_arrays(pa.array(ptr.astype(np.int32)), pa.array(values))
-
-
 def _sets(column: Any) -> SetBatch:
-    values, ptr = _flat(column)
-    return SetBatch(np.ascontiguousarray(values).view(np.uint32), ptr)
+    values, ptr = unpack(column, np.uint32)
+    return SetBatch(values, ptr)
 
 
 def _matrix(cols: Any, vals: Any, rows: int) -> sp.csr_matrix:
-    indices, ptr = _flat(cols)
-    data, _ = _flat(vals)
-    return sp.csr_matrix((data.astype(np.float32), indices.astype(np.int32), ptr), shape=(rows, N_FEATURES))
+    indices, ptr = unpack(cols, np.int32)
+    data, _ = unpack(vals, np.float32)
+    matrix = sp.csr_matrix((data, indices, ptr), shape=(rows, N_FEATURES))
+    matrix.has_sorted_indices = True  # rows are stored as the local stages made them: sorted
+    return matrix
 
 
-def _signatures(column: Any, num_perm: int) -> npt.NDArray[np.uint32]:
-    values, _ = _flat(column)
-    return np.ascontiguousarray(values).view(np.uint32).reshape(-1, num_perm)
+def _numbers(table: Any, name: str) -> npt.NDArray[np.int64]:
+    return np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
-def _column(batch: Any, name: str) -> Any:
-    return batch.column(batch.schema.get_field_index(name))
+def _table(batches: Iterable[Any]) -> Any:
+    # A whole partition as one Arrow table, chunks combined.
+    import pyarrow as pa
 
-
-def _numbers(batch: Any, name: str) -> npt.NDArray[np.int64]:
-    return np.asarray(_column(batch, name).to_numpy(zero_copy_only=False), dtype=np.int64)
+    batches = [b for b in batches if b.num_rows]
+    if not batches:
+        return None
+    return pa.Table.from_batches(batches).combine_chunks()
 
 
 # --- ids -------------------------------------------------------------------------------------------------------
@@ -89,9 +107,7 @@ def rename(batches: Iterable[Any]) -> Iterator[Any]:
     for batch in batches:
         out_pos: list[int] = []
         out_ids: list[str] = []
-        for positions, ids in zip(
-            _column(batch, "positions").to_pylist(), _column(batch, "ids").to_pylist(), strict=True
-        ):
+        for positions, ids in zip(batch.column("positions").to_pylist(), batch.column("ids").to_pylist(), strict=True):
             out_pos.extend(positions)
             out_ids.extend(unique_ids(ids)[0])
         yield pa.RecordBatch.from_arrays(
@@ -99,7 +115,7 @@ def rename(batches: Iterable[Any]) -> Iterator[Any]:
         )
 
 
-# --- document frequencies, TF-IDF, top terms, band keys --------------------------------------------------------
+# --- document frequencies, TF-IDF, top terms ---------------------------------------------------------------------
 
 
 def frequencies(batches: Iterable[Any]) -> Iterator[Any]:
@@ -108,9 +124,7 @@ def frequencies(batches: Iterable[Any]) -> Iterator[Any]:
 
     total = np.zeros(N_FEATURES, dtype=np.int64)
     for batch in batches:
-        total += document_frequencies(
-            _matrix(_column(batch, "term_cols"), _column(batch, "term_counts"), batch.num_rows)
-        )
+        total += document_frequencies(_matrix(batch.column("term_cols"), batch.column("term_counts"), batch.num_rows))
     cols = np.flatnonzero(total)
     yield pa.RecordBatch.from_arrays(
         [pa.array(cols.astype(np.int32), pa.int32()), pa.array(total[cols], pa.int64())], names=["col", "df"]
@@ -130,178 +144,247 @@ def pack_frequencies(batches: Iterable[Any]) -> Iterator[Any]:
 
 
 def derive(
-    batches: Iterable[Any],
-    *,
-    df: npt.NDArray[np.int64],
-    documents: int,
-    max_df: int,
-    config: ScanConfig,
-    duplicate_bands: tuple[int, int],
-    rewrite_bands: tuple[int, int],
+    batches: Iterable[Any], *, df: npt.NDArray[np.int64], documents: int, max_df: int, config: ScanConfig
 ) -> Iterator[Any]:
-    """Featurized documents -> TF-IDF rows (corpus frequencies `df` of `documents`), top terms and both paths'
-    band keys, as the local engine computes them for the whole corpus; rows of `DERIVED_SCHEMA`."""
+    """Featurized documents -> `DERIVED_SCHEMA` rows: TF-IDF rows with the corpus frequencies `df` of
+    `documents`, and top terms, as the local engine computes them for the whole corpus."""
     import pyarrow as pa
 
-    num_perm = config.signature.num_perm
     for batch in batches:
         n = batch.num_rows
         if n == 0:
             continue
-        words = _numbers(batch, "words")
-        active = words > 0
-        matrix = tfidf(_matrix(_column(batch, "term_cols"), _column(batch, "term_counts"), n), df, documents)
+        matrix = tfidf(_matrix(batch.column("term_cols"), batch.column("term_counts"), n), df, documents)
         top = top_terms(matrix, config.confirm.rewrite_top_terms, max_df, df=df)
-        signatures = _signatures(_column(batch, "signature"), num_perm)
-        keys = []
-        for sigs, (b, r) in ((signatures, duplicate_bands), (minhash(top, config.signature), rewrite_bands)):
-            values = band_keys(sigs[active], b, r).reshape(-1).view(np.int64)
-            ptr = np.zeros(n + 1, dtype=np.int64)
-            np.cumsum(active * b, out=ptr[1:])
-            keys.append(_lists(values, ptr))
+        ptr = matrix.indptr.astype(np.int64)
         arrays = [
-            _column(batch, "rank"),
-            _column(batch, "position"),
-            _column(batch, "id"),
-            _column(batch, "words"),
-            _column(batch, "shingles"),
-            _column(batch, "signature"),
-            _lists(top.values.view(np.int32), top.ptr),
-            _lists(matrix.indices.astype(np.int32), matrix.indptr.astype(np.int64)),
-            _lists(matrix.data.astype(np.float32), matrix.indptr.astype(np.int64)),
-            *keys,
+            *(batch.column(c) for c in ("position", "words", "shingles", "signature")),
+            pack(top.values.astype(np.uint32), top.ptr),
+            pack(matrix.indices.astype(np.int32), ptr),
+            pack(matrix.data.astype(np.float32), ptr),
         ]
-        names = ["rank", "position", "id", "words", "shingles", "signature", "top", "tfidf_cols", "tfidf_vals"]
-        yield pa.RecordBatch.from_arrays(arrays, names=[*names, "dup_keys", "rw_keys"])
+        names = ["position", "words", "shingles", "signature", "top", "tfidf_cols", "tfidf_vals"]
+        yield pa.RecordBatch.from_arrays(arrays, names=names)
 
 
 # --- candidates ------------------------------------------------------------------------------------------------
 
 
-def bucket_pairs(batches: Iterable[Any], max_bucket: int) -> Iterator[Any]:
-    """Buckets (the ranks of the documents sharing one band key) -> pairs `(a, b)`, `a < b`, by the local rule:
-    every pair within a bucket of at most `max_bucket`, else its member of lowest rank with each other one."""
-    import pyarrow as pa
-
-    for batch in batches:
-        ranks, ptr = _flat(_column(batch, "ranks"))
-        a_out: list[npt.NDArray[np.int64]] = []
-        b_out: list[npt.NDArray[np.int64]] = []
-        for lo, hi in zip(ptr[:-1].tolist(), ptr[1:].tolist(), strict=True):
-            members = np.sort(ranks[lo:hi])
-            size = members.shape[0]
-            if size <= max_bucket:
-                i, j = np.triu_indices(size, 1)
-                a_out.append(members[i])
-                b_out.append(members[j])
-            else:
-                a_out.append(np.full(size - 1, members[0], dtype=np.int64))
-                b_out.append(members[1:])
-        a = np.concatenate(a_out) if a_out else np.zeros(0, dtype=np.int64)
-        b = np.concatenate(b_out) if b_out else np.zeros(0, dtype=np.int64)
-        yield pa.RecordBatch.from_arrays([pa.array(a, pa.int64()), pa.array(b, pa.int64())], names=["a", "b"])
-
-
-def _stacked_pairs(m: int) -> npt.NDArray[np.int64]:
-    # Rows 0..m-1 hold the pairs' first documents and m..2m-1 their second ones: pair p is (p, m + p).
-    first = np.arange(m, dtype=np.int64)
-    return np.stack([first, first + m], axis=1)
-
-
-def keep_agreeing(batches: Iterable[Any], *, column: str, config: ScanConfig, min_agreement: float) -> Iterator[Any]:
-    """Candidate pairs with both documents' `signature` (or `top` terms, MinHashed here as locally) -> the pairs
-    whose signatures agree on at least `min_agreement` of their positions (`lsh.agreement`)."""
-    import pyarrow as pa
-
+def band_rows(
+    batches: Iterable[Any],
+    *,
+    config: ScanConfig,
+    duplicate_bands: tuple[int, int],
+    rewrite_bands: tuple[int, int],
+    routes: npt.NDArray[np.int64],
+) -> Iterator[Any]:
+    """Documents (rank, words, signature, top) -> `BAND_SCHEMA` rows: each active document's band keys on both
+    paths (the shingle signature's, and the MinHash of its top terms', as `lsh.band_keys` makes them), with
+    its rank and the band (the duplicate path's first), packed by the partition of their key."""
     num_perm = config.signature.num_perm
     for batch in batches:
-        m = batch.num_rows
-        if m == 0:
+        active = _numbers(batch, "words") > 0
+        ranks = _numbers(batch, "rank")[active]
+        if ranks.shape[0] == 0:
             continue
-        if column == "signature":
-            sigs = np.concatenate(
-                [
-                    _signatures(_column(batch, "a_signature"), num_perm),
-                    _signatures(_column(batch, "b_signature"), num_perm),
-                ]
-            )
-        else:
-            sigs = minhash(
-                SetBatch.concat([_sets(_column(batch, "a_top")), _sets(_column(batch, "b_top"))]), config.signature
-            )
-        keep = agreement(sigs, _stacked_pairs(m)) >= min_agreement
+        signatures = unpack_rows(batch.column("signature"), np.uint32, num_perm)[active]
+        top_signatures = minhash(_sets(batch.column("top")), config.signature)[active]
+        keys, bands, owners = [], [], []
+        first = 0
+        for sigs, (b, r) in ((signatures, duplicate_bands), (top_signatures, rewrite_bands)):
+            keys.append(band_keys(sigs, b, r).reshape(-1))
+            bands.append(np.tile(np.arange(first, first + b, dtype=np.int32), ranks.shape[0]))
+            owners.append(np.repeat(ranks, b))
+            first += b
+        all_keys = np.concatenate(keys)
+        targets = (all_keys % np.uint64(routes.shape[0])).astype(np.int64)
+        columns: dict[str, npt.NDArray[Any]] = {
+            "keys": all_keys,
+            "bands": np.concatenate(bands),
+            "ranks": np.concatenate(owners),
+        }
+        yield scatter(targets, routes, columns)
+
+
+def bucket(
+    batches: Iterable[Any], *, duplicate_bands: int, config: ScanConfig, documents: int, routes: npt.NDArray[np.int64]
+) -> Iterator[Any]:
+    """A partition of `BAND_SCHEMA` rows (every row of each key it holds) -> `PAIR_SCHEMA` rows: the pairs of every
+    bucket by the local rule (`lsh.band_pairs`), distinct, with the paths that found them (bit 1: duplicate,
+    bit 2: rewrite), packed by the partition of their first document. Ranks are below `documents`."""
+    table = _table(batches)
+    if table is None:
+        return
+    items = gather(table, {"keys": np.uint64, "bands": np.int32, "ranks": np.int64})
+    keys, bands, ranks = items["keys"], items["bands"], items["ranks"]
+    # One band after another, each in rank order: a band's rows are then ascending as band_pairs wants them
+    # (a document has one key per band, so the combined key is unique).
+    order = np.argsort(bands.astype(np.int64) * documents + ranks)
+    keys, bands, ranks = keys[order], bands[order], ranks[order]
+    starts = np.flatnonzero(np.r_[True, bands[1:] != bands[:-1]])
+    ends = np.r_[starts[1:], bands.shape[0]]
+    found: tuple[list[npt.NDArray[np.int64]], list[npt.NDArray[np.int64]]] = ([], [])
+    for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
+        rewrite = int(bands[lo]) >= duplicate_bands
+        lsh = config.rewrite_lsh if rewrite else config.duplicate_lsh
+        members = ranks[lo:hi]
+        width = hi - lo
+        codes = band_pairs(keys[lo:hi], np.arange(width, dtype=np.int64), members, lsh.max_bucket)
+        if codes.shape[0]:
+            found[rewrite].append(members[codes // width] * documents + members[codes % width])
+    codes, d, r = _merge(*(_sorted_unique(f) for f in found))
+    if codes.shape[0] == 0:
+        return
+    a, b = codes // documents, codes % documents
+    flags = (d.astype(np.uint8) | (r.astype(np.uint8) << 1)).astype(np.uint8)
+    yield scatter(a % routes.shape[0], routes, {"a": a, "b": b, "paths": flags})
+
+
+def needed(batches: Iterable[Any]) -> Iterator[Any]:
+    """A partition of `PAIR_SCHEMA` rows -> `(rank, route)`: every document its pairs name, once, with the
+    partition's route, so that each document is sent there once whatever the number of its pairs."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = _table(batches)
+    if table is None:
+        return
+    for route in np.unique(_numbers(table, "route")).tolist():
+        items = gather(table.filter(pc.equal(table.column("route"), route)), {"a": np.int64, "b": np.int64})
+        ranks = np.unique(np.concatenate([items["a"], items["b"]]))
         yield pa.RecordBatch.from_arrays(
-            [pa.array(_numbers(batch, "a")[keep], pa.int64()), pa.array(_numbers(batch, "b")[keep], pa.int64())],
-            names=["a", "b"],
+            [pa.array(ranks), pa.array(np.full(ranks.shape[0], route, dtype=np.int64))], names=["rank", "route"]
         )
+
+
+def _sorted_unique(parts: list[npt.NDArray[np.int64]]) -> npt.NDArray[np.int64]:
+    # Pair codes (`a * width + b`: one int64 per pair, sorted far faster than pairs of columns), distinct, sorted.
+    if not parts:
+        return np.zeros(0, dtype=np.int64)
+    codes = np.sort(np.concatenate(parts))
+    keep = np.ones(codes.shape[0], dtype=np.bool_)
+    np.not_equal(codes[1:], codes[:-1], out=keep[1:])
+    return codes[keep]
+
+
+def _merge(
+    duplicate: npt.NDArray[np.int64], rewrite: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    # Union of two sorted sets of distinct pair codes, each code flagged with the sets it is in.
+    codes = _sorted_unique([duplicate, rewrite])
+    flags = []
+    for part in (duplicate, rewrite):
+        at = np.minimum(np.searchsorted(part, codes), max(part.shape[0] - 1, 0))
+        flags.append(part[at] == codes if part.shape[0] else np.zeros(codes.shape[0], dtype=np.bool_))
+    return codes, flags[0], flags[1]
 
 
 # --- confirmation ----------------------------------------------------------------------------------------------
 
 
-def cosines(batches: Iterable[Any]) -> Iterator[Any]:
-    """Candidate pairs with both TF-IDF rows -> the pairs with their cosine (`pair_cosines`)."""
+def evaluate(batches: Iterable[Any], config: ScanConfig) -> Iterator[Any]:
+    """A partition of candidate pairs (`PAIR_SCHEMA` rows) and every document they name (`DOCUMENT_SCHEMA` rows
+    with `rank` set) -> `CONFIRMED_SCHEMA` rows: the local engine's confirmation of these pairs.
+
+    Each path's pairs keep the signature agreement floor (`lsh.agreement`, the rewrite path's over the MinHash
+    of the top terms); then TF-IDF cosine, the overlaps where the cosine leaves either relation possible,
+    `classify`; measures rounded to 4 places as the report gives them. Last, one row with the counts.
+    """
     import pyarrow as pa
+    import pyarrow.compute as pc
 
-    for batch in batches:
-        m = batch.num_rows
-        if m == 0:
-            continue
-        rows = sp.vstack(
-            [
-                _matrix(_column(batch, "a_tfidf_cols"), _column(batch, "a_tfidf_vals"), m),
-                _matrix(_column(batch, "b_tfidf_cols"), _column(batch, "b_tfidf_vals"), m),
-            ],
-            format="csr",
-        )
-        yield pa.RecordBatch.from_arrays(
-            [*(_column(batch, c) for c in ("a", "b", "d", "r")), pa.array(pair_cosines(rows, _stacked_pairs(m)))],
-            names=["a", "b", "d", "r", "cosine"],
-        )
+    batches = [b for b in batches if b.num_rows]
+    if not batches:
+        return
+    table = pa.Table.from_batches(batches)
+    # The documents' rows, in the order they came (each document once: it is sent to a partition once), and
+    # their columns read in place: the pair rows' are empty.
+    valid = pc.is_valid(table.column("rank"))
+    rows = np.flatnonzero(valid.to_numpy(zero_copy_only=False))
+    ranks = np.asarray(table.column("rank").filter(valid).to_numpy(), dtype=np.int64)
+    n = rows.shape[0]
 
+    def column(name: str, dtype: Any) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64]]:
+        return select(*unpack(table.column(name), dtype), rows)
 
-def confirm_pairs(batches: Iterable[Any], config: ConfirmConfig) -> Iterator[Any]:
-    """Measured pairs with both shingle sets -> confirmed pairs (`overlaps`, `classify`), measures rounded to
-    4 places as the report gives them."""
-    import pyarrow as pa
-
-    for batch in batches:
-        m = batch.num_rows
-        if m == 0:
-            continue
-        sets = SetBatch.concat([_sets(_column(batch, "a_shingles")), _sets(_column(batch, "b_shingles"))])
-        pairs = _stacked_pairs(m)
-        jaccard, containment = overlaps(sets, pairs)
-        cosine = np.asarray(_column(batch, "cosine").to_numpy(zero_copy_only=False), dtype=np.float64)
-        confirmed = classify(pairs, jaccard, containment, cosine, config)
-        keep = confirmed.pairs[:, 0]
-        relation = np.where(confirmed.duplicate, DUPLICATE, REWRITE)
-        yield pa.RecordBatch.from_arrays(
-            [
-                pa.array(_numbers(batch, "a")[keep], pa.int64()),
-                pa.array(_numbers(batch, "b")[keep], pa.int64()),
-                pa.array(np.asarray(_column(batch, "a_id").to_pylist(), dtype=object)[keep].tolist(), pa.string()),
-                pa.array(np.asarray(_column(batch, "b_id").to_pylist(), dtype=object)[keep].tolist(), pa.string()),
-                pa.array(relation.tolist(), pa.string()),
-                pa.array(np.round(confirmed.jaccard, 4), pa.float64()),
-                pa.array(np.round(confirmed.containment, 4), pa.float64()),
-                pa.array(np.round(confirmed.cosine, 4), pa.float64()),
-            ],
-            names=["a", "b", "a_id", "b_id", "relation", "jaccard", "containment", "cosine"],
-        )
+    by_rank = np.argsort(ranks, kind="stable")
+    items = gather(table, {"a": np.int64, "b": np.int64, "paths": np.uint8})
+    local = []
+    for side in ("a", "b"):
+        at = np.minimum(np.searchsorted(ranks, items[side], sorter=by_rank), max(n - 1, 0))
+        if at.shape[0] and (n == 0 or not np.array_equal(ranks[by_rank[at]], items[side])):
+            raise RuntimeError("a candidate pair reached a partition without its document: a bug in dedup.spark")
+        local.append(by_rank[at])
+    # Pairs as rows of this partition, merged (bucket partitions each found some of a pair's paths).
+    width = max(n, 1)
+    codes = np.minimum(local[0], local[1]) * width + np.maximum(local[0], local[1])
+    dup, rw = (items["paths"] & 1).astype(np.bool_), (items["paths"] & 2).astype(np.bool_)
+    codes, d, r = _merge(_sorted_unique([codes[dup]]), _sorted_unique([codes[rw]]))
+    pairs = np.stack([codes // width, codes % width], axis=1)
+    if config.duplicate_lsh.min_agreement > 0 and d.any():
+        on_path = np.flatnonzero(d)
+        signatures = column("signature", np.uint32)[0].reshape(n, config.signature.num_perm)
+        d[on_path] = agreement(signatures, pairs[on_path]) >= config.duplicate_lsh.min_agreement
+    if config.rewrite_lsh.min_agreement > 0 and r.any():
+        # The rewrite path's signatures (the MinHash of each document's top terms), once per document here.
+        on_path = np.flatnonzero(r)
+        signatures = minhash(SetBatch(*column("top", np.uint32)), config.signature)
+        r[on_path] = agreement(signatures, pairs[on_path]) >= config.rewrite_lsh.min_agreement
+    keep = d | r
+    tally = [int(d.sum()), int(r.sum()), int(keep.sum())]
+    candidates = pairs[keep]
+    cols, ptr = column("tfidf_cols", np.int32)
+    matrix = sp.csr_matrix((column("tfidf_vals", np.float32)[0], cols, ptr), shape=(n, N_FEATURES))
+    matrix.has_sorted_indices = True  # rows are stored as the local stages made them: sorted
+    cosine = pair_cosines(matrix, candidates)
+    # Overlap is only worth measuring where the cosine leaves either relation possible.
+    measured = cosine >= min(config.confirm.duplicate_cosine, config.confirm.rewrite_cosine)
+    candidates, cosine = candidates[measured], cosine[measured]
+    tally.append(int(candidates.shape[0]))
+    jaccard, containment = overlaps(SetBatch(*column("shingles", np.uint32)), candidates)
+    confirmed = classify(candidates, jaccard, containment, cosine, config.confirm)
+    # Each pair as (smaller rank, larger rank), with its documents' ids.
+    i, j = confirmed.pairs[:, 0], confirmed.pairs[:, 1]
+    swap = ranks[i] > ranks[j]
+    i, j = np.where(swap, j, i), np.where(swap, i, j)
+    ids = np.asarray(table.column("id").take(pa.array(rows)).to_pylist(), dtype=object)
+    m = len(confirmed)
+    yield pa.RecordBatch.from_arrays(
+        [
+            pa.array(ranks[i]),
+            pa.array(ranks[j]),
+            pa.array(ids[i].tolist(), pa.string()),
+            pa.array(ids[j].tolist(), pa.string()),
+            pa.array(np.where(confirmed.duplicate, DUPLICATE, REWRITE).tolist(), pa.string()),
+            pa.array(np.round(confirmed.jaccard, 4)),
+            pa.array(np.round(confirmed.containment, 4)),
+            pa.array(np.round(confirmed.cosine, 4)),
+            pa.nulls(m, pa.list_(pa.int64())),
+        ],
+        names=["a", "b", "a_id", "b_id", "relation", "jaccard", "containment", "cosine", "tally"],
+    )
+    yield pa.RecordBatch.from_arrays(
+        [
+            *(pa.nulls(1, pa.int64()) for _ in range(2)),
+            *(pa.nulls(1, pa.string()) for _ in range(3)),
+            *(pa.nulls(1, pa.float64()) for _ in range(3)),
+            pa.array([tally], pa.list_(pa.int64())),
+        ],
+        names=["a", "b", "a_id", "b_id", "relation", "jaccard", "containment", "cosine", "tally"],
+    )
 
 
 # --- clusters --------------------------------------------------------------------------------------------------
 
 
 def describe_clusters(batches: Iterable[Any], config: ClusterConfig) -> Iterator[Any]:
-    """Components (members in rank order: ids, words, positions, duplicate-graph roots) -> clusters by
-    `cluster.describe`, the local rule: id, relation, members and representative."""
+    """Components (root, members' ranks, ids, words, positions and duplicate-graph roots, in rank order) ->
+    each described by the local rule (`cluster.describe`): id, relation, members, representative."""
     import pyarrow as pa
 
     for batch in batches:
         out: dict[str, list[Any]] = {k: [] for k in ("root", "id", "relation", "members", "representative", "ranks")}
-        columns = [_column(batch, c).to_pylist() for c in ("root", "ranks", "ids", "words", "positions", "dup_roots")]
+        columns = [batch.column(c).to_pylist() for c in ("root", "ranks", "ids", "words", "positions", "dup_roots")]
         for root, ranks, ids, words, positions, dup_roots in zip(*columns, strict=True):
             cid, relation, rep = describe(ids, words, positions, len(set(dup_roots)) == 1, config)
             for key, value in zip(out, (root, cid, relation, ids, ids[rep], ranks), strict=True):
