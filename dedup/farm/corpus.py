@@ -14,7 +14,6 @@ gives with a group-by and hands each partition the counts of its documents' keys
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -23,8 +22,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from dedup._jit import kernel
+from dedup.farm.chars import fmix64
 from dedup.farm.signals import MAX_SPANS, Measure
-from dedup.farm.text import TITLE, Article
+from dedup.farm.text import K_TITLE, Article, Layout
 
 __all__ = [
     "CORPUS",
@@ -39,6 +40,7 @@ __all__ = [
     "corpus_contexts",
     "count_keys",
     "count_pairs",
+    "fingerprint_batch",
     "fingerprints",
     "key_pairs",
     "sentence_groups",
@@ -87,37 +89,142 @@ class Fingerprints:
     sentence_spans: npt.NDArray[np.int64]
 
 
-def _key(words: Sequence[str]) -> int:
-    # blake2b, not hash(): the same line has the same key in every process and on every machine.
-    return int.from_bytes(hashlib.blake2b(" ".join(words).encode("utf-8"), digest_size=8).digest(), "little")
+# ASCII white space, what may sit between one sentence's end and the next one's first character (besides a
+# no-break space, C2 A0 in UTF-8, handled apart).
+_SPACE_BYTES = np.zeros(256, dtype=np.bool_)
+_SPACE_BYTES[[9, 10, 11, 12, 13, 32]] = True
+_SPACE_BYTES.setflags(write=False)
 
 
-def _arrays(keys: list[int], spans: list[tuple[int, int]]) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
-    return np.array(keys, dtype=np.uint64), np.array(spans, dtype=np.int64).reshape(-1, 2)
+@kernel
+def _words_key(w_key: npt.NDArray[np.uint64], rows: npt.NDArray[np.int64], lo: int, hi: int, base: int) -> np.uint64:
+    # An order-sensitive multiply-add over the words' keys (each the FNV-1a hash of the lower-cased word), then
+    # the 64-bit finalizer: the same words in the same order give the same key in every process and machine.
+    acc = np.uint64(hi - lo) ^ np.uint64(0x51D3C0DE)
+    for j in range(lo, hi):
+        acc = acc * np.uint64(0x9E3779B97F4A7C15) + w_key[base + rows[j]]
+    return fmix64(acc)
+
+
+@kernel
+def _fingerprint_batch(
+    buf: npt.NDArray[np.uint8],
+    offsets: npt.NDArray[np.int64],
+    w_key: npt.NDArray[np.uint64],
+    l_pos: npt.NDArray[np.int64],
+    kinds: npt.NDArray[np.uint8],
+    prose: npt.NDArray[np.int64],
+    sentences: npt.NDArray[np.int64],
+    w_ptr: npt.NDArray[np.int64],
+    l_ptr: npt.NDArray[np.int64],
+    p_ptr: npt.NDArray[np.int64],
+    s_ptr: npt.NDArray[np.int64],
+    line_rows: npt.NDArray[np.int64],
+    space: npt.NDArray[np.bool_],
+    min_words: int,
+    line_keys: npt.NDArray[np.uint64],
+    line_spans: npt.NDArray[np.int64],
+    sentence_keys: npt.NDArray[np.uint64],
+    sentence_spans: npt.NDArray[np.int64],
+    line_ptr: npt.NDArray[np.int64],
+    sentence_ptr: npt.NDArray[np.int64],
+) -> None:
+    # Text d's layout rows (`Layout`, offsets relative to the text) -> its keyed lines and sentences, byte
+    # spans relative to the text. `line_rows` is 0, 1, 2, ...: a line's words are consecutive word rows.
+    nl = 0
+    ns = 0
+    for d in range(offsets.shape[0] - 1):
+        line_ptr[d] = nl
+        sentence_ptr[d] = ns
+        wb = w_ptr[d]
+        for i in range(l_ptr[d], l_ptr[d + 1]):
+            if kinds[i] == K_TITLE or l_pos[i, 4] == l_pos[i, 3]:
+                continue
+            line_keys[nl] = _words_key(w_key, line_rows, l_pos[i, 3], l_pos[i, 4], wb)
+            line_spans[nl, 0] = l_pos[i, 0]
+            line_spans[nl, 1] = l_pos[i, 1]
+            nl += 1
+        pb = p_ptr[d]
+        for k in range(s_ptr[d], s_ptr[d + 1]):
+            lo, hi = sentences[k, 0], sentences[k, 1]
+            if hi - lo < min_words:
+                continue
+            sentence_keys[ns] = _words_key(w_key, prose, pb + lo, pb + hi, wb)
+            # A sentence's layout span starts where the one before it ended: skip the space between them.
+            start, stop = sentences[k, 2], sentences[k, 3]
+            at = offsets[d]
+            while start < stop:
+                if space[buf[at + start]]:
+                    start += 1
+                elif buf[at + start] == 0xC2 and start + 1 < stop and buf[at + start + 1] == 0xA0:
+                    start += 2
+                else:
+                    break
+            sentence_spans[ns, 0] = start
+            sentence_spans[ns, 1] = stop
+            ns += 1
+    line_ptr[offsets.shape[0] - 1] = nl
+    sentence_ptr[offsets.shape[0] - 1] = ns
+
+
+def fingerprint_batch(
+    data: bytes,
+    offsets: npt.NDArray[np.int64],
+    lay: Layout,
+    ptrs: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]],
+) -> list[Fingerprints]:
+    """The fingerprints of a batch of texts laid out together: text `d` is `data[offsets[d]:offsets[d + 1]]`
+    (UTF-8) and owns the rows `ptr[d]:ptr[d + 1]` of `lay`'s words, lines, prose words and sentences, for
+    `ptrs = (w_ptr, l_ptr, p_ptr, s_ptr)`. Spans are character offsets into each text."""
+    n = offsets.shape[0] - 1
+    if n == 0:
+        return []
+    buf = np.frombuffer(data, dtype=np.uint8) if data else np.zeros(1, dtype=np.uint8)
+    w_ptr, l_ptr, p_ptr, s_ptr = ptrs
+    lines, sents = int(l_ptr[-1]), int(s_ptr[-1])
+    line_keys, line_spans = np.empty(lines, dtype=np.uint64), np.empty((lines, 2), dtype=np.int64)
+    sentence_keys, sentence_spans = np.empty(sents, dtype=np.uint64), np.empty((sents, 2), dtype=np.int64)
+    line_ptr, sentence_ptr = np.zeros(n + 1, dtype=np.int64), np.zeros(n + 1, dtype=np.int64)
+    rows = np.arange(int(w_ptr[-1]) + 1, dtype=np.int64)
+    _fingerprint_batch(
+        buf, offsets, lay.w_key, lay.l_pos, lay.kinds, lay.prose, lay.sentences, w_ptr, l_ptr, p_ptr, s_ptr,
+        rows, _SPACE_BYTES, MIN_SENTENCE_WORDS,
+        line_keys, line_spans, sentence_keys, sentence_spans, line_ptr, sentence_ptr,
+    )  # fmt: skip
+    nl, ns = int(line_ptr[-1]), int(sentence_ptr[-1])
+    line_keys, line_spans = line_keys[:nl], line_spans[:nl]
+    sentence_keys, sentence_spans = sentence_keys[:ns], sentence_spans[:ns]
+    # Byte offsets -> character offsets: count the bytes that start a character (all of them in ASCII text).
+    starts = np.zeros(buf.shape[0] + 1, dtype=np.int64)
+    np.cumsum((buf[: len(data)] & 0xC0) != 0x80, out=starts[1 : len(data) + 1])
+    doc_of_line = np.repeat(np.arange(n), np.diff(line_ptr))
+    doc_of_sentence = np.repeat(np.arange(n), np.diff(sentence_ptr))
+    base = offsets[:-1]
+    line_spans = starts[line_spans + base[doc_of_line, None]] - starts[base[doc_of_line]][:, None]
+    sentence_spans = starts[sentence_spans + base[doc_of_sentence, None]] - starts[base[doc_of_sentence]][:, None]
+    lp, sp = line_ptr.tolist(), sentence_ptr.tolist()
+    return [
+        Fingerprints(line_keys[lp[d] : lp[d + 1]], line_spans[lp[d] : lp[d + 1]],
+                     sentence_keys[sp[d] : sp[d + 1]], sentence_spans[sp[d] : sp[d + 1]])
+        for d in range(n)
+    ]  # fmt: skip
 
 
 def fingerprints(a: Article) -> Fingerprints:
     """Keys of the article's lines (titles aside: a story's title is not a template) and of its prose
-    sentences of at least `MIN_SENTENCE_WORDS` words, each over its lower-cased words."""
-    line_keys: list[int] = []
-    line_spans: list[tuple[int, int]] = []
-    for line in a.lines:
-        if line.kind != TITLE:
-            words = a.text[line.start : line.end].lower().split()
-            if words:
-                line_keys.append(_key(words))
-                line_spans.append((line.start, line.end))
-    sentence_keys: list[int] = []
-    sentence_spans: list[tuple[int, int]] = []
-    text = a.text
-    for (lo, hi), (after, end) in zip(a.sentences, a.sentence_spans, strict=True):
-        if hi - lo >= MIN_SENTENCE_WORDS:
-            sentence_keys.append(_key(a.words[lo:hi]))
-            start = after
-            while text[start].isspace():  # a sentence's span starts right after the previous one's end
-                start += 1
-            sentence_spans.append((start, end))
-    return Fingerprints(*_arrays(line_keys, line_spans), *_arrays(sentence_keys, sentence_spans))
+    sentences of at least `MIN_SENTENCE_WORDS` words, each over its lower-cased words (so punctuation, case
+    and spacing do not tell two copies of a line apart), with their character spans.
+
+    >>> from dedup.farm.text import parse
+    >>> text = ("Storm Hits the Coast Tonight\\n\\nSign up for our newsletter!\\n\\n"
+    ...         "The storm reached the coast on Monday, the weather service said.\\n\\nsign up, for our NEWSLETTER.")
+    >>> f = fingerprints(parse(text))
+    >>> [text[s:e] for s, e in f.line_spans.tolist()][::2], bool(f.line_keys[0] == f.line_keys[2])
+    (['Sign up for our newsletter!', 'sign up, for our NEWSLETTER.'], True)
+    """
+    lay = a.layout
+    ptrs = tuple(np.array([0, x.shape[0]], dtype=np.int64) for x in (lay.w_key, lay.l_pos, lay.prose, lay.sentences))
+    return fingerprint_batch(a.data, np.array([0, len(a.data)], dtype=np.int64), lay, ptrs)[0]  # type: ignore[arg-type]
 
 
 def _flat(arrays: Sequence[npt.NDArray[Any]], dtype: type) -> npt.NDArray[Any]:

@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from dedup.farm.chars import tables
 from dedup.farm.combine import LEARNED, contributions, load_params
-from dedup.farm.corpus import CORPUS, Fingerprints, KeyCounts, corpus_contexts, fingerprints
+from dedup.farm.corpus import CORPUS, Fingerprints, KeyCounts, corpus_contexts, fingerprint_batch
 from dedup.farm.lexicon import lexicon, style_table
 from dedup.farm.score import MESSAGES, MIN_ENGLISH_SHARE, SIGNALS, measure, suffix
 from dedup.farm.signals import CODES, COLUMNS, ENGLISH, Measure, measure_batch
@@ -150,17 +150,21 @@ def farm_features(documents: Sequence[Document]) -> FarmFeatures:
     values[:, _FROM_KERNEL] = measured[:, :ENGLISH]
     counts[:, _FROM_KERNEL] = measured_counts[:, :ENGLISH]
     line_chars = np.add.reduceat(np.append(l_pos[:, 2], 0), l_ptr[:-1]) * (np.diff(l_ptr) > 0)
-    prints = []
+    np_all, ns_all = int(p_ptr[-1]), int(s_ptr[-1])
+    batch = Layout(
+        w_key[:nw], w_lex[:nw], w_pos[:nw], w_chars[:nw], w_shape[:nw], l_pos, l_key, kinds,
+        prose[:np_all], sentences[:ns_all],
+    )  # fmt: skip
+    prints = fingerprint_batch(data, offsets, batch, (w_ptr, l_ptr, p_ptr, s_ptr))
     for d, doc in enumerate(documents):
+        if not doc.chrome:
+            continue
         w0, w1, l0, l1 = int(w_ptr[d]), int(w_ptr[d + 1]), int(l_ptr[d]), int(l_ptr[d + 1])
         lay = Layout(
             w_key[w0:w1], w_lex[w0:w1], w_pos[w0:w1], w_chars[w0:w1], w_shape[w0:w1], l_pos[l0:l1], l_key[l0:l1],
             kinds[l0:l1], prose[p_ptr[d] : p_ptr[d + 1]], sentences[s_ptr[d] : s_ptr[d + 1]],
         )  # fmt: skip
-        a = Article(doc.text, lay, datas[d])
-        if doc.chrome:
-            _with_chrome(a, doc.chrome, values[d], counts[d])
-        prints.append(fingerprints(a))
+        _with_chrome(Article(doc.text, lay, datas[d]), doc.chrome, values[d], counts[d])
     return FarmFeatures(
         values,
         counts,
