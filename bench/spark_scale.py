@@ -7,19 +7,20 @@ What is measured:
   shards of 1,000 documents), at each size (default 20,000 and 100,000), built once and cached.
 - Spark: in a fresh process per size (so each size's driver memory is its own), a session on local[2]
   (`dedup.spark.spark_session`, driver heap 4 GiB), an untimed warm-up scan of fixtures/news (JVM and
-  Python workers started, kernels loaded), then the timed scan: `scan_spark(shards)` and `write_jsonl` of the
+  Python workers started, kernels loaded), then the timed scan (without content-farm scores; the sizes of
+  `--scored` are scanned again with them): `scan_spark(shards)` and `write_jsonl` of the
   report into a new folder, from the first stage to the last file written. Nothing is collected on the driver.
 - Driver memory: the peak RSS of the driver's Python process and of the JVM, sampled every 0.2 s during
   the timed scan. In local mode the JVM is driver and executor at once: its RSS holds the executor's cached
   tables and shuffle buffers too. The Python workers (executors) are measured apart.
 - Equivalence: the report's part files, concatenated, against `dedup scan --format jsonl` of the same shards
-  on the local engine (both without content-farm scores): every document, pair (ids, relation, the 4-decimal
+  on the local engine (scored when the Spark scan is): every document, pair (ids, relation, the 4-decimal
   measures), cluster (id, members, relation, representative) and skipped row, line for line.
 - Scaling: seconds at the largest size over seconds at the smallest, against the ratio of their sizes.
 
 Writes bench/results/spark.md; skips cleanly when ../shared/data is absent.
 
-    nice -n 10 python bench/spark_scale.py                     # 20,000 and 100,000 documents
+    nice -n 10 python bench/spark_scale.py                     # 20,000 and 100,000 documents, 20,000 scored
     python bench/spark_scale.py --sizes 20000
 """
 
@@ -45,7 +46,7 @@ MASTER = "local[2]"
 DRIVER_MEMORY = "4g"
 
 
-def child(shards: Path, out: Path, result_path: Path) -> None:
+def child(shards: Path, out: Path, result_path: Path, score: bool) -> None:
     """One timed Spark scan in this process; its figures to `result_path` (JSON)."""
     import psutil
 
@@ -56,7 +57,7 @@ def child(shards: Path, out: Path, result_path: Path) -> None:
     os.environ.setdefault("PYSPARK_SUBMIT_ARGS", f"--driver-memory {DRIVER_MEMORY} pyspark-shell")
     spark, _ = spark_session(master=MASTER)
     spark.sparkContext.setLogLevel("ERROR")
-    config = scan_config(score=False)
+    config = scan_config(score=score)
     me = psutil.Process()
     jvm = next(p for p in me.children() if "java" in p.name())
     warm = out.with_name(out.name + "-warm-up")
@@ -94,22 +95,23 @@ def child(shards: Path, out: Path, result_path: Path) -> None:
     spark.stop()
 
 
-def run_child(shards: Path, out: Path) -> dict[str, Any]:
+def run_child(shards: Path, out: Path, *, score: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         result_path = Path(tmp) / "result.json"
         command = [sys.executable, __file__, "--child", str(shards), str(out), str(result_path)]
+        command += ["--score"] if score else []
         subprocess.run(command, check=True)
         result: dict[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
         return result
 
 
-def equivalence(shards: Path, out: Path) -> tuple[bool, str]:
+def equivalence(shards: Path, out: Path, *, score: bool = False) -> tuple[bool, str]:
     """The Spark report's lines against the local engine's, summary aside."""
     import dedup
     from dedup.report import render
 
     ours = "".join(p.read_text(encoding="utf-8") for p in sorted(out.glob("part-*"))).splitlines()
-    local = render(dedup.scan(str(shards), score=False), "jsonl").splitlines()
+    local = render(dedup.scan(str(shards), score=score), "jsonl").splitlines()
     kinds: dict[str, int] = {}
     for line in local[:-1]:
         kind = json.loads(line)["type"]
@@ -124,10 +126,14 @@ def equivalence(shards: Path, out: Path) -> tuple[bool, str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", default="20000,100000", help="comma-separated corpus sizes")
+    parser.add_argument(
+        "--scored", default="20000", help="comma-separated sizes also scanned with content-farm scores ('' for none)"
+    )
     parser.add_argument("--child", nargs=3, metavar=("SHARDS", "OUT", "RESULT"), help=argparse.SUPPRESS)
+    parser.add_argument("--score", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(Path(args.child[0]), Path(args.child[1]), Path(args.child[2]))
+        child(Path(args.child[0]), Path(args.child[1]), Path(args.child[2]), args.score)
         return 0
     sys.path.insert(0, str(ROOT / "bench"))
     import throughput
@@ -160,10 +166,26 @@ def main() -> int:
         stages.append(f"| {size:,} | {seconds} |")
         notes.append(f"- {size:,} documents: {verdict}.")
         print(rows[-1], flush=True)
+    scored = []
+    for size in [int(s) for s in args.scored.split(",") if s.strip()]:
+        corpus = throughput.build_corpus(size)
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "report"
+            print(f"{size:,} documents with content-farm scores: Spark scan on {MASTER} ...", flush=True)
+            run = run_child(corpus.shards, out, score=True)
+            print(f"  {run['seconds']:.1f} s; checking against the local engine ...", flush=True)
+            same, verdict = equivalence(corpus.shards, out, score=True)
+        plain = f"{runs[size]['seconds']:.1f}" if size in runs else "-"
+        scored.append(
+            f"| {size:,} | {run['seconds']:.1f} | {plain} | {run['peaks_mib']['driver_python']:,.0f} | "
+            f"{'yes' if same else '**no**'}: {verdict} |"
+        )
+        print(scored[-1], flush=True)
     lines = [
         "# `dedup scan --engine spark`: throughput, scaling, driver memory, equivalence",
         "",
-        f"`python bench/spark_scale.py --sizes {args.sizes}` on {dt.date.today().isoformat()}: {os.cpu_count()} "
+        f"`python bench/spark_scale.py --sizes {args.sizes} --scored '{args.scored}'` on "
+        f"{dt.date.today().isoformat()}: {os.cpu_count()} "
         f"cores ({platform.machine()}), Python {platform.python_version()}, PySpark {pyspark.__version__}, "
         f"dedup {dedup.__version__}; Spark master {MASTER}, driver heap {DRIVER_MEMORY}. What is measured is "
         "described at the top of bench/spark_scale.py (the corpus is bench/throughput.py's).",
@@ -181,6 +203,16 @@ def main() -> int:
         lines += [
             f"Scaling: {large / small:.0f}x the documents took {ratio:.2f}x the time. Driver Python peak RSS "
             f"{python_growth:+,.0f} MiB from {small:,} to {large:,} documents.",
+            "",
+        ]
+    if scored:
+        lines += [
+            "With content-farm scores (every document's `farm_score`, `flagged` and top reasons, the corpus "
+            "signals counted on the cluster), against the local engine's scored report:",
+            "",
+            "| documents | seconds | seconds without scores | driver Python peak RSS MiB | same report as local |",
+            "|---|---|---|---|---|",
+            *scored,
             "",
         ]
     lines += [
