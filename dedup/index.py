@@ -45,7 +45,6 @@ from dedup.confirm import DUPLICATE, REWRITE, classify
 from dedup.errors import ConfigError, IndexStoreError, InputError
 from dedup.index_features import (
     IndexFeatures,
-    char_spans,
     cosines,
     engine_fingerprint,
     featurize_index,
@@ -53,6 +52,7 @@ from dedup.index_features import (
     path_bands,
     rewrite_bands,
     sketch_agreement,
+    stored_keys,
 )
 from dedup.index_state import IndexState
 from dedup.model import Document
@@ -470,41 +470,37 @@ class Index:
         matched: Sequence[npt.NDArray[np.uint64]],
         itself: Sequence[npt.NDArray[np.uint64]] | None = None,
     ) -> FarmScore | None:
-        """The farm score, with the corpus signals of `dedup.farm` taken from the index. `matched` and `itself`
-        are the segment keys of the matched documents and of the document's own stored row (when it was there
-        already: it must not count as another document)."""
+        """The farm score, with the corpus signals of `dedup.farm` taken from the index by the farm's own rule
+        (`contexts_from_counts`). `matched` and `itself` are the stored line and sentence keys of the matched
+        documents and of the document's own stored row (when it was there already: it must not count as another
+        document)."""
         if not self._config.farm or doc.words == 0:
             return None
-        from dedup.farm import CorpusContext, SharedSpan, score
-        from dedup.farm.corpus import MIN_SHARED_DOCUMENTS
+        from dedup.farm import score
+        from dedup.farm.corpus import KeyCounts, contexts_from_counts
 
-        segments = doc.features.segments
-        with self._lock:
-            held = self._state.segments.get(segments.keys)  # documents of the index holding each segment
+        prints = doc.features.segments.prints[0]
+        lines, sentences = stored_keys(prints)
+        with self._lock:  # documents of the index holding each key
+            line_held, sentence_held = self._state.segments.get(lines), self._state.segments.get(sentences)
             documents = self._state.documents
         for keys in itself or ():
-            held = held - np.isin(segments.keys, keys)
+            line_held = line_held - np.isin(lines, keys)
+            sentence_held = sentence_held - np.isin(sentences, keys)
             documents -= 1
-        in_matches = np.zeros(segments.keys.shape[0], dtype=np.int64)
+        # Phrasing counts only in documents outside this one's matches (its copies and rewrites say nothing
+        # new): each of them a group of its own, and this document and its matches one more, for the farm's rule.
+        outside = sentence_held
         for keys in matched:
-            in_matches += np.isin(segments.keys, keys)
-        spans = char_spans(doc.text, segments.spans)
-        template = tuple(
-            SharedSpan(s, e, int(n))
-            for (s, e), n, is_line in zip(spans, held, segments.line, strict=True)
-            if is_line and n + 1 >= MIN_SHARED_DOCUMENTS
+            outside = outside - np.isin(sentences, keys)
+        counts = KeyCounts(
+            documents + 1, *_counted(prints.line_keys, line_held + 1), *_counted(prints.sentence_keys, outside + 1)
         )
-        # Phrasing shared with documents outside this one's matches (its copies and rewrites say nothing).
-        outside = held - in_matches
-        shared = tuple(
-            SharedSpan(s, e, int(n))
-            for (s, e), n, is_sentence in zip(spans, outside, segments.sentence, strict=True)
-            if is_sentence and n >= 2
-        )
-        relation = None
+        cluster = None
         if matches:
             relation = DUPLICATE if any(m.relation == DUPLICATE for m in matches) else REWRITE
-        context = CorpusContext(documents + 1, template, shared, relation, 1 + len(matches))
+            cluster = (relation, 0, 1 + len(matches))
+        context = contexts_from_counts([prints], [cluster], counts)[0]
         try:
             return score(doc.text, html=html, context=context, doc_id=doc_id)
         except InputError:  # nothing the scorer can read (no words of prose)
@@ -665,6 +661,14 @@ def _stored_form(
     bands = np.concatenate([duplicate, rewrite[0]]) if words > 0 else np.zeros(0, dtype=np.uint32)
     sketch = rewrite[1] if words > 0 else np.zeros(0, dtype=np.uint8)
     return NewDoc(doc_id, url, words, bands, cols, counts, shingles, segments, sketch)
+
+
+def _counted(
+    keys: npt.NDArray[np.uint64], counts: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
+    # One document's keys (a key may recur in it, with the same count) as `KeyCounts` takes them: sorted, distinct.
+    distinct, first = np.unique(keys, return_index=True)
+    return distinct, counts[first]
 
 
 def _check_id(doc_id: object) -> None:

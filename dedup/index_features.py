@@ -2,7 +2,8 @@
 
 A document is featurized as in a scan (`dedup.featurize`: normalized tokens, word k-gram set, MinHash
 signature, term counts), then reduced to what the index keeps: one 32-bit hash per LSH band of each candidate
-path, and the keys of its lines and sentences (for corpus-level farm signals). The rewrite path and the
+path, and the keys of its lines and sentences (for corpus-level farm signals), the farm scorer's own
+(`dedup.farm.corpus.fingerprints`), as the batch scan and the Spark engine count them. The rewrite path and the
 TF-IDF cosine need document frequencies; they come in as arrays (the index keeps them), so everything here is
 pure: arrays in, arrays out.
 
@@ -17,42 +18,38 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import cast
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from dedup._jit import kernel
+from dedup._jit import spread
 from dedup.config import IndexConfig, LSHConfig, ShingleConfig, SignatureConfig
 from dedup.confirm import overlaps
+from dedup.farm.corpus import Fingerprints, batch_fingerprints
 from dedup.featurize import featurize
 from dedup.lsh import band_keys, bands
-from dedup.normalize import encode_batch, normalize_text, tokenize, tokenizer_input
+from dedup.normalize import normalize_text, tokenize
 from dedup.pipeline import rewrite_max_df
 from dedup.shingle import SetBatch
 from dedup.signature import minhash
 from dedup.tfidf import N_FEATURES, PRIOR_DOCUMENTS, pair_cosines, tfidf_rows, top_terms
 
 __all__ = [
-    "MIN_SENTENCE_TOKENS",
     "IndexFeatures",
     "Ragged",
     "Segments",
     "band_hashes",
-    "char_spans",
     "cosines",
     "engine_fingerprint",
     "featurize_index",
     "overlap",
     "path_bands",
     "rewrite_bands",
-    "segments",
     "sketch_agreement",
+    "stored_keys",
 ]
 
-# Sentences shorter than this recur by chance ("He said no."); the farm scorer ignores them too.
-MIN_SENTENCE_TOKENS = 8
 # A rewrite-path band hash is xor-ed with this, so the two paths never share a bucket by construction.
 _REWRITE_SALT = np.uint32(0x5EED5EED)
 
@@ -115,209 +112,40 @@ def path_bands(lsh: LSHConfig, num_perm: int) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class Segments:
-    """Lines and sentences of a batch of texts: document `d` owns rows `ptr[d]:ptr[d+1]`, and its distinct
-    keys (sorted, what the index counts) are row `d` of `distinct`.
-
-    A line runs between line breaks; a sentence ends at `.`, `!` or `?` followed (after any closing quotes
-    or brackets) by white space. `keys` are stable 64-bit hashes of a segment's normalized tokens, so a
-    template line matches across case, punctuation, numbers and dates; `spans` run from its first token to its
-    closing punctuation (a sentence) or the end of its line (a line), as byte offsets into the tokenizer's
-    input (`normalize.tokenizer_input`: the text itself when it is ASCII). A line of one sentence is both
-    `line` and `sentence`; sentences of fewer than `MIN_SENTENCE_TOKENS` tokens are left out.
+    """The lines and sentences of a batch of texts, as the farm scorer keys them: `prints[d]` are text `d`'s
+    fingerprints (`dedup.farm.corpus.fingerprints`: its lines but the title, and its prose sentences of at
+    least `MIN_SENTENCE_WORDS` words, keyed by their lower-cased words, at character spans of the text), and
+    row `d` of `distinct` the keys the index stores and counts for it (`stored_keys`), distinct and sorted.
     """
 
-    keys: npt.NDArray[np.uint64]
-    spans: npt.NDArray[np.int64]
-    line: npt.NDArray[np.bool_]
-    sentence: npt.NDArray[np.bool_]
-    ptr: npt.NDArray[np.int64]
+    prints: tuple[Fingerprints, ...]
     distinct: Ragged
 
 
-_LINE_FLAG, _SENTENCE_FLAG = 1, 2
+# Sentence keys are stored xor-ed with this, so that a line and a sentence of the same words count apart, as
+# the farm's corpus counts them (`dedup.farm.corpus.count_keys`: documents per line key, apart from sentences).
+_SENTENCE_SALT = np.uint64(0x5E17E4CE5E17E4CE)
+_NO_KEYS, _NO_SPANS = np.zeros(0, dtype=np.uint64), np.zeros((0, 2), dtype=np.int64)
+_NO_PRINTS = Fingerprints(_NO_KEYS, _NO_SPANS, _NO_KEYS, _NO_SPANS)
 
 
-@kernel
-def _segment_key(hashes: npt.NDArray[np.uint64], lo: int, hi: int) -> np.uint64:
-    # An order-sensitive multiply-add over the tokens' hashes, then the MurmurHash3 64-bit finalizer.
-    acc = np.uint64(hi - lo) ^ np.uint64(0x51D3C0DE)
-    for i in range(lo, hi):
-        acc = acc * np.uint64(0x9E3779B97F4A7C15) + hashes[i]
-    acc ^= acc >> np.uint64(33)
-    acc *= np.uint64(0xFF51AFD7ED558CCD)
-    acc ^= acc >> np.uint64(33)
-    acc *= np.uint64(0xC4CEB9FE1A85EC53)
-    acc ^= acc >> np.uint64(33)
-    return acc
+def stored_keys(prints: Fingerprints) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+    """A text's line keys and sentence keys as the index stores and counts them."""
+    return prints.line_keys, prints.sentence_keys ^ _SENTENCE_SALT
 
 
-# What the segmenter makes of each byte between two tokens: white space, a sentence stop (. ! ?), or a closing
-# quote or bracket that may follow a stop.
-_SPACE, _STOP, _CLOSER = 1, 2, 3
-_BYTE_KIND = np.zeros(256, dtype=np.uint8)
-_BYTE_KIND[[9, 10, 13, 32]] = _SPACE
-_BYTE_KIND[[ord(c) for c in ".!?"]] = _STOP
-_BYTE_KIND[[ord(c) for c in "\"')]"]] = _CLOSER
-_BYTE_KIND.setflags(write=False)
+def _segments(texts: Sequence[str], workers: int) -> Segments:
+    # The farm's fingerprints of the texts (slices of the batch laid out on `workers` threads), and each
+    # text's distinct stored keys.
+    weights = np.array([len(t) + 1 for t in texts], dtype=np.int64)
+    parts = spread(lambda lo, hi: batch_fingerprints(texts[lo:hi]), weights, workers)
+    prints = tuple(p for part in parts for p in part)
+    distinct = [np.unique(np.concatenate(stored_keys(p))) for p in prints]
+    return Segments(prints, Ragged.of_rows(distinct, np.uint64))
 
 
-@kernel
-def _segment_range(
-    buf: npt.NDArray[np.uint8],
-    offsets: npt.NDArray[np.int64],
-    hashes: npt.NDArray[np.uint64],
-    starts: npt.NDArray[np.int32],
-    ends: npt.NDArray[np.int32],
-    ptr: npt.NDArray[np.int64],
-    byte_kind: npt.NDArray[np.uint8],
-    min_sentence: int,
-    out_keys: npt.NDArray[np.uint64],
-    out_start: npt.NDArray[np.int64],
-    out_end: npt.NDArray[np.int64],
-    out_flags: npt.NDArray[np.uint8],
-    counts: npt.NDArray[np.int64],
-    distinct: npt.NDArray[np.uint64],
-    distinct_counts: npt.NDArray[np.int64],
-) -> None:
-    # Document d's segments go to out_*[2 * ptr[d]:] (a document of n tokens has at most 2n), its distinct
-    # keys, sorted, to distinct[2 * ptr[d]:]. Spans are byte offsets from the document's start: from the
-    # segment's first token to its closing punctuation (a sentence) or to the end of its line (a line).
-    for d in range(ptr.shape[0] - 1):
-        lo, hi = ptr[d], ptr[d + 1]
-        base = offsets[d]
-        w = 2 * lo
-        line_start = lo
-        sentence_start = lo
-        sentences = 0  # sentences closed in the current line
-        for i in range(lo + 1, hi + 1):
-            line_end = i == hi
-            sentence_end = False
-            stop = False
-            closed_at = ends[i - 1]  # where a sentence ending here ends
-            newline = offsets[d + 1] - base
-            if not line_end:
-                for j in range(base + ends[i - 1], base + starts[i]):
-                    kind = byte_kind[buf[j]]
-                    if buf[j] == 10:
-                        if not line_end:
-                            newline = j - base
-                        line_end = True
-                    elif kind == _SPACE:
-                        sentence_end = sentence_end or stop
-                    elif not sentence_end and not line_end:
-                        if kind == _STOP:
-                            stop = True
-                            closed_at = j - base + 1
-                        elif stop and kind == _CLOSER:
-                            closed_at = j - base + 1
-            if not (line_end or sentence_end):
-                continue
-            line_close = newline
-            if line_end:
-                while line_close > ends[i - 1] and byte_kind[buf[base + line_close - 1]] == _SPACE:
-                    line_close -= 1
-            if line_end and sentences == 0:  # a line of one sentence
-                out_keys[w] = _segment_key(hashes, line_start, i)
-                out_start[w], out_end[w] = starts[line_start], line_close
-                out_flags[w] = _LINE_FLAG | (_SENTENCE_FLAG if i - line_start >= min_sentence else 0)
-                w += 1
-            else:
-                if i - sentence_start >= min_sentence:
-                    out_keys[w] = _segment_key(hashes, sentence_start, i)
-                    out_start[w] = starts[sentence_start]
-                    out_end[w] = closed_at if sentence_end else line_close
-                    out_flags[w] = _SENTENCE_FLAG
-                    w += 1
-                sentences += 1
-                if line_end:
-                    out_keys[w] = _segment_key(hashes, line_start, i)
-                    out_start[w], out_end[w] = starts[line_start], line_close
-                    out_flags[w] = _LINE_FLAG
-                    w += 1
-            sentence_start = i
-            if line_end:
-                line_start = i
-                sentences = 0
-        n = w - 2 * lo
-        counts[d] = n
-        if n:
-            keys = np.sort(out_keys[2 * lo : w])
-            u = 1
-            distinct[2 * lo] = keys[0]
-            for k in range(1, n):
-                if keys[k] != keys[k - 1]:
-                    distinct[2 * lo + u] = keys[k]
-                    u += 1
-            distinct_counts[d] = u
-
-
-def _packed(values: npt.NDArray[np.generic], room: npt.NDArray[np.int64], sizes: npt.NDArray[np.int64]) -> Ragged:
-    # Each document's first sizes[d] values sit at the start of its room (from room[d]): move them together.
-    ptr = np.zeros(sizes.shape[0] + 1, dtype=np.int64)
-    np.cumsum(sizes, out=ptr[1:])
-    at = np.repeat(room[:-1] - ptr[:-1], sizes) + np.arange(int(ptr[-1]), dtype=np.int64)
-    return Ragged(values[at], ptr)
-
-
-def segments(texts: Sequence[str], *, workers: int = 1) -> Segments:
-    """The lines and sentences of each text, with their keys.
-
-    >>> text = ("Sign up for our newsletter.\\n\\nThe first of 12 long sentences here, said the clerk today. "
-    ...         "And 7 more words in this second sentence of it.")
-    >>> s = segments([text, "SIGN UP for our newsletter!"])
-    >>> [text[a:b] for a, b in s.spans[s.ptr[0]:s.ptr[1]].tolist()]  # doctest: +NORMALIZE_WHITESPACE
-    ['Sign up for our newsletter.', 'The first of 12 long sentences here, said the clerk today.',
-     'And 7 more words in this second sentence of it.',
-     'The first of 12 long sentences here, said the clerk today. And 7 more words in this second sentence of it.']
-    >>> bool(s.keys[0] == s.keys[s.ptr[1]])  # the same line, up to case and punctuation
-    True
-    """
-    inputs = [tokenizer_input(t) for t in texts]
-    tokens = tokenize(inputs, offsets=True, workers=workers)
-    starts, ends = cast("npt.NDArray[np.int32]", tokens.starts), cast("npt.NDArray[np.int32]", tokens.ends)
-    buf, offsets = encode_batch(inputs)
-    room = 2 * tokens.ptr
-    size = int(room[-1])
-    keys, first, last = np.empty(size, np.uint64), np.empty(size, np.int64), np.empty(size, np.int64)
-    # (first, last: the byte offsets where each segment starts and ends)
-    flags, distinct = np.empty(size, np.uint8), np.empty(size, np.uint64)
-    counts, distinct_counts = np.zeros(len(texts), np.int64), np.zeros(len(texts), np.int64)
-    _segment_range(
-        buf, offsets, tokens.hashes, starts, ends, tokens.ptr, _BYTE_KIND, MIN_SENTENCE_TOKENS,
-        keys, first, last, flags, counts, distinct, distinct_counts,
-    )  # fmt: skip
-    rows = _packed(np.arange(size), room, counts).values
-    spans = np.stack([first[rows], last[rows]], axis=1)
-    kinds = flags[rows]
-    ptr = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum(counts, out=ptr[1:])
-    return Segments(
-        keys[rows],
-        spans.reshape(-1, 2),
-        (kinds & _LINE_FLAG) != 0,
-        (kinds & _SENTENCE_FLAG) != 0,
-        ptr,
-        _packed(distinct, room, distinct_counts),
-    )
-
-
-def char_spans(text: str, spans: npt.NDArray[np.int64]) -> list[tuple[int, int]]:
-    """`Segments.spans` of `text` (byte offsets into its tokenizer input) as character offsets into `text`.
-
-    Exact for ASCII text and for text whose normalization keeps one character per character; otherwise each
-    character is normalized alone to map offsets back (close, not always exact).
-    """
-    if not spans.shape[0]:
-        return []
-    normalized = tokenizer_input(text)
-    raw = np.frombuffer(normalized.encode("utf-8", "surrogatepass"), dtype=np.uint8)
-    chars_before = np.concatenate([[0], np.cumsum((raw & 0xC0) != 0x80)])  # characters before each byte
-    char = chars_before[spans]
-    if len(normalized) != len(text):
-        widths = np.array([len(normalize_text(ch)) for ch in text], dtype=np.int64)
-        ends = np.cumsum(widths)
-        char = np.minimum(np.searchsorted(ends, char, side="right"), len(text))
-    return [(int(a), int(b)) for a, b in char.tolist()]
+def _no_segments(n: int) -> Segments:
+    return Segments((_NO_PRINTS,) * n, Ragged(_NO_KEYS, np.zeros(n + 1, dtype=np.int64)))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -329,7 +157,7 @@ class IndexFeatures:
     """What the index computes from a batch of texts before it looks anything up, row `d` for text `d`.
 
     `terms`: term counts (CSR over `N_FEATURES` hashed columns); `duplicate_bands`: the shingle-signature band
-    hashes of the duplicate path; `segments`: lines and sentences with their keys.
+    hashes of the duplicate path; `segments`: lines and sentences with their keys and spans.
     """
 
     words: npt.NDArray[np.int64]
@@ -346,7 +174,7 @@ def featurize_index(
     texts: Sequence[str], config: IndexConfig, *, workers: int = 1, with_segments: bool = True
 ) -> IndexFeatures:
     """The features of each text; no document frequencies needed. Without `with_segments`, no text has
-    lines or sentences (a check that computes no farm score needs none)."""
+    lines or sentences, and none is laid out (a check that computes no farm score needs none)."""
     features = featurize(texts, config.shingle, config.signature, workers=workers)
     b, r = path_bands(config.duplicate_lsh, config.signature.num_perm)
     return IndexFeatures(
@@ -354,7 +182,7 @@ def featurize_index(
         features.shingles,
         features.terms,
         band_hashes(features.signatures, b, r),
-        segments(texts, workers=workers) if with_segments else segments([""] * len(texts)),
+        _segments(texts, workers) if with_segments else _no_segments(len(texts)),
     )
 
 
@@ -435,18 +263,22 @@ def _against_first(n: int) -> npt.NDArray[np.int64]:
 # Engine fingerprint
 
 
-# Every normalization step, both tokenizer paths, numbers, dates, scripts without spaces, several lines.
+# Every normalization step, both tokenizer paths, numbers, dates, scripts without spaces, and lines of each
+# kind the farm's layout tells apart: a title (no key), prose with abbreviations, page chrome.
 _CANARY = (
+    "Weekly Market Report\n\n"
     "The \uff26\uff55\uff4c\uff4c-width \ufb01nal STRASSE report, Monday 3 March: sales rose 4.5% to 12,000 units.\n"
     "Caf\u00e9 owners said \u201cnot yet\u201d. \u6771\u4eac\u306e\u5929\u6c17 \u0e2a\u0e27\u0e31\u0e2a\u0e14\u0e35 "
     "\u0417\u0434\u0440\u0430\u0432\u0441\u0442\u0432\u0443\u0439\u0442\u0435 covid19 3rd!\n"
+    "Dr. Lee said the U.S. office will open again in May, after the repairs. It did.\n"
+    "Read more\n"
 )
 
 
 @lru_cache(maxsize=1)
 def engine_fingerprint() -> str:
     """A short hash of what the engine computes from a fixed text: normalization, tokens, shingles, MinHash,
-    band hashes, term columns and segment keys. Two dedup versions with the same fingerprint store
+    band hashes, term columns, and line and sentence keys as stored. Two dedup versions with the same fingerprint store
     comparable signatures; an index built by another refuses to open."""
     config = IndexConfig(shingle=ShingleConfig(k=3), signature=SignatureConfig(num_perm=16, seed=7))
     features = featurize([_CANARY], config.shingle, config.signature)
@@ -457,7 +289,7 @@ def engine_fingerprint() -> str:
         features.signatures,
         band_hashes(features.signatures, 4, 4),
         features.terms.indices.astype(np.int64),
-        segments([_CANARY]).keys,
+        _segments([_CANARY], 1).distinct.values,
         np.array([N_FEATURES, PRIOR_DOCUMENTS, int(_REWRITE_SALT)], dtype=np.int64),
     ):
         digest.update(np.ascontiguousarray(part).astype(part.dtype.newbyteorder("<")).tobytes())

@@ -67,3 +67,15 @@ def test_farm_features_cross_process_boundaries_whole() -> None:
 
 def test_a_scan_of_nothing_scores_nothing() -> None:
     assert corpus_scores(FarmFeatures.concat([]), []) == []
+
+
+def test_a_template_line_is_the_same_line_whatever_its_case_punctuation_numbers_and_dates() -> None:
+    pages = [
+        "Harbour Works Begin\n\nPublished 19 March 2024 by staff writers\n\nThe harbour works began on the quay.",
+        "Council Votes Again\n\npublished 2 May 2025, by Staff Writers!\n\nThe council voted on the budget again.",
+    ]
+    first, second = (fingerprints(parse(page)) for page in pages)
+    assert first.line_keys[0] == second.line_keys[0]  # the byline, dated differently
+    assert first.line_keys[1] != second.line_keys[1]  # the stories themselves
+    start, end = first.line_spans[0].tolist()
+    assert pages[0][start:end] == "Published 19 March 2024 by staff writers"

@@ -25,6 +25,8 @@ import pytest
 
 import dedup
 from dedup import ConfigError, Document, Index, IndexStoreError, InputError
+from dedup.farm import corpus_contexts, fingerprints, score
+from dedup.farm.text import parse
 from dedup.sources import Corpus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -299,6 +301,54 @@ def test_the_farm_score_takes_template_lines_from_the_index(location: str) -> No
         assert next(r for r in unique.farm.reasons if r.code == "template_lines").value == 0
     with Index.open(location, farm=False) as index:
         assert index.check(story(9)).farm is None
+
+
+def test_a_template_line_of_three_pages_is_found_at_its_exact_span_and_the_title_is_none(location: str) -> None:
+    title = "Die W\u00f6chentliche Stra\u00dfenzeitung \u2014 \u00dcberblick"
+    footer = "Teilen Sie diesen Artikel mit Ihren Freunden \u2014 f\u00fcr Gr\u00fc\u00dfe \u00fcber alle Netzwerke!"
+
+    def page(i: int) -> str:
+        return f"{title}\n\n{story(i)}\n\n{footer}"
+
+    with Index.open(location) as index:
+        index.add_many((f"page{i}", page(i)) for i in range(3))
+        text = page(9)
+        verdict = index.check(text)
+    assert verdict.farm is not None and not verdict.matches
+    template = next(r for r in verdict.farm.reasons if r.code == "template_lines")
+    start = text.index(footer)
+    # The title, on every page too, is a story's own: no template.
+    assert [(e.start, e.end, e.quote) for e in template.evidence] == [(start, start + len(footer), footer)]
+
+
+def test_the_index_finds_the_corpus_signals_a_scan_of_the_same_pages_finds(location: str) -> None:
+    footer = "Share this story with your friends and family on every social network you use."
+    stock = "Experts say the situation remains fluid and that more updates are expected soon."
+    pages = [f"Story Number {i}\n\n{story(i)} {stock}\n{footer}" for i in range(5)]
+    with Index.open(location) as index:
+        index.add_many((f"page{i}", page) for i, page in enumerate(pages[:4]))
+        verdict = index.check(pages[4])
+    contexts = corpus_contexts([fingerprints(parse(page)) for page in pages], [None] * len(pages))
+    scan = score(pages[4], context=contexts[4])
+    assert verdict.farm is not None and not verdict.matches
+    for code, quotes in (("template_lines", [footer]), ("shared_phrasing", [stock, footer])):
+        ours, theirs = (next(r for r in s.reasons if r.code == code) for s in (verdict.farm, scan))
+        assert (ours.value, ours.message, ours.evidence) == (theirs.value, theirs.message, theirs.evidence)
+        assert [e.quote for e in ours.evidence] == quotes
+
+
+def test_phrasing_shared_only_with_copies_of_the_text_is_not_shared(location: str) -> None:
+    stock = "Experts say the situation remains fluid and that more updates are expected soon."
+    text = f"{story(1)} {stock}"
+    with Index.open(location) as index:
+        index.add_many((f"copy{i}", copy_of(text, i)) for i in range(3))
+        alone = index.check(text)
+        index.add_many((f"other{i}", f"{story(20 + i)} {stock}") for i in range(2))
+        elsewhere = index.check(text)
+    assert alone.farm is not None and elsewhere.farm is not None and len(alone.matches) == 3
+    shared = [next(r for r in v.farm.reasons if r.code == "shared_phrasing") for v in (alone, elsewhere)]
+    assert shared[0].value == 0 and shared[0].evidence == ()
+    assert [e.quote for e in shared[1].evidence] == [stock]
 
 
 def test_stats_give_documents_settings_and_sizes(location: str) -> None:

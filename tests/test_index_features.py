@@ -1,5 +1,5 @@
-"""The crawler index's pure core: band hashes, TF-IDF from index frequencies, line and sentence keys, the
-in-memory band tables and segment counts, and the stored records."""
+"""The crawler index's pure core: band hashes, TF-IDF from index frequencies, line and sentence keys (the farm
+scorer's), the in-memory band tables and segment counts, and the stored records."""
 
 from __future__ import annotations
 
@@ -12,16 +12,17 @@ from hypothesis import strategies as st
 
 from dedup.config import IndexConfig
 from dedup.errors import IndexStoreError
+from dedup.farm.corpus import Fingerprints, batch_fingerprints, fingerprints
+from dedup.farm.text import parse
 from dedup.featurize import featurize
 from dedup.index_features import (
     Ragged,
     band_hashes,
-    char_spans,
     cosines,
     engine_fingerprint,
     featurize_index,
-    segments,
     sketch_agreement,
+    stored_keys,
 )
 from dedup.index_state import TAIL, BandTable, SegmentCounts
 from dedup.lsh import agreement, band_keys
@@ -84,54 +85,77 @@ def test_cosines_against_one_document_equal_the_engines_pair_cosines() -> None:
     assert ours == pytest.approx(engine, abs=1e-6)
 
 
-def test_lines_match_across_case_punctuation_and_numbers_but_not_across_words() -> None:
-    found = segments(
+def test_the_index_keeps_the_farm_scorers_fingerprints_of_each_text() -> None:
+    texts = [
+        "Harbor Bridge Vote\n\nThe council voted on Tuesday to rebuild the harbor bridge. It costs more.\nRead more",
+        "",
+        "Caf\u00e9 Stra\u00dfe Report\n\n\u201cWe open at 9,\u201d the owner of the caf\u00e9 told the paper on Monday",
+    ]
+    found = featurize_index(texts, IndexConfig()).segments
+    for text, prints, d in zip(texts, found.prints, range(3), strict=True):
+        expected = fingerprints(parse(text))
+        assert prints.line_keys.tolist() == expected.line_keys.tolist()
+        assert prints.line_spans.tolist() == expected.line_spans.tolist()
+        assert prints.sentence_keys.tolist() == expected.sentence_keys.tolist()
+        assert prints.sentence_spans.tolist() == expected.sentence_spans.tolist()
+        lines, sentences = stored_keys(prints)
+        assert found.distinct.of(d).tolist() == sorted(set(lines.tolist()) | set(sentences.tolist()))
+    assert [texts[0][s:e] for s, e in found.prints[0].line_spans.tolist()] == texts[0].splitlines()[2:]
+
+
+def test_lines_match_across_case_and_punctuation_but_not_across_words() -> None:
+    found = featurize_index(
         [
-            "Sign up for our newsletter!\nCopyright 2019 The Daily Ledger.",
-            "SIGN UP for our newsletter\nCopyright 2024 The Daily Ledger",
+            "Sign up for our newsletter!\nCopyright The Daily Ledger.",
+            "SIGN UP for our newsletter\nCOPYRIGHT, the daily ledger",
             "Sign up for their newsletter",
-        ]
-    )
-    keys = [found.keys[found.ptr[d] : found.ptr[d + 1]].tolist() for d in range(3)]
-    assert keys[0] == keys[1]
+        ],
+        IndexConfig(),
+    ).segments
+    keys = [p.line_keys.tolist() for p in found.prints]
+    assert keys[0] == keys[1] and len(keys[0]) == 2
     assert keys[2][0] != keys[0][0]
 
 
-def test_segment_spans_point_at_lines_and_at_long_sentences_only() -> None:
-    text = (
-        "  Short line.\n"
-        "The first sentence has at least eight words in it. Too short. And the last one has eight words too."
-    )
-    found = segments([text])
-    quoted = [text[s:e] for s, e in char_spans(text, found.spans)]
-    assert quoted == [
-        "Short line.",
-        "The first sentence has at least eight words in it.",
-        "And the last one has eight words too.",
-        text.splitlines()[1],
-    ]
-    assert found.line.tolist() == [True, False, False, True]
-    assert found.sentence.tolist() == [False, True, True, False]
-
-
-def test_segment_spans_map_back_to_the_text_when_normalization_changes_its_length() -> None:
-    text = "Stra\u00dfe \ufb01nale heute.\nSIGN UP NOW for our \u00fcber newsletter!  "
-    found = segments([text])
-    assert [text[s:e] for s, e in char_spans(text, found.spans)] == [
-        "Stra\u00dfe \ufb01nale heute.",
-        "SIGN UP NOW for our \u00fcber newsletter!",
-    ]
+def test_a_line_and_a_sentence_of_the_same_words_are_stored_apart() -> None:
+    sentence = "The council voted on Tuesday to rebuild the old harbor bridge."
+    prints = featurize_index([sentence], IndexConfig()).segments.prints[0]
+    assert prints.line_keys.tolist() == prints.sentence_keys.tolist()  # the farm keys both alike
+    lines, sentences = stored_keys(prints)
+    assert lines.tolist() != sentences.tolist()
 
 
 def test_features_of_a_text_without_words_take_no_part() -> None:
     features = featurize_index(["", "...", STORIES[0]], IndexConfig())
     assert features.words.tolist()[:2] == [0, 0] and features.words[2] > 0
-    assert features.segments.ptr.tolist()[:3] == [0, 0, 0] and features.segments.distinct.sizes()[2] > 0
+    assert features.segments.distinct.sizes().tolist()[:2] == [0, 0] and features.segments.distinct.sizes()[2] > 0
+
+
+def test_without_segments_no_text_is_laid_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(texts: object) -> None:
+        raise AssertionError("laid out")
+
+    monkeypatch.setattr("dedup.index_features.batch_fingerprints", refuse)
+    features = featurize_index(STORIES, IndexConfig(), with_segments=False)
+    assert len(features.segments.prints) == len(STORIES) and len(features.segments.distinct) == len(STORIES)
+    assert all(p.line_keys.shape[0] == p.sentence_keys.shape[0] == 0 for p in features.segments.prints)
+    assert features.segments.distinct.values.shape[0] == 0
 
 
 def test_the_engine_fingerprint_is_stable() -> None:
     assert engine_fingerprint() == engine_fingerprint()
     assert len(engine_fingerprint()) == 24 and int(engine_fingerprint(), 16) >= 0
+
+
+def test_the_engine_fingerprint_changes_with_the_line_and_sentence_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    def other_keys(texts: list[str]) -> list[Fingerprints]:
+        return [
+            Fingerprints(p.line_keys + np.uint64(1), p.line_spans, p.sentence_keys, p.sentence_spans)
+            for p in batch_fingerprints(texts)
+        ]
+
+    monkeypatch.setattr("dedup.index_features.batch_fingerprints", other_keys)
+    assert engine_fingerprint.__wrapped__() != engine_fingerprint()
 
 
 def _brute_force(entries: dict[int, list[int]], alive: set[int], query: list[int], max_bucket: int) -> set[int]:

@@ -23,9 +23,10 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup._jit import kernel
-from dedup.farm.chars import fmix64
+from dedup.farm.chars import DIGIT, fmix64
+from dedup.farm.lexicon import MONTH, WEEKDAY, lexicon
 from dedup.farm.signals import MAX_SPANS, Measure
-from dedup.farm.text import K_TITLE, Article, Layout
+from dedup.farm.text import K_TITLE, Article, Layout, Rows, layout_batch
 
 __all__ = [
     "CORPUS",
@@ -36,6 +37,7 @@ __all__ = [
     "Fingerprints",
     "KeyCounts",
     "SharedSpan",
+    "batch_fingerprints",
     "contexts_from_counts",
     "corpus_contexts",
     "count_keys",
@@ -96,13 +98,36 @@ _SPACE_BYTES[[9, 10, 11, 12, 13, 32]] = True
 _SPACE_BYTES.setflags(write=False)
 
 
+# What a number, a month name and a weekday name count as in a key: "Published 19 March 2024" on one page and
+# "Published 2 May 2025" on the next are one template line.
+_NUMBER, _MONTH, _WEEKDAY = np.uint64(0x4E554D424552), np.uint64(0x4D4F4E5448), np.uint64(0x5745454B444159)
+
+
 @kernel
-def _words_key(w_key: npt.NDArray[np.uint64], rows: npt.NDArray[np.int64], lo: int, hi: int, base: int) -> np.uint64:
-    # An order-sensitive multiply-add over the words' keys (each the FNV-1a hash of the lower-cased word), then
-    # the 64-bit finalizer: the same words in the same order give the same key in every process and machine.
+def _words_key(
+    w_key: npt.NDArray[np.uint64],
+    w_shape: npt.NDArray[np.uint8],
+    w_lex: npt.NDArray[np.int32],
+    lex_flags: npt.NDArray[np.int32],
+    rows: npt.NDArray[np.int64],
+    lo: int,
+    hi: int,
+    base: int,
+) -> np.uint64:
+    # An order-sensitive multiply-add over the words' keys (each the FNV-1a hash of the lower-cased word, or
+    # the number, month or weekday class), then the 64-bit finalizer: the same words in the same order give
+    # the same key in every process and on every machine.
     acc = np.uint64(hi - lo) ^ np.uint64(0x51D3C0DE)
     for j in range(lo, hi):
-        acc = acc * np.uint64(0x9E3779B97F4A7C15) + w_key[base + rows[j]]
+        w = base + rows[j]
+        key = w_key[w]
+        if w_shape[w] & DIGIT:
+            key = _NUMBER
+        elif lex_flags[w_lex[w]] & MONTH:
+            key = _MONTH
+        elif lex_flags[w_lex[w]] & WEEKDAY:
+            key = _WEEKDAY
+        acc = acc * np.uint64(0x9E3779B97F4A7C15) + key
     return fmix64(acc)
 
 
@@ -111,6 +136,9 @@ def _fingerprint_batch(
     buf: npt.NDArray[np.uint8],
     offsets: npt.NDArray[np.int64],
     w_key: npt.NDArray[np.uint64],
+    w_shape: npt.NDArray[np.uint8],
+    w_lex: npt.NDArray[np.int32],
+    lex_flags: npt.NDArray[np.int32],
     l_pos: npt.NDArray[np.int64],
     kinds: npt.NDArray[np.uint8],
     prose: npt.NDArray[np.int64],
@@ -140,7 +168,7 @@ def _fingerprint_batch(
         for i in range(l_ptr[d], l_ptr[d + 1]):
             if kinds[i] == K_TITLE or l_pos[i, 4] == l_pos[i, 3]:
                 continue
-            line_keys[nl] = _words_key(w_key, line_rows, l_pos[i, 3], l_pos[i, 4], wb)
+            line_keys[nl] = _words_key(w_key, w_shape, w_lex, lex_flags, line_rows, l_pos[i, 3], l_pos[i, 4], wb)
             line_spans[nl, 0] = l_pos[i, 0]
             line_spans[nl, 1] = l_pos[i, 1]
             nl += 1
@@ -149,7 +177,7 @@ def _fingerprint_batch(
             lo, hi = sentences[k, 0], sentences[k, 1]
             if hi - lo < min_words:
                 continue
-            sentence_keys[ns] = _words_key(w_key, prose, pb + lo, pb + hi, wb)
+            sentence_keys[ns] = _words_key(w_key, w_shape, w_lex, lex_flags, prose, pb + lo, pb + hi, wb)
             # A sentence's layout span starts where the one before it ended: skip the space between them.
             start, stop = sentences[k, 2], sentences[k, 3]
             at = offsets[d]
@@ -171,7 +199,7 @@ def fingerprint_batch(
     data: bytes,
     offsets: npt.NDArray[np.int64],
     lay: Layout,
-    ptrs: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]],
+    ptrs: Rows,
 ) -> list[Fingerprints]:
     """The fingerprints of a batch of texts laid out together: text `d` is `data[offsets[d]:offsets[d + 1]]`
     (UTF-8) and owns the rows `ptr[d]:ptr[d + 1]` of `lay`'s words, lines, prose words and sentences, for
@@ -187,21 +215,25 @@ def fingerprint_batch(
     line_ptr, sentence_ptr = np.zeros(n + 1, dtype=np.int64), np.zeros(n + 1, dtype=np.int64)
     rows = np.arange(int(w_ptr[-1]) + 1, dtype=np.int64)
     _fingerprint_batch(
-        buf, offsets, lay.w_key, lay.l_pos, lay.kinds, lay.prose, lay.sentences, w_ptr, l_ptr, p_ptr, s_ptr,
+        buf, offsets, lay.w_key, lay.w_shape, lay.w_lex, lexicon().flags, lay.l_pos, lay.kinds, lay.prose,
+        lay.sentences, w_ptr, l_ptr, p_ptr, s_ptr,
         rows, _SPACE_BYTES, MIN_SENTENCE_WORDS,
         line_keys, line_spans, sentence_keys, sentence_spans, line_ptr, sentence_ptr,
     )  # fmt: skip
     nl, ns = int(line_ptr[-1]), int(sentence_ptr[-1])
     line_keys, line_spans = line_keys[:nl], line_spans[:nl]
     sentence_keys, sentence_spans = sentence_keys[:ns], sentence_spans[:ns]
-    # Byte offsets -> character offsets: count the bytes that start a character (all of them in ASCII text).
-    starts = np.zeros(buf.shape[0] + 1, dtype=np.int64)
-    np.cumsum((buf[: len(data)] & 0xC0) != 0x80, out=starts[1 : len(data) + 1])
+    # Byte offsets -> character offsets: less the bytes before them that continue a character (none in ASCII
+    # text). Found where they are rather than counted over the whole batch: a few in most texts.
+    continuing = np.flatnonzero((buf[: len(data)] & 0xC0) == 0x80)
     doc_of_line = np.repeat(np.arange(n), np.diff(line_ptr))
     doc_of_sentence = np.repeat(np.arange(n), np.diff(sentence_ptr))
     base = offsets[:-1]
-    line_spans = starts[line_spans + base[doc_of_line, None]] - starts[base[doc_of_line]][:, None]
-    sentence_spans = starts[sentence_spans + base[doc_of_sentence, None]] - starts[base[doc_of_sentence]][:, None]
+    base = base - np.searchsorted(continuing, base)  # where each text starts, in characters
+    line_spans = line_spans + offsets[doc_of_line, None]
+    line_spans = line_spans - np.searchsorted(continuing, line_spans) - base[doc_of_line, None]
+    sentence_spans = sentence_spans + offsets[doc_of_sentence, None]
+    sentence_spans = sentence_spans - np.searchsorted(continuing, sentence_spans) - base[doc_of_sentence, None]
     lp, sp = line_ptr.tolist(), sentence_ptr.tolist()
     return [
         Fingerprints(line_keys[lp[d] : lp[d + 1]], line_spans[lp[d] : lp[d + 1]],
@@ -225,6 +257,19 @@ def fingerprints(a: Article) -> Fingerprints:
     lay = a.layout
     ptrs = tuple(np.array([0, x.shape[0]], dtype=np.int64) for x in (lay.w_key, lay.l_pos, lay.prose, lay.sentences))
     return fingerprint_batch(a.data, np.array([0, len(a.data)], dtype=np.int64), lay, ptrs)[0]  # type: ignore[arg-type]
+
+
+def batch_fingerprints(texts: Sequence[str]) -> list[Fingerprints]:
+    """`fingerprints` of each text, the texts laid out together (`layout_batch`): what an engine that needs
+    only the corpus keys (the crawler index) computes per batch.
+
+    >>> text = "Storm Hits the Coast\\n\\nThe storm reached the coast on Monday, the weather service said."
+    >>> [(p.line_keys.shape[0], p.sentence_keys.shape[0]) for p in batch_fingerprints([text, ""])]
+    [(1, 1), (0, 0)]
+    """
+    if not texts:
+        return []
+    return fingerprint_batch(*layout_batch(texts))
 
 
 def _flat(arrays: Sequence[npt.NDArray[Any]], dtype: type) -> npt.NDArray[Any]:
@@ -368,11 +413,11 @@ def corpus_contexts(
     `prints` may then be any part of the corpus.
 
     >>> from dedup.farm.text import parse
-    >>> pages = [f"Story {i}\\n\\nA distinct line number {i} of prose here.\\n\\nLatest stories" for i in range(3)]
+    >>> pages = [f"Story {w}\\n\\nA line, the {w} one, of prose.\\n\\nLatest stories" for w in ("one", "two", "six")]
     >>> docs = [parse(page) for page in pages]
     >>> contexts = corpus_contexts([fingerprints(d) for d in docs], [None, None, None])
     >>> [(s.start, s.end, s.documents) for s in contexts[0].template_lines]
-    [(50, 64, 2)]
+    [(43, 57, 2)]
     """
     if counts is None:
         counts = count_keys(prints, clusters)

@@ -22,7 +22,7 @@ from dedup.farm.corpus import CORPUS, Fingerprints, KeyCounts, corpus_contexts, 
 from dedup.farm.lexicon import lexicon, style_table
 from dedup.farm.score import MESSAGES, MIN_ENGLISH_SHARE, SIGNALS, measure, suffix
 from dedup.farm.signals import CODES, COLUMNS, ENGLISH, Measure, measure_batch
-from dedup.farm.text import Article, Layout, line_kinds, lines_batch
+from dedup.farm.text import Article, Layout, layout_batch
 from dedup.model import Document
 
 __all__ = ["TOP_REASONS", "DocumentFarm", "FarmFeatures", "corpus_scores", "farm_features"]
@@ -103,68 +103,38 @@ def _unflatten(
 
 def farm_features(documents: Sequence[Document]) -> FarmFeatures:
     """The per-document part of scoring: every intrinsic signal (an HTML page's `chrome` included), by the
-    same kernels as `dedup.score`, over the whole batch in two compiled passes."""
+    same kernels as `dedup.score`, over the whole batch laid out at once (`layout_batch`)."""
     n = len(documents)
-    datas = [doc.text.encode("utf-8", "surrogatepass") for doc in documents]
-    data = b"".join(datas)
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum([len(x) for x in datas], out=offsets[1:])
+    data, offsets, lay, rows = layout_batch([doc.text for doc in documents])
+    w_ptr, l_ptr, p_ptr, s_ptr = rows
     buf = np.frombuffer(data, dtype=np.uint8) if data else np.zeros(1, dtype=np.uint8)
-    flags, lower = tables()
+    flags, _ = tables()
     lex = lexicon()
-    params = load_params()
-    style = style_table(params.vocabulary)
-    room = len(data) // 2 + n + 1
-    w_key = np.empty(room, dtype=np.uint64)
-    w_lex = np.empty(room, dtype=np.int32)
-    w_pos = np.empty((room, 2), dtype=np.int64)
-    w_chars = np.empty(room, dtype=np.int32)
-    w_shape = np.empty(room, dtype=np.uint8)
-    l_pos = np.empty((room, 5), dtype=np.int64)
-    l_flags = np.empty(room, dtype=np.uint8)
-    l_key = np.empty(room, dtype=np.uint64)
-    w_ptr = np.zeros(n + 1, dtype=np.int64)
-    l_ptr = np.zeros(n + 1, dtype=np.int64)
-    lines_batch(
-        buf, offsets, flags, lower, lex.words.keys, lex.words.ids, lex.flags,
-        w_key, w_lex, w_pos, w_chars, w_shape, l_pos, l_flags, l_key, w_ptr, l_ptr,
-    )  # fmt: skip
-    nl = int(l_ptr[-1])
-    nw = int(w_ptr[-1])
-    l_pos, l_flags, l_key = l_pos[:nl], l_flags[:nl], l_key[:nl]
-    kinds = line_kinds(data, np.repeat(offsets[:-1], np.diff(l_ptr)), l_pos, l_flags)
-    prose = np.empty(nw, dtype=np.int64)
-    sentences = np.empty((nw, 4), dtype=np.int64)
-    p_ptr = np.zeros(n + 1, dtype=np.int64)
-    s_ptr = np.zeros(n + 1, dtype=np.int64)
+    style = style_table(load_params().vocabulary)
     measured = np.empty((n, COLUMNS), dtype=np.float64)
     measured_counts = np.empty((n, COLUMNS), dtype=np.int64)
     measure_batch(
-        buf, offsets, flags, lower, lex.abbreviations, w_key, w_lex, w_pos, w_chars, w_shape, l_pos, l_flags,
-        l_key, kinds, w_ptr, l_ptr, lex.flags, lex.singles, lex.pairs.keys, lex.pairs.ids, lex.group_ptr,
-        lex.phrase_words, lex.phrase_len, style.words.keys, style.words.ids, style.weights, style.ranks,
-        prose, sentences, p_ptr, s_ptr, measured, measured_counts,
+        buf, offsets, flags, lay.w_key, lay.w_lex, lay.w_pos, lay.w_chars, lay.w_shape, lay.l_pos, lay.l_key,
+        lay.kinds, lay.prose, lay.sentences, w_ptr, l_ptr, p_ptr, s_ptr, lex.flags, lex.singles, lex.pairs.keys,
+        lex.pairs.ids, lex.group_ptr, lex.phrase_words, lex.phrase_len, style.words.keys, style.words.ids,
+        style.weights, style.ranks, measured, measured_counts,
     )  # fmt: skip
     values = np.full((n, len(_INTRINSIC)), np.nan)
     counts = np.zeros((n, len(_INTRINSIC)), dtype=np.int64)
     values[:, _FROM_KERNEL] = measured[:, :ENGLISH]
     counts[:, _FROM_KERNEL] = measured_counts[:, :ENGLISH]
-    line_chars = np.add.reduceat(np.append(l_pos[:, 2], 0), l_ptr[:-1]) * (np.diff(l_ptr) > 0)
-    np_all, ns_all = int(p_ptr[-1]), int(s_ptr[-1])
-    batch = Layout(
-        w_key[:nw], w_lex[:nw], w_pos[:nw], w_chars[:nw], w_shape[:nw], l_pos, l_key, kinds,
-        prose[:np_all], sentences[:ns_all],
-    )  # fmt: skip
-    prints = fingerprint_batch(data, offsets, batch, (w_ptr, l_ptr, p_ptr, s_ptr))
+    line_chars = np.add.reduceat(np.append(lay.l_pos[:, 2], 0), l_ptr[:-1]) * (np.diff(l_ptr) > 0)
+    prints = fingerprint_batch(data, offsets, lay, rows)
     for d, doc in enumerate(documents):
         if not doc.chrome:
             continue
         w0, w1, l0, l1 = int(w_ptr[d]), int(w_ptr[d + 1]), int(l_ptr[d]), int(l_ptr[d + 1])
-        lay = Layout(
-            w_key[w0:w1], w_lex[w0:w1], w_pos[w0:w1], w_chars[w0:w1], w_shape[w0:w1], l_pos[l0:l1], l_key[l0:l1],
-            kinds[l0:l1], prose[p_ptr[d] : p_ptr[d + 1]], sentences[s_ptr[d] : s_ptr[d + 1]],
+        one = Layout(
+            lay.w_key[w0:w1], lay.w_lex[w0:w1], lay.w_pos[w0:w1], lay.w_chars[w0:w1], lay.w_shape[w0:w1],
+            lay.l_pos[l0:l1], lay.l_key[l0:l1], lay.kinds[l0:l1], lay.prose[p_ptr[d] : p_ptr[d + 1]],
+            lay.sentences[s_ptr[d] : s_ptr[d + 1]],
         )  # fmt: skip
-        _with_chrome(Article(doc.text, lay, datas[d]), doc.chrome, values[d], counts[d])
+        _with_chrome(Article(doc.text, one, data[offsets[d] : offsets[d + 1]]), doc.chrome, values[d], counts[d])
     return FarmFeatures(
         values,
         counts,

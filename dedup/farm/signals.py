@@ -33,7 +33,7 @@ from dedup.farm.lexicon import (
     lexicon,
     style_table,
 )
-from dedup.farm.text import K_CHROME, K_DATE, K_FARM_CHROME, K_HEADING, K_PROSE, K_TITLE, Article, Layout, _prose
+from dedup.farm.text import K_CHROME, K_DATE, K_FARM_CHROME, K_HEADING, K_PROSE, K_TITLE, Article, Layout
 
 __all__ = [
     "CODES",
@@ -1062,19 +1062,20 @@ def measure_batch(
     buf: npt.NDArray[np.uint8],
     offsets: npt.NDArray[np.int64],
     flags: npt.NDArray[np.uint8],
-    lower: npt.NDArray[np.int32],
-    abbreviations: npt.NDArray[np.uint64],
     w_key: npt.NDArray[np.uint64],
     w_lex: npt.NDArray[np.int32],
     w_pos: npt.NDArray[np.int64],
     w_chars: npt.NDArray[np.int32],
     w_shape: npt.NDArray[np.uint8],
     l_pos: npt.NDArray[np.int64],
-    l_flags: npt.NDArray[np.uint8],
     l_key: npt.NDArray[np.uint64],
     kinds: npt.NDArray[np.uint8],
+    prose: npt.NDArray[np.int64],
+    sentences: npt.NDArray[np.int64],
     w_ptr: npt.NDArray[np.int64],
     l_ptr: npt.NDArray[np.int64],
+    p_ptr: npt.NDArray[np.int64],
+    s_ptr: npt.NDArray[np.int64],
     lex_flags: npt.NDArray[np.int32],
     singles: npt.NDArray[np.bool_],
     pair_keys: npt.NDArray[np.uint64],
@@ -1086,40 +1087,23 @@ def measure_batch(
     style_ids: npt.NDArray[np.int32],
     weights: npt.NDArray[np.float64],
     ranks: npt.NDArray[np.int32],
-    prose: npt.NDArray[np.int64],
-    sentences: npt.NDArray[np.int64],
-    p_ptr: npt.NDArray[np.int64],
-    s_ptr: npt.NDArray[np.int64],
     values: npt.NDArray[np.float64],
     counts: npt.NDArray[np.int64],
 ) -> None:
-    """Pass 2 and every signal over a batch laid out by `lines_batch` (line kinds found): text `d`'s prose
-    words and sentences go to rows `p_ptr[d]:p_ptr[d + 1]` and `s_ptr[d]:s_ptr[d + 1]`, its measures to
-    `values[d]` and `counts[d]`. No evidence: a scan reports none."""
+    """Every signal over a batch laid out by `text.layout_batch` (text `d` owns the rows
+    `w_ptr[d]:w_ptr[d + 1]` of the words, and so on): its measures to `values[d]` and `counts[d]`. No
+    evidence: a scan reports none."""
     ev = np.empty((values.shape[1], 0, 2), dtype=np.int64)
     ev_n = np.zeros(values.shape[1], dtype=np.int64)
-    np_ = 0
-    ns = 0
     for d in range(offsets.shape[0] - 1):
         w0, w1 = w_ptr[d], w_ptr[d + 1]
         l0, l1 = l_ptr[d], l_ptr[d + 1]
-        lo = offsets[d]
-        p_ptr[d] = np_
-        s_ptr[d] = ns
-        words, sents = _prose(
-            buf, lo, flags, lower, abbreviations, w_key[w0:w1], w_pos[w0:w1], l_pos[l0:l1], l_flags[l0:l1],
-            kinds[l0:l1], prose, sentences, np_, ns,
-        )  # fmt: skip
         measure_layout(
-            buf, lo, flags, w_key[w0:w1], w_lex[w0:w1], w_pos[w0:w1], w_chars[w0:w1], w_shape[w0:w1], l_pos[l0:l1],
-            l_key[l0:l1], kinds[l0:l1], prose[np_ : np_ + words], sentences[ns : ns + sents], lex_flags, singles,
-            pair_keys, pair_ids, group_ptr, phrase_words, phrase_len, style_keys, style_ids, weights, ranks,
-            values[d], counts[d], ev, ev_n,
+            buf, offsets[d], flags, w_key[w0:w1], w_lex[w0:w1], w_pos[w0:w1], w_chars[w0:w1], w_shape[w0:w1],
+            l_pos[l0:l1], l_key[l0:l1], kinds[l0:l1], prose[p_ptr[d] : p_ptr[d + 1]],
+            sentences[s_ptr[d] : s_ptr[d + 1]], lex_flags, singles, pair_keys, pair_ids, group_ptr, phrase_words,
+            phrase_len, style_keys, style_ids, weights, ranks, values[d], counts[d], ev, ev_n,
         )  # fmt: skip
-        np_ += words
-        ns += sents
-    p_ptr[offsets.shape[0] - 1] = np_
-    s_ptr[offsets.shape[0] - 1] = ns
 
 
 @dataclass(frozen=True)

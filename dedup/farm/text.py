@@ -20,6 +20,7 @@ person asks for evidence, when `Article` turns them into character offsets into 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -55,10 +56,13 @@ __all__ = [
     "Article",
     "Layout",
     "Line",
+    "Rows",
     "layout",
+    "layout_batch",
     "line_kinds",
     "lines_batch",
     "parse",
+    "prose_batch",
 ]
 
 TITLE, HEADING, CHROME, FARM_CHROME, DATE, PROSE = "title", "heading", "chrome", "farm_chrome", "date", "prose"
@@ -392,6 +396,44 @@ def _prose(
     return np_ - pbase, ns - sbase
 
 
+@kernel
+def prose_batch(
+    buf: npt.NDArray[np.uint8],
+    offsets: npt.NDArray[np.int64],
+    flags: npt.NDArray[np.uint8],
+    lower: npt.NDArray[np.int32],
+    abbreviations: npt.NDArray[np.uint64],
+    w_key: npt.NDArray[np.uint64],
+    w_pos: npt.NDArray[np.int64],
+    l_pos: npt.NDArray[np.int64],
+    l_flags: npt.NDArray[np.uint8],
+    kinds: npt.NDArray[np.uint8],
+    w_ptr: npt.NDArray[np.int64],
+    l_ptr: npt.NDArray[np.int64],
+    prose: npt.NDArray[np.int64],
+    sentences: npt.NDArray[np.int64],
+    p_ptr: npt.NDArray[np.int64],
+    s_ptr: npt.NDArray[np.int64],
+) -> None:
+    """`_prose` over a batch laid out by `lines_batch` (line kinds found): text `d`'s prose words and
+    sentences go to rows `p_ptr[d]:p_ptr[d + 1]` and `s_ptr[d]:s_ptr[d + 1]`."""
+    np_ = 0
+    ns = 0
+    for d in range(offsets.shape[0] - 1):
+        w0, w1 = w_ptr[d], w_ptr[d + 1]
+        l0, l1 = l_ptr[d], l_ptr[d + 1]
+        p_ptr[d] = np_
+        s_ptr[d] = ns
+        words, sents = _prose(
+            buf, offsets[d], flags, lower, abbreviations, w_key[w0:w1], w_pos[w0:w1], l_pos[l0:l1], l_flags[l0:l1],
+            kinds[l0:l1], prose, sentences, np_, ns,
+        )  # fmt: skip
+        np_ += words
+        ns += sents
+    p_ptr[offsets.shape[0] - 1] = np_
+    s_ptr[offsets.shape[0] - 1] = ns
+
+
 @dataclass(frozen=True)
 class Layout:
     """One text's layout as the kernels leave it: byte offsets, one row per word, line and sentence.
@@ -455,13 +497,18 @@ def _is_link_list(line: str) -> bool:
     return len(parts) >= 3 and all(0 < len(p.split()) <= 4 for p in parts)
 
 
-def layout(data: bytes) -> Layout:
-    """The layout of one text's UTF-8 bytes (`text.encode("utf-8", "surrogatepass")`)."""
+# Where each text of a batch starts in a `Layout`'s rows: `(w_ptr, l_ptr, p_ptr, s_ptr)`, text `d` owning
+# word rows `w_ptr[d]:w_ptr[d + 1]`, and so on for lines, prose words and sentences.
+Rows = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]
+
+
+def _laid_out(data: bytes, offsets: npt.NDArray[np.int64]) -> tuple[Layout, Rows]:
+    # The three passes over texts `data[offsets[d]:offsets[d + 1]]`: lines, their kinds, the prose.
+    n = offsets.shape[0] - 1
     buf = np.frombuffer(data, dtype=np.uint8) if data else np.zeros(1, dtype=np.uint8)
-    size = len(data)
     flags, lower = tables()
     lex = lexicon()
-    room = size // 2 + 2
+    room = len(data) // 2 + n + 1  # a word or a line takes a byte and a separator, or ends its text
     w_key = np.empty(room, dtype=np.uint64)
     w_lex = np.empty(room, dtype=np.int32)
     w_pos = np.empty((room, 2), dtype=np.int64)
@@ -470,21 +517,48 @@ def layout(data: bytes) -> Layout:
     l_pos = np.empty((room, 5), dtype=np.int64)
     l_flags = np.empty(room, dtype=np.uint8)
     l_key = np.empty(room, dtype=np.uint64)
-    nw, nl = _lines(
-        buf, 0, size, flags, lower, lex.words.keys, lex.words.ids, lex.flags,
-        w_key, w_lex, w_pos, w_chars, w_shape, l_pos, l_flags, l_key, 0, 0,
+    w_ptr, l_ptr, p_ptr, s_ptr = (np.zeros(n + 1, dtype=np.int64) for _ in range(4))
+    lines_batch(
+        buf, offsets, flags, lower, lex.words.keys, lex.words.ids, lex.flags,
+        w_key, w_lex, w_pos, w_chars, w_shape, l_pos, l_flags, l_key, w_ptr, l_ptr,
     )  # fmt: skip
+    nw, nl = int(w_ptr[-1]), int(l_ptr[-1])
     l_pos, l_flags = l_pos[:nl], l_flags[:nl]
-    kinds = line_kinds(data, np.zeros(nl, dtype=np.int64), l_pos, l_flags)
+    kinds = line_kinds(data, np.repeat(offsets[:-1], np.diff(l_ptr)), l_pos, l_flags)
     prose = np.empty(nw, dtype=np.int64)
     sentences = np.empty((nw, 4), dtype=np.int64)
-    np_, ns = _prose(
-        buf, 0, flags, lower, lex.abbreviations, w_key, w_pos, l_pos, l_flags, kinds, prose, sentences, 0, 0
-    )
-    return Layout(
+    prose_batch(
+        buf, offsets, flags, lower, lex.abbreviations, w_key, w_pos, l_pos, l_flags, kinds, w_ptr, l_ptr,
+        prose, sentences, p_ptr, s_ptr,
+    )  # fmt: skip
+    np_, ns = int(p_ptr[-1]), int(s_ptr[-1])
+    lay = Layout(
         w_key[:nw], w_lex[:nw], w_pos[:nw], w_chars[:nw], w_shape[:nw], l_pos, l_key[:nl], kinds,
         prose[:np_], sentences[:ns],
     )  # fmt: skip
+    return lay, (w_ptr, l_ptr, p_ptr, s_ptr)
+
+
+def layout(data: bytes) -> Layout:
+    """The layout of one text's UTF-8 bytes (`text.encode("utf-8", "surrogatepass")`)."""
+    return _laid_out(data, np.array([0, len(data)], dtype=np.int64))[0]
+
+
+def layout_batch(texts: Sequence[str]) -> tuple[bytes, npt.NDArray[np.int64], Layout, Rows]:
+    """Many texts laid out together, in one compiled pass per step: `(data, offsets, layout, rows)`, text `d`
+    being `data[offsets[d]:offsets[d + 1]]` (UTF-8) and owning the rows `rows` give it. Each text's rows, word
+    offsets and line offsets are relative to the text, as `layout` gives them for it alone.
+
+    >>> data, offsets, lay, rows = layout_batch(["A Title Here\\n\\nThe mayor said so.", "Read more"])
+    >>> w_ptr, l_ptr, p_ptr, s_ptr = rows
+    >>> [KINDS[k] for k in lay.kinds.tolist()], l_ptr.tolist(), s_ptr.tolist()
+    (['title', 'prose', 'chrome'], [0, 2, 3], [0, 1, 1])
+    """
+    datas = [t.encode("utf-8", "surrogatepass") for t in texts]
+    offsets = np.zeros(len(datas) + 1, dtype=np.int64)
+    np.cumsum([len(x) for x in datas], out=offsets[1:])
+    data = b"".join(datas)
+    return (data, offsets, *_laid_out(data, offsets))
 
 
 @dataclass(frozen=True)
