@@ -79,3 +79,24 @@ def test_a_template_line_is_the_same_line_whatever_its_case_punctuation_numbers_
     assert first.line_keys[1] != second.line_keys[1]  # the stories themselves
     start, end = first.line_spans[0].tolist()
     assert pages[0][start:end] == "Published 19 March 2024 by staff writers"
+
+
+def test_corpus_signals_for_a_whole_scan_are_each_documents_own() -> None:
+    from dedup.farm.corpus import CORPUS, corpus_measures, count_keys
+
+    footer = "\n\nLatest stories\n\nThe comments posted here are not from our staff."
+    texts = [(FARM / name).read_text(encoding="utf-8") for name in ("templated-farm.txt", "wire-story.txt")]
+    texts += [texts[0].replace("Port Veyra", "Calder Sound"), texts[1] + footer, texts[0] + footer, ""]
+    articles = [parse(t) for t in texts]
+    prints = [fingerprints(a) for a in articles]
+    clusters = [("rewrite", 0, 2), None, ("rewrite", 0, 2), ("duplicate", 1, 2), ("duplicate", 1, 2), None]
+    counts = count_keys(prints, clusters)
+    line_chars = np.array([a.line_chars for a in articles])
+    sentences = np.array([a.layout.sentences.shape[0] for a in articles])
+    values, found = corpus_measures(prints, clusters, counts, line_chars, sentences, min_documents=2)
+    contexts = corpus_contexts(prints, clusters, min_documents=2)
+    for d, context in enumerate(contexts):
+        for j, signal in enumerate(CORPUS.values()):
+            m = signal(context, int(line_chars[d]), int(sentences[d]))
+            assert (values[d, j], found[d, j]) == (pytest.approx(m.value), m.count)
+    assert found[:, 0].sum() > 0  # the shared footer lines are template lines

@@ -40,6 +40,7 @@ __all__ = [
     "batch_fingerprints",
     "contexts_from_counts",
     "corpus_contexts",
+    "corpus_measures",
     "count_keys",
     "count_pairs",
     "fingerprint_batch",
@@ -288,8 +289,10 @@ def count_pairs(
     keys, owners = keys[order], owners[order]
     first = np.ones(keys.shape[0], dtype=np.bool_)
     first[1:] = (keys[1:] != keys[:-1]) | (owners[1:] != owners[:-1])
-    distinct, counts = np.unique(keys[first], return_counts=True)
-    return distinct, counts.astype(np.int64)
+    kept = keys[first]  # sorted: each key once per owner, so a key's run is its number of owners
+    starts = np.flatnonzero(np.concatenate([[True], kept[1:] != kept[:-1]])) if kept.shape[0] else kept[:0]
+    counts = np.diff(np.append(starts, kept.shape[0])).astype(np.int64)
+    return kept[starts.astype(np.int64)], counts
 
 
 def _lookup(
@@ -336,14 +339,15 @@ def sentence_groups(clusters: Sequence[tuple[str, int, int] | None]) -> npt.NDAr
 def key_pairs(
     prints: Sequence[Fingerprints],
 ) -> tuple[tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]], tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]]:
-    """`((line keys, documents), (sentence keys, documents))`: each document's distinct keys beside its index in
-    `prints`. The corpus counts, per key, the distinct documents of the first and the distinct groups
-    (`sentence_groups`, or any ids unique per group) of the second (`count_pairs`), in memory or on a cluster."""
+    """`((line keys, documents), (sentence keys, documents))`: each document's keys beside its index in
+    `prints` (a key may recur in one document). The corpus counts, per key, the distinct documents of the first
+    and the distinct groups (`sentence_groups`, or any ids unique per group) of the second (`count_pairs`), in
+    memory or on a cluster."""
     out = []
+    documents = np.arange(len(prints), dtype=np.int64)
     for field in ("line_keys", "sentence_keys"):
-        keys = [np.unique(getattr(p, field)) for p in prints]
-        index = np.repeat(np.arange(len(prints), dtype=np.int64), [k.shape[0] for k in keys])
-        out.append((_flat(keys, np.uint64), index))
+        keys = [getattr(p, field) for p in prints]
+        out.append((_flat(keys, np.uint64), np.repeat(documents, [k.shape[0] for k in keys])))
     return out[0], out[1]
 
 
@@ -422,6 +426,48 @@ def corpus_contexts(
     if counts is None:
         counts = count_keys(prints, clusters)
     return contexts_from_counts(prints, clusters, counts, min_documents=min_documents)
+
+
+def corpus_measures(
+    prints: Sequence[Fingerprints],
+    clusters: Sequence[tuple[str, int, int] | None],
+    counts: KeyCounts,
+    line_chars: npt.NDArray[np.int64],
+    sentences: npt.NDArray[np.int64],
+    *,
+    min_documents: int = MIN_SHARED_DOCUMENTS,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """Every `CORPUS` signal's value and count (columns in `CORPUS` order) for many documents at once: what the
+    signals give for each document's `contexts_from_counts` context, without making the spans. `line_chars`
+    and `sentences` are the documents' (`Article.line_chars`, their prose sentences)."""
+    n = len(prints)
+    line_sizes = [p.line_keys.shape[0] for p in prints]
+    line_doc = np.repeat(np.arange(n), line_sizes)
+    line_spans = np.concatenate([np.zeros((0, 2), dtype=np.int64), *(p.line_spans for p in prints)])
+    template = counts.lines(_flat([p.line_keys for p in prints], np.uint64)) >= min_documents
+    template_chars = np.bincount(
+        line_doc[template], weights=(line_spans[template, 1] - line_spans[template, 0]).astype(np.float64), minlength=n
+    )
+    template_count = np.bincount(line_doc[template], minlength=n)
+    sentence_doc = np.repeat(np.arange(n), [p.sentence_keys.shape[0] for p in prints])
+    shared = counts.sentences(_flat([p.sentence_keys for p in prints], np.uint64)) >= MIN_SHARED_GROUPS
+    shared_count = np.bincount(sentence_doc[shared], minlength=n)
+    relation = [c[0] if c is not None else None for c in clusters]
+    others = np.array([c[2] - 1 if c is not None else 0 for c in clusters], dtype=np.int64)
+    rewrites = np.where(np.array([r == "rewrite" for r in relation], dtype=np.bool_), others, 0)
+    duplicates = np.where(np.array([r == "duplicate" for r in relation], dtype=np.bool_), others, 0)
+    by_code = {
+        "template_lines": (
+            np.divide(template_chars, line_chars, out=np.zeros(n), where=line_chars > 0),
+            template_count,
+        ),
+        "shared_phrasing": (np.divide(shared_count, sentences, out=np.zeros(n), where=sentences > 0), shared_count),
+        "rewrite_cluster": (rewrites.astype(np.float64), rewrites),
+        "duplicate_cluster": (duplicates.astype(np.float64), duplicates),
+    }
+    values = np.stack([by_code[code][0] for code in CORPUS], axis=1).reshape(n, len(CORPUS))
+    found = np.stack([by_code[code][1] for code in CORPUS], axis=1).reshape(n, len(CORPUS)).astype(np.int64)
+    return values, found
 
 
 def template_lines(context: CorpusContext, line_chars: int, sentences: int) -> Measure:

@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from dedup.farm.chars import tables
 from dedup.farm.combine import LEARNED, contributions, load_params
-from dedup.farm.corpus import CORPUS, Fingerprints, KeyCounts, corpus_contexts, fingerprint_batch
+from dedup.farm.corpus import CORPUS, Fingerprints, KeyCounts, corpus_measures, count_keys, fingerprint_batch
 from dedup.farm.lexicon import lexicon, style_table
 from dedup.farm.score import MESSAGES, MIN_ENGLISH_SHARE, SIGNALS, measure, suffix
 from dedup.farm.signals import CODES, COLUMNS, ENGLISH, Measure, measure_batch
@@ -171,14 +171,11 @@ def corpus_scores(
     params = load_params()
     cut = params.threshold if threshold is None else threshold
     n = len(features)
-    contexts = corpus_contexts(features.prints, clusters, counts=counts)
-    corpus_values = np.zeros((n, len(CORPUS)))
-    corpus_counts = np.zeros((n, len(CORPUS)), dtype=np.int64)
-    for d, context in enumerate(contexts):
-        for j, signal in enumerate(CORPUS.values()):
-            m = signal(context, int(features.line_chars[d]), int(features.sentences[d]))
-            corpus_values[d, j] = m.value if m.value is not None else np.nan
-            corpus_counts[d, j] = m.count
+    if counts is None:
+        counts = count_keys(features.prints, clusters)
+    corpus_values, corpus_counts = corpus_measures(
+        features.prints, clusters, counts, features.line_chars, features.sentences
+    )
     codes = (*_INTRINSIC, *CORPUS)
     values = np.concatenate([features.values, corpus_values], axis=1)
     signal_counts = np.concatenate([features.counts, corpus_counts], axis=1)
@@ -192,16 +189,20 @@ def corpus_scores(
     # Strongest first, ties by code, as `combine` orders reasons.
     by_code = np.argsort(np.array(codes), kind="stable")
     order = by_code[np.argsort(-contribution[:, by_code], axis=1, kind="stable")[:, :TOP_REASONS]]
+    # Messages only for the reasons shown, from Python floats (indexing NumPy per value costs more than the rest).
+    tails = [suffix(sp.weight, sp.threshold, sp.kind == LEARNED) for sp in (params.signals[c] for c in codes)]
+    top_codes = order.tolist()
+    top_contributions = np.take_along_axis(contribution, order, axis=1).tolist()
+    top_values = np.take_along_axis(values, order, axis=1).tolist()
+    top_counts = np.take_along_axis(signal_counts, order, axis=1).tolist()
+    scores = score.tolist()
     out = []
     for d in range(n):
         top = []
-        for j in order[d].tolist():
-            if contribution[d, j] <= 0:
+        for j, c, v, k in zip(top_codes[d], top_contributions[d], top_values[d], top_counts[d], strict=True):
+            if c <= 0:
                 break
             code = codes[j]
-            sp = params.signals[code]
-            m = Measure(float(values[d, j]), count=int(signal_counts[d, j]))
-            message = MESSAGES[code](m) + suffix(sp.weight, sp.threshold, sp.kind == LEARNED)
-            top.append((code, round(float(contribution[d, j]), 4), message))
-        out.append(DocumentFarm(float(score[d]), bool(score[d] >= cut), tuple(top)))
+            top.append((code, round(c, 4), MESSAGES[code](Measure(v, count=k)) + tails[j]))
+        out.append(DocumentFarm(scores[d], scores[d] >= cut, tuple(top)))
     return out
