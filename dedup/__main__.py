@@ -1,5 +1,5 @@
 """`python -m dedup`: the same as the `dedup` command."""
 
-from dedup.cli import app
+from dedup.cli import run
 
-app(prog_name="dedup")
+run()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -544,3 +546,27 @@ def index_remove(
         raise _fail(str(err)) from err
     missing = len(ids) - len(removed)
     typer.echo(f"{len(removed)} removed{f', {missing} not in the index' if missing else ''}")
+
+
+def run() -> None:
+    """The `dedup` command (the console script): the app, then an exit that skips tearing the interpreter down.
+
+    Once a command has written its output, Python's own teardown (clearing every module of NumPy, SciPy,
+    scikit-learn and numba, collecting what is left) costs about 0.6 s, a tenth of a 30,000-document scan;
+    the operating system frees the process at once. Exit handlers still run (temporary folders, worker
+    processes), and output is flushed first. A Spark session keeps the ordinary exit: its gateway has its own.
+    """
+    try:
+        app(prog_name="dedup")
+        code: Any = 0
+    except SystemExit as done:
+        code = done.code
+    if "pyspark" in sys.modules or not (code is None or isinstance(code, int)):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):  # a reader that went away (`dedup scan ... | head`), or a closed stream
+        pass
+    os._exit(code or 0)

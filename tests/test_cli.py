@@ -252,3 +252,20 @@ def test_version_prints_the_version() -> None:
     assert result.exit_code == 0
     assert result.stdout.strip() == f"dedup {dedup.__version__}"
     assert dedup.__version__ == installed_version("dedup")
+
+
+def test_the_command_itself_writes_its_whole_report_and_keeps_its_exit_code(tmp_path: Path) -> None:
+    # `python -m dedup` is the console script (`dedup.cli.run`), which skips the interpreter's teardown.
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "dedup", "scan"]
+    done = subprocess.run([*command, str(NEWS), "--format", "json"], capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)["documents"]) == NEWS_DOCUMENTS
+    out = tmp_path / "report.jsonl"
+    assert subprocess.run([*command, str(NEWS), "-f", "jsonl", "-o", str(out)], check=False).returncode == 0
+    assert json.loads(out.read_text(encoding="utf-8").splitlines()[-1])["type"] == "summary"
+    missing = subprocess.run([*command, str(tmp_path / "nothing-here")], capture_output=True, check=False)
+    assert missing.returncode == 1
+    assert b"no such file or folder" in missing.stderr and b"Traceback" not in missing.stderr
