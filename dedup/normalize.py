@@ -38,7 +38,9 @@ __all__ = [
     "TokenBatch",
     "class_table",
     "date_folding",
+    "decode_utf8",
     "encode_batch",
+    "fmix64",
     "normalize_text",
     "token_capacity",
     "token_hash",
@@ -129,8 +131,8 @@ def _build_class_table() -> npt.NDArray[np.uint8]:
 
 
 @kernel
-def _fmix64(h: np.uint64) -> np.uint64:
-    # MurmurHash3 64-bit finalizer (Appleby 2011): a bijection that spreads every input bit.
+def fmix64(h: np.uint64) -> np.uint64:
+    """MurmurHash3's 64-bit finalizer (Appleby 2011): a bijection that spreads every input bit over the key."""
     h ^= h >> np.uint64(33)
     h *= np.uint64(0xFF51AFD7ED558CCD)
     h ^= h >> np.uint64(33)
@@ -154,8 +156,8 @@ def _fold(
 
 
 @kernel
-def _decode(buf: npt.NDArray[np.uint8], i: int, end: int) -> tuple[int, int]:
-    # One UTF-8 code point at buf[i]: (code point, byte length). Invalid bytes decode as U+FFFD.
+def decode_utf8(buf: npt.NDArray[np.uint8], i: int, end: int) -> tuple[int, int]:
+    """The code point at `buf[i]` and its length in bytes (invalid bytes read as U+FFFD, one byte each)."""
     b0 = buf[i]
     if b0 < 0x80:
         return int(b0), 1
@@ -201,12 +203,12 @@ def tokenize_doc(
         if b0 < 0x80:  # most text is ASCII: skip the decoder
             cp, length = int(b0), 1
         else:
-            cp, length = _decode(buf, i, end)
+            cp, length = decode_utf8(buf, i, end)
         cls = table[cp] if cp < table.shape[0] else 1
         if cls == 4:  # joiner: part of a number only between two digits
             cls = 0
             if in_num and i + length < end:
-                nxt, _ = _decode(buf, i + length, end)
+                nxt, _ = decode_utf8(buf, i + length, end)
                 if nxt < table.shape[0] and table[nxt] == 2:
                     cls = 5  # swallowed inside the number
         if cls == 1 or cls == 2:  # noqa: PLR1714 -- a tuple test compiles to slower code here
@@ -227,7 +229,7 @@ def tokenize_doc(
                         h = (h ^ np.uint64(buf[i + j])) * fnv_prime
         elif cls != 5:
             if in_tok:
-                out_hash[n] = _fold(_fmix64(h), fold_from, fold_to, fold_filter)
+                out_hash[n] = _fold(fmix64(h), fold_from, fold_to, fold_filter)
                 if offsets:
                     out_start[n] = tok_start
                     out_end[n] = i - start
@@ -238,14 +240,14 @@ def tokenize_doc(
                 hs = fnv_offset
                 for j in range(length):
                     hs = (hs ^ np.uint64(buf[i + j])) * fnv_prime
-                out_hash[n] = _fmix64(hs)
+                out_hash[n] = fmix64(hs)
                 if offsets:
                     out_start[n] = i - start
                     out_end[n] = i - start + length
                 n += 1
         i += length
     if in_tok:
-        out_hash[n] = _fold(_fmix64(h), fold_from, fold_to, fold_filter)
+        out_hash[n] = _fold(fmix64(h), fold_from, fold_to, fold_filter)
         if offsets:
             out_start[n] = tok_start
             out_end[n] = end - start

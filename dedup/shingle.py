@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from dedup._jit import kernel, radix_sort, spread
 from dedup.config import ShingleConfig
-from dedup.normalize import TokenBatch
+from dedup.normalize import TokenBatch, fmix64
 
 __all__ = ["SetBatch", "shingle", "shingle_capacity", "shingle_doc"]
 
@@ -50,12 +50,7 @@ class SetBatch:
 
 @kernel
 def _mix32(acc: np.uint64) -> np.uint32:
-    acc ^= acc >> np.uint64(33)
-    acc *= np.uint64(0xFF51AFD7ED558CCD)
-    acc ^= acc >> np.uint64(33)
-    acc *= np.uint64(0xC4CEB9FE1A85EC53)
-    acc ^= acc >> np.uint64(33)
-    return np.uint32(acc >> np.uint64(32))
+    return np.uint32(fmix64(acc) >> np.uint64(32))
 
 
 @kernel

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup._jit import kernel
-from dedup.normalize import class_table
+from dedup.normalize import class_table, decode_utf8, fmix64
 
 __all__ = [
     "ALNUM",
@@ -86,27 +86,12 @@ def char_offsets(buf: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
 
 
 @kernel
-def decode(buf: npt.NDArray[np.uint8], i: int, end: int) -> tuple[int, int]:
-    """The code point at `buf[i]` and its length in bytes (invalid bytes read as U+FFFD, one byte each)."""
-    b0 = buf[i]
-    if b0 < 0x80:
-        return int(b0), 1
-    if b0 >= 0xF0 and i + 3 < end:
-        return ((b0 & 0x07) << 18) | ((buf[i + 1] & 0x3F) << 12) | ((buf[i + 2] & 0x3F) << 6) | (buf[i + 3] & 0x3F), 4
-    if b0 >= 0xE0 and i + 2 < end:
-        return ((b0 & 0x0F) << 12) | ((buf[i + 1] & 0x3F) << 6) | (buf[i + 2] & 0x3F), 3
-    if b0 >= 0xC0 and i + 1 < end:
-        return ((b0 & 0x1F) << 6) | (buf[i + 1] & 0x3F), 2
-    return 0xFFFD, 1
-
-
-@kernel
 def before(buf: npt.NDArray[np.uint8], i: int, lo: int) -> tuple[int, int]:
     """The code point that ends just before byte `i` (not before `lo`) and its length in bytes."""
     j = i - 1
     while j > lo and (buf[j] & 0xC0) == 0x80 and i - j < 4:
         j -= 1
-    cp, length = decode(buf, j, i)
+    cp, length = decode_utf8(buf, j, i)
     if length != i - j:  # not a whole code point: an invalid byte
         return 0xFFFD, 1
     return cp, length
@@ -118,17 +103,6 @@ def flags_of(cp: int, flags: npt.NDArray[np.uint8]) -> int:
     if cp < flags.shape[0]:
         return int(flags[cp])
     return WORD | ALNUM | ALPHA
-
-
-@kernel
-def fmix64(h: np.uint64) -> np.uint64:
-    """MurmurHash3's 64-bit finalizer (Appleby 2011): spreads every input bit over the key."""
-    h ^= h >> np.uint64(33)
-    h *= np.uint64(0xFF51AFD7ED558CCD)
-    h ^= h >> np.uint64(33)
-    h *= np.uint64(0xC4CEB9FE1A85EC53)
-    h ^= h >> np.uint64(33)
-    return h
 
 
 @kernel
@@ -164,7 +138,7 @@ def scan_words(
             cp = int(b)
             width = 1
         else:
-            cp, width = decode(buf, i, end)
+            cp, width = decode_utf8(buf, i, end)
         # Inline, not a helper: a call that passes an array costs more than the whole step here.
         f = int(flags[cp]) if cp < flags.shape[0] else WORD | ALNUM | ALPHA
         if f & WORD:
@@ -189,7 +163,7 @@ def scan_words(
                 if nb < 0x80:
                     after = int(flags[nb])
                 else:
-                    nxt, _ = decode(buf, i + width, end)
+                    nxt, _ = decode_utf8(buf, i + width, end)
                     after = int(flags[nxt]) if nxt < flags.shape[0] else WORD
                 if after & WORD:
                     h = (h ^ np.uint64(0x27)) * np.uint64(_FNV_PRIME)
@@ -218,7 +192,7 @@ def hash_span(buf: npt.NDArray[np.uint8], i: int, end: int, lower: npt.NDArray[n
     """The key of the lower-cased characters `buf[i:end]`, every one of them (abbreviations such as "u.s")."""
     h = np.uint64(_FNV_OFFSET)
     while i < end:
-        cp, n = decode(buf, i, end)
+        cp, n = decode_utf8(buf, i, end)
         h = fold(h, cp, lower)
         i += n
     return fmix64(h)

@@ -17,7 +17,8 @@ from importlib import resources
 import numpy as np
 import numpy.typing as npt
 
-from dedup.farm.chars import encode, fmix64, hash_span, hash_words, tables
+from dedup.farm.chars import encode, hash_span, hash_words, tables
+from dedup.normalize import fmix64
 
 __all__ = [
     "ATTRIBUTIONS",

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup._jit import kernel
-from dedup.farm.chars import DIGIT, UPPER, decode, fmix64, tables
+from dedup.farm.chars import DIGIT, UPPER, tables
 from dedup.farm.lexicon import (
     ATTRIBUTIONS,
     BUZZWORD,
@@ -34,6 +34,7 @@ from dedup.farm.lexicon import (
     style_table,
 )
 from dedup.farm.text import K_CHROME, K_DATE, K_FARM_CHROME, K_HEADING, K_PROSE, K_TITLE, Article, Layout
+from dedup.normalize import decode_utf8, fmix64
 
 __all__ = [
     "CODES",
@@ -478,7 +479,7 @@ def numbers(
                 if b < 0x80:
                     cp, width = int(b), 1
                 else:
-                    cp, width = decode(buf, i, e)
+                    cp, width = decode_utf8(buf, i, e)
                 digit = cp < flags.shape[0] and (flags[cp] & DIGIT) != 0
             else:
                 b, cp, width, digit = np.uint8(0), 0, 1, False
@@ -552,7 +553,7 @@ def attribution(
             if b < 0x80:
                 cp, width = int(b), 1
             else:
-                cp, width = decode(buf, j, e)
+                cp, width = decode_utf8(buf, j, e)
             if cp == 0x22 or cp == 0x201C or cp == 0x201D:  # noqa: PLR1714 -- compiles to faster code than a set test
                 if opened >= 0 and between >= 12:
                     if quotes < room:

@@ -36,14 +36,13 @@ from dedup.farm.chars import (
     UPPER,
     before,
     char_offsets,
-    decode,
     flags_of,
-    fmix64,
     hash_span,
     scan_words,
     tables,
 )
 from dedup.farm.lexicon import MONTH, WEEKDAY, lexicon
+from dedup.normalize import decode_utf8, fmix64
 
 __all__ = [
     "CHROME",
@@ -95,7 +94,7 @@ class Line:
 @kernel
 def _strip(buf: npt.NDArray[np.uint8], s: int, e: int, flags: npt.NDArray[np.uint8]) -> tuple[int, int]:
     while s < e:
-        cp, n = decode(buf, s, e)
+        cp, n = decode_utf8(buf, s, e)
         if not flags_of(cp, flags) & SPACE:
             break
         s += n
@@ -116,7 +115,7 @@ def _heading_like(buf: npt.NDArray[np.uint8], s: int, e: int, words: int, flags:
         return 0
     i = s
     while i < e:
-        cp, n = decode(buf, i, e)
+        cp, n = decode_utf8(buf, i, e)
         stripped = False
         for c in _HEADING_LSTRIP:
             if cp == c:
@@ -282,14 +281,14 @@ def _sentence_end(
     while j < e and (buf[j] == 0x2E or buf[j] == 0x21 or buf[j] == 0x3F):
         j += 1
     while j < e:  # closing quotes (straight and curly) and brackets
-        cp, n = decode(buf, j, e)
+        cp, n = decode_utf8(buf, j, e)
         if cp == 0x22 or cp == 0x27 or cp == 0x201D or cp == 0x2019 or cp == 0x29 or cp == 0x5D:  # noqa: PLR1714 -- compiles to faster code than a set test
             j += n
         else:
             break
     if j >= e:
         return j, 0
-    cp, _ = decode(buf, j, e)
+    cp, _ = decode_utf8(buf, j, e)
     if not flags_of(cp, flags) & SPACE:
         return j, 0
     if buf[i] == 0x2E:
