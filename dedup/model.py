@@ -78,17 +78,7 @@ class ScanResult:
         """A JSON-ready dict: documents, pairs, clusters, skipped, summary."""
         # Built field by field: dataclasses.asdict deep-copies every value and is ten times slower.
         return {
-            "documents": [
-                {
-                    "id": d.id,
-                    "words": d.words,
-                    "cluster": d.cluster,
-                    "farm_score": None if d.farm_score is None else round(d.farm_score, 4),
-                    "flagged": d.flagged,
-                    "reasons": [{"code": c, "contribution": x, "message": m} for c, x, m in d.reasons],
-                }
-                for d in self.documents
-            ],
+            "documents": [document_row(d) for d in self.documents],
             "pairs": [
                 {
                     "a": p.a,
@@ -107,3 +97,15 @@ class ScanResult:
             "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
             "summary": self.summary,
         }
+
+
+def document_row(d: DocumentResult) -> dict[str, Any]:
+    """One document as the JSON contract has it (`ScanResult.to_dict`)."""
+    return {
+        "id": d.id,
+        "words": d.words,
+        "cluster": d.cluster,
+        "farm_score": None if d.farm_score is None else round(d.farm_score, 4),
+        "flagged": d.flagged,
+        "reasons": [{"code": c, "contribution": x, "message": m} for c, x, m in d.reasons],
+    }

@@ -269,3 +269,18 @@ def test_the_command_itself_writes_its_whole_report_and_keeps_its_exit_code(tmp_
     missing = subprocess.run([*command, str(tmp_path / "nothing-here")], capture_output=True, check=False)
     assert missing.returncode == 1
     assert b"no such file or folder" in missing.stderr and b"Traceback" not in missing.stderr
+
+
+def test_json_and_jsonl_reports_carry_exactly_the_to_dict_contract() -> None:
+    from dedup.model import ScanResult
+    from dedup.report import render
+
+    result = dedup.scan([NEWS, ROOT / "fixtures" / "farm"])
+    data = json.loads(json.dumps(result.to_dict()))  # tuples as lists, as JSON has them
+    assert json.loads(render(result, "json")) == data
+    records = [json.loads(line) for line in render(result, "jsonl").splitlines()]
+    for kind in ("document", "pair", "cluster"):
+        plural = f"{kind}s"
+        assert [{k: v for k, v in r.items() if k != "type"} for r in records if r["type"] == kind] == data[plural]
+    assert records[-1] == {"type": "summary", **data["summary"]}
+    assert render(ScanResult((), (), (), ()), "jsonl") == '{"type":"summary"}\n'
