@@ -291,9 +291,10 @@ def count_pairs(
     first = np.ones(keys.shape[0], dtype=np.bool_)
     first[1:] = (keys[1:] != keys[:-1]) | (owners[1:] != owners[:-1])
     kept = keys[first]  # sorted: each key once per owner, so a key's run is its number of owners
-    starts = np.flatnonzero(np.concatenate([[True], kept[1:] != kept[:-1]])) if kept.shape[0] else kept[:0]
-    counts = np.diff(np.append(starts, kept.shape[0])).astype(np.int64)
-    return kept[starts.astype(np.int64)], counts
+    new_key = np.ones(kept.shape[0], dtype=np.bool_)
+    new_key[1:] = kept[1:] != kept[:-1]
+    counts = np.diff(np.append(np.flatnonzero(new_key), kept.shape[0])).astype(np.int64)
+    return kept[new_key], counts
 
 
 def _lookup(
