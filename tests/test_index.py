@@ -617,6 +617,7 @@ def test_a_damaged_redis_document_is_an_index_store_error_and_verify_names_it(re
 
 
 def test_an_unreachable_redis_server_is_a_clear_error() -> None:
+    pytest.importorskip("redis", reason='the Redis client is not installed (pip install "dedup[redis]")')
     with pytest.raises(IndexStoreError, match="cannot reach Redis"):
         Index.open(f"redis://127.0.0.1:{_free_port()}/0", timeout=2)
 

@@ -118,7 +118,7 @@ def test_read_data_skips_bytes_over_the_limit_as_read_file_does(tmp_path: Path) 
 
 
 def test_farm_features_cross_spark_columns_bit_for_bit() -> None:
-    import pyarrow as pa
+    pa = pytest.importorskip("pyarrow", reason='pyarrow is not installed (pip install "dedup[spark]")')
 
     from dedup.spark.farm import farm_arrays, farm_arrow_fields, features_of
 
