@@ -111,7 +111,7 @@ def equivalence(shards: Path, out: Path, *, score: bool = False) -> tuple[bool, 
     from dedup.report import render
 
     ours = "".join(p.read_text(encoding="utf-8") for p in sorted(out.glob("part-*"))).splitlines()
-    local = render(dedup.scan(str(shards), score=score), "jsonl").splitlines()
+    local = render(dedup.scan(str(shards), score=score), "jsonl").decode("utf-8").splitlines()
     kinds: dict[str, int] = {}
     for line in local[:-1]:
         kind = json.loads(line)["type"]

@@ -26,7 +26,7 @@ from dedup.config import (
 from dedup.errors import ConfigError, DedupError, IndexStoreError, InputError
 from dedup.farm import CorpusContext, Evidence, FarmScore, Reason, score
 from dedup.index import Index, IndexStats, Match, Verdict
-from dedup.model import Cluster, Document, DocumentResult, Pair, ScanResult, Skipped
+from dedup.model import Cluster, Document, DocumentResult, Pair, Pairs, ScanResult, Skipped
 
 __all__ = [
     "Cluster",
@@ -47,6 +47,7 @@ __all__ = [
     "LSHConfig",
     "Match",
     "Pair",
+    "Pairs",
     "Reason",
     "ScanConfig",
     "ScanResult",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import sys
 from enum import StrEnum
@@ -216,11 +217,17 @@ def _emit(result: ScanResult, fmt: Format, output: Path | None) -> None:
             with output.open("w", encoding="utf-8") as handle:
                 Console(file=handle, width=120, no_color=True).print(render_table(result))
         return
-    text = render(result, fmt.value)
+    # The result lives to the end of the process: keep the cyclic collector from walking its objects again and
+    # again while the report's rows are made (a second in a scan of 100,000 documents).
+    gc.freeze()
+    try:
+        data = render(result, fmt.value)
+    finally:
+        gc.unfreeze()
     if output is None:
-        sys.stdout.write(text)
+        sys.stdout.buffer.write(data)
     else:
-        output.write_text(text, encoding="utf-8")
+        output.write_bytes(data)
 
 
 # --- dedup score -------------------------------------------------------------------------------------------

@@ -15,12 +15,10 @@ import numpy.typing as npt
 
 from dedup._jit import kernel, spread
 from dedup.config import ConfirmConfig
+from dedup.model import DUPLICATE, REWRITE
 from dedup.shingle import SetBatch
 
 __all__ = ["DUPLICATE", "REWRITE", "ConfirmedPairs", "classify", "overlaps"]
-
-DUPLICATE = "duplicate"
-REWRITE = "rewrite"
 
 
 @kernel

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
-__all__ = ["Cluster", "Document", "DocumentResult", "Pair", "ScanResult", "Skipped"]
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["Cluster", "Document", "DocumentResult", "Pair", "Pairs", "ScanResult", "Skipped"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +50,107 @@ class Pair:
     cosine: float
 
 
+# Pair measures are kept to this many decimals: as `Pairs` stores them, and as the reports print them.
+MEASURE_DECIMALS = 4
+MEASURE_SCALE = 10**MEASURE_DECIMALS
+DUPLICATE = "duplicate"
+REWRITE = "rewrite"
+
+
+class Pairs(Sequence[Pair]):
+    """The pairs of a scan: a read-only sequence of `Pair`, in the order the report lists them.
+
+    Held as columns, not objects: a corpus full of copies confirms millions of pairs, and most uses (the JSON
+    report, counting) never need a `Pair` per row. Indexing or iterating gives `Pair` objects; measures are
+    rounded to four decimals. Equal to any sequence of the same `Pair`s, in the same order.
+    """
+
+    __slots__ = ("_a", "_b", "_duplicate", "_ids", "_measures")
+
+    def __init__(
+        self,
+        ids: Sequence[str],
+        a: npt.ArrayLike,
+        b: npt.ArrayLike,
+        duplicate: npt.ArrayLike,
+        jaccard: npt.ArrayLike,
+        containment: npt.ArrayLike,
+        cosine: npt.ArrayLike,
+    ) -> None:
+        """Pair `k` relates `ids[a[k]]` and `ids[b[k]]`, a duplicate if `duplicate[k]`, else a rewrite."""
+        self._ids = ids
+        self._a = np.asarray(a, dtype=np.int64)
+        self._b = np.asarray(b, dtype=np.int64)
+        self._duplicate = np.asarray(duplicate, dtype=np.bool_)
+        # Measures lie in [0, 1]; a float32 cosine may pass 1 by a rounding error, which the clip takes back.
+        measures = np.column_stack([np.asarray(m, dtype=np.float64) for m in (jaccard, containment, cosine)])
+        self._measures = np.rint(np.clip(measures, 0.0, 1.0) * MEASURE_SCALE).astype(np.int32).reshape(-1, 3)
+        if not len(self._a) == len(self._b) == len(self._duplicate) == len(self._measures):
+            raise ValueError("every column of Pairs needs one value per pair")
+
+    @classmethod
+    def of(cls, pairs: Iterable[Pair]) -> Pairs:
+        """`pairs` as a `Pairs`, in the given order."""
+        rows = list(pairs)
+        position: dict[str, int] = {}
+        for p in rows:
+            position.setdefault(p.a, len(position))
+            position.setdefault(p.b, len(position))
+        return cls(
+            list(position),
+            [position[p.a] for p in rows],
+            [position[p.b] for p in rows],
+            [p.relation == DUPLICATE for p in rows],
+            [p.jaccard for p in rows],
+            [p.containment for p in rows],
+            [p.cosine for p in rows],
+        )
+
+    def columns(self) -> tuple[Sequence[str], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_],
+                               npt.NDArray[np.int32]]:  # fmt: skip
+        """(ids, a, b, duplicate, measures): rows index `ids`; measures are (jaccard, containment, cosine) in
+        units of 1e-4, one row per pair."""
+        return self._ids, self._a, self._b, self._duplicate, self._measures
+
+    def __len__(self) -> int:
+        return int(self._a.shape[0])
+
+    @overload
+    def __getitem__(self, index: int) -> Pair: ...
+    @overload
+    def __getitem__(self, index: slice) -> Pairs: ...
+    def __getitem__(self, index: int | slice) -> Pair | Pairs:
+        if isinstance(index, slice):
+            m = self._measures[index] / MEASURE_SCALE
+            return Pairs(self._ids, self._a[index], self._b[index], self._duplicate[index], m[:, 0], m[:, 1], m[:, 2])
+        k = range(len(self))[index]  # negative indices, and IndexError past the end
+        return self._row(k, self._measures[k].tolist())
+
+    def _row(self, k: int, measures: list[int]) -> Pair:
+        jaccard, containment, cosine = (x / MEASURE_SCALE for x in measures)
+        relation = DUPLICATE if self._duplicate[k] else REWRITE
+        return Pair(self._ids[self._a[k]], self._ids[self._b[k]], relation, jaccard, containment, cosine)
+
+    def __iter__(self) -> Iterator[Pair]:
+        ids = self._ids
+        scale = MEASURE_SCALE
+        for x, y, dup, (j, c, cos) in zip(
+            self._a.tolist(), self._b.tolist(), self._duplicate.tolist(), self._measures.tolist(), strict=True
+        ):
+            yield Pair(ids[x], ids[y], DUPLICATE if dup else REWRITE, j / scale, c / scale, cos / scale)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
+            return NotImplemented
+        return len(self) == len(other) and all(p == q for p, q in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # equal to tuples, which hash by value: no hash of its own
+
+    def __repr__(self) -> str:
+        shown = ", ".join(repr(p) for p in self[:3])
+        return f"Pairs([{shown}{', ...' if len(self) > 3 else ''}], {len(self)} pairs)"
+
+
 @dataclass(frozen=True, slots=True)
 class Cluster:
     """Documents connected by confirmed pairs, with the member that stands for them."""
@@ -69,10 +174,14 @@ class ScanResult:
     """Everything a scan found. `to_dict()` is the JSON contract of `dedup scan --format json`."""
 
     documents: tuple[DocumentResult, ...]
-    pairs: tuple[Pair, ...]
+    pairs: Pairs
     clusters: tuple[Cluster, ...]
     skipped: tuple[Skipped, ...]
     summary: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.pairs, Pairs):  # any sequence of `Pair` is taken
+            object.__setattr__(self, "pairs", Pairs.of(self.pairs))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: documents, pairs, clusters, skipped, summary."""

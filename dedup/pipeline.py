@@ -29,7 +29,7 @@ from dedup.confirm import DUPLICATE, REWRITE, ConfirmedPairs, classify, overlaps
 from dedup.farm.scan import FarmFeatures, corpus_scores, farm_features
 from dedup.featurize import Features, featurize
 from dedup.lsh import candidate_pairs, merge_pairs
-from dedup.model import Cluster, Document, DocumentResult, Pair, ScanResult, Skipped
+from dedup.model import Cluster, Document, DocumentResult, Pairs, ScanResult, Skipped
 from dedup.shingle import SetBatch
 from dedup.signature import minhash
 from dedup.tfidf import document_frequencies, pair_cosines, tfidf, top_terms
@@ -104,19 +104,14 @@ def _unique_ids(ids: list[str]) -> tuple[list[str], int]:
     return out, renamed
 
 
-def _pairs(confirmed: ConfirmedPairs, doc_ids: list[str], rank: npt.NDArray[np.int64]) -> list[Pair]:
-    # Each pair as (smaller id, larger id), all sorted by those ids: array work first, objects last, since
-    # a corpus full of copies can confirm millions of pairs.
+def _pairs(confirmed: ConfirmedPairs, doc_ids: list[str], rank: npt.NDArray[np.int64]) -> Pairs:
+    # Each pair as (smaller id, larger id), all sorted by those ids.
     i, j = confirmed.pairs[:, 0], confirmed.pairs[:, 1]
     swap = rank[i] > rank[j]
     a, b = np.where(swap, j, i), np.where(swap, i, j)
     order = np.lexsort((rank[b], rank[a]))
-    relation = np.where(confirmed.duplicate[order], DUPLICATE, REWRITE).tolist()
-    measures = [np.round(m[order], 4).tolist() for m in (confirmed.jaccard, confirmed.containment, confirmed.cosine)]
-    return [
-        Pair(doc_ids[x], doc_ids[y], rel, jac, con, cos)
-        for x, y, rel, jac, con, cos in zip(a[order].tolist(), b[order].tolist(), relation, *measures, strict=True)
-    ]
+    measures = (confirmed.jaccard[order], confirmed.containment[order], confirmed.cosine[order])
+    return Pairs(doc_ids, a[order], b[order], confirmed.duplicate[order], *measures)
 
 
 @dataclass(frozen=True)
@@ -291,4 +286,4 @@ def _corpus_stages(
         "total_seconds": round(time.perf_counter() - started, 4),
         "settings": asdict(config),
     }
-    return ScanResult(document_results, tuple(pairs), cluster_results, skipped, summary)
+    return ScanResult(document_results, pairs, cluster_results, skipped, summary)

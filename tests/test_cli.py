@@ -282,4 +282,22 @@ def test_json_and_jsonl_reports_carry_exactly_the_to_dict_contract() -> None:
         plural = f"{kind}s"
         assert [{k: v for k, v in r.items() if k != "type"} for r in records if r["type"] == kind] == data[plural]
     assert records[-1] == {"type": "summary", **data["summary"]}
-    assert render(ScanResult((), (), (), ()), "jsonl") == '{"type":"summary"}\n'
+    assert render(ScanResult((), (), (), ()), "jsonl") == b'{"type":"summary"}\n'
+
+
+def test_large_reports_write_each_pair_exactly_as_orjson_writes_a_pair(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Past PRETTY_LIMIT documents the pairs are written from columns, not from Pair objects: byte for byte the same.
+    import orjson
+
+    from dedup import report
+
+    result = dedup.scan([NEWS, ROOT / "fixtures" / "farm"])
+    assert {p.relation for p in result.pairs} == {"duplicate", "rewrite"}
+    monkeypatch.setattr(report, "PRETTY_LIMIT", 0)
+    compact = report.render(result, "json")
+    assert json.loads(compact) == json.loads(json.dumps(result.to_dict()))
+    assert b'"pairs":' + orjson.dumps(list(result.pairs)) + b',"clusters":' in compact
+    lines = report.render(result, "jsonl").splitlines()
+    assert [line for line in lines if line.startswith(b'{"type":"pair"')] == [
+        b'{"type":"pair",' + orjson.dumps(p)[1:] for p in result.pairs
+    ]

@@ -156,3 +156,19 @@ def test_invalid_setting_value_names_the_value_and_the_fix() -> None:
 def test_a_document_whose_text_is_not_a_string_is_an_input_error() -> None:
     with pytest.raises(dedup.InputError, match="text must be str"):
         dedup.scan([Document("a", None)])  # type: ignore[arg-type]
+
+
+def test_pairs_read_as_a_sequence_of_pair_objects_with_measures_to_four_decimals() -> None:
+    from dedup import Pair, Pairs
+
+    rows = [Pair("a", "b", "duplicate", 0.123456, 1.0, 0.99), Pair("a", "c", "rewrite", 0.0, 0.05, 1.0000001)]
+    pairs = Pairs.of(rows)
+    assert len(pairs) == 2 and bool(pairs)
+    assert pairs[0] == Pair("a", "b", "duplicate", 0.1235, 1.0, 0.99)
+    assert pairs[-1] == Pair("a", "c", "rewrite", 0.0, 0.05, 1.0)  # a float32 cosine past 1 is taken back
+    assert list(pairs[1:]) == [pairs[1]] and pairs[5:] == ()
+    with pytest.raises(IndexError):
+        pairs[2]
+    assert pairs == tuple(pairs) and pairs == list(pairs) and pairs != pairs[:1]
+    assert ScanResult((), rows, (), ()).pairs == pairs  # any sequence of Pair is taken as Pairs
+    assert not Pairs.of([])

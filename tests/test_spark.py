@@ -182,7 +182,7 @@ def test_dedup_scan_engine_spark_writes_the_local_jsonl_report_line_for_line(spa
     )
     assert result.exit_code == 0, result.output
     lines = "".join(p.read_text(encoding="utf-8") for p in sorted(out.glob("part-*"))).splitlines()
-    expected = render(local_scan([NEWS, FARM]), "jsonl").splitlines()
+    expected = render(local_scan([NEWS, FARM]), "jsonl").decode("utf-8").splitlines()
     # Every document (with its farm score, verdict and reasons), pair, cluster and skipped row, in order.
     assert lines[:-1] == expected[:-1]
     assert any(json.loads(line).get("flagged") for line in lines[:-1])

@@ -23,7 +23,7 @@ import numpy as np
 from dedup.config import ScanConfig
 from dedup.confirm import DUPLICATE, REWRITE
 from dedup.lsh import bands
-from dedup.model import Cluster, Document, DocumentResult, Pair, ScanResult, Skipped
+from dedup.model import Cluster, Document, DocumentResult, Pair, Pairs, ScanResult, Skipped
 from dedup.pipeline import rewrite_max_df
 from dedup.sources import DEFAULT_MAX_BYTES
 from dedup.spark import arrow, stages
@@ -82,7 +82,7 @@ class SparkScan:
             for r in sorted(rows.collect(), key=lambda r: r[0])
         )
         columns = ("a", "b", "a_id", "b_id", "relation", "jaccard", "containment", "cosine")
-        pairs = tuple(Pair(*r[2:]) for r in sorted(self.pairs.select(*columns).collect()))
+        pairs = Pairs.of(Pair(*r[2:]) for r in sorted(self.pairs.select(*columns).collect()))
         found = self.clusters.select("root", "id", "relation", "members", "representative").collect()
         clusters = tuple(
             Cluster(r.id, r.relation, tuple(r.members), r.representative) for r in sorted(found, key=lambda r: r[0])

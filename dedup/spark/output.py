@@ -14,7 +14,7 @@ import numpy as np
 import orjson
 
 from dedup.errors import InputError
-from dedup.model import Cluster, DocumentResult, Pair, ScanResult, Skipped
+from dedup.model import Cluster, DocumentResult, Pair, Pairs, ScanResult, Skipped
 
 if TYPE_CHECKING:
     from dedup.spark.engine import SparkScan
@@ -38,15 +38,15 @@ def _records(kind: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             )
             for r in rows
         )
-        result = ScanResult(tuple(documents), (), (), ())
+        result = ScanResult(tuple(documents), Pairs.of(()), (), ())
     elif kind == "pairs":
         pairs = (Pair(r["a_id"], r["b_id"], r["relation"], r["jaccard"], r["containment"], r["cosine"]) for r in rows)
-        result = ScanResult((), tuple(pairs), (), ())
+        result = ScanResult((), Pairs.of(pairs), (), ())
     elif kind == "clusters":
         clusters = (Cluster(r["id"], r["relation"], tuple(r["members"]), r["representative"]) for r in rows)
-        result = ScanResult((), (), tuple(clusters), ())
+        result = ScanResult((), Pairs.of(()), tuple(clusters), ())
     else:
-        result = ScanResult((), (), (), tuple(Skipped(r["path"], r["reason"]) for r in rows))
+        result = ScanResult((), Pairs.of(()), (), tuple(Skipped(r["path"], r["reason"]) for r in rows))
     records: list[dict[str, Any]] = result.to_dict()[kind]
     return records
 
