@@ -1122,14 +1122,17 @@ class Measured:
 
     def measures(self, a: Article) -> list[Measure]:
         """Every column but the last as a `Measure`, evidence in character offsets into `a.text`."""
-        spans = a.chars(self.ev).tolist()
+        n = self.ev_n[:ENGLISH]
+        # Only the filled evidence rows, as (start, end) tuples in signal order: most signals have none.
+        filled = self.ev[:ENGLISH][np.arange(self.ev.shape[1]) < n[:, None]]
+        spans = list(map(tuple, a.chars(filled).tolist()))
         out = []
-        for k, (value, count, n) in enumerate(
-            zip(self.values.tolist(), self.counts.tolist(), self.ev_n.tolist(), strict=True)
-        ):
-            if k == ENGLISH:
-                break
-            out.append(Measure(None if math.isnan(value) else value, tuple(map(tuple, spans[k][:n])), count=count))
+        at = 0
+        values, counts = self.values[:ENGLISH].tolist(), self.counts[:ENGLISH].tolist()
+        for value, count, found in zip(values, counts, n.tolist(), strict=True):
+            evidence = tuple(spans[at : at + found])
+            at += found
+            out.append(Measure(None if math.isnan(value) else value, evidence, count=count))
         return out
 
 
