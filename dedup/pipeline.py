@@ -26,7 +26,7 @@ from dedup._jit import cores
 from dedup.cluster import cluster
 from dedup.config import ScanConfig
 from dedup.confirm import DUPLICATE, REWRITE, ConfirmedPairs, classify, overlaps
-from dedup.farm.scan import FarmFeatures, corpus_scores, farm_features
+from dedup.farm.scan import DocumentFarm, FarmFeatures, corpus_scores, farm_features
 from dedup.featurize import Features, featurize
 from dedup.lsh import candidate_pairs, merge_pairs
 from dedup.model import Cluster, Document, DocumentResult, Pairs, ScanResult, Skipped
@@ -195,20 +195,12 @@ def scan_batches(
         return _corpus_stages(ids, features, config, workers, timer, started, ordered_skips, farm)
 
 
-def _with_farm_scores(
-    documents: tuple[DocumentResult, ...],
-    farm: FarmFeatures,
-    label: list[int],
-    relations: Sequence[str],
-    members: Sequence[Sequence[int]],
-) -> tuple[DocumentResult, ...]:
+def _farm_scores(
+    farm: FarmFeatures, label: list[int], relations: Sequence[str], members: Sequence[Sequence[int]]
+) -> list[DocumentFarm]:
     # The content-farm scores, with the corpus-level signals (shared lines and sentences, cluster membership).
     clusters = [(relations[x], x, len(members[x])) if x >= 0 else None for x in label]
-    scores = corpus_scores(farm, clusters)
-    return tuple(
-        DocumentResult(d.id, d.words, d.cluster, s.score, s.flagged, s.reasons)
-        for d, s in zip(documents, scores, strict=True)
-    )
+    return corpus_scores(farm, clusters)
 
 
 def _corpus_stages(
@@ -252,20 +244,27 @@ def _corpus_stages(
     with timer.stage("cluster"):
         clusters = cluster(confirmed, doc_ids, words, config.cluster)
 
+    label = clusters.label.tolist()
+    scores: list[DocumentFarm] = []
+    if farm is not None:
+        with timer.stage("farm"):
+            scores = _farm_scores(farm, label, clusters.relations, clusters.members)
     with timer.stage("results"):
         pairs = _pairs(confirmed, doc_ids, rank)
-        label = clusters.label.tolist()
         cluster_of = [clusters.ids[x] if x >= 0 else None for x in label]
-        document_results = tuple(map(DocumentResult, doc_ids, words.tolist(), cluster_of))
+        if scores:
+            document_results = tuple(
+                DocumentResult(doc_id, w, c, s.score, s.flagged, s.reasons)
+                for doc_id, w, c, s in zip(doc_ids, words.tolist(), cluster_of, scores, strict=True)
+            )
+        else:
+            document_results = tuple(map(DocumentResult, doc_ids, words.tolist(), cluster_of))
         cluster_results = tuple(
             Cluster(cid, relation, tuple(doc_ids[m] for m in members), doc_ids[rep])
             for cid, relation, members, rep in zip(
                 clusters.ids, clusters.relations, clusters.members, clusters.representatives, strict=True
             )
         )
-    if farm is not None:
-        with timer.stage("farm"):
-            document_results = _with_farm_scores(document_results, farm, label, clusters.relations, clusters.members)
     summary = {
         "version": _version(),
         "documents": n,

@@ -21,7 +21,7 @@ from dedup.farm.combine import LEARNED, contributions, load_params
 from dedup.farm.corpus import CORPUS, Fingerprints, KeyCounts, corpus_measures, count_keys, fingerprint_batch
 from dedup.farm.lexicon import lexicon, style_table
 from dedup.farm.score import MESSAGES, MIN_ENGLISH_SHARE, SIGNALS, measure, suffix
-from dedup.farm.signals import CODES, COLUMNS, ENGLISH, Measure, measure_batch
+from dedup.farm.signals import CODES, COLUMNS, ENGLISH, measure_batch
 from dedup.farm.text import Article, Layout, layout_batch
 from dedup.model import Document
 
@@ -203,6 +203,6 @@ def corpus_scores(
             if c <= 0:
                 break
             code = codes[j]
-            top.append((code, round(c, 4), MESSAGES[code](Measure(v, count=k)) + tails[j]))
+            top.append((code, round(c, 4), MESSAGES[code](v, k) + tails[j]))
         out.append(DocumentFarm(scores[d], scores[d] >= cut, tuple(top)))
     return out

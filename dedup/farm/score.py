@@ -28,40 +28,41 @@ __all__ = [
 # Below this share of common English function words a text is not English (English prose: 0.35 to 0.5).
 MIN_ENGLISH_SHARE = 0.15
 
-_Message = Callable[[Measure], str]
+# A signal's sentence for people, from its value (None: not measured) and its count.
+_Message = Callable[[float | None, int], str]
 
 
-def _n(m: Measure) -> float:
-    return m.value or 0.0
+def _n(value: float | None) -> float:
+    return value or 0.0
 
 
 MESSAGES: dict[str, _Message] = {
-    "stock_phrases": lambda m: f"{m.count} stock phrases ({_n(m):.1f} per 1,000 words)",
-    "buzzwords": lambda m: f"{m.count} buzzwords ({_n(m):.1f} per 1,000 words)",
-    "transitions": lambda m: f"{_n(m):.0%} of sentences open with a connective such as 'Furthermore' ({m.count})",
-    "lexical_diversity": lambda m: f"moving-average type-token ratio {_n(m):.3f} over 50-word windows",
-    "burstiness": lambda m: f"sentence lengths vary by {_n(m):.2f} of their mean over {m.count} sentences",
-    "numbers": lambda m: f"{_n(m):.2f} numbers or dates per sentence ({m.count})",
-    "attribution": lambda m: f"{_n(m):.2f} quotations or attributions per sentence ({m.count})",
-    "names": lambda m: f"{_n(m):.2f} capitalised names per sentence ({m.count})",
-    "word_length": lambda m: f"words average {_n(m):.2f} characters",
-    "punctuation": lambda m: f"{_n(m):.2f} colons, semicolons, brackets or dashes per sentence",
-    "first_person": lambda m: f"{m.count} first-person words ({_n(m):.1f} per 1,000 words)",
-    "style_words": lambda m: (
-        f"word choice scores {_n(m):+.2f} on the learned topic-neutral profile ({m.count} words lean machine)"
+    "stock_phrases": lambda v, k: f"{k} stock phrases ({_n(v):.1f} per 1,000 words)",
+    "buzzwords": lambda v, k: f"{k} buzzwords ({_n(v):.1f} per 1,000 words)",
+    "transitions": lambda v, k: f"{_n(v):.0%} of sentences open with a connective such as 'Furthermore' ({k})",
+    "lexical_diversity": lambda v, k: f"moving-average type-token ratio {_n(v):.3f} over 50-word windows",
+    "burstiness": lambda v, k: f"sentence lengths vary by {_n(v):.2f} of their mean over {k} sentences",
+    "numbers": lambda v, k: f"{_n(v):.2f} numbers or dates per sentence ({k})",
+    "attribution": lambda v, k: f"{_n(v):.2f} quotations or attributions per sentence ({k})",
+    "names": lambda v, k: f"{_n(v):.2f} capitalised names per sentence ({k})",
+    "word_length": lambda v, k: f"words average {_n(v):.2f} characters",
+    "punctuation": lambda v, k: f"{_n(v):.2f} colons, semicolons, brackets or dashes per sentence",
+    "first_person": lambda v, k: f"{k} first-person words ({_n(v):.1f} per 1,000 words)",
+    "style_words": lambda v, k: (
+        f"word choice scores {_n(v):+.2f} on the learned topic-neutral profile ({k} words lean machine)"
     ),
-    "repeated_ngrams": lambda m: f"{_n(m):.0%} of the words sit in 5-word phrases used more than once",
-    "top_ngram": lambda m: f"the most frequent 3-word phrase takes {_n(m):.1%} of the words ({m.count} times)",
-    "generic_headings": lambda m: f"{_n(m):.0f} of {m.count} headings are stock section names",
-    "title_repetition": lambda m: f"the title comes back {_n(m):.0f} time(s)",
-    "duplicate_lines": lambda m: f"{_n(m):.0%} of the text repeats earlier lines ({m.count})",
-    "boilerplate": lambda m: f"{m.count} lines of page furniture ({_n(m):.0%} of the text)",
-    "farm_chrome": lambda m: f"{m.count} syndication or auto-publishing footer line(s)",
-    "page_chrome": lambda m: f"{_n(m):.0%} of the page's visible text is outside the article",
-    "template_lines": lambda m: f"{m.count} lines shared with other documents ({_n(m):.0%} of the text)",
-    "shared_phrasing": lambda m: f"{m.count} sentences also found in documents about other stories",
-    "rewrite_cluster": lambda m: f"one of {m.count + 1} rewrites of the same story",
-    "duplicate_cluster": lambda m: f"one of {m.count + 1} copies of the same text",
+    "repeated_ngrams": lambda v, k: f"{_n(v):.0%} of the words sit in 5-word phrases used more than once",
+    "top_ngram": lambda v, k: f"the most frequent 3-word phrase takes {_n(v):.1%} of the words ({k} times)",
+    "generic_headings": lambda v, k: f"{_n(v):.0f} of {k} headings are stock section names",
+    "title_repetition": lambda v, k: f"the title comes back {_n(v):.0f} time(s)",
+    "duplicate_lines": lambda v, k: f"{_n(v):.0%} of the text repeats earlier lines ({k})",
+    "boilerplate": lambda v, k: f"{k} lines of page furniture ({_n(v):.0%} of the text)",
+    "farm_chrome": lambda v, k: f"{k} syndication or auto-publishing footer line(s)",
+    "page_chrome": lambda v, k: f"{_n(v):.0%} of the page's visible text is outside the article",
+    "template_lines": lambda v, k: f"{k} lines shared with other documents ({_n(v):.0%} of the text)",
+    "shared_phrasing": lambda v, k: f"{k} sentences also found in documents about other stories",
+    "rewrite_cluster": lambda v, k: f"one of {k + 1} rewrites of the same story",
+    "duplicate_cluster": lambda v, k: f"one of {k + 1} copies of the same text",
 }
 SIGNALS: tuple[str, ...] = tuple(MESSAGES)
 _UNMEASURED = {
@@ -164,7 +165,7 @@ def combine(
         if m is None or value is None:
             message = _UNMEASURED.get(code, "not measured: no prose sentences")
         else:
-            message = MESSAGES[code](m) + suffix(sp.weight, sp.threshold, learned)
+            message = MESSAGES[code](value, m.count) + suffix(sp.weight, sp.threshold, learned)
         found = evidence(code, m) if evidence is not None and m is not None else ()
         reasons.append(Reason(code, value, sp.threshold, sp.weight, c, message, found))
     reasons.sort(key=lambda r: (-r.contribution, r.code))
