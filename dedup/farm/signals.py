@@ -53,6 +53,11 @@ __all__ = [
 MAX_SPANS = 25
 MATTR_WINDOW = 50
 GOPHER_DUPLICATE_N = 5
+# The bytes that may start a mark `punctuation` counts: `;`, `:`, brackets, `-`, and the lead byte of the
+# em and en dashes. A constant of the compiled code.
+_PUNCTUATION_BYTES = np.zeros(256, dtype=np.bool_)
+_PUNCTUATION_BYTES[[0x3B, 0x3A, 0x28, 0x29, 0x2D, 0xE2]] = True
+_PUNCTUATION_BYTES.setflags(write=False)
 Span = tuple[int, int]
 
 # The intrinsic signals in the order of `measure_layout`'s output columns; then `style_words`, and last the
@@ -474,6 +479,12 @@ def numbers(
         e = lo + l_pos[line, 1]
         start = -1  # the start of the figure being read
         while i <= e:
+            if start < 0:
+                # Outside a figure, ASCII bytes other than digits change nothing: skipped in a tight loop.
+                while i < e and buf[i] < 0x80 and not flags[buf[i]] & DIGIT:
+                    i += 1
+                if i == e:
+                    break
             if i < e:
                 b = buf[i]
                 if b < 0x80:
@@ -549,6 +560,14 @@ def attribution(
         opened = -1  # byte offset of an open quotation mark
         between = 0  # characters since it
         while j < e:
+            # ASCII bytes other than `"` only count as characters: a run of them at once.
+            k = j
+            while k < e and buf[k] < 0x80 and buf[k] != 0x22:
+                k += 1
+            between += k - j
+            j = k
+            if j == e:
+                break
             b = buf[j]
             if b < 0x80:
                 cp, width = int(b), 1
@@ -649,6 +668,12 @@ def punctuation(
         e = lo + l_pos[line, 1]
         j = s
         while j < e:
+            # One table test for the many bytes that start no mark: a chain of byte tests here compiles to
+            # a jump table that costs several times more per byte.
+            while j < e and not _PUNCTUATION_BYTES[buf[j]]:
+                j += 1
+            if j == e:
+                break
             b = buf[j]
             end = 0
             if b == 0x3B or b == 0x3A or b == 0x28 or b == 0x29:  # noqa: PLR1714 -- compiles to faster code than a set test
@@ -675,20 +700,36 @@ def punctuation(
 def _gram_counts(local: npt.NDArray[np.int64], n: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """For each word n-gram (by its first word): how often it occurs, and where it first occurs."""
     grams = local.shape[0] - n + 1
+    if grams <= 0:  # the rolling key below reads the first n words
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     keys = np.empty(grams, dtype=np.uint64)
-    for i in range(grams):
-        h = np.uint64(0)
-        for k in range(n):
-            h = h * np.uint64(1_000_003) + np.uint64(local[i + k] + 1)
+    # The key is the polynomial sum(x_k * B**(n - 1 - k)) mod 2**64 over the ids + 1: rolled from one gram
+    # to the next (drop the first word's term, shift, add the new word), the same key in O(1) a gram.
+    base = np.uint64(1_000_003)
+    top = np.uint64(1)
+    for _ in range(n - 1):
+        top = top * base
+    h = np.uint64(0)
+    for k in range(n):
+        h = h * base + np.uint64(local[k] + 1)
+    keys[0] = h
+    for i in range(1, grams):
+        h = (h - np.uint64(local[i - 1] + 1) * top) * base + np.uint64(local[i + n - 1] + 1)
         keys[i] = h
     ids, distinct = _local_ids(keys)
     total = np.zeros(distinct, dtype=np.int64)
-    first_at = np.full(distinct, -1, dtype=np.int64)
+    first_at = np.empty(distinct, dtype=np.int64)
     for i in range(grams):
-        total[ids[i]] += 1
-        if first_at[ids[i]] < 0:
+        if total[ids[i]] == 0:
             first_at[ids[i]] = i
-    return total[ids], first_at[ids]
+        total[ids[i]] += 1
+    # Explicit loops, not `total[ids]`: numba's fancy indexing is several times slower.
+    out_total = np.empty(grams, dtype=np.int64)
+    out_first = np.empty(grams, dtype=np.int64)
+    for i in range(grams):
+        out_total[i] = total[ids[i]]
+        out_first[i] = first_at[ids[i]]
+    return out_total, out_first
 
 
 @kernel
@@ -764,7 +805,9 @@ def top_ngram(
     if best < 2:
         values[_TOP] = 0.0
         return
-    top = int(np.argmax(total == best))
+    top = 0  # the first n-gram that occurs `best` times (a loop: `argmax(total == best)` allocates)
+    while total[top] != best:
+        top += 1
     room = ev.shape[1]
     for i in range(total.shape[0]):
         if first[i] == top and ev_n[_TOP] < room:
@@ -953,7 +996,8 @@ def style_words(
     for w in range(distinct):
         v = vocab[w]
         if v:
-            tf = 1.0 + math.log(count[w])
+            # log(1) is exactly 0: most words occur once, and the logarithm is the dearest step here.
+            tf = 1.0 + math.log(count[w]) if count[w] > 1 else 1.0
             dot += tf * weights[v]
             norm += tf * tf
             if weights[v] > 0.0:
@@ -1013,11 +1057,22 @@ def measure_layout(
     values[:] = np.nan
     counts[:] = 0
     ev_n[:] = 0
-    keys = w_key[prose]
-    ids = w_lex[prose]
-    pos = w_pos[prose]
-    chars = w_chars[prose]
-    shape = w_shape[prose]
+    # The prose words' rows gathered in one loop: five fancy-index copies (`w_key[prose]`, ...) cost several
+    # times more in numba.
+    n = prose.shape[0]
+    keys = np.empty(n, dtype=np.uint64)
+    ids = np.empty(n, dtype=np.int32)
+    pos = np.empty((n, 2), dtype=np.int64)
+    chars = np.empty(n, dtype=np.int32)
+    shape = np.empty(n, dtype=np.uint8)
+    for i in range(n):
+        w = prose[i]
+        keys[i] = w_key[w]
+        ids[i] = w_lex[w]
+        pos[i, 0] = w_pos[w, 0]
+        pos[i, 1] = w_pos[w, 1]
+        chars[i] = w_chars[w]
+        shape[i] = w_shape[w]
     local, _ = _local_ids(keys)
     scratch = np.empty((max(ids.shape[0], w_lex.shape[0]) + 1, 2), dtype=np.int64)
     n_sentences = sentences.shape[0]

@@ -79,6 +79,10 @@ MAX_DATE_WORDS = 7
 _HEADING_LIKE, _TITLE_LIKE, _DATE_LIKE, _SEPARATORS = 1, 2, 4, 8
 _LINK_SEPARATORS = frozenset("|\u2022\u00b7\u203a\u00bb")
 _HEADING_LSTRIP = (0x22, 0x27, 0x201C, 0x2018, 0x23, 0x2A, 0x2D, 0x20)  # quotes, "#", "*", "-", space
+# The bytes a sentence may end at: `.`, `!`, `?`. A constant of the compiled code.
+_SENTENCE_MARKS = np.zeros(256, dtype=np.bool_)
+_SENTENCE_MARKS[[0x2E, 0x21, 0x3F]] = True
+_SENTENCE_MARKS.setflags(write=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,10 +376,12 @@ def _prose(
         while cut_from < e:
             cut = e
             while j < e:
-                b = buf[j]
-                if b != 0x2E and b != 0x21 and b != 0x3F:  # noqa: PLR1714 -- compiles to faster code than a set test
+                # To the next `.`, `!` or `?` in a tight loop: one table test a byte (a chain of byte tests
+                # with the work after it compiles to a jump table that costs several times more).
+                while j < e and not _SENTENCE_MARKS[buf[j]]:
                     j += 1
-                    continue
+                if j == e:
+                    break
                 j, ends = _sentence_end(buf, j, s, e, flags, lower, abbreviations)
                 if ends:
                     cut = j
