@@ -301,3 +301,23 @@ def test_large_reports_write_each_pair_exactly_as_orjson_writes_a_pair(monkeypat
     assert [line for line in lines if line.startswith(b'{"type":"pair"')] == [
         b'{"type":"pair",' + orjson.dumps(p)[1:] for p in result.pairs
     ]
+
+
+def test_pair_rows_written_from_columns_escape_ids_as_json_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    from itertools import pairwise
+
+    import orjson
+
+    from dedup import Pair, Pairs, ScanResult, report
+
+    ids = ['say "hi"', "back\\slash", "caf\u00e9/\u65b0\u805e", "tab\there", "\U0001f4f0 news"]
+    pairs = Pairs.of(
+        Pair(a, b, "duplicate" if k % 2 else "rewrite", 0.5, 1.0, 0.12346) for k, (a, b) in enumerate(pairwise(ids))
+    )
+    result = ScanResult((), pairs, (), ())
+    monkeypatch.setattr(report, "PRETTY_LIMIT", -1)
+    compact = report.render(result, "json")
+    assert b'"pairs":' + orjson.dumps(list(pairs)) + b"," in compact
+    assert orjson.loads(compact)["pairs"][0] == {
+        "a": 'say "hi"', "b": "back\\slash", "relation": "rewrite", "jaccard": 0.5, "containment": 1.0, "cosine": 0.1235
+    }  # fmt: skip
