@@ -437,6 +437,12 @@ def stage_text(seconds: dict[str, float]) -> str:
     return ", ".join(f"{name} {value:.2f}" for name, value in seconds.items())
 
 
+def _installed(package: str) -> str:
+    from importlib.util import find_spec
+
+    return "installed" if find_spec(package) is not None else "not installed"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", default="30000", help="comma-separated corpus sizes, e.g. 30000,100000")
@@ -448,6 +454,7 @@ def main() -> int:
         help="documents the baselines are timed on (a multiple of 1000; 0 = the whole corpus; -1 = no baseline)",
     )
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per side; the best time is kept")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="the results file to write")
     parser.add_argument(
         "--ascii-json",
         action="store_true",
@@ -530,7 +537,8 @@ def main() -> int:
         "",
         f"`{command}` on {dt.date.today().isoformat()}: {os.cpu_count()} cores ({platform.machine()}), Python "
         f"{platform.python_version()}, dedup {dedup.__version__}, datasketch {datasketch.__version__}, "
-        f"scikit-learn {sklearn.__version__}; dedup scan --workers {workers}. "
+        f"scikit-learn {sklearn.__version__}; dedup scan --workers {workers}; pandas {_installed('pandas')} "
+        "(scikit-learn imports it when it is there, in both sides' startup). "
         "What is measured is described at the top of bench/throughput.py.",
         "",
         f"- Corpus: the {len(real_articles()):,} real articles of ../shared/data/farm plus planted copies (exact, "
@@ -576,9 +584,9 @@ def main() -> int:
     text = "\n".join(lines) + "\n"
     print()
     print(text)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text, encoding="utf-8")
-    print(f"written to {RESULTS.relative_to(ROOT)}")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text, encoding="utf-8")
+    print(f"written to {args.output}")
     return 0
 
 
