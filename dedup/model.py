@@ -124,20 +124,17 @@ class Pairs(Sequence[Pair]):
             m = self._measures[index] / MEASURE_SCALE
             return Pairs(self._ids, self._a[index], self._b[index], self._duplicate[index], m[:, 0], m[:, 1], m[:, 2])
         k = range(len(self))[index]  # negative indices, and IndexError past the end
-        return self._row(k, self._measures[k].tolist())
+        return self._pair(self._a[k], self._b[k], self._duplicate[k], *self._measures[k].tolist())
 
-    def _row(self, k: int, measures: list[int]) -> Pair:
-        jaccard, containment, cosine = (x / MEASURE_SCALE for x in measures)
-        relation = DUPLICATE if self._duplicate[k] else REWRITE
-        return Pair(self._ids[self._a[k]], self._ids[self._b[k]], relation, jaccard, containment, cosine)
+    def _pair(self, x: int, y: int, duplicate: bool, jaccard: int, containment: int, cosine: int) -> Pair:
+        relation = DUPLICATE if duplicate else REWRITE
+        scale = MEASURE_SCALE
+        return Pair(self._ids[x], self._ids[y], relation, jaccard / scale, containment / scale, cosine / scale)
 
     def __iter__(self) -> Iterator[Pair]:
-        ids = self._ids
-        scale = MEASURE_SCALE
-        for x, y, dup, (j, c, cos) in zip(
-            self._a.tolist(), self._b.tolist(), self._duplicate.tolist(), self._measures.tolist(), strict=True
-        ):
-            yield Pair(ids[x], ids[y], DUPLICATE if dup else REWRITE, j / scale, c / scale, cos / scale)
+        columns = (self._a.tolist(), self._b.tolist(), self._duplicate.tolist(), self._measures.tolist())
+        for x, y, duplicate, measures in zip(*columns, strict=True):
+            yield self._pair(x, y, duplicate, *measures)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence) or isinstance(other, str | bytes):

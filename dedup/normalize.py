@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -42,6 +43,7 @@ __all__ = [
     "encode_batch",
     "fmix64",
     "normalize_text",
+    "pack",
     "token_capacity",
     "token_hash",
     "tokenize",
@@ -320,12 +322,16 @@ class TokenBatch:
         return self.hashes[self.ptr[d] : self.ptr[d + 1]]
 
 
+def pack(parts: Sequence[bytes]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """Byte strings -> one buffer and the offset of each in it (`offsets[i]:offsets[i+1]`)."""
+    offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+    np.cumsum([len(x) for x in parts], out=offsets[1:])
+    return np.frombuffer(b"".join(parts), dtype=np.uint8), offsets
+
+
 def encode_batch(normalized: list[str]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
     """Texts -> one UTF-8 buffer and the byte offsets of each text in it (`offsets[d]:offsets[d+1]`)."""
-    encoded = [t.encode("utf-8", "surrogatepass") for t in normalized]
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-    np.cumsum([len(e) for e in encoded], out=offsets[1:])
-    buf = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    buf, offsets = pack([t.encode("utf-8", "surrogatepass") for t in normalized])
     if buf.shape[0] == 0:
         buf = np.zeros(1, dtype=np.uint8)
     return buf, offsets

@@ -11,7 +11,8 @@ import numpy.typing as npt
 import orjson
 
 from dedup._jit import kernel
-from dedup.model import MEASURE_SCALE, Pairs, ScanResult, document_row
+from dedup.model import DUPLICATE, MEASURE_SCALE, REWRITE, Pairs, ScanResult, document_row
+from dedup.normalize import pack
 
 if TYPE_CHECKING:
     from dedup.farm.result import FarmScore
@@ -67,18 +68,11 @@ def _pair_rows(
 # follows a, b, the relation (duplicate or rewrite) with jaccard's key, jaccard, containment and cosine.
 _PIECES = (
     b',"b":',
-    b',"relation":"duplicate","jaccard":',
-    b',"relation":"rewrite","jaccard":',
+    *(b',"relation":' + orjson.dumps(relation) + b',"jaccard":' for relation in (DUPLICATE, REWRITE)),
     b',"containment":',
     b',"cosine":',
     b"}",
 )
-
-
-def _packed(parts: list[bytes]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
-    ptr = np.zeros(len(parts) + 1, dtype=np.int64)
-    np.cumsum([len(x) for x in parts], out=ptr[1:])
-    return np.frombuffer(b"".join(parts), dtype=np.uint8), ptr
 
 
 def _pairs_json(pairs: Pairs, head: bytes, separator: bytes) -> bytes:
@@ -93,9 +87,9 @@ def _pairs_json(pairs: Pairs, head: bytes, separator: bytes) -> bytes:
     encoded = [b""] * len(ids)
     for x in np.flatnonzero(used).tolist():
         encoded[x] = orjson.dumps(ids[x])
-    id_buf, id_ptr = _packed(encoded)
-    numbers, number_ptr = _packed([orjson.dumps(k / MEASURE_SCALE) for k in range(MEASURE_SCALE + 1)])
-    pieces, piece_ptr = _packed([head, *_PIECES, separator])
+    id_buf, id_ptr = pack(encoded)
+    numbers, number_ptr = pack([orjson.dumps(k / MEASURE_SCALE) for k in range(MEASURE_SCALE + 1)])
+    pieces, piece_ptr = pack([head, *_PIECES, separator])
     piece_len, id_len, number_len = np.diff(piece_ptr), np.diff(id_ptr), np.diff(number_ptr)
     size = int(
         id_len[a].sum() + id_len[b].sum() + number_len[measures].sum()
