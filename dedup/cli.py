@@ -8,7 +8,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,6 +19,9 @@ from dedup.model import ScanResult
 from dedup.report import render, render_table
 from dedup.sources import DEFAULT_MAX_BYTES
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 app = typer.Typer(
     name="dedup",
     help="Find near-duplicates, rewrites and content-farm pieces in a corpus.",
@@ -28,6 +31,8 @@ app = typer.Typer(
 )
 
 EXIT_INPUT = 1
+# Columns of a table written to a file or a pipe: wide enough for a path and its measures side by side.
+REPORT_WIDTH = 120
 
 
 class Format(StrEnum):
@@ -207,15 +212,25 @@ def _scan_on_spark_to_files(
         raise _fail(f"no document could be read ({summary['skipped']} inputs skipped)")
 
 
-def _emit(result: ScanResult, fmt: Format, output: Path | None) -> None:
+def _console(handle: IO[str] | None = None) -> Console:
+    """Where tables go: a terminal at its own width; a file, or standard output into a pipe, at `REPORT_WIDTH`
+    columns (`COLUMNS` for the pipe when set), since rich would crop them to 80."""
     from rich.console import Console
 
+    if handle is None and sys.stdout.isatty():
+        return Console()
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if handle is None and columns.isdigit() else REPORT_WIDTH
+    return Console(file=handle, width=width, no_color=handle is not None)
+
+
+def _emit(result: ScanResult, fmt: Format, output: Path | None) -> None:
     if fmt is Format.table:
         if output is None:
-            Console().print(render_table(result))
+            _console().print(render_table(result))
         else:
             with output.open("w", encoding="utf-8") as handle:
-                Console(file=handle, width=120, no_color=True).print(render_table(result))
+                _console(handle).print(render_table(result))
         return
     # The result lives to the end of the process: keep the cyclic collector from walking its objects again and
     # again while the report's rows are made (a second in a scan of 100,000 documents).
@@ -314,11 +329,9 @@ def score(
         data: object = results[0].to_dict() if len(results) == 1 else [r.to_dict() for r in results]
         sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n")
         return
-    from rich.console import Console
-
     from dedup.report import render_score
 
-    console = Console()
+    console = _console()
     for result in results:
         console.print(render_score(result))
 
@@ -356,8 +369,6 @@ class StatsFormat(StrEnum):
 
 def _print(rendered: Any, output: Path | None) -> None:
     """A rich renderable or text to standard output or a file (plain text there)."""
-    from rich.console import Console
-
     try:
         if isinstance(rendered, str):
             if output is None:
@@ -365,10 +376,10 @@ def _print(rendered: Any, output: Path | None) -> None:
             else:
                 output.write_text(rendered, encoding="utf-8")
         elif output is None:
-            Console().print(rendered)
+            _console().print(rendered)
         else:
             with output.open("w", encoding="utf-8") as handle:
-                Console(file=handle, width=120, no_color=True).print(rendered)
+                _console(handle).print(rendered)
     except OSError as err:
         raise _fail(f"cannot write the report to {output}: {err.strerror or err}") from err
 

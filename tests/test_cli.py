@@ -158,6 +158,16 @@ def test_table_output_file_is_plain_text(tmp_path: Path) -> None:
     assert "duplicate" in text and "rewrite" in text and "\x1b[" not in text
 
 
+def test_a_table_piped_to_another_program_keeps_each_member_and_its_measures_on_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Not a terminal (`dedup scan ... | less`): 120 columns, not rich's 80, which wraps paths and crops columns.
+    monkeypatch.delenv("COLUMNS", raising=False)
+    lines = scan_news().stdout.splitlines()
+    assert any("originals/orchestra-strike-ends.txt" in line and "1.00 / 1.00 / 1.00" in line for line in lines)
+    assert max(map(len, lines)) <= 120
+
+
 def test_a_missing_path_exits_non_zero_with_a_clear_error_and_no_traceback() -> None:
     result = dedup_cli("scan", "/no/such/folder")
     assert_clean_failure(result, "no such file or folder: /no/such/folder")
