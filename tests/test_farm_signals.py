@@ -59,6 +59,18 @@ def test_words_keep_inner_apostrophes_and_split_at_hyphens_underscores_and_stray
     assert a.cased == ["Korea\u2019s", "long", "term", "plan", "costs", "1", "200", "says", "Carole", "King", "today"]
 
 
+def test_each_text_of_a_batch_has_the_layout_it_has_alone() -> None:
+    from dedup.farm.text import layout, layout_batch
+
+    texts = ["A Bridge for Wrenfield\n\nThe council voted. Mr. Hale said yes.\n\nRead more", "", "Caf\u00e9 \u2014 a."]
+    _, _, lay, rows = layout_batch(texts)
+    for d, text in enumerate(texts):
+        alone = layout(text.encode("utf-8"))
+        one = lay.text(rows, d)
+        for name in alone.__dataclass_fields__:
+            assert np.array_equal(getattr(one, name), getattr(alone, name)), (d, name)
+
+
 def test_the_scan_computes_every_signal_exactly_as_dedup_score_does() -> None:
     from dedup import Document
     from dedup.farm.scan import _INTRINSIC, farm_features

@@ -22,7 +22,7 @@ from dedup.farm.corpus import CORPUS, Fingerprints, KeyCounts, corpus_measures, 
 from dedup.farm.lexicon import lexicon, style_table
 from dedup.farm.score import MESSAGES, MIN_ENGLISH_SHARE, SIGNALS, measure, suffix
 from dedup.farm.signals import CODES, COLUMNS, ENGLISH, measure_batch
-from dedup.farm.text import Article, Layout, layout_batch
+from dedup.farm.text import Article, layout_batch
 from dedup.model import Document
 
 __all__ = ["TOP_REASONS", "DocumentFarm", "FarmFeatures", "corpus_scores", "farm_features"]
@@ -128,13 +128,8 @@ def farm_features(documents: Sequence[Document]) -> FarmFeatures:
     for d, doc in enumerate(documents):
         if not doc.chrome:
             continue
-        w0, w1, l0, l1 = int(w_ptr[d]), int(w_ptr[d + 1]), int(l_ptr[d]), int(l_ptr[d + 1])
-        one = Layout(
-            lay.w_key[w0:w1], lay.w_lex[w0:w1], lay.w_pos[w0:w1], lay.w_chars[w0:w1], lay.w_shape[w0:w1],
-            lay.l_pos[l0:l1], lay.l_key[l0:l1], lay.kinds[l0:l1], lay.prose[p_ptr[d] : p_ptr[d + 1]],
-            lay.sentences[s_ptr[d] : s_ptr[d + 1]],
-        )  # fmt: skip
-        _with_chrome(Article(doc.text, one, data[offsets[d] : offsets[d + 1]]), doc.chrome, values[d], counts[d])
+        one = Article(doc.text, lay.text(rows, d), data[offsets[d] : offsets[d + 1]])
+        _with_chrome(one, doc.chrome, values[d], counts[d])
     return FarmFeatures(
         values,
         counts,

@@ -460,6 +460,16 @@ class Layout:
     prose: npt.NDArray[np.int64]
     sentences: npt.NDArray[np.int64]
 
+    def text(self, rows: Rows, d: int) -> Layout:
+        """Text `d` of a batch laid out by `layout_batch` (`rows` as it returned them), as `layout` gives it."""
+        w_ptr, l_ptr, p_ptr, s_ptr = (int(ptr[d]) for ptr in rows)
+        w_end, l_end, p_end, s_end = (int(ptr[d + 1]) for ptr in rows)
+        return Layout(
+            self.w_key[w_ptr:w_end], self.w_lex[w_ptr:w_end], self.w_pos[w_ptr:w_end], self.w_chars[w_ptr:w_end],
+            self.w_shape[w_ptr:w_end], self.l_pos[l_ptr:l_end], self.l_key[l_ptr:l_end], self.kinds[l_ptr:l_end],
+            self.prose[p_ptr:p_end], self.sentences[s_ptr:s_end],
+        )  # fmt: skip
+
 
 def line_kinds(
     data: bytes, starts: npt.NDArray[np.int64], l_pos: npt.NDArray[np.int64], l_flags: npt.NDArray[np.uint8]
