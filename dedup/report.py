@@ -215,10 +215,13 @@ SHOWN_FLAGGED = 50
 
 def _farm_table(result: ScanResult) -> Any:
     from rich.table import Table
+    from rich.text import Text
 
     flagged = sorted((d for d in result.documents if d.flagged), key=lambda d: (-(d.farm_score or 0.0), d.id))
     scored = sum(d.farm_score is not None for d in result.documents)
     title = f"Content-farm scores: {len(flagged)} of {scored} documents flagged"
+    if not flagged:  # a line, not a table of headers over nothing
+        return Text(f"{title}.")
     if len(flagged) > SHOWN_FLAGGED:
         title += f" (the {SHOWN_FLAGGED} highest shown)"
     table = Table(title=title, expand=False)

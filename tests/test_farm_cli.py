@@ -149,3 +149,12 @@ def test_scan_table_lists_the_flagged_documents_and_no_score_drops_them() -> Non
     assert "templated-farm.txt" in shown and "farm_chrome" in shown
     plain = runner.invoke(app, ["scan", str(FARM), "--quiet", "--no-score"])
     assert plain.exit_code == 0 and "Content-farm" not in plain.stdout
+
+
+def test_scan_table_says_in_one_line_when_no_document_is_flagged() -> None:
+    result = runner.invoke(
+        app, ["scan", str(FARM / "wire-story.txt"), str(FARM / "wire-story-with-chrome.txt"), "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Content-farm scores: 0 of 2 documents flagged." in result.stdout
+    assert "top reasons" not in result.stdout  # no table of headers over nothing
