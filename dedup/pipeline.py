@@ -252,13 +252,11 @@ def _corpus_stages(
     with timer.stage("results"):
         pairs = _pairs(confirmed, doc_ids, rank)
         cluster_of = [clusters.ids[x] if x >= 0 else None for x in label]
-        if scores:
-            document_results = tuple(
-                DocumentResult(doc_id, w, c, s.score, s.flagged, s.reasons)
-                for doc_id, w, c, s in zip(doc_ids, words.tolist(), cluster_of, scores, strict=True)
-            )
-        else:
-            document_results = tuple(map(DocumentResult, doc_ids, words.tolist(), cluster_of))
+        # The farm's fields (score, verdict, reasons) when the scan scored, else their defaults.
+        farm_fields = ([s.score for s in scores], [s.flagged for s in scores], [s.reasons for s in scores])
+        document_results = tuple(
+            map(DocumentResult, doc_ids, words.tolist(), cluster_of, *(farm_fields if scores else ()))
+        )
         cluster_results = tuple(
             Cluster(cid, relation, tuple(doc_ids[m] for m in members), doc_ids[rep])
             for cid, relation, members, rep in zip(

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup._jit import kernel
-from dedup.farm.chars import DIGIT, UPPER, tables
+from dedup.farm.chars import DIGIT, UPPER, byte_set, tables
 from dedup.farm.lexicon import (
     ATTRIBUTIONS,
     BUZZWORD,
@@ -55,9 +55,7 @@ MATTR_WINDOW = 50
 GOPHER_DUPLICATE_N = 5
 # The bytes that may start a mark `punctuation` counts: `;`, `:`, brackets, `-`, and the lead byte of the
 # em and en dashes. A constant of the compiled code.
-_PUNCTUATION_BYTES = np.zeros(256, dtype=np.bool_)
-_PUNCTUATION_BYTES[[0x3B, 0x3A, 0x28, 0x29, 0x2D, 0xE2]] = True
-_PUNCTUATION_BYTES.setflags(write=False)
+_PUNCTUATION_BYTES = byte_set(0x3B, 0x3A, 0x28, 0x29, 0x2D, 0xE2)
 Span = tuple[int, int]
 
 # The intrinsic signals in the order of `measure_layout`'s output columns; then `style_words`, and last the
@@ -668,8 +666,7 @@ def punctuation(
         e = lo + l_pos[line, 1]
         j = s
         while j < e:
-            # One table test for the many bytes that start no mark: a chain of byte tests here compiles to
-            # a jump table that costs several times more per byte.
+            # One table test for the many bytes that start no mark (`byte_set`).
             while j < e and not _PUNCTUATION_BYTES[buf[j]]:
                 j += 1
             if j == e:

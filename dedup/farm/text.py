@@ -35,6 +35,7 @@ from dedup.farm.chars import (
     SPACE,
     UPPER,
     before,
+    byte_set,
     char_offsets,
     flags_of,
     hash_span,
@@ -80,9 +81,7 @@ _HEADING_LIKE, _TITLE_LIKE, _DATE_LIKE, _SEPARATORS = 1, 2, 4, 8
 _LINK_SEPARATORS = frozenset("|\u2022\u00b7\u203a\u00bb")
 _HEADING_LSTRIP = (0x22, 0x27, 0x201C, 0x2018, 0x23, 0x2A, 0x2D, 0x20)  # quotes, "#", "*", "-", space
 # The bytes a sentence may end at: `.`, `!`, `?`. A constant of the compiled code.
-_SENTENCE_MARKS = np.zeros(256, dtype=np.bool_)
-_SENTENCE_MARKS[[0x2E, 0x21, 0x3F]] = True
-_SENTENCE_MARKS.setflags(write=False)
+_SENTENCE_MARKS = byte_set(0x2E, 0x21, 0x3F)
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,8 +375,7 @@ def _prose(
         while cut_from < e:
             cut = e
             while j < e:
-                # To the next `.`, `!` or `?` in a tight loop: one table test a byte (a chain of byte tests
-                # with the work after it compiles to a jump table that costs several times more).
+                # To the next `.`, `!` or `?` in a tight loop: one table test a byte (`byte_set`).
                 while j < e and not _SENTENCE_MARKS[buf[j]]:
                     j += 1
                 if j == e:
