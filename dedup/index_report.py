@@ -15,6 +15,7 @@ import orjson
 
 from dedup.index import IndexStats, Verdict
 from dedup.model import Skipped
+from dedup.report import MEASURES_LEGEND, skipped_table
 
 __all__ = [
     "AddReport",
@@ -106,7 +107,7 @@ def check_table(report: CheckReport) -> Any:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title="Index check", expand=False)
+    table = Table(title="Index check", caption=f"{MEASURES_LEGEND} against the match", expand=False)
     table.add_column("document", overflow="fold", min_width=20)
     table.add_column("match", overflow="fold", min_width=20)
     table.add_column("relation", no_wrap=True)
@@ -124,7 +125,7 @@ def check_table(report: CheckReport) -> Any:
                 farm if position == 0 else "",
                 end_section=position == len(rows) - 1,
             )
-    parts: list[Any] = [table, *_skipped_table(report.skipped)]
+    parts: list[Any] = [table, *skipped_table(report.skipped)]
     s = report.summary
     parts.append(
         Text(
@@ -147,7 +148,7 @@ def add_table(report: AddReport) -> Any:
         f"{s.get('skipped', 0)} inputs skipped; the index holds {s.get('index_documents', 0)} documents "
         f"({s.get('seconds', 0):.2f}s)."
     )
-    return Group(*_skipped_table(report.skipped), line)
+    return Group(*skipped_table(report.skipped), line)
 
 
 def stats_table(stats: IndexStats) -> Any:
@@ -165,16 +166,3 @@ def stats_table(stats: IndexStats) -> Any:
         table.add_row(name.replace("_", " "), f"{value:,}")
     table.add_row("memory of this process (bytes)", f"{stats.memory_bytes:,}")
     return table
-
-
-def _skipped_table(skipped: tuple[Skipped, ...]) -> list[Any]:
-    if not skipped:
-        return []
-    from rich.table import Table
-
-    table = Table(title="Skipped", expand=False)
-    table.add_column("path")
-    table.add_column("reason")
-    for row in skipped:
-        table.add_row(row.path, row.reason)
-    return [table]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -11,13 +12,16 @@ import numpy.typing as npt
 import orjson
 
 from dedup._jit import kernel
-from dedup.model import DUPLICATE, MEASURE_SCALE, REWRITE, Pairs, ScanResult, document_row
+from dedup.model import DUPLICATE, MEASURE_SCALE, REWRITE, Pairs, ScanResult, Skipped, document_row
 from dedup.normalize import pack
 
 if TYPE_CHECKING:
     from dedup.farm.result import FarmScore
 
-__all__ = ["FORMATS", "render", "render_score", "render_table"]
+__all__ = ["FORMATS", "MEASURES_LEGEND", "render", "render_score", "render_table", "skipped_table"]
+
+# Under every table with a "J / C / cos" column: what its three figures are.
+MEASURES_LEGEND = "J / C / cos: shingle Jaccard, containment and TF-IDF cosine"
 
 FORMATS = ("table", "json", "jsonl", "csv")
 
@@ -169,7 +173,11 @@ def render_table(result: ScanResult) -> Any:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title="Clusters (* = representative)", expand=False)
+    table = Table(
+        title="Clusters (* = representative)",
+        caption=f"{MEASURES_LEGEND} against the representative",
+        expand=False,
+    )
     table.add_column("cluster", no_wrap=True)
     table.add_column("relation", no_wrap=True)
     table.add_column("", no_wrap=True)
@@ -187,26 +195,36 @@ def render_table(result: ScanResult) -> Any:
                 measures.get(key, "" if member == c.representative else "(via other members)"),
                 end_section=position == len(c.members) - 1,
             )
-    parts: list[Any] = [table]
-    if result.skipped:
-        skipped = Table(title="Skipped", expand=False)
-        skipped.add_column("path")
-        skipped.add_column("reason")
-        for row in result.skipped:
-            skipped.add_row(row.path, row.reason)
-        parts.append(skipped)
+    parts: list[Any] = [table, *skipped_table(result.skipped)]
     if any(d.farm_score is not None for d in result.documents):
         parts.append(_farm_table(result))
     s = result.summary
     parts.append(
         Text(
-            f"{s.get('documents', 0)} documents, {s.get('skipped', 0)} skipped, "
+            f"{_counted(s.get('documents', 0), 'document')}, {s.get('skipped', 0)} skipped, "
             f"{s['pairs']['duplicate']} duplicate and {s['pairs']['rewrite']} rewrite pairs, "
-            f"{len(result.clusters)} clusters, {s.get('total_seconds', 0):.2f}s. "
-            "J / C / cos: shingle Jaccard, containment and TF-IDF cosine against the representative."
+            f"{_counted(len(result.clusters), 'cluster')}, {s.get('total_seconds', 0):.2f}s."
         )
     )
     return Group(*parts)
+
+
+def _counted(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def skipped_table(skipped: Sequence[Skipped]) -> list[Any]:
+    """The inputs that were skipped, with why, as a rich table (none when nothing was)."""
+    if not skipped:
+        return []
+    from rich.table import Table
+
+    table = Table(title="Skipped", expand=False)
+    table.add_column("path")
+    table.add_column("reason")
+    for row in skipped:
+        table.add_row(row.path, row.reason)
+    return [table]
 
 
 # Flagged documents listed in a scan's table view (the JSON and CSV have every document).

@@ -168,6 +168,16 @@ def test_a_table_piped_to_another_program_keeps_each_member_and_its_measures_on_
     assert max(map(len, lines)) <= 120
 
 
+def test_the_table_explains_its_measures_beneath_it_and_counts_in_words(tmp_path: Path) -> None:
+    # The legend sits under the table it explains, so the summary line stays one line in 120 columns.
+    (tmp_path / "a.txt").write_text(ARTICLE, encoding="utf-8")
+    (tmp_path / "b.txt").write_text("Breaking: " + ARTICLE, encoding="utf-8")
+    lines = dedup_cli("scan", tmp_path, "--quiet").stdout.splitlines()
+    legend = next(i for i, line in enumerate(lines) if "J / C / cos: shingle Jaccard" in line)
+    assert lines[legend - 1].startswith("└")  # the cluster table's last border
+    assert lines[-1].startswith("2 documents, 0 skipped, 1 duplicate and 0 rewrite pairs, 1 cluster, ")
+
+
 def test_a_missing_path_exits_non_zero_with_a_clear_error_and_no_traceback() -> None:
     result = dedup_cli("scan", "/no/such/folder")
     assert_clean_failure(result, "no such file or folder: /no/such/folder")

@@ -80,6 +80,7 @@ def test_index_check_jsonl_csv_and_table(filled: Path) -> None:
     assert all(r[6] == "" for r in rows[1:])  # --no-farm
     table = ok("index", "check", COPIES, "-i", filled, "-q").stdout
     assert "duplicate" in table and "8 documents checked against 14 indexed" in table
+    assert "J / C / cos: shingle Jaccard, containment and TF-IDF cosine against the match" in table
 
 
 def test_bad_files_are_skipped_and_counted_as_in_a_scan(filled: Path, tmp_path: Path) -> None:
