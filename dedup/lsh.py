@@ -18,12 +18,21 @@ import numpy.typing as npt
 from dedup._jit import kernel, spread
 from dedup.config import LSHConfig
 
-__all__ = ["agreement", "band_keys", "band_pairs", "bands", "candidate_pairs", "merge_pairs"]
+__all__ = ["KNOWN_BANDS", "agreement", "band_keys", "band_pairs", "bands", "candidate_pairs", "merge_pairs"]
+
+
+# datasketch's choice for the default settings of both paths (threshold 0.2, 128 permutations, weight 0.8),
+# which every scan, index and Spark task starts with: learning it costs a process a tenth of a second
+# (importing datasketch, then a numeric optimization). A test checks it against datasketch.
+KNOWN_BANDS = {(0.2, 128, 0.8): (56, 2)}
 
 
 @lru_cache(maxsize=32)
 def bands(threshold: float, num_perm: int, false_negative_weight: float) -> tuple[int, int]:
     """`(b, r)`: bands and rows per band, as datasketch's `MinHashLSH` chooses them."""
+    known = KNOWN_BANDS.get((threshold, num_perm, false_negative_weight))
+    if known is not None:
+        return known
     from datasketch import MinHashLSH
 
     weights = (round(1.0 - false_negative_weight, 10), round(false_negative_weight, 10))

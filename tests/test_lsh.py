@@ -5,8 +5,8 @@ from __future__ import annotations
 import datasketch
 import numpy as np
 
-from dedup.config import LSHConfig
-from dedup.lsh import bands, candidate_pairs, merge_pairs
+from dedup.config import LSHConfig, ScanConfig
+from dedup.lsh import KNOWN_BANDS, bands, candidate_pairs, merge_pairs
 
 
 def test_band_choice_is_datasketchs_and_leans_to_recall() -> None:
@@ -17,6 +17,18 @@ def test_band_choice_is_datasketchs_and_leans_to_recall() -> None:
     # Probability of becoming a candidate at the threshold is higher with the recall weighting.
     at = 0.3
     assert 1 - (1 - at**r) ** b > 1 - (1 - at**r_even) ** b_even
+
+
+def test_the_band_choices_known_in_advance_are_datasketchs() -> None:
+    for (threshold, num_perm, weight), choice in KNOWN_BANDS.items():
+        lsh = datasketch.MinHashLSH(threshold=threshold, num_perm=num_perm, weights=(1.0 - weight, weight))
+        assert choice == (lsh.b, lsh.r)
+
+
+def test_the_default_settings_band_choice_is_known_in_advance() -> None:
+    config = ScanConfig()
+    for lsh in (config.duplicate_lsh, config.rewrite_lsh):
+        assert (lsh.threshold, config.signature.num_perm, lsh.false_negative_weight) in KNOWN_BANDS
 
 
 def test_candidates_equal_datasketch_queries_on_the_same_signatures() -> None:
