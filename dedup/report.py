@@ -168,7 +168,7 @@ def render(result: ScanResult, fmt: str) -> bytes:
 
 
 def render_table(result: ScanResult) -> Any:
-    """A rich renderable: clusters with their members, then skipped inputs and a summary line."""
+    """A rich renderable: clusters with their members, then skipped inputs, farm scores and a summary line."""
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
@@ -195,7 +195,9 @@ def render_table(result: ScanResult) -> Any:
                 measures.get(key, "" if member == c.representative else "(via other members)"),
                 end_section=position == len(c.members) - 1,
             )
-    parts: list[Any] = [table, *skipped_table(result.skipped)]
+    # With nothing clustered, one line says so rather than a table of headers over nothing.
+    clusters = table if result.clusters else Text("No duplicate or rewrite clusters: every document is unique.")
+    parts: list[Any] = [clusters, *skipped_table(result.skipped)]
     if any(d.farm_score is not None for d in result.documents):
         parts.append(_farm_table(result))
     s = result.summary

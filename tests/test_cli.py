@@ -178,6 +178,12 @@ def test_the_table_explains_its_measures_beneath_it_and_counts_in_words(tmp_path
     assert lines[-1].startswith("2 documents, 0 skipped, 1 duplicate and 0 rewrite pairs, 1 cluster, ")
 
 
+def test_a_scan_with_no_clusters_says_so_in_one_line() -> None:
+    lines = dedup_cli("scan", NEWS / "originals", "--quiet", "--no-score").stdout.splitlines()
+    assert lines[0] == "No duplicate or rewrite clusters: every document is unique."
+    assert not any("J / C / cos" in line for line in lines)
+
+
 def test_a_missing_path_exits_non_zero_with_a_clear_error_and_no_traceback() -> None:
     result = dedup_cli("scan", "/no/such/folder")
     assert_clean_failure(result, "no such file or folder: /no/such/folder")
