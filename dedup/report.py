@@ -170,9 +170,28 @@ def render(result: ScanResult, fmt: str) -> bytes:
 def render_table(result: ScanResult) -> Any:
     """A rich renderable: clusters with their members, then skipped inputs, farm scores and a summary line."""
     from rich.console import Group
+    from rich.text import Text
+
+    parts: list[Any] = [_cluster_table(result), *skipped_table(result.skipped)]
+    if any(d.farm_score is not None for d in result.documents):
+        parts.append(_farm_table(result))
+    s = result.summary
+    parts.append(
+        Text(
+            f"{_counted(s.get('documents', 0), 'document')}, {s.get('skipped', 0)} skipped, "
+            f"{s['pairs']['duplicate']} duplicate and {s['pairs']['rewrite']} rewrite pairs, "
+            f"{_counted(len(result.clusters), 'cluster')}, {s.get('total_seconds', 0):.2f}s."
+        )
+    )
+    return Group(*parts)
+
+
+def _cluster_table(result: ScanResult) -> Any:
     from rich.table import Table
     from rich.text import Text
 
+    if not result.clusters:  # a line, not a table of headers over nothing
+        return Text("No duplicate or rewrite clusters: every document is unique.")
     table = Table(
         title="Clusters (* = representative)",
         caption=f"{MEASURES_LEGEND} against the representative",
@@ -195,20 +214,7 @@ def render_table(result: ScanResult) -> Any:
                 measures.get(key, "" if member == c.representative else "(via other members)"),
                 end_section=position == len(c.members) - 1,
             )
-    # With nothing clustered, one line says so rather than a table of headers over nothing.
-    clusters = table if result.clusters else Text("No duplicate or rewrite clusters: every document is unique.")
-    parts: list[Any] = [clusters, *skipped_table(result.skipped)]
-    if any(d.farm_score is not None for d in result.documents):
-        parts.append(_farm_table(result))
-    s = result.summary
-    parts.append(
-        Text(
-            f"{_counted(s.get('documents', 0), 'document')}, {s.get('skipped', 0)} skipped, "
-            f"{s['pairs']['duplicate']} duplicate and {s['pairs']['rewrite']} rewrite pairs, "
-            f"{_counted(len(result.clusters), 'cluster')}, {s.get('total_seconds', 0):.2f}s."
-        )
-    )
-    return Group(*parts)
+    return table
 
 
 def _counted(n: int, noun: str) -> str:
