@@ -28,6 +28,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Help texts are plain text: as rich markup, "dedup[spark]" would print as "dedup".
+    rich_markup_mode=None,
 )
 
 EXIT_INPUT = 1
@@ -342,6 +344,7 @@ index_app = typer.Typer(
     name="index",
     help="The crawler index: add pages, check new ones.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(index_app)
 

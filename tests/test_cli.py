@@ -266,6 +266,11 @@ def test_every_command_has_help_that_exits_zero() -> None:
         assert command.get_short_help_str() in dedup_cli("--help").stdout, name
 
 
+def test_help_prints_install_extras_verbatim() -> None:
+    # Help texts are plain text: read as rich markup, "[spark]" would vanish from the install command.
+    assert 'pip install "dedup[spark]"' in " ".join(dedup_cli("scan", "--help").stdout.split())
+
+
 def test_no_arguments_shows_the_help() -> None:
     result = dedup_cli()
     assert "Usage" in result.output and "scan" in result.output
