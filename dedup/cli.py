@@ -16,7 +16,7 @@ from dedup import __version__
 from dedup.api import scan as scan_paths
 from dedup.errors import DedupError
 from dedup.model import ScanResult
-from dedup.report import render, render_table
+from dedup.report import counted, render, render_table
 from dedup.sources import DEFAULT_MAX_BYTES
 
 if TYPE_CHECKING:
@@ -67,6 +67,10 @@ def main(
 def _fail(message: str) -> typer.Exit:
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     return typer.Exit(EXIT_INPUT)
+
+
+def _nothing_read(skipped: int) -> typer.Exit:
+    return _fail(f"no document could be read ({counted(skipped, 'input')} skipped)")
 
 
 def _run_with_progress(quiet: bool, call: Any) -> ScanResult:
@@ -181,7 +185,7 @@ def scan(
     except OSError as err:
         raise _fail(f"cannot write the report to {output}: {err.strerror or err}") from err
     if not result.documents:
-        raise _fail(f"no document could be read ({len(result.skipped)} inputs skipped)")
+        raise _nothing_read(len(result.skipped))
 
 
 def _scan_on_spark_to_files(
@@ -211,7 +215,7 @@ def _scan_on_spark_to_files(
         err=True,
     )
     if not summary["documents"]:
-        raise _fail(f"no document could be read ({summary['skipped']} inputs skipped)")
+        raise _nothing_read(summary["skipped"])
 
 
 def _console(handle: IO[str] | None = None) -> Console:
@@ -219,11 +223,12 @@ def _console(handle: IO[str] | None = None) -> Console:
     columns (`COLUMNS` for the pipe when set), since rich would crop them to 80."""
     from rich.console import Console
 
+    # markup=False: cells hold ids, paths and quoted text, in which "[b]" is data, and "[/b]" is no error.
     if handle is None and sys.stdout.isatty():
-        return Console()
+        return Console(markup=False)
     columns = os.environ.get("COLUMNS", "")
     width = int(columns) if handle is None and columns.isdigit() else REPORT_WIDTH
-    return Console(file=handle, width=width, no_color=handle is not None)
+    return Console(file=handle, width=width, no_color=handle is not None, markup=False)
 
 
 def _emit(result: ScanResult, fmt: Format, output: Path | None) -> None:
@@ -451,7 +456,7 @@ def index_add(
     report = AddReport(skipped, summary)
     _print(add_table(report) if fmt is AddFormat.table else render_add(report, fmt.value), output)
     if read == 0:
-        raise _fail(f"no document could be read ({len(skipped)} inputs skipped)")
+        raise _nothing_read(len(skipped))
 
 
 @index_app.command("check")
@@ -505,7 +510,7 @@ def index_check(
     report = CheckReport(tuple(verdicts), skipped, summary)
     _print(check_table(report) if fmt is Format.table else render_check(report, fmt.value), output)
     if not verdicts:
-        raise _fail(f"no document could be read ({len(skipped)} inputs skipped)")
+        raise _nothing_read(len(skipped))
 
 
 @index_app.command("stats")

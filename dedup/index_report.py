@@ -15,7 +15,7 @@ import orjson
 
 from dedup.index import IndexStats, Verdict
 from dedup.model import Skipped
-from dedup.report import MEASURES_LEGEND, skipped_table
+from dedup.report import MEASURES_LEGEND, counted, skipped_table
 
 __all__ = [
     "AddReport",
@@ -129,7 +129,7 @@ def check_table(report: CheckReport) -> Any:
     s = report.summary
     parts.append(
         Text(
-            f"{s.get('documents', 0)} documents checked against {s.get('index_documents', 0)} indexed, "
+            f"{counted(s.get('documents', 0), 'document')} checked against {s.get('index_documents', 0)} indexed, "
             f"{s.get('skipped', 0)} skipped: {s.get('seen', 0)} seen before ({s.get('duplicates', 0)} copies), "
             f"{s.get('flagged', 0)} flagged as farm output, {s.get('seconds', 0):.2f}s."
         )
@@ -144,9 +144,9 @@ def add_table(report: AddReport) -> Any:
 
     s = report.summary
     line = Text(
-        f"{s.get('added', 0)} documents added, {s.get('present', 0)} already in the index, "
-        f"{s.get('skipped', 0)} inputs skipped; the index holds {s.get('index_documents', 0)} documents "
-        f"({s.get('seconds', 0):.2f}s)."
+        f"{counted(s.get('added', 0), 'document')} added, {s.get('present', 0)} already in the index, "
+        f"{counted(s.get('skipped', 0), 'input')} skipped; "
+        f"the index holds {counted(s.get('index_documents', 0), 'document')} ({s.get('seconds', 0):.2f}s)."
     )
     return Group(*skipped_table(report.skipped), line)
 

@@ -18,7 +18,7 @@ from dedup.normalize import pack
 if TYPE_CHECKING:
     from dedup.farm.result import FarmScore
 
-__all__ = ["FORMATS", "MEASURES_LEGEND", "render", "render_score", "render_table", "skipped_table"]
+__all__ = ["FORMATS", "MEASURES_LEGEND", "counted", "render", "render_score", "render_table", "skipped_table"]
 
 # Under every table with a "J / C / cos" column: what its three figures are.
 MEASURES_LEGEND = "J / C / cos: shingle Jaccard, containment and TF-IDF cosine"
@@ -178,9 +178,9 @@ def render_table(result: ScanResult) -> Any:
     s = result.summary
     parts.append(
         Text(
-            f"{_counted(s.get('documents', 0), 'document')}, {s.get('skipped', 0)} skipped, "
+            f"{counted(s.get('documents', 0), 'document')}, {s.get('skipped', 0)} skipped, "
             f"{s['pairs']['duplicate']} duplicate and {s['pairs']['rewrite']} rewrite pairs, "
-            f"{_counted(len(result.clusters), 'cluster')}, {s.get('total_seconds', 0):.2f}s."
+            f"{counted(len(result.clusters), 'cluster')}, {s.get('total_seconds', 0):.2f}s."
         )
     )
     return Group(*parts)
@@ -217,7 +217,8 @@ def _cluster_table(result: ScanResult) -> Any:
     return table
 
 
-def _counted(n: int, noun: str) -> str:
+def counted(n: int, noun: str) -> str:
+    """`n` and the noun, plural unless `n` is 1: "1 cluster", "3 clusters"."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 

@@ -217,7 +217,7 @@ def test_a_folder_of_only_bad_files_exits_non_zero_and_still_reports_the_skipped
 def test_a_folder_of_only_bad_files_lists_them_in_the_table_too(tmp_path: Path) -> None:
     (tmp_path / "empty.txt").write_bytes(b"")
     result = dedup_cli("scan", tmp_path, "--quiet")
-    assert_clean_failure(result, "no document could be read (1 inputs skipped)")
+    assert_clean_failure(result, "no document could be read (1 input skipped)")
     assert "empty.txt" in result.stdout and "empty file" in result.stdout
 
 
@@ -240,6 +240,17 @@ def test_a_file_name_that_is_not_utf8_does_not_crash_the_report(tmp_path: Path) 
     result = dedup_cli("scan", tmp_path, "-f", "json", "-q")
     assert result.exit_code == 0, repr(result.exception)
     assert len(json.loads(result.stdout)["documents"]) == 2
+
+
+def test_ids_and_paths_with_square_brackets_are_printed_verbatim_in_the_table(tmp_path: Path) -> None:
+    # Rich would read "[bold]" as a style and "[/b]" as a closing tag with nothing open (an error).
+    records = [{"id": name, "text": ARTICLE} for name in ("[bold]first", "second[/b]")]
+    (tmp_path / "feed.jsonl").write_text("\n".join(json.dumps(r) for r in records))
+    (tmp_path / "[red]blank.txt").write_text("")
+    result = dedup_cli("scan", tmp_path, "-q")
+    assert result.exit_code == 0, repr(result.exception)
+    for name in ("[bold]first", "second[/b]", "[red]blank.txt"):
+        assert name in result.stdout
 
 
 def test_an_invalid_option_value_is_a_usage_error() -> None:

@@ -128,7 +128,7 @@ def test_a_foreign_file_as_index_is_a_clear_error_and_is_left_as_it_is(tmp_path:
 def test_nothing_readable_is_an_error(filled: Path, tmp_path: Path) -> None:
     (tmp_path / "empty.txt").write_bytes(b"")
     result = dedup_cli("index", "check", tmp_path / "empty.txt", "-i", filled, "-q", "-f", "json")
-    assert_clean_failure(result, "no document could be read (1 inputs skipped)")
+    assert_clean_failure(result, "no document could be read (1 input skipped)")
 
 
 @pytest.mark.parametrize("command", ["add", "check", "stats", "verify", "remove"])
