@@ -51,6 +51,10 @@ def scan(
     if len(paths) + len(documents) != len(items):
         odd = next(i for i in items if not isinstance(i, str | os.PathLike | Document))
         raise InputError(f"cannot scan a {type(odd).__name__}: pass paths or dedup.Document objects")
+    # A text passed where a path goes would otherwise read as a missing file.
+    text = next((p for p in paths if isinstance(p, str) and len(p.split()) > 2 and not os.path.lexists(p)), None)
+    if text is not None:
+        raise InputError(f"no such file or folder: {text[:60]!r} -- to scan texts, pass dedup.Document(id, text)")
     for doc in documents:
         if not isinstance(doc.id, str) or not isinstance(doc.text, str):
             raise InputError(

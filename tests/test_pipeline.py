@@ -158,6 +158,11 @@ def test_a_document_whose_text_is_not_a_string_is_an_input_error() -> None:
         dedup.scan([Document("a", None)])  # type: ignore[arg-type]
 
 
+def test_a_text_passed_as_a_path_is_an_input_error_that_points_to_document() -> None:
+    with pytest.raises(dedup.InputError, match=r"no such file .* pass dedup\.Document\(id, text\)"):
+        dedup.scan(["The council voted on Tuesday to rebuild the harbor bridge."])
+
+
 def test_pairs_read_as_a_sequence_of_pair_objects_with_measures_to_four_decimals() -> None:
     from dedup import Pair, Pairs
 
