@@ -16,6 +16,7 @@ import stat
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -194,9 +195,46 @@ def extract_html(html: str) -> tuple[str, str]:
     segments = (" ".join(node.split()) for node in tree.itertext())
     chrome = "\n".join(seg for seg in segments if seg and seg not in flat_main)
     if not main.strip():
-        # No article found: the page is all chrome, but its text is still the document.
-        return chrome, ""
+        # No article found: the page is all chrome, but its text is still the document. When the tree holds
+        # no text either, libxml2 gave up (it stops at 256 levels of nesting, which pages of unclosed tags
+        # reach), so the page's text is taken by a tokenizer that keeps no tree.
+        return (chrome if chrome.strip() else _visible_text(html)), ""
     return main, chrome
+
+
+class _TextCollector(HTMLParser):
+    # Text outside script, style and the like; a line break at each block-level tag.
+    HIDDEN = frozenset(("script", "style", "noscript", "template", "head"))
+    BLOCKS = frozenset(("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article"))
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.HIDDEN:
+            self.hidden += 1
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.HIDDEN:
+            self.hidden = max(0, self.hidden - 1)
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def _visible_text(html: str) -> str:
+    collector = _TextCollector()
+    collector.feed(html)
+    collector.close()
+    lines = (" ".join(line.split()) for line in "".join(collector.parts).split("\n"))
+    return "\n".join(line for line in lines if line)
 
 
 def _record_text(record: Any, where: str) -> tuple[str | None, str]:

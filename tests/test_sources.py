@@ -127,6 +127,13 @@ def test_an_html_page_without_an_article_still_gives_its_visible_text() -> None:
     assert "office is closed" in text and "office is closed" not in chrome
 
 
+def test_a_page_nested_deeper_than_the_html_parser_follows_still_gives_its_visible_text() -> None:
+    # 300 unclosed <font> tags: libxml2 stops at 256 levels, and the tree it returns holds no text.
+    body = "<font>" * 300 + f"<p>{ARTICLE}</p><p>Tom &amp; Jerry</p><script>var tracker = 1;</script>"
+    text, chrome = extract_html(f"<html><head><style>p {{ color: red }}</style></head><body>{body}</body></html>")
+    assert text.splitlines() == [" ".join(ARTICLE.split()), "Tom & Jerry"] and not chrome
+
+
 # --- JSON and JSONL ---------------------------------------------------------------------------------------
 
 
