@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import os
+import random
+import string
 from importlib.metadata import version as installed_version
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from typer.testing import CliRunner, Result
 
 import dedup
 from dedup.cli import app
+from dedup.report import SHOWN_CLUSTERS, SHOWN_MEMBERS, SHOWN_SKIPPED
 
 ROOT = Path(__file__).resolve().parent.parent
 NEWS = ROOT / "fixtures" / "news"
@@ -176,6 +179,28 @@ def test_the_table_explains_its_measures_beneath_it_and_counts_in_words(tmp_path
     legend = next(i for i, line in enumerate(lines) if "J / C / cos: shingle Jaccard" in line)
     assert lines[legend - 1].startswith("└")  # the cluster table's last border
     assert lines[-1].startswith("2 documents, 0 skipped, 1 duplicate and 0 rewrite pairs, 1 cluster, ")
+
+
+def test_the_table_lists_the_largest_clusters_and_the_first_skipped_rows_and_says_how_many_more(
+    tmp_path: Path,
+) -> None:
+    rng = random.Random(7)
+    vocabulary = ["".join(rng.choices(string.ascii_lowercase, k=7)) for _ in range(5000)]
+
+    def story() -> str:
+        return " ".join(rng.choices(vocabulary, k=80))
+
+    stories = [story() for _ in range(110)]
+    records = [{"id": f"s{i}-{copy}", "text": text} for i, text in enumerate(stories[:-1]) for copy in range(2)]
+    records += [{"id": f"big-{copy}", "text": stories[-1]} for copy in range(SHOWN_MEMBERS + 5)]
+    lines = [json.dumps(r) for r in records] + ["not json"] * (SHOWN_SKIPPED + 10)
+    (tmp_path / "feed.jsonl").write_text("\n".join(lines))
+    table = dedup_cli("scan", tmp_path, "-q", "--no-score").stdout
+    assert f"the {SHOWN_CLUSTERS} largest of 110" in table
+    assert table.index("big-") < table.index("s0-")  # largest first
+    assert "... and 5 more (--format json lists all)" in table  # 25 members, 20 shown
+    assert f"Skipped, the first {SHOWN_SKIPPED} of {SHOWN_SKIPPED + 10}" in table
+    assert "110 clusters" in table
 
 
 def test_a_scan_with_no_clusters_says_so_in_one_line() -> None:
