@@ -15,7 +15,7 @@ import orjson
 
 from dedup.index import IndexStats, Verdict
 from dedup.model import Skipped
-from dedup.report import MEASURES_LEGEND, counted, skipped_table
+from dedup.report import MEASURES_LEGEND, SHOWN_CHECKED, SHOWN_MEMBERS, counted, more, skipped_table
 
 __all__ = [
     "AddReport",
@@ -107,21 +107,27 @@ def check_table(report: CheckReport) -> Any:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title="Index check", caption=f"{MEASURES_LEGEND} against the match", expand=False)
+    title = "Index check"
+    if len(report.verdicts) > SHOWN_CHECKED:
+        title += f", the first {SHOWN_CHECKED} of {len(report.verdicts):,} documents"
+    table = Table(title=title, caption=f"{MEASURES_LEGEND} against the match", expand=False)
     table.add_column("document", overflow="fold", min_width=20)
     table.add_column("match", overflow="fold", min_width=20)
     table.add_column("relation", no_wrap=True)
     table.add_column("J / C / cos", justify="right", no_wrap=True)
     table.add_column("farm", justify="right", no_wrap=True)
-    for doc_id, verdict in report.verdicts:
+    for doc_id, verdict in report.verdicts[:SHOWN_CHECKED]:
         farm = "" if verdict.farm is None else f"{verdict.farm.score:.2f}{' flagged' if verdict.farm.flagged else ''}"
-        rows = verdict.matches or (None,)
-        for position, m in enumerate(rows):
+        rows = [(m.id, m.relation, f"{m.jaccard:.2f} / {m.containment:.2f} / {m.cosine:.2f}") for m in verdict.matches]
+        if len(rows) > SHOWN_MEMBERS:
+            rows[SHOWN_MEMBERS:] = [(more(len(rows) - SHOWN_MEMBERS), "", "")]
+        rows = rows or [("(new)", "", "")]
+        for position, (match, relation, measures) in enumerate(rows):
             table.add_row(
                 doc_id if position == 0 else "",
-                "(new)" if m is None else m.id,
-                "" if m is None else m.relation,
-                "" if m is None else f"{m.jaccard:.2f} / {m.containment:.2f} / {m.cosine:.2f}",
+                match,
+                relation,
+                measures,
                 farm if position == 0 else "",
                 end_section=position == len(rows) - 1,
             )

@@ -18,7 +18,18 @@ from dedup.normalize import pack
 if TYPE_CHECKING:
     from dedup.farm.result import FarmScore
 
-__all__ = ["FORMATS", "MEASURES_LEGEND", "counted", "render", "render_score", "render_table", "skipped_table"]
+__all__ = [
+    "FORMATS",
+    "MEASURES_LEGEND",
+    "SHOWN_CHECKED",
+    "SHOWN_MEMBERS",
+    "counted",
+    "more",
+    "render",
+    "render_score",
+    "render_table",
+    "skipped_table",
+]
 
 # Under every table with a "J / C / cos" column: what its three figures are.
 MEASURES_LEGEND = "J / C / cos: shingle Jaccard, containment and TF-IDF cosine"
@@ -189,9 +200,15 @@ def render_table(result: ScanResult) -> Any:
 # Rows of a scan's table view, which is for reading (the JSON and CSV have everything): rich lays a table
 # out cell by cell, and 30,000 rows took it four times as long as the scan.
 SHOWN_CLUSTERS = 100  # the largest
-SHOWN_MEMBERS = 20  # per cluster
+SHOWN_MEMBERS = 20  # per cluster, and matches per document in `dedup index check`
 SHOWN_SKIPPED = 50  # the first
 SHOWN_FLAGGED = 50  # the highest scores
+SHOWN_CHECKED = 100  # the first documents of `dedup index check`
+
+
+def more(n: int) -> str:
+    """The last row of a cut list: how many rows were left out, and where they are."""
+    return f"... and {n:,} more (--format json lists all)"
 
 
 def _cluster_table(result: ScanResult) -> Any:
@@ -221,7 +238,7 @@ def _cluster_table(result: ScanResult) -> Any:
                 key = (min(m, c.representative), max(m, c.representative))
                 rows.append(("", m, measures.get(key, "(via other members)")))
         if len(members) > SHOWN_MEMBERS:
-            rows.append(("", f"... and {len(members) - SHOWN_MEMBERS:,} more (--format json lists all)", ""))
+            rows.append(("", more(len(members) - SHOWN_MEMBERS), ""))
         for position, (mark, member, measure) in enumerate(rows):
             table.add_row(
                 c.id if position == 0 else "",

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from dedup.cli import app
+from dedup.report import SHOWN_CHECKED, SHOWN_MEMBERS
 
 ROOT = Path(__file__).resolve().parent.parent
 NEWS = ROOT / "fixtures" / "news"
@@ -81,6 +82,22 @@ def test_index_check_jsonl_csv_and_table(filled: Path) -> None:
     table = ok("index", "check", COPIES, "-i", filled, "-q").stdout
     assert "duplicate" in table and "8 documents checked against 14 indexed" in table
     assert "J / C / cos: shingle Jaccard, containment and TF-IDF cosine against the match" in table
+
+
+def test_the_check_table_lists_the_first_documents_and_the_best_matches_and_says_how_many_more(
+    tmp_path: Path,
+) -> None:
+    text = (ORIGINALS / "orchestra-strike-ends.txt").read_text(encoding="utf-8")
+    index = tmp_path / "crawl.index"
+    copies = tmp_path / "copies.jsonl"
+    copies.write_text("\n".join(json.dumps({"id": f"copy{i}", "text": text}) for i in range(SHOWN_MEMBERS + 3)))
+    ok("index", "add", copies, "--index", index, "-q")
+    pages = tmp_path / "pages.jsonl"
+    pages.write_text("\n".join(json.dumps({"id": f"page{i}", "text": text}) for i in range(SHOWN_CHECKED + 2)))
+    table = ok("index", "check", pages, "--index", index, "-q").stdout
+    assert f"the first {SHOWN_CHECKED} of {SHOWN_CHECKED + 2} documents" in table
+    assert f"page{SHOWN_CHECKED - 1} " in table and f"page{SHOWN_CHECKED} " not in table
+    assert table.count("... and 3 more (--format json lists all)") == SHOWN_CHECKED
 
 
 def test_bad_files_are_skipped_and_counted_as_in_a_scan(filled: Path, tmp_path: Path) -> None:
