@@ -574,6 +574,22 @@ def index_remove(
     typer.echo(f"{len(removed)} removed{f', {missing} not in the index' if missing else ''}")
 
 
+@index_app.command("compact")
+def index_compact(index: IndexLocation) -> None:
+    """Drop the index's log of removals, which grows with every remove; safe while crawlers use the index.
+
+    Example: dedup index compact --index crawl.index   (e.g. daily, from cron)
+    """
+    from dedup.index import Index
+
+    try:
+        with Index.open(index, create=False) as idx:
+            dropped = idx.compact()
+    except DedupError as err:
+        raise _fail(str(err)) from err
+    typer.echo(f"dropped {dropped:,} of the index's log entries")
+
+
 def run() -> None:
     """The `dedup` command (the console script): the app, then an exit that skips tearing the interpreter down.
 

@@ -121,7 +121,8 @@ class Verdict:
 
 @dataclass(frozen=True)
 class IndexStats:
-    """An index at a glance: where it is, how many documents, its settings, and the bytes it takes."""
+    """An index at a glance: where it is, how many documents, its settings, the bytes it takes, and the
+    entries of its log (which `Index.compact` drops)."""
 
     location: str
     backend: str
@@ -130,6 +131,7 @@ class IndexStats:
     settings: dict[str, Any]
     storage_bytes: dict[str, int]
     memory_bytes: int
+    log_entries: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -141,6 +143,7 @@ class IndexStats:
             "settings": self.settings,
             "storage_bytes": self.storage_bytes,
             "memory_bytes": self.memory_bytes,
+            "log_entries": self.log_entries,
         }
 
 
@@ -358,6 +361,13 @@ class Index:
         with self._use():
             return self._store.remove(doc_id)
 
+    def compact(self) -> int:
+        """Drop the index's log of removals, which grows with every `remove` (run it now and then, e.g. daily);
+        returns how many entries went. Safe while other processes use the index: one that had not yet read
+        the entries builds its memory of the index again from the live documents, once, at its next call."""
+        with self._use():
+            return self._store.compact()
+
     def __len__(self) -> int:
         with self._use():
             return self._store.count()
@@ -386,6 +396,9 @@ class Index:
                     f"{self.location}: documents carry {rows.bands.shape[1]} band hashes where its settings make "
                     f"{width} -- the index is damaged"
                 )
+        if changes.reset and self._state.cursor is not None:
+            # Removals this process had not read were compacted away: build the state again, from every live document.
+            self._state = IndexState(self._duplicate_width, self._rewrite_width, self._config.signature.num_perm)
         self._state.add(changes.added)
         self._state.remove(changes.removed)
         self._state.cursor = changes.cursor
@@ -515,6 +528,7 @@ class Index:
             documents = self._store.count()
             usage = self._store.usage()
             memory = self._state.nbytes()
+        log_entries = usage.pop("log_entries", 0)
         meta = self._store.meta
         return IndexStats(
             self.location,
@@ -524,6 +538,7 @@ class Index:
             dict(meta["settings"]),
             usage,
             memory,
+            log_entries,
         )
 
     def verify(self) -> tuple[str, ...]:

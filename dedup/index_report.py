@@ -171,4 +171,5 @@ def stats_table(stats: IndexStats) -> Any:
     for name, value in sorted(stats.storage_bytes.items()):
         table.add_row(name.replace("_", " "), f"{value:,}")
     table.add_row("memory of this process (bytes)", f"{stats.memory_bytes:,}")
+    table.add_row("log entries (until dedup index compact)", f"{stats.log_entries:,}")
     return table

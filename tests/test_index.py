@@ -235,6 +235,24 @@ def test_a_second_process_sees_what_the_first_added_and_removed(location: str) -
         assert [m.id for m in first.check(story(1)).matches] == ["a"]
 
 
+def test_compacting_the_log_of_removals_changes_no_process_view_of_the_index(location: str) -> None:
+    with Index.open(location, farm=False) as first, Index.open(location, farm=False) as behind:
+        first.add_many((f"s{i}", story(i)) for i in range(8))
+        assert [m.id for m in behind.check(story(2)).matches] == ["s2"]  # `behind` has read the adds
+        assert first.remove("s2") and first.remove("s3")
+        first.check(story(0))  # `first` has read its removals; `behind` has not
+        assert first.compact() >= 2 and first.stats().log_entries <= 1  # Redis keeps the log's last entry
+        # `behind` can no longer read the removals it missed: it builds its view again, which is the view of
+        # a process opening the index now, and the index goes on working for both.
+        first.add("s9", copy_of(story(4), 1))
+        with Index.open(location, farm=False) as fresh:
+            for i in range(10):
+                assert behind.check(story(i)) == fresh.check(story(i)) == first.check(story(i)), i
+        assert behind.check(story(2)).matches == () and len(behind) == 7
+        assert [m.id for m in behind.check(story(4)).matches] == ["s4", "s9"]
+        assert first.compact() <= 1
+
+
 def test_add_many_skips_ids_already_there_and_repeats_and_reports_each_transaction(location: str) -> None:
     settled: list[int] = []
     with Index.open(location, batch_size=4, farm=False) as index:

@@ -113,7 +113,7 @@ def test_bad_files_are_skipped_and_counted_as_in_a_scan(filled: Path, tmp_path: 
     assert added["summary"]["skipped"] == 2 and len(added["skipped"]) == 2
 
 
-def test_index_stats_verify_and_remove(filled: Path) -> None:
+def test_index_stats_verify_remove_and_compact(filled: Path) -> None:
     stats = json.loads(ok("index", "stats", "--index", filled, "--format", "json").stdout)
     assert stats["documents"] == 14 and stats["backend"] == "sqlite" and stats["settings"]["num_perm"] == 128
     assert "documents" in ok("index", "stats", "-i", filled).stdout
@@ -121,7 +121,10 @@ def test_index_stats_verify_and_remove(filled: Path) -> None:
     assert ok("index", "remove", "harbor-bridge-vote.txt", "nope", "-i", filled).stdout.strip() == (
         "1 removed, 1 not in the index"
     )
-    assert json.loads(ok("index", "stats", "-i", filled, "-f", "json").stdout)["documents"] == 13
+    stats = json.loads(ok("index", "stats", "-i", filled, "-f", "json").stdout)
+    assert stats["documents"] == 13 and stats["log_entries"] == 1
+    assert ok("index", "compact", "-i", filled).stdout.strip() == "dropped 1 of the index's log entries"
+    assert json.loads(ok("index", "stats", "-i", filled, "-f", "json").stdout)["log_entries"] == 0
 
 
 def test_the_index_can_come_from_the_environment(filled: Path) -> None:
@@ -148,7 +151,7 @@ def test_nothing_readable_is_an_error(filled: Path, tmp_path: Path) -> None:
     assert_clean_failure(result, "no document could be read (1 input skipped)")
 
 
-@pytest.mark.parametrize("command", ["add", "check", "stats", "verify", "remove"])
+@pytest.mark.parametrize("command", ["add", "check", "stats", "verify", "remove", "compact"])
 def test_every_index_command_has_help(command: str) -> None:
     result = ok("index", command, "--help")
     assert "--index" in result.stdout and "Example" in result.stdout

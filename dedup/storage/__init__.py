@@ -64,12 +64,17 @@ class Store(Protocol):
         """Remove a document; False when there is none of that id."""
         ...
 
+    def compact(self) -> int:
+        """Drop the log entries every process can do without (a process that had not read them yet builds its
+        state again from the live documents); returns how many were dropped."""
+        ...
+
     def count(self) -> int:
         """Documents stored."""
         ...
 
     def usage(self) -> dict[str, int]:
-        """Bytes used, by what."""
+        """Bytes used, by what; and `log_entries`, how many entries `compact` would drop."""
         ...
 
     def verify(self) -> list[str]:

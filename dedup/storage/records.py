@@ -210,11 +210,14 @@ def _rows(blobs: Sequence[bytes], active: npt.NDArray[np.bool_], field: str, whe
 
 @dataclass(frozen=True)
 class Changes:
-    """Log entries past a cursor: documents added and documents removed, and the cursor after them."""
+    """Log entries past a cursor: documents added and documents removed, and the cursor after them. With
+    `reset`, `added` is every live document instead: the log past the cursor was compacted away, so what was
+    built from the log so far must be built again from these."""
 
     cursor: Cursor
     added: StateRows
     removed: StateRows
+    reset: bool = False
 
 
 def dump_meta(meta: dict[str, Any]) -> bytes:

@@ -7,7 +7,7 @@ another), so a Redis Cluster keeps them on one node and scripts and transactions
 - `{p}:ids`: a hash from document id to sequence number;
 - `{p}:doc:<seq>`: a hash per document (id, url, words, and its arrays as little-endian bytes);
 - `{p}:log`: a stream of commits, `a` (the sequence numbers added) or `r` (one removal, with what other
-  processes need to forget the document).
+  processes need to forget the document); `{p}:compacted`: the last entry `compact` dropped from it.
 
 Documents are committed by a Lua script, so a batch is stored whole or not at all and an id is never stored
 twice. `check_and_add` is optimistic: it WATCHes the log, reads, decides, and commits in MULTI/EXEC; when
@@ -65,6 +65,17 @@ redis.call('XADD', KEYS[2], '*', 'op', 'r', 'seq', seq,
 return 1
 """
 
+# Every log entry but the last (which keeps the log's end) goes; the last one gone is noted first, in the same
+# script, so no reader ever sees entries missing without knowing.
+_COMPACT = """
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if #last == 0 then return 0 end
+local before = redis.call('XREVRANGE', KEYS[1], '(' .. last[1][1], '-', 'COUNT', 1)
+if #before == 0 then return 0 end
+redis.call('SET', KEYS[2], before[1][1])
+return redis.call('XTRIM', KEYS[1], 'MINID', last[1][1])
+"""
+
 _STATE = (b"bands", b"terms", b"segments")  # what a removal logs; an added document's state also has its sketch
 
 
@@ -105,10 +116,12 @@ class RedisStore:
         self._ids = f"{tag}:ids"
         self._seq = f"{tag}:seq"
         self._log = f"{tag}:log"
+        self._compacted = f"{tag}:compacted"  # the last log entry dropped by `compact`
         self._doc = f"{tag}:doc:"
         self._pattern = f"{tag}:*"
         self._add = client.register_script(_ADD)
         self._remove = client.register_script(_REMOVE)
+        self._compact = client.register_script(_COMPACT)
 
     # -----------------------------------------------------------------------------------------------------
     # Opening
@@ -149,14 +162,21 @@ class RedisStore:
     # Reads
 
     def changes(self, cursor: Cursor | None) -> Changes:
-        """Log entries past `cursor`; with None, every live document (and the log's end as the cursor)."""
+        """Log entries past `cursor`; with None, or when entries past it were compacted away, every live
+        document (and the log's end as the cursor)."""
         with _errors(self.location):
+            if cursor is not None:
+                pipe = self._client.pipeline(transaction=True)  # the compaction mark and the entries, as of one moment
+                pipe.get(self._compacted)
+                pipe.xrange(self._log, min=f"({cursor[0]}-{cursor[1]}", max="+")
+                compacted, entries = pipe.execute()
+                if compacted is not None and cursor < _entry_id(compacted):
+                    cursor = None
             if cursor is None:
                 last = self._client.xrevrange(self._log, count=1)
                 new_cursor = _entry_id(last[0][0]) if last else (0, 0)
                 seqs = sorted(int(seq) for _, seq in self._client.hscan_iter(self._ids, count=10_000))
-                return Changes(new_cursor, self._state_rows(seqs), StateRows.empty())
-            entries = self._client.xrange(self._log, min=f"({cursor[0]}-{cursor[1]}", max="+")
+                return Changes(new_cursor, self._state_rows(seqs), StateRows.empty(), reset=True)
             if not entries:
                 return Changes(cursor, StateRows.empty(), StateRows.empty())
             added: list[int] = []
@@ -276,6 +296,11 @@ class RedisStore:
         with _errors(self.location):
             return bool(self._remove(keys=[self._ids, self._log], args=[self._doc, doc_id]))
 
+    def compact(self) -> int:
+        """Drop every log entry but the last."""
+        with _errors(self.location):
+            return int(self._compact(keys=[self._log, self._compacted]))
+
     # -----------------------------------------------------------------------------------------------------
     # About the index
 
@@ -285,10 +310,12 @@ class RedisStore:
             return int(self._client.hlen(self._ids))
 
     def usage(self) -> dict[str, int]:
-        """Memory of the whole Redis server (it may hold other data too)."""
+        """Memory of the whole Redis server (it may hold other data too), and `log_entries`: the entries of the
+        log (every commit) until `compact`."""
         with _errors(self.location):
             info = self._client.info("memory")
-        return {"server_used_memory_bytes": int(info.get("used_memory", 0))}
+            entries = int(self._client.xlen(self._log))
+        return {"server_used_memory_bytes": int(info.get("used_memory", 0)), "log_entries": entries}
 
     def verify(self) -> list[str]:
         """Every id points at a document that reads back with that id; no document is left without an id; the

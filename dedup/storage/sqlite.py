@@ -117,12 +117,17 @@ class SQLiteStore:
     # Reads
 
     def changes(self, cursor: Cursor | None) -> Changes:
-        """Log entries past `cursor` (every live document when None)."""
+        """Log entries past `cursor` (every live document when None, or when the removals past it were
+        compacted away)."""
         with _errors(self.location, self._timeout):
-            if cursor is None:
-                last_removal = self._conn.execute("SELECT coalesce(max(rseq), 0) FROM removed").fetchone()[0]
+            compacted = self._compacted()
+            reset = cursor is None or cursor[1] < compacted
+            removed: list[tuple[Any, ...]] = []
+            if cursor is None or reset:
+                last_removal = max(
+                    compacted, self._conn.execute("SELECT coalesce(max(rseq), 0) FROM removed").fetchone()[0]
+                )
                 added = self._conn.execute(f"SELECT seq, {_STATE}, sketch FROM docs ORDER BY seq").fetchall()
-                removed: list[tuple[Any, ...]] = []
                 last_seq = 0
             else:
                 last_seq, last_removal = cursor
@@ -137,7 +142,13 @@ class SQLiteStore:
             new_cursor,
             _state_rows(added, self.location, sketches=True),
             _state_rows([r[1:] for r in removed], self.location, sketches=False),
+            reset,
         )
+
+    def _compacted(self) -> int:
+        # The last removal dropped from the log: a cursor before it has missed removals it can no longer read.
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'compacted'").fetchone()
+        return 0 if row is None else int(row[0])
 
     def fetch(self, seqs: Sequence[int], fields: Sequence[str]) -> StoredRows:
         """Stored documents by sequence number, with these array fields."""
@@ -219,6 +230,25 @@ class SQLiteStore:
             self._conn.execute("COMMIT")
         return row is not None
 
+    def compact(self) -> int:
+        """Drop the logged removals (their rows' space is reused by later documents; the file does not shrink)."""
+        with self._lock, _errors(self.location, self._timeout):
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                last = self._conn.execute("SELECT coalesce(max(rseq), 0) FROM removed").fetchone()[0]
+                dropped = self._conn.execute("DELETE FROM removed WHERE rseq <= ?", (last,)).rowcount
+                if dropped:
+                    self._conn.execute(
+                        "INSERT INTO meta (key, value) VALUES ('compacted', ?) "
+                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        (str(last),),
+                    )
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+        return int(dropped)
+
     # -----------------------------------------------------------------------------------------------------
     # About the file
 
@@ -228,11 +258,13 @@ class SQLiteStore:
             return int(self._conn.execute("SELECT count(*) FROM docs").fetchone()[0])
 
     def usage(self) -> dict[str, int]:
-        """Bytes on disk: the file and its write-ahead log."""
+        """Bytes on disk (the file and its write-ahead log), and `log_entries`: the removals logged until `compact`."""
         sizes = {}
         for name, suffix in (("file_bytes", ""), ("wal_bytes", "-wal")):
             with contextlib.suppress(OSError):
                 sizes[name] = os.path.getsize(self.location + suffix)
+        with self._lock, _errors(self.location, self._timeout):
+            sizes["log_entries"] = int(self._conn.execute("SELECT count(*) FROM removed").fetchone()[0])
         return sizes
 
     def verify(self) -> list[str]:
