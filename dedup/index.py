@@ -236,7 +236,7 @@ class Index:
         del url  # the index compares texts; a url is kept only with what is added
         doc = self._prepare(text, with_segments=self._config.farm)
         with self._use(), self._store.read() as reader:
-            matches, matched, _ = self._match(reader, doc, exclude=-1)
+            matches, matched, _ = self._match(reader, doc, exclude=None)
         return Verdict(matches, self._farm(doc, html, "", matches, matched), added=False)
 
     def check_and_add(self, doc_id: str, text: str, *, url: str | None = None, html: str | None = None) -> Verdict:
@@ -249,9 +249,9 @@ class Index:
         Keys = list[npt.NDArray[np.uint64]]
 
         def plan(reader: Reader) -> tuple[tuple[tuple[Match, ...], Keys, Keys | None], list[NewDoc]]:
-            exclude = reader.find([doc_id]).get(doc_id, -1)
+            exclude = reader.find([doc_id]).get(doc_id)
             matches, matched, rewrite = self._match(reader, doc, exclude=exclude)
-            if exclude >= 0:
+            if exclude is not None:
                 itself = reader.fetch([exclude], ("segments",))
                 return (matches, matched, [itself.of("segments", i) for i in range(len(itself))]), []
             return (matches, matched, None), [self._new_doc(doc_id, url, doc, rewrite)]
@@ -404,7 +404,7 @@ class Index:
         self._state.cursor = changes.cursor
 
     def _match(
-        self, reader: Reader, doc: _Doc, *, exclude: int
+        self, reader: Reader, doc: _Doc, *, exclude: int | None
     ) -> tuple[tuple[Match, ...], list[npt.NDArray[np.uint64]], tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint8]]]:
         """The verdict's matches for `doc` (the index's document `exclude` left out), the segment keys of the
         matched documents, and the document's rewrite-path band hashes and sketch."""
@@ -412,7 +412,7 @@ class Index:
         if doc.words == 0:
             return (), [], (np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint8))
         state, confirm = self._state, self._config.confirm
-        stored_already = exclude >= 0
+        stored_already = exclude is not None
         documents = state.documents + (0 if stored_already else 1)
         cols = doc.terms.indices
         df = state.df[cols].astype(np.int64) + (0 if stored_already else 1)

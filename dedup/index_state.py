@@ -362,12 +362,14 @@ class IndexState:
         duplicate: npt.NDArray[np.uint32],
         rewrite: npt.NDArray[np.uint32],
         max_bucket: tuple[int, int],
-        exclude: int = -1,
+        exclude: int | None = None,
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        """Sequence numbers (sorted, distinct) of the documents sharing a band with the query, per path."""
+        """Sequence numbers (sorted, distinct) of the documents sharing a band with the query, per path, the
+        document `exclude` (a sequence number) left out."""
+        skip = -1 if exclude is None else exclude  # the compiled lookup takes a plain int; no sequence number is -1
         return (
-            np.unique(self.duplicate.lookup(duplicate, self.alive, max_bucket[0], exclude)),
-            np.unique(self.rewrite.lookup(rewrite, self.alive, max_bucket[1], exclude)),
+            np.unique(self.duplicate.lookup(duplicate, self.alive, max_bucket[0], skip)),
+            np.unique(self.rewrite.lookup(rewrite, self.alive, max_bucket[1], skip)),
         )
 
 
