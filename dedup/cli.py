@@ -22,6 +22,8 @@ from dedup.sources import DEFAULT_MAX_BYTES
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from dedup.farm import FarmScore
+
 app = typer.Typer(
     name="dedup",
     help="Find near-duplicates, rewrites and content-farm pieces in a corpus.",
@@ -64,8 +66,12 @@ def main(
     """Find near-duplicates, rewrites and content-farm pieces in a corpus."""
 
 
-def _fail(message: str) -> typer.Exit:
+def _error(message: str) -> None:
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+
+
+def _fail(message: str) -> typer.Exit:
+    _error(message)
     return typer.Exit(EXIT_INPUT)
 
 
@@ -303,7 +309,9 @@ def _score_inputs(source: str, max_bytes: int) -> list[tuple[str, str, str | Non
 
 @app.command()
 def score(
-    source: Annotated[str, typer.Argument(help="A .txt, .md, .html or .json/.jsonl file, or - for standard input.")],
+    sources: Annotated[
+        list[str], typer.Argument(help="Files (.txt, .md, .html, .json/.jsonl), or - for standard input.")
+    ],
     fmt: Annotated[ScoreFormat, typer.Option("--format", "-f", help="Output format.")] = ScoreFormat.table,
     threshold: Annotated[
         float | None,
@@ -311,25 +319,39 @@ def score(
     ] = None,
     max_bytes: Annotated[int, typer.Option(help="Refuse inputs larger than this.", min=1)] = DEFAULT_MAX_BYTES,
 ) -> None:
-    """Score an article as content-farm output.
+    """Score articles as content-farm output.
 
     The score is a calibrated probability with every signal as a reason; each reason has the evidence
-    (character offsets and the quoted text) that produced it. A JSON or JSONL file gives one score per
-    record (a JSON list). Exit status 1 when the input cannot be read.
+    (character offsets and the quoted text) that produced it. Several articles (several files, or a JSON or
+    JSONL file of records) give one score each (a JSON list). An input that cannot be read is an error on
+    standard error; the others are still scored, and the exit status is 1.
 
     Example: curl -s URL | dedup score - --format json
     """
     from dedup.farm import score as score_text
 
-    try:
-        results = [
-            score_text(text, html=html, threshold=threshold, doc_id=doc_id)
-            for doc_id, text, html in _score_inputs(source, max_bytes)
-        ]
-    except DedupError as err:
-        raise _fail(str(err)) from err
-    except OSError as err:
-        raise _fail(f"cannot read {source}: {err.strerror or err}") from err
+    results: list[FarmScore] = []
+    failed = 0
+    for source in sources:
+        try:
+            results += [
+                score_text(text, html=html, threshold=threshold, doc_id=doc_id)
+                for doc_id, text, html in _score_inputs(source, max_bytes)
+            ]
+        except DedupError as err:
+            _error(str(err))
+            failed += 1
+        except OSError as err:
+            _error(f"cannot read {source}: {err.strerror or err}")
+            failed += 1
+    if not results:
+        raise typer.Exit(EXIT_INPUT)
+    _print_scores(results, fmt)
+    if failed:
+        raise typer.Exit(EXIT_INPUT)
+
+
+def _print_scores(results: list[FarmScore], fmt: ScoreFormat) -> None:
     if fmt is ScoreFormat.json:
         import orjson
 

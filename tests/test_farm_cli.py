@@ -86,6 +86,22 @@ def test_a_jsonl_file_gives_one_score_per_record(tmp_path: Path) -> None:
     assert [(d["id"], d["flagged"]) for d in data] == [("wire", False), ("farm", True)]
 
 
+def test_several_files_give_one_score_each() -> None:
+    wire, farm = FARM / "wire-story.txt", FARM / "templated-farm.txt"
+    data = json.loads(dedup_score(wire, farm, "--format", "json").stdout)
+    assert [(d["id"], d["flagged"]) for d in data] == [(str(wire), False), (str(farm), True)]
+    table = dedup_score(wire, farm).stdout
+    assert f"{wire}: score" in table and f"{farm}: score" in table
+
+
+def test_an_unreadable_file_among_several_is_an_error_and_the_others_are_still_scored(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    result = dedup_score(FARM / "wire-story.txt", empty, FARM / "templated-farm.txt", "--format", "json")
+    assert_clean_failure(result, f"cannot score {empty}: empty file")
+    assert [d["flagged"] for d in json.loads(result.stdout)] == [False, True]
+
+
 def test_a_missing_file_is_a_clean_error(tmp_path: Path) -> None:
     assert_clean_failure(dedup_score(tmp_path / "nope.txt"), "no such file")
 
