@@ -166,10 +166,12 @@ class RedisStore:
         document (and the log's end as the cursor)."""
         with _errors(self.location):
             if cursor is not None:
-                pipe = self._client.pipeline(transaction=True)  # the compaction mark and the entries, as of one moment
-                pipe.get(self._compacted)
+                # The mark is read after the entries: a compaction in between shows in it (the script trims and
+                # marks at once), so no entry ever goes missing unnoticed.
+                pipe = self._client.pipeline(transaction=False)
                 pipe.xrange(self._log, min=f"({cursor[0]}-{cursor[1]}", max="+")
-                compacted, entries = pipe.execute()
+                pipe.get(self._compacted)
+                entries, compacted = pipe.execute()
                 if compacted is not None and cursor < _entry_id(compacted):
                     cursor = None
             if cursor is None:

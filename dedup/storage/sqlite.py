@@ -4,8 +4,9 @@ The file is in WAL mode: readers never wait for a writer, and a writer holds the
 transaction (one `check_and_add`, or one batch of `add_many`), never across a crawl. A process killed at any
 point leaves the file as of its last commit. The log is two tables: `docs` (one row per live document,
 `seq` increasing, never reused) and `removed` (one row per removal, with what other processes need to forget
-the document). A file is a dedup index when its SQLite header carries dedup's application id and its `meta`
-table the index metadata; anything else is refused, never written to.
+the document; `compact` drops all but the last, and a process that had not read them builds its state
+again). A file is a dedup index when its SQLite header carries dedup's application id and its `meta` table
+the index metadata; anything else is refused, never written to.
 """
 
 from __future__ import annotations
@@ -120,22 +121,25 @@ class SQLiteStore:
         """Log entries past `cursor` (every live document when None, or when the removals past it were
         compacted away)."""
         with _errors(self.location, self._timeout):
-            compacted = self._compacted()
-            reset = cursor is None or cursor[1] < compacted
             removed: list[tuple[Any, ...]] = []
-            if cursor is None or reset:
-                last_removal = max(
-                    compacted, self._conn.execute("SELECT coalesce(max(rseq), 0) FROM removed").fetchone()[0]
-                )
+            if cursor is not None:
+                last_seq, last_removal = cursor
+                removed = self._conn.execute(
+                    f"SELECT rseq, seq, {_STATE} FROM removed WHERE rseq > ? ORDER BY rseq", (last_removal,)
+                ).fetchall()
+                # Removals are numbered one after another, and `compact` keeps the last one: a gap after the
+                # cursor means removals it had not read were compacted away. (SQLite may skip a number after a
+                # failed insert: that costs one needless rebuild, never a missed removal.)
+                if removed and removed[0][0] != last_removal + 1:
+                    cursor, removed = None, []
+            reset = cursor is None
+            if cursor is None:
+                last_removal = self._conn.execute("SELECT coalesce(max(rseq), 0) FROM removed").fetchone()[0]
                 added = self._conn.execute(f"SELECT seq, {_STATE}, sketch FROM docs ORDER BY seq").fetchall()
                 last_seq = 0
             else:
-                last_seq, last_removal = cursor
                 added = self._conn.execute(
                     f"SELECT seq, {_STATE}, sketch FROM docs WHERE seq > ? ORDER BY seq", (last_seq,)
-                ).fetchall()
-                removed = self._conn.execute(
-                    f"SELECT rseq, seq, {_STATE} FROM removed WHERE rseq > ? ORDER BY rseq", (last_removal,)
                 ).fetchall()
         new_cursor = (max(last_seq, added[-1][0]) if added else last_seq, removed[-1][0] if removed else last_removal)
         return Changes(
@@ -144,11 +148,6 @@ class SQLiteStore:
             _state_rows([r[1:] for r in removed], self.location, sketches=False),
             reset,
         )
-
-    def _compacted(self) -> int:
-        # The last removal dropped from the log: a cursor before it has missed removals it can no longer read.
-        row = self._conn.execute("SELECT value FROM meta WHERE key = 'compacted'").fetchone()
-        return 0 if row is None else int(row[0])
 
     def fetch(self, seqs: Sequence[int], fields: Sequence[str]) -> StoredRows:
         """Stored documents by sequence number, with these array fields."""
@@ -231,18 +230,13 @@ class SQLiteStore:
         return row is not None
 
     def compact(self) -> int:
-        """Drop the logged removals (their rows' space is reused by later documents; the file does not shrink)."""
+        """Drop every logged removal but the last, which marks where the log now starts (the rows' space is
+        reused by later documents; the file does not shrink)."""
         with self._lock, _errors(self.location, self._timeout):
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 last = self._conn.execute("SELECT coalesce(max(rseq), 0) FROM removed").fetchone()[0]
-                dropped = self._conn.execute("DELETE FROM removed WHERE rseq <= ?", (last,)).rowcount
-                if dropped:
-                    self._conn.execute(
-                        "INSERT INTO meta (key, value) VALUES ('compacted', ?) "
-                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                        (str(last),),
-                    )
+                dropped = self._conn.execute("DELETE FROM removed WHERE rseq < ?", (last,)).rowcount
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
@@ -258,7 +252,8 @@ class SQLiteStore:
             return int(self._conn.execute("SELECT count(*) FROM docs").fetchone()[0])
 
     def usage(self) -> dict[str, int]:
-        """Bytes on disk (the file and its write-ahead log), and `log_entries`: the removals logged until `compact`."""
+        """Bytes on disk (the file and its write-ahead log), and `log_entries`: the removals logged (`compact`
+        keeps one)."""
         sizes = {}
         for name, suffix in (("file_bytes", ""), ("wal_bytes", "-wal")):
             with contextlib.suppress(OSError):
