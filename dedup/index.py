@@ -173,17 +173,30 @@ class Index:
     """A persistent index of documents shared by crawler processes. Open it with `Index.open`."""
 
     def __init__(self, store: Store, config: IndexConfig) -> None:
-        self._store = store
         self._config = config
-        self._pid = os.getpid()
-        self._lock = threading.RLock()
         self._closed = False
         self._duplicate_width = path_bands(config.duplicate_lsh, config.signature.num_perm)[0]
         self._rewrite_width = path_bands(config.rewrite_lsh, config.signature.num_perm)[0]
-        self._state = IndexState(self._duplicate_width, self._rewrite_width, config.signature.num_perm)
+        self._inherited: list[Store] = []
+        self._attach(store)
+
+    def _attach(self, store: Store) -> None:
+        # This process's connection, lock and state, read from the store.
+        self._store = store
+        self._pid = os.getpid()
+        self._lock = threading.RLock()
+        self._state = IndexState(self._duplicate_width, self._rewrite_width, self._config.signature.num_perm)
         with self._use(), store.read() as reader:
             self._sync(reader)
         self._state.settle()  # the first check should not pay for folding in the whole index
+
+    def _after_fork(self) -> None:
+        # A forked child cannot use its parent's connection (SQLite forbids it; a Redis socket would be shared)
+        # nor trust its lock and state (another thread may have held the lock mid-update). It opens its own and
+        # reads the state again, as `Index.open` would. The parent's connection is kept, never used or closed:
+        # closing it here could disturb the parent's.
+        self._inherited.append(self._store)
+        self._attach(open_store(self.location, create=None, timeout=self._config.timeout))
 
     # -----------------------------------------------------------------------------------------------------
     # Opening
@@ -603,10 +616,7 @@ class Index:
         if self._closed:
             raise IndexStoreError(f"the index {self.location} is closed")
         if os.getpid() != self._pid:
-            raise IndexStoreError(
-                f"the index {self.location} was opened in another process (before a fork) -- open it again in "
-                "this one: connections and locks do not survive a fork"
-            )
+            self._after_fork()
         return _Using(self._lock)
 
 
