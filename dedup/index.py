@@ -65,6 +65,18 @@ if TYPE_CHECKING:
 
 __all__ = ["Index", "IndexStats", "Match", "Verdict"]
 
+# Held while an index reattaches in a forked child, so that the child's threads do it once. Made anew in each
+# child (as the standard library does for its own locks): one held by another thread at the fork stays held.
+_reattaching = threading.Lock()
+
+
+def _new_reattach_lock() -> None:
+    global _reattaching  # noqa: PLW0603 -- the one lock of this module, replaced in a forked child
+    _reattaching = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_reattach_lock)
+
 
 @dataclass(frozen=True, slots=True)
 class Match:
@@ -616,7 +628,9 @@ class Index:
         if self._closed:
             raise IndexStoreError(f"the index {self.location} is closed")
         if os.getpid() != self._pid:
-            self._after_fork()
+            with _reattaching:
+                if os.getpid() != self._pid:  # not done meanwhile by another thread of this child
+                    self._after_fork()
         return _Using(self._lock)
 
 
