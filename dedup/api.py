@@ -32,11 +32,11 @@ def scan(
     """Find duplicate and rewrite clusters among files, folders (recursively) and `Document` objects.
 
     `settings` are the scan options by name (`k`, `num_perm`, `seed`, `duplicate_threshold`,
-    `rewrite_threshold`, `duplicate_containment`, `duplicate_jaccard`, `duplicate_cosine`, `rewrite_cosine`,
-    `rewrite_top_terms`, `representative`, `workers`, `batch_size`, and `score=False` to skip the content-farm
-    scores); unknown names raise `ConfigError`. Files larger than `max_bytes` are skipped; `progress` is called
-    with the number of documents read since its last call. Unreadable inputs are listed in
-    `ScanResult.skipped`; a missing path raises `InputError`.
+    `rewrite_threshold`, `duplicate_containment`, `excerpt_containment`, `duplicate_jaccard`, `duplicate_cosine`,
+    `rewrite_cosine`, `rewrite_top_terms`, `representative`, `workers`, `batch_size`, and `score=False` to skip
+    the content-farm scores); unknown names raise `ConfigError`. Files larger than `max_bytes` are skipped;
+    `progress` is called with the number of documents read since its last call. Unreadable inputs are listed
+    in `ScanResult.skipped`; a missing path raises `InputError`.
 
     `engine="spark"` runs the same scan on Apache Spark (`pip install "dedup[spark]"`), in the session `spark`
     or one started on `master` (e.g. `"local[*]"`), and returns the same result; paths may then be any URI

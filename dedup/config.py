@@ -77,19 +77,32 @@ class LSHConfig:
 class ConfirmConfig:
     """Thresholds that turn a candidate pair into a `duplicate`, a `rewrite`, or nothing.
 
-    A pair is a `duplicate` when it shares copied text: its shingle containment (overlap over the smaller
-    document) or Jaccard reaches the thresholds. Otherwise it is a `rewrite` when its TF-IDF cosine reaches
-    `rewrite_cosine`: the same content reworded.
+    A pair is a `duplicate` when it shares copied text: its shingle Jaccard reaches `duplicate_jaccard`; or
+    nearly all of the smaller document is in the larger (containment, overlap over the smaller set, from
+    `excerpt_containment`: an excerpt, a wrapped copy); or part of it is (from `duplicate_containment`) and the
+    two are about the same thing, as a rewrite is (cosine from `rewrite_cosine`). Two pages of one site that
+    share only its header and footer are therefore not copies. Every duplicate has a TF-IDF cosine of at least
+    `duplicate_cosine`. Otherwise a pair is a `rewrite` when its cosine reaches `rewrite_cosine`: the same
+    content reworded.
     """
 
     duplicate_containment: float = 0.2
+    # On real articles, excerpts and wrapped copies are contained whole (1.0); a site template shared by two
+    # pages is a quarter to a half of the shorter one.
+    excerpt_containment: float = 0.8
     duplicate_jaccard: float = 0.4
     duplicate_cosine: float = 0.3
     rewrite_cosine: float = 0.45
     rewrite_top_terms: int = 24
 
     def __post_init__(self) -> None:
-        for name in ("duplicate_containment", "duplicate_jaccard", "duplicate_cosine", "rewrite_cosine"):
+        for name in (
+            "duplicate_containment",
+            "excerpt_containment",
+            "duplicate_jaccard",
+            "duplicate_cosine",
+            "rewrite_cosine",
+        ):
             _check_fraction(name, getattr(self, name))
         if not 4 <= self.rewrite_top_terms <= 256:
             raise ConfigError(f"rewrite_top_terms={self.rewrite_top_terms!r} must be from 4 to 256.")
@@ -139,6 +152,7 @@ _SETTINGS = {
     "duplicate_threshold": ("duplicate_lsh", "threshold"),
     "rewrite_threshold": ("rewrite_lsh", "threshold"),
     "duplicate_containment": ("confirm", "duplicate_containment"),
+    "excerpt_containment": ("confirm", "excerpt_containment"),
     "duplicate_jaccard": ("confirm", "duplicate_jaccard"),
     "duplicate_cosine": ("confirm", "duplicate_cosine"),
     "rewrite_cosine": ("confirm", "rewrite_cosine"),

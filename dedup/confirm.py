@@ -2,8 +2,8 @@
 
 Every candidate, from either LSH path, is measured three ways: exact shingle Jaccard, shingle containment
 (overlap over the smaller set, which catches excerpts and wrapped copies that Jaccard misses; Broder 1997),
-and TF-IDF cosine. Shared shingles mean copied text; a high cosine without them means the same content in
-other words.
+and TF-IDF cosine. Shared shingles mean copied text, unless only a part is shared by documents about
+different things (a site template); a high cosine without them means the same content in other words.
 """
 
 from __future__ import annotations
@@ -88,7 +88,9 @@ def classify(
     config: ConfirmConfig,
 ) -> ConfirmedPairs:
     """Keep the pairs that are duplicates or rewrites under `config`, and say which."""
-    copied = (containment >= config.duplicate_containment) | (jaccard >= config.duplicate_jaccard)
+    # Text shared by documents about different things is a template (a site's header and footer), not a copy.
+    partial = (containment >= config.duplicate_containment) & (cosine >= config.rewrite_cosine)
+    copied = (jaccard >= config.duplicate_jaccard) | (containment >= config.excerpt_containment) | partial
     duplicate = copied & (cosine >= config.duplicate_cosine)
     keep = duplicate | (cosine >= config.rewrite_cosine)
     return ConfirmedPairs(pairs[keep], duplicate[keep], jaccard[keep], containment[keep], cosine[keep])

@@ -52,6 +52,18 @@ def test_classify_separates_copies_rewrites_and_unrelated() -> None:
     assert confirmed.duplicate.tolist() == [True, False]
 
 
+def test_a_partial_copy_is_a_duplicate_only_between_documents_about_the_same_thing() -> None:
+    # Each pair shares few shingles over the union (Jaccard 0.1): an excerpt of the other (all of it in the
+    # other), a part copied into a piece on the same subject, and a shared site template with nothing else alike.
+    pairs = np.array([[0, 1], [0, 2], [0, 3]])
+    jaccard = np.full(3, 0.1)
+    containment = np.array([1.0, 0.3, 0.3])
+    cosine = np.array([0.35, 0.5, 0.34])
+    confirmed = classify(pairs, jaccard, containment, cosine, ConfirmConfig())
+    assert confirmed.pairs.tolist() == [[0, 1], [0, 2]]
+    assert confirmed.duplicate.tolist() == [True, True]
+
+
 def test_pair_cosines_are_the_same_however_many_pairs_are_measured() -> None:
     # Few pairs take a merge of the two rows, many a dense gather: the sums, and so the bits, are the same.
     rng = np.random.default_rng(7)

@@ -56,6 +56,26 @@ def test_no_false_pairs(news_scan: ScanResult, news_labels: dict[str, Any]) -> N
     assert not clustered & set(news_labels["distinct"])
 
 
+# A site template, written for this test: what pages of one site share when saved as plain text.
+SITE_HEADER = """The Lowmarsh Gazette | Home | Local | Business | Sport | Weather | Puzzles | Sign in | Subscribe
+Your independent voice for the towns of the Lowmarsh valley since 1921, updated every morning
+Share this story: Facebook | X | Email | Print | Save for later"""
+SITE_FOOTER = """Sign up for the Lowmarsh Gazette morning briefing: the valley's news in your inbox before breakfast.
+Most read this week: Ferry timetable changes | Allotment waiting list | School term dates | Rugby club results
+Contact the newsroom | Advertise with us | Terms of use | Privacy notice | Cookie settings | Accessibility
+Copyright The Lowmarsh Gazette. All rights reserved. No part of this site may be reproduced without permission."""
+
+
+def test_pages_of_one_site_sharing_only_its_template_are_not_copies_but_a_wrapped_copy_is(news_dir: Path) -> None:
+    texts = {p.stem: p.read_text(encoding="utf-8") for p in sorted((news_dir / "originals").glob("*.txt"))[:4]}
+    pages = [Document(f"site/{name}", f"{SITE_HEADER}\n{text}\n{SITE_FOOTER}") for name, text in texts.items()]
+    found = related(dedup.scan([*pages, *(Document(name, text) for name, text in texts.items())], score=False))
+    for name in texts:
+        assert found.get(frozenset((name, f"site/{name}"))) == "duplicate"
+    for a, b in combinations(texts, 2):
+        assert frozenset((f"site/{a}", f"site/{b}")) not in found, (a, b)
+
+
 def test_documents_are_reported_with_relative_ids_words_and_clusters(news_scan: ScanResult) -> None:
     by_id = {d.id: d for d in news_scan.documents}
     assert "copies/tram-line-extension.txt.gz" in by_id and "wire-002" in by_id
