@@ -124,10 +124,19 @@ def scan(
         float, typer.Option(help="Top-term Jaccard the rewrite LSH path aims at.", min=0.01, max=0.99)
     ] = 0.2,
     duplicate_containment: Annotated[
-        float, typer.Option(help="Shingle containment from which a pair is a duplicate.", min=0.0, max=1.0)
+        float,
+        typer.Option(
+            help="Shingle containment from which a pair sharing part of its text is a duplicate, when it is also "
+            "about the same thing (cosine from --rewrite-cosine).",
+            min=0.0,
+            max=1.0,
+        ),
     ] = 0.2,
     rewrite_cosine: Annotated[
-        float, typer.Option(help="TF-IDF cosine from which a pair is a rewrite.", min=0.0, max=1.0)
+        float,
+        typer.Option(
+            help="TF-IDF cosine from which a pair is a rewrite (or a partial copy a duplicate).", min=0.0, max=1.0
+        ),
     ] = 0.45,
     representative: Annotated[
         str, typer.Option(help="Cluster representative: 'longest' or 'first' (input order).")
