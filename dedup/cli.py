@@ -132,6 +132,15 @@ def scan(
             max=1.0,
         ),
     ] = 0.2,
+    excerpt_containment: Annotated[
+        float,
+        typer.Option(
+            help="Shingle containment from which a pair is a duplicate whatever its cosine (an excerpt, a wrapped "
+            "copy: nearly all of the smaller document is in the larger).",
+            min=0.0,
+            max=1.0,
+        ),
+    ] = 0.8,
     rewrite_cosine: Annotated[
         float,
         typer.Option(
@@ -174,6 +183,7 @@ def scan(
         "duplicate_threshold": duplicate_threshold,
         "rewrite_threshold": rewrite_threshold,
         "duplicate_containment": duplicate_containment,
+        "excerpt_containment": excerpt_containment,
         "rewrite_cosine": rewrite_cosine,
         "representative": representative,
         "score": score,

@@ -116,9 +116,11 @@ def test_json_summary_has_seconds_per_stage_and_the_settings_used(news_report: d
 
 
 def test_options_reach_the_settings_in_the_summary() -> None:
-    report = json.loads(scan_news("-f", "json", "--shingle-size", "4", "--num-perm", "64", "--workers", "1").stdout)
+    options = ("--shingle-size", "4", "--num-perm", "64", "--workers", "1", "--excerpt-containment", "0.9")
+    report = json.loads(scan_news("-f", "json", *options).stdout)
     assert report["summary"]["settings"]["shingle"]["k"] == 4
     assert report["summary"]["settings"]["signature"]["num_perm"] == 64
+    assert report["summary"]["settings"]["confirm"]["excerpt_containment"] == 0.9
 
 
 def test_jsonl_output_is_one_json_record_per_line_tagged_with_its_type(news_report: dict[str, object]) -> None:
