@@ -10,6 +10,9 @@ Reads ../shared/data (beside the checkout) and skips cleanly when it is absent. 
 - Planted copies of real BBC articles (Greene & Cunningham 2006): edited, wrapped in another site's chrome,
   reordered, and 40% / 20% excerpts, the copies a syndication network makes; all must be `duplicate`. And 10%
   excerpts (at least 25 words), where the Jaccard-banded candidates start to miss: a measured limit, not a target.
+- The same BBC articles as pages of four sites (templates written here, about 75 words): an article's two
+  copies in two sites' templates must be `duplicate`; pages of different articles must not pair for sharing a
+  template.
 - MSRP (Dolan & Brockett 2005): sentence pairs, as a sanity check only: sentences are shorter than a shingle
   window is meant for.
 - The five content-farm seeds: rewrites of one story that must never be called duplicates.
@@ -209,6 +212,56 @@ def planted_copies() -> list[str]:
     return lines
 
 
+# Four site templates written for this bench: what the pages of one site share when saved as plain text.
+_SITE_NAMES = ("The Northern Ledger", "Valley Courier Online", "Metro Daily Wire", "Coastline Herald")
+
+
+def _site(name: str) -> tuple[list[str], list[str]]:
+    header = [
+        name,
+        "Home | News | World | Business | Sport | Culture | Opinion | Weather | Sign in | Subscribe",
+        "Breaking news and analysis from our newsroom, updated every hour of the day",
+    ]
+    footer = [
+        "Sign up for our morning newsletter and never miss a story from the newsroom.",
+        "Most read: Local council budget | Transport strikes | Weekend weather outlook | Match reports",
+        f"Copyright {name}. All rights reserved. About us | Contact | Advertise | Terms of use | Privacy policy",
+        "We use cookies to improve your experience on our website. By continuing you agree to our use of cookies.",
+    ]
+    return header, footer
+
+
+def site_templates() -> list[str]:
+    """Different articles in one site's template must not pair; one article in two sites' templates must."""
+    rows = read_jsonl(DATA / "farm" / "bbc_fulltext.jsonl")
+    rng = random.Random(11)
+    sites = [_site(name) for name in _SITE_NAMES]
+    docs: list[Document] = []
+    copies: set[frozenset[str]] = set()
+    for r in rows:
+        text = str(r["text"])
+        first, second = rng.sample(range(len(sites)), 2)
+        for tag, (header, footer) in (("a", sites[first]), ("b", sites[second])):
+            docs.append(Document(f"{r['id']}~{tag}", "\n".join([*header, text, *footer])))
+        copies.add(frozenset((f"{r['id']}~a", f"{r['id']}~b")))
+    found = relations(dedup.scan(docs, score=False))
+    kept = sum(found.get(pair) == "duplicate" for pair in copies)
+    # The BBC corpus itself republishes some stories: pages of articles that pair without any template are
+    # not counted against the templates.
+    plain = relations(dedup.scan([Document(str(r["id"]), str(r["text"])) for r in rows], score=False))
+    added = Counter(
+        rel
+        for pair, rel in found.items()
+        if pair not in copies and frozenset(doc.split("~")[0] for doc in pair) not in plain
+    )
+    return [
+        f"### Pages of one site (BBC, {len(rows)} articles, each in two of four site templates of about 75 words)",
+        "",
+        f"Each article's two copies found as duplicate: {kept}/{len(copies)}. Pairs the templates add between "
+        f"pages of different articles: {added['duplicate']} duplicate, {added['rewrite']} rewrite.",
+    ]
+
+
 def msrp() -> list[str]:
     rows = read_jsonl(DATA / "neardup" / "msrp_test.jsonl")
     texts: dict[str, str] = {}
@@ -252,7 +305,7 @@ def main(argv: Iterable[str] | None = None) -> int:
         print(f"skipped: no real data at {DATA}")
         return 0
     started = time.perf_counter()
-    sections = [clough_stevenson(), planted_copies(), llmfake(50), llmfake(0), msrp()]
+    sections = [clough_stevenson(), planted_copies(), site_templates(), llmfake(50), llmfake(0), msrp()]
     if SEEDS.is_dir():
         sections.append(seeds())
     header = [
