@@ -22,7 +22,6 @@ Writes bench/results/farm.md. Everything is measured in this run:
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from quality import read_jsonl
 from train_farm import DATA, TARGET_HUMAN_FPR, Features, Rows, featurize, fit, load_rows, split_of
 
 import dedup
@@ -174,7 +174,7 @@ def out_of_domain(base: Baseline) -> list[str]:
     path = DATA.parent / "neardup" / "clough_stevenson_docs.jsonl"
     if not path.is_file():
         return []
-    texts = [str(json.loads(line)["text"]) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+    texts = [str(record["text"]) for record in read_jsonl(path)]
     ours = [dedup.score(t) for t in texts]
     flagged = sum(r.flagged for r in ours)
     baseline = base.predict(texts)

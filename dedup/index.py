@@ -197,10 +197,13 @@ class Index:
         self._store = store
         self._pid = os.getpid()
         self._lock = threading.RLock()
-        self._state = IndexState(self._duplicate_width, self._rewrite_width, self._config.signature.num_perm)
+        self._state = self._new_state()
         with self._use(), store.read() as reader:
             self._sync(reader)
         self._state.settle()  # the first check should not pay for folding in the whole index
+
+    def _new_state(self) -> IndexState:
+        return IndexState(self._duplicate_width, self._rewrite_width, self._config.signature.num_perm)
 
     def _after_fork(self) -> None:
         # A forked child cannot use its parent's connection (SQLite forbids it; a Redis socket would be shared)
@@ -423,7 +426,7 @@ class Index:
                 )
         if changes.reset and self._state.cursor is not None:
             # Removals this process had not read were compacted away: build the state again, from every live document.
-            self._state = IndexState(self._duplicate_width, self._rewrite_width, self._config.signature.num_perm)
+            self._state = self._new_state()
         self._state.add(changes.added)
         self._state.remove(changes.removed)
         self._state.cursor = changes.cursor
@@ -552,8 +555,8 @@ class Index:
         with self._use():
             documents = self._store.count()
             usage = self._store.usage()
+            log_entries = self._store.log_entries()
             memory = self._state.nbytes()
-        log_entries = usage.pop("log_entries", 0)
         meta = self._store.meta
         return IndexStats(
             self.location,

@@ -177,6 +177,10 @@ def repair(text: str) -> str:
     return ftfy.fix_encoding(text)
 
 
+# Elements whose text a reader never sees.
+_HIDDEN_TAGS = ("script", "style", "noscript", "template")
+
+
 def extract_html(html: str) -> tuple[str, str]:
     """An HTML page -> (main text, chrome): the article, and the rest of the visible text (menus, footers)."""
     import trafilatura
@@ -187,7 +191,7 @@ def extract_html(html: str) -> tuple[str, str]:
         tree = lxml_html.fromstring(html)
     except (ValueError, lxml_html.etree.ParserError):
         return main, ""
-    for node in tree.xpath("//script|//style|//noscript|//template"):
+    for node in tree.xpath("|".join(f"//{tag}" for tag in _HIDDEN_TAGS)):
         node.drop_tree()
     # Each text node of the page is chrome unless the extracted article contains it. Text nodes, not lines:
     # a page may put its whole body on one line.
@@ -204,7 +208,7 @@ def extract_html(html: str) -> tuple[str, str]:
 
 class _TextCollector(HTMLParser):
     # Text outside script, style and the like; a line break at each block-level tag.
-    HIDDEN = frozenset(("script", "style", "noscript", "template", "head"))
+    HIDDEN = frozenset((*_HIDDEN_TAGS, "head"))
     BLOCKS = frozenset(("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article"))
 
     def __init__(self) -> None:

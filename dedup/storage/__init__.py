@@ -74,7 +74,11 @@ class Store(Protocol):
         ...
 
     def usage(self) -> dict[str, int]:
-        """Bytes used, by what; and `log_entries`, how many entries `compact` would drop."""
+        """Bytes used, by what."""
+        ...
+
+    def log_entries(self) -> int:
+        """Entries in the log (what `compact` shortens)."""
         ...
 
     def verify(self) -> list[str]:

@@ -312,12 +312,15 @@ class RedisStore:
             return int(self._client.hlen(self._ids))
 
     def usage(self) -> dict[str, int]:
-        """Memory of the whole Redis server (it may hold other data too), and `log_entries`: the entries of the
-        log (every commit) until `compact`."""
+        """Memory of the whole Redis server (it may hold other data too)."""
         with _errors(self.location):
             info = self._client.info("memory")
-            entries = int(self._client.xlen(self._log))
-        return {"server_used_memory_bytes": int(info.get("used_memory", 0)), "log_entries": entries}
+        return {"server_used_memory_bytes": int(info.get("used_memory", 0))}
+
+    def log_entries(self) -> int:
+        """Entries of the log: every commit, until `compact` keeps only the last."""
+        with _errors(self.location):
+            return int(self._client.xlen(self._log))
 
     def verify(self) -> list[str]:
         """Every id points at a document that reads back with that id; no document is left without an id; the

@@ -189,17 +189,23 @@ class SQLiteStore:
     # -----------------------------------------------------------------------------------------------------
     # Writes
 
-    def write(self, plan: Plan[T], *, atomic: bool = True) -> T:
-        """Run `plan` and commit its documents in one write transaction (always atomic here)."""
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        # One write transaction: committed when the block ends, rolled back when it raises.
         with self._lock, _errors(self.location, self._timeout):
             self._conn.execute("BEGIN IMMEDIATE")  # waits up to `timeout` for another writer
             try:
-                result, docs = plan(self)
-                self._insert(docs)
+                yield
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+
+    def write(self, plan: Plan[T], *, atomic: bool = True) -> T:
+        """Run `plan` and commit its documents in one write transaction (always atomic here)."""
+        with self._writing():
+            result, docs = plan(self)
+            self._insert(docs)
         return result
 
     def _insert(self, docs: Sequence[NewDoc]) -> None:
@@ -216,31 +222,19 @@ class SQLiteStore:
 
     def remove(self, doc_id: str) -> bool:
         """Remove one document, logging what other processes need to forget it."""
-        with self._lock, _errors(self.location, self._timeout):
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._conn.execute(f"SELECT seq, {_STATE} FROM docs WHERE id = ?", (doc_id,)).fetchone()
-                if row is not None:
-                    self._conn.execute(f"INSERT INTO removed (seq, {_STATE}) VALUES (?, ?, ?, ?)", row)
-                    self._conn.execute("DELETE FROM docs WHERE seq = ?", (row[0],))
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        with self._writing():
+            row = self._conn.execute(f"SELECT seq, {_STATE} FROM docs WHERE id = ?", (doc_id,)).fetchone()
+            if row is not None:
+                self._conn.execute(f"INSERT INTO removed (seq, {_STATE}) VALUES (?, ?, ?, ?)", row)
+                self._conn.execute("DELETE FROM docs WHERE seq = ?", (row[0],))
         return row is not None
 
     def compact(self) -> int:
         """Drop every logged removal but the last, which marks where the log now starts (the rows' space is
         reused by later documents; the file does not shrink)."""
-        with self._lock, _errors(self.location, self._timeout):
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                last = self._conn.execute("SELECT coalesce(max(rseq), 0) FROM removed").fetchone()[0]
-                dropped = self._conn.execute("DELETE FROM removed WHERE rseq < ?", (last,)).rowcount
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        with self._writing():
+            last = self._conn.execute("SELECT coalesce(max(rseq), 0) FROM removed").fetchone()[0]
+            dropped = self._conn.execute("DELETE FROM removed WHERE rseq < ?", (last,)).rowcount
         return int(dropped)
 
     # -----------------------------------------------------------------------------------------------------
@@ -252,15 +246,17 @@ class SQLiteStore:
             return int(self._conn.execute("SELECT count(*) FROM docs").fetchone()[0])
 
     def usage(self) -> dict[str, int]:
-        """Bytes on disk (the file and its write-ahead log), and `log_entries`: the removals logged (`compact`
-        keeps one)."""
+        """Bytes on disk: the file and its write-ahead log."""
         sizes = {}
         for name, suffix in (("file_bytes", ""), ("wal_bytes", "-wal")):
             with contextlib.suppress(OSError):
                 sizes[name] = os.path.getsize(self.location + suffix)
-        with self._lock, _errors(self.location, self._timeout):
-            sizes["log_entries"] = int(self._conn.execute("SELECT count(*) FROM removed").fetchone()[0])
         return sizes
+
+    def log_entries(self) -> int:
+        """Removals logged (`compact` keeps the last)."""
+        with self._lock, _errors(self.location, self._timeout):
+            return int(self._conn.execute("SELECT count(*) FROM removed").fetchone()[0])
 
     def verify(self) -> list[str]:
         """SQLite's full integrity check, the header and the schema."""
