@@ -186,10 +186,17 @@ def extract_html(html: str) -> tuple[str, str]:
     import trafilatura
     from lxml import html as lxml_html
 
-    main = trafilatura.extract(html, include_comments=False, include_tables=True, favor_recall=True) or ""
+    parser = lxml_html.HTMLParser()
     try:
-        tree = lxml_html.fromstring(html)
+        tree = lxml_html.fromstring(html, parser=parser)
     except (ValueError, lxml_html.etree.ParserError):
+        tree = None
+    if tree is not None and any(error.type_name == "ERR_RESOURCE_LIMIT" for error in parser.error_log):
+        # libxml2 stops at 256 levels of nesting (pages of unclosed tags reach them) and keeps only the text
+        # above; trafilatura parses with it too. The page's text is read by a tokenizer that keeps no tree.
+        return _visible_text(html), ""
+    main = trafilatura.extract(html, include_comments=False, include_tables=True, favor_recall=True) or ""
+    if tree is None:
         return main, ""
     for node in tree.xpath("|".join(f"//{tag}" for tag in _HIDDEN_TAGS)):
         node.drop_tree()
@@ -199,10 +206,7 @@ def extract_html(html: str) -> tuple[str, str]:
     segments = (" ".join(node.split()) for node in tree.itertext())
     chrome = "\n".join(seg for seg in segments if seg and seg not in flat_main)
     if not main.strip():
-        # No article found: the page is all chrome, but its text is still the document. When the tree holds
-        # no text either, libxml2 gave up (it stops at 256 levels of nesting, which pages of unclosed tags
-        # reach), so the page's text is taken by a tokenizer that keeps no tree.
-        return (chrome if chrome.strip() else _visible_text(html)), ""
+        return chrome, ""  # no article found: the page is all chrome, but its text is still the document
     return main, chrome
 
 

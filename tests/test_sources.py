@@ -132,6 +132,9 @@ def test_a_page_nested_deeper_than_the_html_parser_follows_still_gives_its_visib
     body = "<font>" * 300 + f"<p>{ARTICLE}</p><p>Tom &amp; Jerry</p><script>var tracker = 1;</script>"
     text, chrome = extract_html(f"<html><head><style>p {{ color: red }}</style></head><body>{body}</body></html>")
     assert text.splitlines() == [" ".join(ARTICLE.split()), "Tom & Jerry"] and not chrome
+    # A title and a menu above the depth libxml2 stops at are all its tree keeps: the deeper text still counts.
+    page = f"<html><head><title>Daily</title></head><body><nav>Home | News</nav>{body}</body></html>"
+    assert " ".join(ARTICLE.split()) in extract_html(page)[0].splitlines()
 
 
 # --- JSON and JSONL ---------------------------------------------------------------------------------------
