@@ -15,6 +15,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from dedup._jit import kernel, radix_sort, spread
+from dedup.function_words import FUNCTION_WORDS
 from dedup.normalize import TokenBatch, normalize_text, tokenize
 from dedup.shingle import SetBatch
 
@@ -131,9 +132,7 @@ def prior_frequencies() -> npt.NDArray[np.int64]:
     story share both); these rows say that function words are everywhere and anything else is rare, and a
     large corpus outweighs them.
     """
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    row = counts(tokenize([normalize_text(" ".join(sorted(ENGLISH_STOP_WORDS)))]))
+    row = counts(tokenize([normalize_text(" ".join(sorted(FUNCTION_WORDS)))]))
     df = np.zeros(N_FEATURES, dtype=np.int64)
     df[row.indices] = PRIOR_DOCUMENTS
     df.setflags(write=False)

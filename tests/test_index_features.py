@@ -3,7 +3,10 @@ scorer's), the in-memory band tables and segment counts, and the stored records.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -68,6 +71,29 @@ def test_tfidf_on_the_rows_own_columns_equals_the_engines_tfidf_from_the_same_fr
     assert ours.data == pytest.approx(engine.data, abs=1e-6)
     pairs = np.array([[0, 1], [0, 2], [1, 2], [2, 3]])
     assert pair_cosines(ours, pairs)[0] > 0.5 > pair_cosines(ours, pairs)[2]
+
+
+def test_the_prior_holds_scikit_learns_english_stop_words() -> None:
+    # The prior's word list is kept in dedup so that the index need not import scikit-learn for it.
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    from dedup.function_words import FUNCTION_WORDS
+
+    assert FUNCTION_WORDS == ENGLISH_STOP_WORDS
+
+
+def test_a_crawler_checking_and_adding_documents_never_imports_scikit_learn(tmp_path: Path) -> None:
+    # Its import takes over a second and some 100 MiB: a crawler's workers each pay it for nothing.
+    code = (
+        "import sys, dedup; ix = dedup.Index.open(sys.argv[1], create=True); "
+        "ix.add('a', 'The council voted on Tuesday to build a tidal barrier across the river mouth.'); "
+        "ix.check('The council voted on Tuesday to build a barrier across the mouth of the river.'); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'pandas')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "index.db")], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
 
 
 def test_cosines_against_one_document_equal_the_engines_pair_cosines() -> None:
