@@ -35,6 +35,8 @@ app = typer.Typer(
 )
 
 EXIT_INPUT = 1
+# Whether this process is the console script's own (`run`), not a caller's that invokes the app.
+_own_process = False
 # Columns of a table written to a file or a pipe: wide enough for a path and its measures side by side.
 REPORT_WIDTH = 120
 
@@ -196,6 +198,8 @@ def scan(
     if engine is Engine.spark and output is not None and (parquet or fmt is Format.jsonl):
         _scan_on_spark_to_files(paths, str(output), parquet, master, max_bytes, settings)
         return
+    if engine is Engine.local and _own_process:
+        _without_pandas()
     try:
         result = _run_with_progress(
             quiet,
@@ -241,6 +245,17 @@ def _scan_on_spark_to_files(
     )
     if not summary["documents"]:
         raise _nothing_read(summary["skipped"])
+
+
+def _without_pandas() -> None:
+    """Keep scikit-learn from importing pandas in this process.
+
+    scikit-learn imports pandas, when it is installed, only to support DataFrames, which a local scan never
+    hands it; that import costs about 0.45 s of a core, in the middle of featurizing (a tenth of a
+    30,000-document scan on 2 cores). Only in the console script's own process (`run`), never in a caller's
+    (a test runner, a notebook), and not for --engine spark, which needs pandas.
+    """
+    sys.modules.setdefault("pandas", None)  # type: ignore[arg-type]  # None marks a module as not installed
 
 
 def _console(handle: IO[str] | None = None) -> Console:
@@ -639,6 +654,8 @@ def run() -> None:
     the operating system frees the process at once. Exit handlers still run (temporary folders, worker
     processes), and output is flushed first. A Spark session keeps the ordinary exit: its gateway has its own.
     """
+    global _own_process  # noqa: PLW0603 -- set once, by the entry point, before any command runs
+    _own_process = True
     try:
         app(prog_name="dedup")
         code: Any = 0
