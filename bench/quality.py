@@ -13,6 +13,9 @@ Reads ../shared/data (beside the checkout) and skips cleanly when it is absent. 
 - The same BBC articles as pages of four sites (templates written here, about 75 words): an article's two
   copies in two sites' templates must be `duplicate`; pages of different articles must not pair for sharing a
   template.
+- The same BBC articles as HTML pages of four layouts written here (semantic HTML5; div soup with a "Read more"
+  box and comments; an old table layout; an aggregator's first 60%), read from files: the copies must be
+  `duplicate` with the main-text extraction in the loop.
 - MSRP (Dolan & Brockett 2005): sentence pairs, as a sanity check only: sentences are shorter than a shingle
   window is meant for.
 - The five content-farm seeds: rewrites of one story that must never be called duplicates.
@@ -24,9 +27,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import html
 import json
 import random
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -262,6 +267,135 @@ def site_templates() -> list[str]:
     ]
 
 
+# Four page layouts written for this bench: how syndication partners and aggregators publish a wire story.
+_LAYOUT_SITES = ("Riverside Gazette", "Daily Meridian", "The Harbour Post", "Plainsview Times")
+_RELATED = (
+    "Explainer: what the new rules mean for you",
+    "Live: latest updates from the markets",
+    "Opinion: why the numbers do not add up",
+    "Watch: the week in pictures",
+)
+
+
+def _page(layout: int, site: str, title: str, paragraphs: list[str]) -> str:
+    e = html.escape
+    title = e(title)
+    if layout == 0:  # semantic HTML5: article inside nav, aside and footer
+        body = "".join(f"<p>{e(p)}</p>" for p in paragraphs)
+        most_read = "".join(f'<li><a href="/r{i}">{e(t)}</a></li>' for i, t in enumerate(_RELATED))
+        return (
+            f"<!doctype html><html><head><title>{title} | {site}</title></head><body>"
+            '<header><nav><a href="/">Home</a> <a href="/news">News</a> <a href="/sport">Sport</a> '
+            '<a href="/login">Sign in</a></nav></header>'
+            f'<main><article><h1>{title}</h1><p class="byline">By Staff Reporter, {site}</p>'
+            '<figure><img src="a.jpg"><figcaption>Image copyright Getty Images</figcaption></figure>'
+            f"{body}</article><aside><h2>Most read</h2><ul>{most_read}</ul></aside></main>"
+            f"<footer><p>Copyright {site}. All rights reserved.</p><p>We use cookies to improve your experience. "
+            "By continuing you agree to our cookie policy.</p></footer></body></html>"
+        )
+    if layout == 1:  # div soup, a "Read more" box inside the story, reader comments below it
+        half = max(1, len(paragraphs) // 2)
+        first, rest = (
+            "".join(f'<div class="para">{e(p)}</div>' for p in part) for part in (paragraphs[:half], paragraphs[half:])
+        )
+        box = '<div class="related-inline"><strong>Read more:</strong> ' + " ".join(
+            f'<a href="/x{i}">{e(t)}</a>' for i, t in enumerate(_RELATED[:2])
+        )
+        return (
+            f'<html><head><title>{title}</title></head><body><div id="wrapper"><div class="top-bar">{site} | '
+            'Subscribe | Newsletter | Log in</div><div class="menu"><ul><li>World</li><li>Politics</li>'
+            f'<li>Tech</li><li>Health</li></ul></div><div class="content"><h1>{title}</h1>'
+            f'<div class="story-body">{first}{box}</div>{rest}</div><div class="share">Share on Facebook Share '
+            'on Twitter Email this story</div><div class="comments"><h3>Comments (3)</h3><div class="comment">'
+            'Great article, thanks for sharing.</div><div class="comment">I do not agree with this at all.</div>'
+            f'</div></div><div class="footer">About us | Contact | Advertise | Privacy. (c) 2026 {site}</div>'
+            "</div></body></html>"
+        )
+    if layout == 2:  # an old table layout, paragraphs as <br><br>
+        body = "<br><br>".join(e(p) for p in paragraphs)
+        return (
+            f'<html><head><title>{site} - {title}</title></head><body><table width="100%"><tr><td colspan="2">'
+            f'<font size="5">{site}</font><br>Home - Archive - Contact</td></tr><tr><td width="20%" valign="top">'
+            '<b>Sections</b><br>Local<br>Nation<br>World<br>Sports</td><td valign="top"><font size="4">'
+            f"<b>{title}</b></font><br><i>Wire service</i><br><br>{body}<br><br><small>Distributed by a wire "
+            'service.</small></td></tr><tr><td colspan="2"><small>All material on this site is copyright '
+            f"{site}.</small></td></tr></table></body></html>"
+        )
+    # an aggregator: the first 60% of the paragraphs, a link to the original, a cookie banner
+    kept = "".join(f"<p>{e(p)}</p>" for p in paragraphs[: max(2, len(paragraphs) * 3 // 5)])
+    return (
+        f'<!doctype html><html><head><title>{title}</title></head><body><div class="cookie-banner">This site '
+        'uses cookies. Accept all | Manage settings</div><nav class="site-nav"><a>Latest</a> <a>Trending</a> '
+        f'<a>Videos</a></nav><article class="post"><h1 class="entry-title">{title}</h1><div class="entry-meta">'
+        f'Posted 3 hours ago in News</div><div class="entry-content">{kept}<p><a href="/full">Read the full story '
+        'at the original publisher</a></p></div></article><section class="newsletter">Get the top stories in '
+        f'your inbox. Sign up now.</section><footer class="site-footer">{site} is part of Example Media Group. '
+        "Terms of service.</footer></body></html>"
+    )
+
+
+def syndicated_pages(articles: int = 1000) -> list[str]:
+    """An article as HTML pages of two of four sites, read from files: extraction in the loop."""
+    rows = random.Random(13).sample(read_jsonl(DATA / "farm" / "bbc_fulltext.jsonl"), articles)
+    rng = random.Random(17)
+    copies: set[frozenset[str]] = set()
+    layout_of: dict[str, int] = {}
+    article_words = {str(r["id"]): len(str(r["text"]).split()) for r in rows}
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in rows:
+            paragraphs = [p.strip() for p in str(r["text"]).split("\n") if p.strip()]
+            names = []
+            for layout in sorted(rng.sample(range(len(_LAYOUT_SITES)), 2)):
+                name = f"{r['id']}~{layout}.html"
+                page = _page(layout, _LAYOUT_SITES[layout], str(r.get("title") or ""), paragraphs)
+                (Path(tmp) / name).write_text(page, encoding="utf-8")
+                layout_of[name] = layout
+                names.append(name)
+            copies.add(frozenset(names))
+        result = dedup.scan(tmp, score=False)
+    found = relations(result)
+    # The articles as plain text with their headlines (every layout shows it): pairs of related stories there
+    # are not the layouts' doing.
+    titled = [Document(str(r["id"]), f"{r.get('title') or ''}\n{r['text']}") for r in rows]
+    plain = relations(dedup.scan(titled, score=False))
+    words = {d.id: d.words for d in result.documents}
+    lines = [
+        f"### Syndicated pages (BBC, {articles} articles, each as HTML pages of two of four site layouts)",
+        "",
+        "Pages written to files and scanned as a folder, so the main text is extracted (trafilatura) as in any "
+        "scan. Layouts: 0 semantic HTML5 (nav, aside, footer); 1 div soup with a 'Read more' box inside the "
+        "story and reader comments; 2 an old table layout, paragraphs as `<br><br>`; 3 an aggregator's first 60% "
+        "of the paragraphs with a cookie banner.",
+        "",
+        "| layouts | copies | found as duplicate | found as rewrite |",
+        "|---|---|---|---|",
+    ]
+    by_layouts: dict[tuple[int, ...], list[frozenset[str]]] = {}
+    for pair in copies:
+        by_layouts.setdefault(tuple(sorted(layout_of[n] for n in pair)), []).append(pair)
+    for key, pairs in sorted(by_layouts.items()):
+        dup = sum(found.get(p) == "duplicate" for p in pairs)
+        rew = sum(found.get(p) == "rewrite" for p in pairs)
+        lines.append(f"| {key[0]} and {key[1]} | {len(pairs)} | {dup / len(pairs):.3f} | {rew / len(pairs):.3f} |")
+    extra = Counter(
+        rel
+        for pair, rel in found.items()
+        if pair not in copies and frozenset(n.split("~")[0] for n in pair) not in plain
+    )
+    ratio = {
+        layout: sorted(words[n] / article_words[n.split("~")[0]] for n in layout_of if layout_of[n] == layout)
+        for layout in range(len(_LAYOUT_SITES))
+    }
+    kept = ", ".join(f"{layout} {r[len(r) // 2]:.2f}" for layout, r in ratio.items())
+    lines += [
+        "",
+        f"Skipped pages: {len(result.skipped)}. Words the scan kept per page over the article's own words (median "
+        f"by layout; chrome left in raises it): {kept}. Pairs between pages of different articles that their "
+        f"plain texts (headline and text) do not have: {extra['duplicate']} duplicate, {extra['rewrite']} rewrite.",
+    ]
+    return lines
+
+
 def msrp() -> list[str]:
     rows = read_jsonl(DATA / "neardup" / "msrp_test.jsonl")
     texts: dict[str, str] = {}
@@ -305,7 +439,15 @@ def main(argv: Iterable[str] | None = None) -> int:
         print(f"skipped: no real data at {DATA}")
         return 0
     started = time.perf_counter()
-    sections = [clough_stevenson(), planted_copies(), site_templates(), llmfake(50), llmfake(0), msrp()]
+    sections = [
+        clough_stevenson(),
+        planted_copies(),
+        site_templates(),
+        syndicated_pages(),
+        llmfake(50),
+        llmfake(0),
+        msrp(),
+    ]
     if SEEDS.is_dir():
         sections.append(seeds())
     header = [
