@@ -2,7 +2,7 @@
 
 The 318 words of scikit-learn's `ENGLISH_STOP_WORDS` (BSD-3-Clause; from the Glasgow Information Retrieval
 Group's stop list), kept here so that weighing a document, as the crawler index does, does not import
-scikit-learn: that import takes over a second and some 100 MiB (SciPy's statistics, pandas when installed).
+scikit-learn: that import takes over a second and about 120 MiB (SciPy's statistics, pandas when installed).
 A test keeps the two lists equal.
 """
 
