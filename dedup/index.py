@@ -193,14 +193,16 @@ class Index:
         self._attach(store)
 
     def _attach(self, store: Store) -> None:
-        # This process's connection, lock and state, read from the store.
+        # This process's connection, lock and state, read from the store. `_pid` names this process only once
+        # they are complete: until then the other threads of a forked child wait in `_use`, instead of taking
+        # the new lock first and checking against a state not read yet.
         self._store = store
-        self._pid = os.getpid()
         self._lock = threading.RLock()
         self._state = self._new_state()
-        with self._use(), store.read() as reader:
+        with self._lock, store.read() as reader:
             self._sync(reader)
         self._state.settle()  # the first check should not pay for folding in the whole index
+        self._pid = os.getpid()
 
     def _new_state(self) -> IndexState:
         return IndexState(self._duplicate_width, self._rewrite_width, self._config.signature.num_perm)
