@@ -6,6 +6,7 @@ import atexit
 import gc
 import os
 import sys
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, Any
@@ -543,7 +544,10 @@ def index_check(
             def check_all(progress: Any) -> list[tuple[str, Verdict]]:
                 verdicts = []
                 for doc in corpus:
-                    verdicts.append((doc.id, idx.check(doc.text)))
+                    verdict = idx.check(doc.text)
+                    if verdict.farm is not None:  # `check` takes a text, not an id: the score is named here
+                        verdict = replace(verdict, farm=replace(verdict.farm, id=doc.id))
+                    verdicts.append((doc.id, verdict))
                     if progress is not None:
                         progress(1)
                 return verdicts

@@ -64,6 +64,7 @@ def test_index_check_reports_each_document_with_its_matches_and_farm_score(fille
     assert match["id"] == "orchestra-strike-ends.txt" and match["relation"] == "duplicate"
     assert set(match) == {"id", "relation", "jaccard", "containment", "cosine", "url"}
     assert all(d["farm"] is None or 0.0 <= d["farm"]["score"] <= 1.0 for d in by_id.values())
+    assert all(d["farm"]["id"] == doc_id for doc_id, d in by_id.items() if d["farm"] is not None)
     assert all(not d["added"] for d in by_id.values())
     assert report["summary"]["index_documents"] == 14  # checking adds nothing
 
