@@ -217,6 +217,18 @@ def planted_copies() -> list[str]:
     return lines
 
 
+def added_pairs(
+    found: dict[frozenset[str], str], copies: set[frozenset[str]], plain: dict[frozenset[str], str]
+) -> Counter[str]:
+    """Pairs, by relation, between pages (`article~variant`) of different articles: neither an article's own
+    copies nor articles whose plain texts already pair."""
+    return Counter(
+        rel
+        for pair, rel in found.items()
+        if pair not in copies and frozenset(page.split("~")[0] for page in pair) not in plain
+    )
+
+
 # Four site templates written for this bench: what the pages of one site share when saved as plain text.
 _SITE_NAMES = ("The Northern Ledger", "Valley Courier Online", "Metro Daily Wire", "Coastline Herald")
 
@@ -254,11 +266,7 @@ def site_templates() -> list[str]:
     # The BBC corpus itself republishes some stories: pages of articles that pair without any template are
     # not counted against the templates.
     plain = relations(dedup.scan([Document(str(r["id"]), str(r["text"])) for r in rows], score=False))
-    added = Counter(
-        rel
-        for pair, rel in found.items()
-        if pair not in copies and frozenset(doc.split("~")[0] for doc in pair) not in plain
-    )
+    added = added_pairs(found, copies, plain)
     return [
         f"### Pages of one site (BBC, {len(rows)} articles, each in two of four site templates of about 75 words)",
         "",
@@ -377,11 +385,7 @@ def syndicated_pages(articles: int = 1000) -> list[str]:
         dup = sum(found.get(p) == "duplicate" for p in pairs)
         rew = sum(found.get(p) == "rewrite" for p in pairs)
         lines.append(f"| {key[0]} and {key[1]} | {len(pairs)} | {dup / len(pairs):.3f} | {rew / len(pairs):.3f} |")
-    extra = Counter(
-        rel
-        for pair, rel in found.items()
-        if pair not in copies and frozenset(n.split("~")[0] for n in pair) not in plain
-    )
+    extra = added_pairs(found, copies, plain)
     ratio = {
         layout: sorted(words[n] / article_words[n.split("~")[0]] for n in layout_of if layout_of[n] == layout)
         for layout in range(len(_LAYOUT_SITES))
