@@ -24,7 +24,6 @@ Writes bench/results/farm.md. Everything is measured in this run:
 from __future__ import annotations
 
 import argparse
-import re
 import subprocess
 import sys
 import tempfile
@@ -195,14 +194,12 @@ def out_of_domain(base: Baseline) -> list[str]:
     ]
 
 
-_SENTENCE_END = re.compile(r"[.!?][\"'\u201d\u2019)\]]*\s+")
-
-
 def first_sentences(text: str, share: float) -> str:
-    """The text up to the end of its first `share` of sentences (all of it when it has fewer than three)."""
-    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
-    keep = max(1, round((len(ends) + 1) * share))
-    return text if len(ends) < 2 or keep > len(ends) else text[: ends[keep - 1]].rstrip()
+    """The text up to the end of its first `share` of sentences (the scorer's own), all of it when it has fewer
+    than three."""
+    spans = parse(text).sentence_spans
+    keep = max(1, round(len(spans) * share))
+    return text if len(spans) < 3 or keep >= len(spans) else text[: spans[keep - 1][1]].rstrip()
 
 
 def cut_short(rows: Rows, test: npt.NDArray[np.bool_], base: Baseline) -> list[str]:
