@@ -15,7 +15,6 @@ from itertools import pairwise
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from dedup.config import ClusterConfig
 from dedup.confirm import DUPLICATE, REWRITE, ConfirmedPairs
@@ -36,6 +35,9 @@ class Clusters:
 
 def _components(n: int, pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     # Connected components (scipy's union-find over the sparse pair graph), labelled by smallest member.
+    # Imported here: a scan needs it only at its end, when scikit-learn has imported most of it already.
+    from scipy.sparse.csgraph import connected_components
+
     graph = sp.coo_matrix((np.ones(pairs.shape[0], dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     smallest = np.full(labels.max() + 1 if n else 0, n, dtype=np.int64)
