@@ -171,6 +171,15 @@ def repair(text: str) -> str:
     """Mojibake repaired (ftfy) where the text shows its marks; clean text is returned unchanged."""
     if text.isascii() or not any(lead in text for lead in _MOJIBAKE_LEADS) or not _MOJIBAKE.search(text):
         return text
+    # Most mojibake is a whole text encoded as UTF-8 and decoded once as windows-1252 ("Â£8m", "donâ€™t"):
+    # reversing both steps undoes it as ftfy would, in microseconds where ftfy's search takes milliseconds.
+    # Anything else (mixed with clean text, encoded twice, latin-1 control bytes) is ftfy's.
+    try:
+        undone = text.encode("cp1252").decode("utf-8")
+    except UnicodeError:
+        undone = text
+    if undone != text and not _MOJIBAKE.search(undone):
+        return undone
     import ftfy
 
     # fix_encoding is the part of fix_text that undoes double encoding, at a quarter of its cost.

@@ -10,9 +10,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import dedup
-from dedup.sources import Corpus, decode, extract_html, read_file
+from dedup.sources import Corpus, decode, extract_html, read_file, repair
 
 ARTICLE = "The council voted on Tuesday to rebuild the harbor bridge at a cost of 84 million dollars. " * 5
 OTHER = "Fishermen in the northern bay rejected the new quota and promised to keep their boats in port. " * 5
@@ -387,6 +389,28 @@ def test_utf8_with_a_bom_loses_the_bom() -> None:
 def test_mojibake_is_repaired() -> None:
     assert decode("don\u00e2\u20ac\u2122t".encode()) == "don\u2019t"
     assert decode("The caf\u00c3\u00a9 didn\u00e2\u20ac\u2122t open.".encode()) == "The caf\u00e9 didn\u2019t open."
+
+
+# Text as a page may hold it: letters of several scripts, punctuation, symbols, spaces.
+_PAGE_TEXT = st.text(st.characters(categories=("L", "N", "P", "S", "Zs")), min_size=1, max_size=60)
+
+
+@given(_PAGE_TEXT)
+def test_text_encoded_once_and_read_as_windows_1252_is_given_back_when_repaired(text: str) -> None:
+    try:
+        mangled = text.encode("utf-8").decode("cp1252")
+    except UnicodeDecodeError:  # bytes windows-1252 leaves undefined: no such page
+        return
+    repaired = repair(mangled)
+    # Mojibake is looked for where it shows in practice (Latin letters and punctuation, not every script):
+    # what is repaired is repaired whole, unless the text itself showed the same marks.
+    if repaired != mangled and repair(text) == text:
+        assert repaired == text
+
+
+def test_mojibake_among_clean_accented_text_is_left_to_ftfy() -> None:
+    mixed = "Caf\u00e9 owners said the \u00c2\u00a38m plan didn\u00e2\u20ac\u2122t help."
+    assert repair(mixed) == "Caf\u00e9 owners said the \u00a38m plan didn\u2019t help."
 
 
 def test_a_file_with_mojibake_is_read_repaired(tmp_path: Path) -> None:
