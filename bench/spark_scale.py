@@ -15,7 +15,8 @@ What is measured:
   tables and shuffle buffers too. The Python workers (executors) are measured apart.
 - Equivalence: the report's part files, concatenated, against `dedup scan --format jsonl` of the same shards
   on the local engine (scored when the Spark scan is): every document, pair (ids, relation, the 4-decimal
-  measures), cluster (id, members, relation, representative) and skipped row, line for line.
+  measures), cluster (id, members, relation, representative) and skipped row, line for line; and the
+  summary's counts (`SUMMARY_COUNTS`: candidates per path among them), which no line shows.
 - Scaling: seconds at the largest size over seconds at the smallest, against the ratio of their sizes.
 
 Writes bench/results/spark.md; skips cleanly when ../shared/data is absent.
@@ -44,6 +45,17 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "spark.md"
 MASTER = "local[2]"
 DRIVER_MEMORY = "4g"
+# The summary's fields both engines must agree on (the rest are timings, threads and the engine's name).
+SUMMARY_COUNTS = (
+    "documents",
+    "skipped",
+    "renamed_ids",
+    "words",
+    "candidates",
+    "pairs",
+    "clusters",
+    "clustered_documents",
+)
 
 
 def child(shards: Path, out: Path, result_path: Path, score: bool) -> None:
@@ -106,7 +118,7 @@ def run_child(shards: Path, out: Path, *, score: bool = False) -> dict[str, Any]
 
 
 def equivalence(shards: Path, out: Path, *, score: bool = False) -> tuple[bool, str]:
-    """The Spark report's lines against the local engine's, summary aside."""
+    """The Spark report's lines against the local engine's, then the summaries' counts."""
     import dedup
     from dedup.report import render
 
@@ -117,10 +129,15 @@ def equivalence(shards: Path, out: Path, *, score: bool = False) -> tuple[bool, 
         kind = json.loads(line)["type"]
         kinds[kind] = kinds.get(kind, 0) + 1
     counts = ", ".join(f"{n:,} {kind}s" for kind, n in kinds.items())
-    if ours[:-1] == local[:-1]:
-        return True, f"identical: {counts}"
-    differ = sum(a != b for a, b in zip(ours[:-1], local[:-1], strict=False)) + abs(len(ours) - len(local))
-    return False, f"DIFFERENT: {differ:,} of {len(local) - 1:,} lines differ ({counts} locally)"
+    if ours[:-1] != local[:-1]:
+        differ = sum(a != b for a, b in zip(ours[:-1], local[:-1], strict=False)) + abs(len(ours) - len(local))
+        return False, f"DIFFERENT: {differ:,} of {len(local) - 1:,} lines differ ({counts} locally)"
+    our_summary, local_summary = json.loads(ours[-1]), json.loads(local[-1])
+    differ_keys = [key for key in SUMMARY_COUNTS if our_summary.get(key) != local_summary.get(key)]
+    if differ_keys:
+        return False, f"DIFFERENT summary counts: {', '.join(differ_keys)} ({counts}, lines identical)"
+    paths = ", ".join(f"{key} {n:,}" for key, n in local_summary["candidates"].items())
+    return True, f"identical: {counts}; summary counts equal (candidates: {paths})"
 
 
 def main() -> int:
@@ -216,7 +233,7 @@ def main() -> int:
             "",
         ]
     lines += [
-        "Equivalence with the local engine (the JSONL reports, line for line, summary aside):",
+        "Equivalence with the local engine (the JSONL reports line for line, and the summary's counts):",
         "",
         *notes,
         "",

@@ -129,6 +129,16 @@ def scan(
     rewrite_threshold: Annotated[
         float, typer.Option(help="Top-term Jaccard the rewrite LSH path aims at.", min=0.01, max=0.99)
     ] = 0.2,
+    passage_window: Annotated[
+        int,
+        typer.Option(
+            help="Shingles per window of the passage path: documents sharing a passage of this many plus "
+            "--shingle-size - 1 words are compared (excerpts and teasers, too small a part of their source for "
+            "the Jaccard paths); 0 turns it off.",
+            min=0,
+            max=1000,
+        ),
+    ] = 20,
     duplicate_containment: Annotated[
         float,
         typer.Option(
@@ -188,6 +198,7 @@ def scan(
         "seed": seed,
         "duplicate_threshold": duplicate_threshold,
         "rewrite_threshold": rewrite_threshold,
+        "passage_window": passage_window,
         "duplicate_containment": duplicate_containment,
         "excerpt_containment": excerpt_containment,
         "rewrite_cosine": rewrite_cosine,

@@ -26,13 +26,24 @@ def _check_fraction(name: str, value: float) -> None:
 
 @dataclass(frozen=True)
 class ShingleConfig:
-    """Word k-grams over normalized tokens (each character is a token in scripts written without spaces)."""
+    """Word k-grams over normalized tokens (each character is a token in scripts written without spaces), and
+    the passage anchors winnowed from them: any passage of `window + k - 1` words two documents share gives
+    them a common anchor (`dedup.passages`); `window` 0 finds no anchors.
+    """
 
     k: int = 5
+    # 20 k-grams: a shared passage of 24 words is always found, and an article of 300 words has about 30
+    # anchors. On real articles, 10% excerpts are then found as duplicates 99% of the time, against 79% by
+    # bands alone (bench/quality.py); windows from 16 to 24 found the same excerpts, with more anchors or fewer.
+    window: int = 20
 
     def __post_init__(self) -> None:
         if not 1 <= self.k <= 16:
             raise ConfigError(f"shingle size k={self.k!r} is out of range -- use a value from 1 to 16 (5 is usual).")
+        if not 0 <= self.window <= 1000:
+            raise ConfigError(
+                f"passage window={self.window!r} is out of range -- use 0 (no passage anchors) to 1000 (20 is usual)."
+            )
 
 
 @dataclass(frozen=True)
@@ -147,6 +158,7 @@ class ScanConfig:
 
 _SETTINGS = {
     "k": ("shingle", "k"),
+    "passage_window": ("shingle", "window"),
     "num_perm": ("signature", "num_perm"),
     "seed": ("signature", "seed"),
     "duplicate_threshold": ("duplicate_lsh", "threshold"),

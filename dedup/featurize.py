@@ -1,10 +1,11 @@
-"""Texts -> features: the per-document stages of a scan (normalize, tokenize, shingle, MinHash, term counts).
+"""Texts -> features: the per-document stages of a scan (normalize, tokenize, shingle, passage anchors, MinHash,
+term counts).
 
 The stages are composed document by document in one compiled pass, so that a document's tokens are
 shingled, signed and counted while they are still in the cache, with no batch-wide token arrays between
-stages. Each stage's own per-document kernel does its part (`tokenize_doc`, `shingle_doc`, `minhash_row`,
-`count_terms`); this module only chains them. Pure: texts in, arrays out, the same on any number of threads,
-in a worker process, or in a Spark partition.
+stages. Each stage's own per-document kernel does its part (`tokenize_doc`, `kgram_hashes`, `winnow`,
+`distinct_sorted`, `minhash_row`, `count_terms`); this module only chains them. Pure: texts in, arrays out,
+the same on any number of threads, in a worker process, or in a Spark partition.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import scipy.sparse as sp
 from dedup._jit import kernel, spread
 from dedup.config import ShingleConfig, SignatureConfig
 from dedup.normalize import class_table, date_folding, encode_batch, token_capacity, tokenize_doc, tokenizer_input
-from dedup.shingle import SetBatch, shingle_doc
+from dedup.passages import winnow
+from dedup.shingle import SetBatch, distinct_sorted, kgram_hashes
 from dedup.signature import minhash_row, permutations
 from dedup.tfidf import N_FEATURES, count_terms
 
@@ -31,13 +33,15 @@ class Features:
     """What a scan keeps of each document of a batch, row `d` for document `d`.
 
     `words`: normalized tokens; `shingles`: its word k-gram set; `signatures`: the MinHash of that set;
-    `terms`: term counts (CSR, `N_FEATURES` hashed columns, sorted within each row).
+    `terms`: term counts (CSR, `N_FEATURES` hashed columns, sorted within each row); `anchors`: its passage
+    anchors (`dedup.passages`), a sorted set of k-gram hashes.
     """
 
     words: npt.NDArray[np.int64]
     shingles: SetBatch
     signatures: npt.NDArray[np.uint32]
     terms: sp.csr_matrix
+    anchors: SetBatch
 
     def __len__(self) -> int:
         return int(self.words.shape[0])
@@ -51,6 +55,7 @@ class Features:
                 SetBatch.concat([]),
                 np.zeros((0, num_perm), dtype=np.uint32),
                 sp.csr_matrix((0, N_FEATURES), dtype=np.float32),
+                SetBatch.concat([]),
             )
         if len(parts) == 1:
             return parts[0]
@@ -59,6 +64,7 @@ class Features:
             SetBatch.concat([p.shingles for p in parts]),
             np.concatenate([p.signatures for p in parts]),
             sp.vstack([p.terms for p in parts], format="csr"),
+            SetBatch.concat([p.anchors for p in parts]),
         )
 
 
@@ -72,16 +78,19 @@ def _featurize_range(
     fold_to: np.uint64,
     fold_filter: npt.NDArray[np.bool_],
     k: int,
+    window: int,
     a: npt.NDArray[np.uint32],
     b: npt.NDArray[np.uint32],
     signatures: npt.NDArray[np.uint32],
     words: npt.NDArray[np.int64],
     set_sizes: npt.NDArray[np.int64],
     term_sizes: npt.NDArray[np.int64],
+    anchor_sizes: npt.NDArray[np.int64],
     lo: int,
     hi: int,
-) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int32], npt.NDArray[np.float32]]:
-    # Documents lo..hi: per-document results into the batch-wide arrays, sets and term runs returned packed.
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int32], npt.NDArray[np.float32], npt.NDArray[np.uint32]]:
+    # Documents lo..hi: per-document results into the batch-wide arrays, sets, term runs and anchors returned
+    # packed.
     room = 0
     widest = 0
     for d in range(lo, hi):
@@ -94,21 +103,29 @@ def _featurize_range(
     cols = np.empty(room, dtype=np.int32)
     col_scratch = np.empty(widest, dtype=np.int32)
     counts = np.empty(room, dtype=np.float32)
+    anchors = np.empty(room, dtype=np.uint32)
+    queue = np.empty(widest, dtype=np.int64)
     set_end = 0
     term_end = 0
+    anchor_end = 0
     for d in range(lo, hi):
         n = tokenize_doc(
             buf, offsets[d], offsets[d + 1], table, fold_from, fold_to, fold_filter, tokens, no_offsets, no_offsets, 0
         )
         words[d] = n
-        size = shingle_doc(tokens, 0, n, k, sets, set_end, set_scratch)
+        # The k-gram hashes in text order are winnowed before they are sorted into the document's set.
+        m = kgram_hashes(tokens, 0, n, k, sets, set_end)
+        picked = winnow(sets, set_end, m, window, anchors, anchor_end, queue)
+        size = distinct_sorted(sets, set_end, m, set_scratch)
         minhash_row(sets, set_end, set_end + size, a, b, signatures[d])
         set_sizes[d] = size
         set_end += size
+        anchor_sizes[d] = distinct_sorted(anchors, anchor_end, picked, set_scratch)
+        anchor_end += anchor_sizes[d]
         runs = count_terms(tokens, 0, n, cols, counts, term_end, col_scratch)
         term_sizes[d] = runs
         term_end += runs
-    return sets[:set_end].copy(), cols[:term_end].copy(), counts[:term_end].copy()
+    return sets[:set_end].copy(), cols[:term_end].copy(), counts[:term_end].copy(), anchors[:anchor_end].copy()
 
 
 def featurize(
@@ -126,23 +143,28 @@ def featurize(
     words = np.zeros(n, dtype=np.int64)
     set_sizes = np.zeros(n, dtype=np.int64)
     term_sizes = np.zeros(n, dtype=np.int64)
+    anchor_sizes = np.zeros(n, dtype=np.int64)
 
-    def run(lo: int, hi: int) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int32], npt.NDArray[np.float32]]:
+    def run(
+        lo: int, hi: int
+    ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int32], npt.NDArray[np.float32], npt.NDArray[np.uint32]]:
         return _featurize_range(
-            buf, offsets, capacity, table, folding.words, folding.token, folding.filter, shingle.k, a, b,
-            signatures, words, set_sizes, term_sizes, lo, hi,
+            buf, offsets, capacity, table, folding.words, folding.token, folding.filter, shingle.k, shingle.window,
+            a, b, signatures, words, set_sizes, term_sizes, anchor_sizes, lo, hi,
         )  # fmt: skip
 
     parts = spread(run, nbytes + 1, workers)
-    set_ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(set_sizes, out=set_ptr[1:])
-    term_ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(term_sizes, out=term_ptr[1:])
+    set_ptr, term_ptr, anchor_ptr = (_offsets(sizes) for sizes in (set_sizes, term_sizes, anchor_sizes))
     if parts:
-        sets = np.concatenate([p[0] for p in parts])
-        cols = np.concatenate([p[1] for p in parts])
-        counts = np.concatenate([p[2] for p in parts])
+        sets, cols, counts, anchors = (np.concatenate([p[i] for p in parts]) for i in range(4))
     else:
         sets, cols, counts = np.zeros(0, np.uint32), np.zeros(0, np.int32), np.zeros(0, np.float32)
+        anchors = np.zeros(0, np.uint32)
     terms = sp.csr_matrix((counts, cols, term_ptr), shape=(n, N_FEATURES))
-    return Features(words, SetBatch(sets, set_ptr), signatures, terms)
+    return Features(words, SetBatch(sets, set_ptr), signatures, terms, SetBatch(anchors, anchor_ptr))
+
+
+def _offsets(sizes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    ptr = np.zeros(sizes.shape[0] + 1, dtype=np.int64)
+    np.cumsum(sizes, out=ptr[1:])
+    return ptr

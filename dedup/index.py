@@ -4,10 +4,11 @@ Many crawler processes share one index, for weeks: an SQLite file on one machine
 crawlers on many. Each call runs the scan's own stages on one document and compares it with what the index
 holds, as a scan of the index plus that document would:
 
-    text -> features (normalize, shingles, MinHash, term counts; no lock held)
-         -> catch up with the store's log (document frequencies, band tables, line and sentence counts)
+    text -> features (normalize, shingles, passage anchors, MinHash, term counts; no lock held)
+         -> catch up with the store's log (document frequencies, band and passage tables, line and sentence counts)
          -> rewrite-path bands from the index's document frequencies
-         -> candidates: documents sharing a band on either path (oversized buckets give their first member)
+         -> candidates: documents sharing a band on either Jaccard path, or a passage anchor (the passage path);
+            oversized buckets give their first member
          -> measure each: exact Jaccard, containment, TF-IDF cosine -> `classify` (the scan's thresholds)
          -> Verdict: matches best first, and the farm score with corpus signals from the index
 
@@ -223,11 +224,12 @@ class Index:
         """The index at `location`: a file path (SQLite, made when missing unless `create=False`) or a
         `redis://host:port/db` URL (`?prefix=name` keeps several indexes on one server).
 
-        `settings` are those of `dedup.config.index_config` (`k`, `num_perm`, `seed`, `duplicate_threshold`,
-        `rewrite_threshold`, `rewrite_top_terms`, the confirmation thresholds, `max_bucket`, `batch_size`,
-        `timeout`, `farm`). An index keeps the settings its signatures depend on: leave them out to use its
-        own; giving other values raises `ConfigError`. A path or server that is not a dedup index, or is
-        damaged, raises `IndexStoreError` and is left as it is.
+        `settings` are those of `dedup.config.index_config` (`k`, `passage_window`, `num_perm`, `seed`,
+        `duplicate_threshold`, `rewrite_threshold`, `rewrite_top_terms`, the confirmation thresholds, `max_bucket`,
+        `batch_size`, `timeout`, `farm`). An index keeps the settings its signatures depend on: leave them out to
+        use its own; giving other values raises `ConfigError`, as does an index made by a dedup that computes or
+        stores them otherwise. A path or server that is not a dedup index, or is damaged, raises
+        `IndexStoreError` and is left as it is.
         """
         config = index_config(**settings)
         structural = _structural(config)
@@ -377,6 +379,7 @@ class Index:
                     values[indptr[i] : indptr[i + 1]],
                     features.shingles.of(d),
                     segments.of(d),
+                    features.anchors.of(d),
                 )
                 for i, d in enumerate(rows.tolist())
             ]
@@ -448,15 +451,19 @@ class Index:
         df = state.df[cols].astype(np.int64) + (0 if stored_already else 1)
         bands, sketches = rewrite_bands(tfidf_rows(doc.terms, df, documents), df, documents, self._config)
         rewrite = (bands[0], sketches[0])
-        duplicates, rewrites = state.candidates(
+        # The passage path's buckets are bounded as the duplicate path's, as in a scan.
+        duplicate_bucket = self._config.duplicate_lsh.max_bucket
+        duplicates, passages, rewrites = state.candidates(
             doc.features.duplicate_bands[0],
+            doc.features.anchors.of(0),
             rewrite[0],
-            (self._config.duplicate_lsh.max_bucket, self._config.rewrite_lsh.max_bucket),
+            (duplicate_bucket, duplicate_bucket, self._config.rewrite_lsh.max_bucket),
             exclude,
         )
-        # As in a scan, the rewrite path's candidates whose signatures agree too little are dropped unmeasured.
+        # As in a scan, the rewrite path's candidates whose signatures agree too little are dropped unmeasured
+        # (the other paths' are all measured).
         agree = sketch_agreement(rewrite[1], state.sketches[rewrites]) >= self._config.rewrite_lsh.min_agreement
-        seqs = np.union1d(duplicates, rewrites[agree])
+        seqs = np.union1d(np.union1d(duplicates, passages), rewrites[agree])
         # One read of the candidates; overlaps are measured only where the cosine allows either relation.
         rows = reader.fetch(seqs.tolist(), ("terms", "counts", "shingles", "segments"))
         if not stored_already:
@@ -502,6 +509,7 @@ class Index:
             doc.terms.data,
             doc.features.shingles.of(0),
             doc.features.segments.distinct.of(0),
+            doc.features.anchors.of(0),
         )
 
     def _farm(
@@ -593,7 +601,7 @@ class Index:
         ids: set[str] = set()
         for at in range(0, len(seqs), 1000):
             chunk = seqs[at : at + 1000]
-            rows = reader.fetch(chunk, ("shingles", "terms", "counts", "segments"))
+            rows = reader.fetch(chunk, ("shingles", "terms", "counts", "segments", "anchors"))
             if len(rows) != len(chunk):
                 problems.append("some documents in the log cannot be read")
             for i, doc_id in enumerate(rows.ids):
@@ -601,10 +609,13 @@ class Index:
                 if doc_id in ids:
                     problems.append(f"{where} is stored twice")
                 ids.add(doc_id)
-                for name in ("shingles", "terms", "segments"):
+                for name in ("shingles", "terms", "segments", "anchors"):
                     values = rows.of(name, i)
                     if values.shape[0] > 1 and not (values[1:] > values[:-1]).all():
                         problems.append(f"{where}: its {name} are not sorted and distinct")
+                # Anchors are picked among the document's shingles.
+                if not np.isin(rows.of("anchors", i), rows.of("shingles", i), assume_unique=True).all():
+                    problems.append(f"{where}: some of its anchors are not among its shingles")
                 if (rows.of("counts", i) == 0).any():
                     problems.append(f"{where}: a term count is 0")
                 if rows.words[i] < 0:
@@ -659,6 +670,7 @@ class _Using:
 def _structural(config: IndexConfig) -> dict[str, Any]:
     return {
         "k": config.shingle.k,
+        "passage_window": config.shingle.window,
         "num_perm": config.signature.num_perm,
         "seed": config.signature.seed,
         "duplicate_threshold": config.duplicate_lsh.threshold,
@@ -672,6 +684,15 @@ def _reconcile(store: Store, given: dict[str, object], config: IndexConfig) -> I
     meta = store.meta
     stored = meta["settings"]
     made_by = meta.get("created_by", "another version")
+    # The engine and the format first: an index of an older format may lack settings this version keeps (and
+    # its documents what they shape), and settings of another engine's index are not comparable anyway.
+    if meta["engine"] != engine_fingerprint() or meta["schema"] != SCHEMA:
+        raise ConfigError(
+            f"{store.location} was built by dedup {made_by}, whose text normalization or hashing differs from this "
+            f"dedup {_version()}'s (engine {meta['engine']} format {meta['schema']}, here {engine_fingerprint()} "
+            f"format {SCHEMA}): its signatures cannot be compared with new ones -- build the index again with this "
+            f"version, or use dedup {made_by} with it"
+        )
     differ = [name for name in SETTINGS if name in given and given[name] != stored[name]]
     if differ:
         was = ", ".join(f"{name}={stored[name]!r}" for name in differ)
@@ -679,12 +700,6 @@ def _reconcile(store: Store, given: dict[str, object], config: IndexConfig) -> I
         raise ConfigError(
             f"{store.location} was built with {was} and was opened with {now}: signatures made with other settings "
             f"cannot be compared -- leave {', '.join(differ)} out to use the index's own, or build a new index"
-        )
-    if meta["engine"] != engine_fingerprint():
-        raise ConfigError(
-            f"{store.location} was built by dedup {made_by}, whose text normalization or hashing differs from this "
-            f"dedup {_version()}'s (engine {meta['engine']}, here {engine_fingerprint()}): its signatures cannot be "
-            f"compared with new ones -- build the index again with this version, or use dedup {made_by} with it"
         )
     own = {name: stored[name] for name in SETTINGS}
     return index_config(**{**{k: v for k, v in given.items() if k not in SETTINGS}, **own})
@@ -700,11 +715,13 @@ def _stored_form(
     counts: npt.NDArray[np.float32],
     shingles: npt.NDArray[np.uint32],
     segments: npt.NDArray[Any],
+    anchors: npt.NDArray[np.uint32],
 ) -> NewDoc:
-    # A document without words takes no part in candidate search: no band hashes, no sketch.
+    # A document without words takes no part in candidate search: no band hashes, no sketch, no anchors.
     bands = np.concatenate([duplicate, rewrite[0]]) if words > 0 else np.zeros(0, dtype=np.uint32)
     sketch = rewrite[1] if words > 0 else np.zeros(0, dtype=np.uint8)
-    return NewDoc(doc_id, url, words, bands, cols, counts, shingles, segments, sketch)
+    anchors = anchors if words > 0 else np.zeros(0, dtype=np.uint32)
+    return NewDoc(doc_id, url, words, bands, cols, counts, shingles, segments, sketch, anchors)
 
 
 def _counted(

@@ -1,8 +1,9 @@
 """Texts -> what the crawler index stores and compares, from the scan's own stages.
 
-A document is featurized as in a scan (`dedup.featurize`: normalized tokens, word k-gram set, MinHash
-signature, term counts), then reduced to what the index keeps: one 32-bit hash per LSH band of each candidate
-path, and the keys of its lines and sentences (for corpus-level farm signals), the farm scorer's own
+A document is featurized as in a scan (`dedup.featurize`: normalized tokens, word k-gram set, passage anchors,
+MinHash signature, term counts), then reduced to what the index keeps: one 32-bit hash per LSH band of each
+Jaccard candidate path, the passage anchors as they are (the passage path's keys), and the keys of its lines
+and sentences (for corpus-level farm signals), the farm scorer's own
 (`dedup.farm.corpus.fingerprints`), as the batch scan and the Spark engine count them. The rewrite path and the
 TF-IDF cosine need document frequencies; they come in as arrays (the index keeps them), so everything here is
 pure: arrays in, arrays out.
@@ -157,13 +158,15 @@ class IndexFeatures:
     """What the index computes from a batch of texts before it looks anything up, row `d` for text `d`.
 
     `terms`: term counts (CSR over `N_FEATURES` hashed columns); `duplicate_bands`: the shingle-signature band
-    hashes of the duplicate path; `segments`: lines and sentences with their keys and spans.
+    hashes of the duplicate path; `anchors`: the passage anchors (`dedup.passages`), the passage path's keys;
+    `segments`: lines and sentences with their keys and spans.
     """
 
     words: npt.NDArray[np.int64]
     shingles: SetBatch
     terms: sp.csr_matrix
     duplicate_bands: npt.NDArray[np.uint32]
+    anchors: SetBatch
     segments: Segments
 
     def __len__(self) -> int:
@@ -182,6 +185,7 @@ def featurize_index(
         features.shingles,
         features.terms,
         band_hashes(features.signatures, b, r),
+        features.anchors,
         _segments(texts, workers) if with_segments else _no_segments(len(texts)),
     )
 
@@ -277,15 +281,17 @@ _CANARY = (
 
 @lru_cache(maxsize=1)
 def engine_fingerprint() -> str:
-    """A short hash of what the engine computes from a fixed text: normalization, tokens, shingles, MinHash,
-    band hashes, term columns, and line and sentence keys as stored. Two dedup versions with the same fingerprint store
-    comparable signatures; an index built by another refuses to open."""
-    config = IndexConfig(shingle=ShingleConfig(k=3), signature=SignatureConfig(num_perm=16, seed=7))
+    """A short hash of what the engine computes from a fixed text: normalization, tokens, shingles, passage
+    anchors, MinHash, band hashes, term columns, and line and sentence keys as stored. Two dedup versions with the
+    same fingerprint store comparable signatures; an index built by another refuses to open."""
+    # A narrow window, so that the canary's few dozen shingles give several anchors.
+    config = IndexConfig(shingle=ShingleConfig(k=3, window=4), signature=SignatureConfig(num_perm=16, seed=7))
     features = featurize([_CANARY], config.shingle, config.signature)
     digest = hashlib.blake2b(digest_size=12)
     for part in (
         tokenize([normalize_text(_CANARY)]).hashes,
         features.shingles.values,
+        features.anchors.values,
         features.signatures,
         band_hashes(features.signatures, 4, 4),
         features.terms.indices.astype(np.int64),

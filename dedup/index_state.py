@@ -5,8 +5,10 @@ folds that log into a few structures and brings them up to date with the entries
 each call, so that a check reads from the store only the candidates it measures:
 
 - document frequencies: one count per hashed term column (TF-IDF weights, the rewrite path);
-- band tables, one per candidate path: per band, every document's 32-bit band hash and sequence number, sorted,
-  in the manner of a log-structured merge tree (a small unsorted tail, a recent sorted part, the main part);
+- band tables, one per Jaccard candidate path: per band, every document's 32-bit band hash and sequence number,
+  sorted, in the manner of a log-structured merge tree (a small unsorted tail, a recent sorted part, the main part);
+- the passage table: a band table of one row holding an entry per (document, passage anchor), so that a document
+  with any number of anchors is in the bucket of each;
 - rewrite-path sketches: a byte of each MinHash value per document, to drop weak candidates as a scan does;
 - segment counts: how many documents hold each line or sentence key (corpus-level farm signals).
 
@@ -54,17 +56,19 @@ def _lookup(
     tail_n: int,
     alive: npt.NDArray[np.bool_],
     query: npt.NDArray[np.uint32],
+    rows: npt.NDArray[np.int64],
     max_bucket: int,
     exclude: int,
     out: npt.NDArray[np.int64],
 ) -> int:
-    # Per band: the live members of the query's bucket, in the sorted table, the sorted recent part and the
-    # tail. As in a scan, a bucket that would hold more than max_bucket documents (the query included) gives
-    # only its first member, the one added first.
+    # Per query hash (looked up in row rows[i] of the table): the live members of its bucket, in the sorted
+    # table, the sorted recent part and the tail. As in a scan, a bucket that would hold more than max_bucket
+    # documents (the query included) gives only its first member, the one added first.
     count = 0
     levels = (keys, recent)
-    for band in range(query.shape[0]):
-        q = query[band]
+    for i_query in range(query.shape[0]):
+        band = rows[i_query]
+        q = query[i_query]
         members = 0
         first = np.int64(-1)
         for level in levels:
@@ -133,6 +137,9 @@ class BandTable:
     """One candidate path's buckets: for each band, every live document's band hash and sequence number, packed
     in one uint64 per document, sorted, so that a bucket is a range of a row, in the order of addition.
 
+    A table of one row is a plain bucket table: a document may have any number of entries in it (one per
+    passage anchor), and a query any number of keys. Sizes (`len`, the tail, removals) count entries.
+
     As in a log-structured merge tree, documents come in through an unsorted tail; a lookup first sorts a tail
     longer than `TAIL` into a `recent` sorted part (a pass over that part), and `recent` is merged into the main
     table only once it is an eighth of it (a pass over the table). A bulk load pays for one merge when the next
@@ -155,7 +162,8 @@ class BandTable:
         return int(self.keys.nbytes + self.recent.nbytes + self.tail.nbytes)
 
     def add(self, seqs: npt.NDArray[np.int64], rows: npt.NDArray[np.uint32]) -> None:
-        """Documents `seqs` with band hashes `rows` (one row each), into the tail."""
+        """Entries `seqs` with band hashes `rows` (one row of `width` each), into the tail: one per document, or,
+        in a table of one row, any number of entries (one per key) with the same sequence number."""
         n = seqs.shape[0]
         if n == 0:
             return
@@ -168,7 +176,8 @@ class BandTable:
         self.tail_n += n
 
     def removed(self, count: int, alive: npt.NDArray[np.bool_]) -> None:
-        """`count` of the table's documents were removed: drop them once they are an eighth of it."""
+        """`count` of the table's entries were removed (their documents marked dead in `alive`): drop them once
+        they are an eighth of it."""
         self.dead += count
         if self.dead * 8 > max(self.keys.shape[1], TAIL):
             self.merge(alive, everything=True)
@@ -188,11 +197,18 @@ class BandTable:
     def lookup(
         self, query: npt.NDArray[np.uint32], alive: npt.NDArray[np.bool_], max_bucket: int, exclude: int
     ) -> npt.NDArray[np.int64]:
-        """Sequence numbers of the documents sharing a band with `query` (with repeats)."""
+        """Sequence numbers of the documents sharing a bucket with `query` (with repeats): its band hashes, one per
+        band, or, in a table of one row, any number of keys."""
+        if self.width == 1:
+            rows = np.zeros(query.shape[0], dtype=np.int64)
+        elif query.shape[0] == self.width:
+            rows = np.arange(self.width, dtype=np.int64)
+        else:
+            raise ValueError(f"a query of {query.shape[0]} band hashes for a table of {self.width} bands")
         if self.tail_n > TAIL:
             self.merge(alive)
-        out = np.empty(self.width * max(max_bucket, 1), dtype=np.int64)
-        count = _lookup(self.keys, self.recent, self.tail, self.tail_n, alive, query, max_bucket, exclude, out)
+        out = np.empty(query.shape[0] * max(max_bucket, 1), dtype=np.int64)
+        count = _lookup(self.keys, self.recent, self.tail, self.tail_n, alive, query, rows, max_bucket, exclude, out)
         return out[:count]
 
 
@@ -285,7 +301,8 @@ class SegmentCounts:
 
 
 class IndexState:
-    """Document frequencies, band tables and segment counts of the documents seen so far in the log."""
+    """Document frequencies, band tables, the passage table and segment counts of the documents seen so far in
+    the log."""
 
     def __init__(self, duplicate_width: int, rewrite_width: int, sketch_width: int) -> None:
         self.cursor: tuple[int, int] | None = None
@@ -295,11 +312,12 @@ class IndexState:
         self.sketches = np.zeros((4096, sketch_width), dtype=np.uint8)  # row = sequence number
         self.duplicate = BandTable(duplicate_width)
         self.rewrite = BandTable(rewrite_width)
+        self.passages = BandTable(1)
         self.segments = SegmentCounts()
 
     def nbytes(self) -> int:
         """Memory held by the state's arrays."""
-        tables = self.duplicate.nbytes() + self.rewrite.nbytes() + self.segments.nbytes()
+        tables = sum(t.nbytes() for t in (self.duplicate, self.rewrite, self.passages)) + self.segments.nbytes()
         return tables + self.df.nbytes + self.alive.nbytes + self.sketches.nbytes
 
     def _grow(self, top: int) -> None:
@@ -333,6 +351,9 @@ class IndexState:
         width = self.duplicate.width
         self.duplicate.add(rows.seqs[active], rows.bands[active, :width])
         self.rewrite.add(rows.seqs[active], rows.bands[active, width:])
+        # One entry per (document, anchor).
+        anchors = _rows(rows.anchors, active).astype(np.uint32, copy=False)
+        self.passages.add(np.repeat(rows.seqs[active], rows.anchors.sizes()[active]), anchors.reshape(-1, 1))
 
     def remove(self, rows: StateRows) -> None:
         """Fold in removed documents (those not folded in, or already removed, are skipped)."""
@@ -347,29 +368,33 @@ class IndexState:
         self.documents -= int(seqs.shape[0])
         _count(self.df, _rows(rows.terms, gone), -1)
         self.segments.add(_rows(rows.segments, gone).astype(np.uint64), -1)
-        active = int((gone & rows.active).sum())
-        self.duplicate.removed(active, self.alive)
-        self.rewrite.removed(active, self.alive)
+        active = gone & rows.active
+        self.duplicate.removed(int(active.sum()), self.alive)
+        self.rewrite.removed(int(active.sum()), self.alive)
+        self.passages.removed(int(rows.anchors.sizes()[active].sum()), self.alive)
 
     def settle(self) -> None:
         """Merge what is pending into the band tables now (rather than at the next lookup)."""
-        for table in (self.duplicate, self.rewrite):
+        for table in (self.duplicate, self.rewrite, self.passages):
             if table.tail_n > TAIL:
                 table.merge(self.alive, everything=True)
 
     def candidates(
         self,
         duplicate: npt.NDArray[np.uint32],
+        anchors: npt.NDArray[np.uint32],
         rewrite: npt.NDArray[np.uint32],
-        max_bucket: tuple[int, int],
+        max_bucket: tuple[int, int, int],
         exclude: int | None = None,
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        """Sequence numbers (sorted, distinct) of the documents sharing a band with the query, per path, the
-        document `exclude` (a sequence number) left out."""
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Sequence numbers (sorted, distinct) of the documents sharing a bucket with the query, per path
+        (duplicate, passage, rewrite; `max_bucket` in that order), the document `exclude` (a sequence number)
+        left out."""
         skip = -1 if exclude is None else exclude  # the compiled lookup takes a plain int; no sequence number is -1
         return (
             np.unique(self.duplicate.lookup(duplicate, self.alive, max_bucket[0], skip)),
-            np.unique(self.rewrite.lookup(rewrite, self.alive, max_bucket[1], skip)),
+            np.unique(self.passages.lookup(anchors, self.alive, max_bucket[1], skip)),
+            np.unique(self.rewrite.lookup(rewrite, self.alive, max_bucket[2], skip)),
         )
 
 

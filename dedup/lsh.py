@@ -18,7 +18,17 @@ import numpy.typing as npt
 from dedup._jit import kernel, spread
 from dedup.config import LSHConfig
 
-__all__ = ["KNOWN_BANDS", "agreement", "band_keys", "band_pairs", "bands", "candidate_pairs", "merge_pairs"]
+__all__ = [
+    "KNOWN_BANDS",
+    "agreement",
+    "band_keys",
+    "band_pairs",
+    "bands",
+    "candidate_pairs",
+    "decode_pairs",
+    "merge_pairs",
+    "sorted_unique",
+]
 
 
 # datasketch's choice for the default settings of both paths (threshold 0.2, 128 permutations, weight 0.8),
@@ -144,8 +154,8 @@ def band_pairs(
     return out
 
 
-def _sorted_unique(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    # Sort then drop repeats: several times faster than np.unique's hash table on millions of int64 codes.
+def sorted_unique(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Pair codes sorted, repeats dropped (several times faster than `np.unique` on millions of int64 codes)."""
     codes = np.sort(codes)
     if codes.shape[0] < 2:
         return codes
@@ -155,7 +165,8 @@ def _sorted_unique(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     return codes[keep]
 
 
-def _decode_pairs(codes: npt.NDArray[np.int64], width: int) -> npt.NDArray[np.int64]:
+def decode_pairs(codes: npt.NDArray[np.int64], width: int) -> npt.NDArray[np.int64]:
+    """Pair codes `min * width + max` back to `(i, j)` rows."""
     return np.stack([codes // width, codes % width], axis=1).astype(np.int64).reshape(-1, 2)
 
 
@@ -168,7 +179,7 @@ def merge_pairs(*pair_arrays: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     pairs = pairs[pairs[:, 0] != pairs[:, 1]]
     # One int64 code per pair: np.unique on a flat array is far faster than on rows.
     width = int(pairs.max()) + 1 if pairs.shape[0] else 1
-    return _decode_pairs(_sorted_unique(pairs[:, 0] * width + pairs[:, 1]), width)
+    return decode_pairs(sorted_unique(pairs[:, 0] * width + pairs[:, 1]), width)
 
 
 def candidate_pairs(
@@ -199,8 +210,8 @@ def candidate_pairs(
     # Sorting and the kernel release the GIL, so bands run side by side.
     with ThreadPoolExecutor(max(1, workers)) as pool:
         found = [f for f in pool.map(one_band, range(b)) if f.shape[0]]
-    codes = _sorted_unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
-    pairs = _decode_pairs(codes, width)
+    codes = sorted_unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+    pairs = decode_pairs(codes, width)
     if config.min_agreement > 0 and pairs.shape[0]:
         pairs = pairs[agreement(signatures, pairs, workers=workers) >= config.min_agreement]
     return pairs

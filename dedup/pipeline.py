@@ -1,9 +1,10 @@
 """The batch scan as a function of documents: each stage is a pure function over a batch, timed.
 
-documents -> featurize (normalize, tokenize, shingle, MinHash, term counts; per batch) ---------------+
+documents -> featurize (normalize, tokenize, shingle, anchors, MinHash, term counts; per batch) -------+
                                                                                                       |
      +-- shingle signatures -> LSH (duplicate path) ------------------------------------+             |
-     +-- term counts -> TF-IDF (corpus idf) -> top terms -> MinHash -> LSH (rewrite path) +-- candidates
+     +-- passage anchors -> shared anchors (passage path) --------------------------------+-- candidates
+     +-- term counts -> TF-IDF (corpus idf) -> top terms -> MinHash -> LSH (rewrite path) +           |
                                                                                                       |
                clusters <- cluster <- confirm (Jaccard, containment, cosine) <- candidate pairs <-----+
 """
@@ -30,6 +31,7 @@ from dedup.farm.scan import DocumentFarm, FarmFeatures, corpus_scores, farm_feat
 from dedup.featurize import Features, featurize
 from dedup.lsh import candidate_pairs, merge_pairs
 from dedup.model import Cluster, Document, DocumentResult, Pairs, ScanResult, Skipped
+from dedup.passages import anchor_pairs
 from dedup.shingle import SetBatch
 from dedup.signature import minhash
 from dedup.tfidf import document_frequencies, pair_cosines, tfidf, top_terms
@@ -223,6 +225,7 @@ def _corpus_stages(
         matrix = tfidf(features.terms, df, n)
     with timer.stage("candidates"):
         duplicate_candidates = candidate_pairs(features.signatures, config.duplicate_lsh, active, rank, workers=workers)
+        passage_candidates = anchor_pairs(features.anchors, config.duplicate_lsh.max_bucket, active, rank)
         max_df = rewrite_max_df(n)
         top = (
             top_terms(matrix, config.confirm.rewrite_top_terms, max_df, df=df, workers=workers)
@@ -231,7 +234,7 @@ def _corpus_stages(
         )
         top_sigs = minhash(top, config.signature, workers=workers)
         rewrite_candidates = candidate_pairs(top_sigs, config.rewrite_lsh, active, rank, workers=workers)
-        candidates = merge_pairs(duplicate_candidates, rewrite_candidates)
+        candidates = merge_pairs(duplicate_candidates, passage_candidates, rewrite_candidates)
     n_candidates = int(candidates.shape[0])
     with timer.stage("confirm"):
         cosine = pair_cosines(matrix, candidates, workers=workers)
@@ -271,6 +274,7 @@ def _corpus_stages(
         "words": int(words.sum()),
         "candidates": {
             "duplicate_path": int(duplicate_candidates.shape[0]),
+            "passage_path": int(passage_candidates.shape[0]),
             "rewrite_path": int(rewrite_candidates.shape[0]),
             "total": n_candidates,
             "measured": int(candidates.shape[0]),  # the rest had a cosine below either relation's threshold

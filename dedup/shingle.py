@@ -15,7 +15,7 @@ from dedup._jit import kernel, radix_sort, spread
 from dedup.config import ShingleConfig
 from dedup.normalize import TokenBatch, fmix64
 
-__all__ = ["SetBatch", "shingle", "shingle_capacity", "shingle_doc"]
+__all__ = ["SetBatch", "distinct_sorted", "kgram_hashes", "shingle", "shingle_capacity", "shingle_doc"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,40 @@ def _mix32(acc: np.uint64) -> np.uint32:
 
 
 @kernel
+def kgram_hashes(
+    tokens: npt.NDArray[np.uint64], lo: int, n: int, k: int, out: npt.NDArray[np.uint32], base: int
+) -> int:
+    """The k-gram hashes of `tokens[lo:lo+n]` in text order, into `out[base:]`; returns how many.
+
+    Room for `shingle_capacity(n, k)` values must be there.
+    """
+    mult = np.uint64(0x9E3779B97F4A7C15)  # odd: k-gram combination is order-sensitive
+    width = k if n >= k else n
+    m = n - k + 1 if n >= k else min(n, 1)
+    for i in range(m):
+        acc = np.uint64(width)
+        for j in range(width):
+            acc = acc * mult + tokens[lo + i + j]
+        out[base + i] = _mix32(acc)
+    return m
+
+
+@kernel
+def distinct_sorted(values: npt.NDArray[np.uint32], base: int, m: int, scratch: npt.NDArray[np.uint32]) -> int:
+    """`values[base:base+m]` sorted and distinct in place; returns how many remain (`scratch`: room for `m`)."""
+    if m == 0:
+        return 0
+    seg = values[base : base + m]
+    radix_sort(seg, scratch, 32)
+    u = 1
+    for i in range(1, m):
+        if seg[i] != seg[u - 1]:
+            seg[u] = seg[i]
+            u += 1
+    return u
+
+
+@kernel
 def shingle_doc(
     tokens: npt.NDArray[np.uint64],
     lo: int,
@@ -67,24 +101,7 @@ def shingle_doc(
 
     Room for `shingle_capacity(n, k)` values must be there, in `out` and in `scratch` (for the sort).
     """
-    mult = np.uint64(0x9E3779B97F4A7C15)  # odd: k-gram combination is order-sensitive
-    width = k if n >= k else n
-    m = n - k + 1 if n >= k else min(n, 1)
-    for i in range(m):
-        acc = np.uint64(width)
-        for j in range(width):
-            acc = acc * mult + tokens[lo + i + j]
-        out[base + i] = _mix32(acc)
-    if m == 0:
-        return 0
-    seg = out[base : base + m]
-    radix_sort(seg, scratch, 32)
-    u = 1
-    for i in range(1, m):
-        if seg[i] != seg[u - 1]:
-            seg[u] = seg[i]
-            u += 1
-    return u
+    return distinct_sorted(out, base, kgram_hashes(tokens, lo, n, k, out, base), scratch)
 
 
 def shingle_capacity(n: npt.NDArray[np.int64], k: int) -> npt.NDArray[np.int64]:

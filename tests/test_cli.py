@@ -21,7 +21,7 @@ from dedup.report import SHOWN_CLUSTERS, SHOWN_MEMBERS, SHOWN_SKIPPED
 
 ROOT = Path(__file__).resolve().parent.parent
 NEWS = ROOT / "fixtures" / "news"
-NEWS_DOCUMENTS = 37
+NEWS_DOCUMENTS = 38
 STAGES = {"featurize", "tfidf", "candidates", "confirm", "cluster"}
 ARTICLE = "The council voted on Tuesday to rebuild the harbor bridge at a cost of 84 million dollars. " * 5
 

@@ -20,18 +20,29 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import dedup
 from dedup import ConfigError, Document, Index, IndexStoreError, InputError
+from dedup.config import IndexConfig, scan_config
 from dedup.farm import corpus_contexts, fingerprints, score
 from dedup.farm.text import parse
+from dedup.index_features import featurize_index
+from dedup.index_state import BandTable
+from dedup.pipeline import scan_documents
 from dedup.sources import Corpus
+from dedup.storage.records import pack
 
 ROOT = Path(__file__).resolve().parent.parent
 NEWS = ROOT / "fixtures" / "news"
+# Two sentences of the source and a "Read more" line: too small a part of it for the Jaccard bands, found by a
+# scan through the passage path only.
+SOURCE = "originals/ice-storm-outages.txt"
+TEASER = "copies/tarlow-downed-lines-teaser.txt"
 
 # ---------------------------------------------------------------------------------------------------------
 # Stores: a file, and a Redis server this session starts on a free loopback port
@@ -112,6 +123,20 @@ def news() -> list[Document]:
     return list(Corpus([NEWS]))
 
 
+def originals_and_teaser() -> tuple[list[Document], Document]:
+    docs = {d.id: d for d in news()}
+    return [d for d in docs.values() if d.id.startswith("originals/")], docs[TEASER]
+
+
+def another(location: str) -> str:
+    """A second fresh index next to `location` (another file, or another prefix on the same server)."""
+    return f"{location}b" if location.startswith("redis") else f"{location}.b"
+
+
+def _ids(verdict: dedup.Verdict) -> list[str]:
+    return [m.id for m in verdict.matches]
+
+
 # ---------------------------------------------------------------------------------------------------------
 # What a crawler sees
 
@@ -166,6 +191,50 @@ def test_each_pair_gets_the_relation_and_measures_a_scan_gives_it(location: str)
         assert m.relation == pair.relation
         assert (m.jaccard, m.containment) == (pair.jaccard, pair.containment)
         assert m.cosine == pytest.approx(pair.cosine, abs=1e-4)
+
+
+def test_a_teaser_too_small_a_part_of_its_source_for_the_bands_is_found_through_its_passages_as_a_scan_finds_it(
+    location: str,
+) -> None:
+    originals, teaser = originals_and_teaser()
+    pair = next(p for p in dedup.scan([*originals, teaser]).pairs if {p.a, p.b} == {SOURCE, TEASER})
+    with Index.open(location, farm=False) as index:
+        index.add_many(originals)
+        verdict = index.check(teaser.text)
+        (m,) = verdict.matches
+        assert (m.id, m.relation, m.jaccard, m.containment) == (SOURCE, pair.relation, pair.jaccard, pair.containment)
+        assert m.cosine == pytest.approx(pair.cosine, abs=1e-4)
+        assert m.relation == "duplicate" and m.jaccard < IndexConfig().duplicate_lsh.threshold  # not the bands'
+        assert index.add("teaser", teaser.text) == dedup.Verdict(verdict.matches, added=True)
+
+
+def test_without_a_passage_window_neither_the_index_nor_a_scan_finds_the_teaser(location: str) -> None:
+    originals, teaser = originals_and_teaser()
+    assert not any(TEASER in (p.a, p.b) for p in dedup.scan([*originals, teaser], passage_window=0).pairs)
+    with Index.open(location, passage_window=0, farm=False) as index:
+        index.add_many(originals)
+        assert index.check(teaser.text).matches == ()
+    with Index.open(location, farm=False) as index:  # the index's own window, not the default
+        assert index.config.shingle.window == 0 and index.check(teaser.text).matches == ()
+
+
+def test_a_removed_document_is_no_longer_found_through_its_passages_by_any_process(location: str) -> None:
+    originals, teaser = originals_and_teaser()
+    source = next(d for d in originals if d.id == SOURCE)
+    with Index.open(location, farm=False) as first, Index.open(location, farm=False) as second:
+        first.add_many(originals)
+        assert _ids(second.check(teaser.text)) == [SOURCE]
+        assert first.remove(SOURCE)
+        assert _ids(first.check(teaser.text)) == _ids(second.check(teaser.text)) == []  # `second` read the log
+        first.add("again", source.text)
+        assert _ids(second.check(teaser.text)) == ["again"]
+        # Removals `second` has not read, compacted away: it builds its view again from the live documents.
+        assert first.remove("again") and first.remove("originals/harbor-bridge-vote.txt")
+        first.check(teaser.text)
+        assert first.compact() >= 1
+        assert _ids(second.check(teaser.text)) == [] and len(second) == len(originals) - 2
+        first.add("once-more", source.text)
+        assert _ids(second.check(teaser.text)) == ["once-more"]
 
 
 def test_every_added_document_reads_back_as_it_was_stored(location: str) -> None:
@@ -288,12 +357,77 @@ def test_a_hot_bucket_gives_only_its_first_member_as_in_a_scan(location: str) ->
         assert len(index.check(text).matches) == 8
 
 
+def test_a_hot_passage_bucket_gives_only_its_first_member_as_in_a_scan(location: str) -> None:
+    # Eight pages quoting one passage, and the passage alone: its anchors' buckets hold nine documents, more than
+    # max_bucket, so the passage path gives the first page only; the bands give what they find, as in a scan.
+    passage = story(99, words=45)
+    pages = []
+    for i in range(8):
+        words = story(i, words=300).split()
+        pages.append(Document(f"s{i}", " ".join([*words[:150], passage, *words[150:]])))
+    config = scan_config(score=False)
+    bounded = {path: replace(getattr(config, path), max_bucket=4) for path in ("duplicate_lsh", "rewrite_lsh")}
+    # A scan's first member is the one of lowest id, the index's the one added first: the ids sort as added.
+    scanned = scan_documents([*pages, Document("the-query", passage)], replace(config, **bounded))
+    expected = {p.a for p in scanned.pairs if p.b == "the-query"}
+    with Index.open(location, max_bucket=4, farm=False) as index:
+        index.add_many(pages)
+        assert set(_ids(index.check(passage))) == expected
+        assert "s0" in expected and len(expected) < 8  # the rule took some away
+    with Index.open(location, farm=False) as index:  # the default bound (64) lets them all through
+        assert len(index.check(passage).matches) == 8
+
+
 def test_settings_that_would_make_signatures_incomparable_are_refused_with_the_fix(location: str) -> None:
     Index.open(location, k=4, farm=False).close()
     with pytest.raises(ConfigError, match=r"built with k=4 and was opened with k=5.*leave k out"):
         Index.open(location, k=5)
     with Index.open(location, rewrite_cosine=0.6, farm=False) as index:  # its own k, and a per-open threshold
         assert index.config.shingle.k == 4 and index.config.confirm.rewrite_cosine == 0.6
+
+
+def test_another_passage_window_is_refused_with_the_fix(location: str) -> None:
+    Index.open(location, passage_window=20, farm=False).close()
+    with pytest.raises(
+        ConfigError,
+        match=r"built with passage_window=20 and was opened with passage_window=10.*leave passage_window out",
+    ):
+        Index.open(location, passage_window=10)
+    with Index.open(location, farm=False) as index:
+        assert index.config.shingle.window == 20 and index.stats().settings["passage_window"] == 20
+
+
+def _rewrite_meta(location: str, meta: dict[str, object]) -> None:
+    # The index's metadata replaced in place, as another dedup version would have written it.
+    raw = json.dumps(meta).encode()
+    if location.startswith("redis"):
+        import redis
+
+        client = redis.Redis.from_url(location.split("?", maxsplit=1)[0])
+        client.set(f"{{{location.split('prefix=')[1]}}}:meta", raw)
+        client.close()
+    else:
+        conn = sqlite3.connect(location)
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'index'", (raw,))
+        conn.execute(f"PRAGMA user_version = {meta['schema']}")
+        conn.commit()
+        conn.close()
+
+
+def test_an_index_made_before_documents_kept_their_passages_is_refused_with_what_to_do(location: str) -> None:
+    with Index.open(location, farm=False) as index:
+        index.add("a", story(1))
+        meta = dict(index.stats().settings)
+    del meta["passage_window"]
+    # What dedup 0.1.0 wrote before passage anchors: index format 1 and its engine fingerprint.
+    old = {"format": "dedup-index", "schema": 1, "created_by": "0.1.0", "engine": "4f4c4d46855d8ea4ba23775e"}
+    _rewrite_meta(location, {**old, "created": "2026-11-01T00:00:00+00:00", "settings": meta})
+    before = Path(location).read_bytes() if not location.startswith("redis") else b""
+    for settings in ({}, {"passage_window": 20}, {"k": 4}):
+        with pytest.raises(ConfigError, match=r"built by dedup 0\.1\.0.*format 1.*build the index again"):
+            Index.open(location, **settings)  # type: ignore[arg-type]
+    if before:
+        assert Path(location).read_bytes() == before
 
 
 def test_an_index_from_an_engine_that_hashes_otherwise_is_refused(
@@ -375,9 +509,42 @@ def test_stats_give_documents_settings_and_sizes(location: str) -> None:
         index.add_many((f"s{i}", story(i)) for i in range(5))
         stats = index.stats()
     assert stats.documents == 5 and stats.settings["k"] == 5 and stats.memory_bytes > 0
+    assert stats.settings["passage_window"] == 20
     assert stats.backend == ("redis" if location.startswith("redis") else "sqlite")
     assert all(v > 0 for v in stats.storage_bytes.values() if v)
     assert json.loads(json.dumps(stats.to_dict()))["documents"] == 5
+
+
+def test_the_memory_in_stats_counts_the_passage_anchors(location: str) -> None:
+    docs = [(f"s{i}", story(i)) for i in range(50)]
+    anchors = featurize_index([text for _, text in docs], IndexConfig()).anchors.values.shape[0]
+    memory = {}
+    for window, where in ((20, location), (0, another(location))):
+        with Index.open(where, passage_window=window, farm=False) as index:
+            index.add_many(docs)
+            index.check(docs[0][1])  # this process reads what it added
+            memory[window] = index.stats().memory_bytes
+    # An entry of 8 bytes per (document, anchor), less the room an empty table keeps.
+    assert anchors >= 50 and memory[20] - memory[0] >= 8 * anchors - BandTable(1).nbytes()
+
+
+def test_verify_names_anchors_that_are_not_the_documents_own(tmp_path: Path) -> None:
+    path = tmp_path / "crawl.index"
+    with Index.open(path, farm=False) as index:
+        index.add_many((f"s{i}", story(i)) for i in range(3))
+        assert index.verify() == ()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE docs SET anchors = ? WHERE id = 's1'", (pack(np.array([1, 2, 3]), "anchors"),))
+    conn.execute("UPDATE docs SET anchors = ? WHERE id = 's2'", (pack(np.array([9, 4]), "anchors"),))
+    conn.commit()
+    conn.close()
+    with Index.open(path, farm=False) as index:
+        problems = index.verify()
+    assert problems == (
+        "document 's1': some of its anchors are not among its shingles",
+        "document 's2': its anchors are not sorted and distinct",
+        "document 's2': some of its anchors are not among its shingles",
+    )
 
 
 def test_threads_may_share_one_index(location: str) -> None:
@@ -395,20 +562,21 @@ def test_threads_may_share_one_index(location: str) -> None:
         assert len(index) == 40 and index.verify() == ()
 
 
-def _first_calls_in_a_forked_child(index: Index, add: bool) -> None:
+def _first_calls_in_a_forked_child(index: Index, add: bool, teaser: str) -> None:
     # Several threads make the child's first calls at once: one of them opens the connection and reads the
     # index, once, and the others wait for it to finish rather than check against a state not read yet.
     found: list[list[str]] = []
 
     def first_call() -> None:
         found.append([m.id for m in index.check(story(1)).matches])
+        found.append([m.id for m in index.check(teaser).matches])
 
     threads = [threading.Thread(target=first_call) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert found == [["parent"]] * 8
+    assert sorted(found) == [["parent"]] * 8 + [["storm"]] * 8  # the passage path too
     if add:
         assert index.check_and_add("child", story(2)).added
 
@@ -416,18 +584,20 @@ def _first_calls_in_a_forked_child(index: Index, add: bool) -> None:
 def test_an_index_opened_before_a_fork_works_in_the_child_with_its_own_connection(location: str) -> None:
     # Crawler frameworks that prefork (a pool of workers started after setup) share the object this way.
     # Several children, since a race between the threads of one shows in only a few of them.
+    originals, teaser = originals_and_teaser()
     with Index.open(location, farm=False) as index:
         index.add("parent", story(1))
+        index.add("storm", next(d for d in originals if d.id == SOURCE).text)
         index.check(story(1))  # the kernels loaded before the fork: the children's threads then start together
         for n in range(20):
             child = multiprocessing.get_context("fork").Process(
-                target=_first_calls_in_a_forked_child, args=(index, n == 19)
+                target=_first_calls_in_a_forked_child, args=(index, n == 19, teaser.text)
             )
             child.start()
             child.join(60)
             assert child.exitcode == 0
         assert [m.id for m in index.check(story(2)).matches] == ["child"]  # the parent's connection still works
-        assert len(index) == 2 and index.verify() == ()
+        assert len(index) == 3 and index.verify() == ()
 
 
 def test_a_closed_index_says_so(location: str) -> None:

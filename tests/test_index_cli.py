@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NEWS = ROOT / "fixtures" / "news"
 ORIGINALS = NEWS / "originals"
 COPIES = NEWS / "copies"
+COPIES_DOCUMENTS = 9
 
 runner = CliRunner()
 
@@ -59,9 +60,11 @@ def test_index_check_reports_each_document_with_its_matches_and_farm_score(fille
     report = json.loads(ok("index", "check", COPIES, "--index", filled, "-q", "--format", "json").stdout)
     assert set(report) == {"documents", "skipped", "summary"}
     by_id = {d["id"]: d for d in report["documents"]}
-    assert len(by_id) == 8 and report["summary"]["documents"] == 8
+    assert len(by_id) == report["summary"]["documents"] == COPIES_DOCUMENTS
     match = by_id["brannock-symphony-deal.txt"]["matches"][0]
     assert match["id"] == "orchestra-strike-ends.txt" and match["relation"] == "duplicate"
+    teaser = by_id["tarlow-downed-lines-teaser.txt"]["matches"]  # through the passage path
+    assert [(m["id"], m["relation"]) for m in teaser] == [("ice-storm-outages.txt", "duplicate")]
     assert set(match) == {"id", "relation", "jaccard", "containment", "cosine", "url"}
     assert all(d["farm"] is None or 0.0 <= d["farm"]["score"] <= 1.0 for d in by_id.values())
     assert all(d["farm"]["id"] == doc_id for doc_id, d in by_id.items() if d["farm"] is not None)
@@ -73,7 +76,7 @@ def test_index_check_jsonl_csv_and_table(filled: Path) -> None:
     lines = [
         json.loads(line) for line in ok("index", "check", COPIES, "-i", filled, "-q", "-f", "jsonl").stdout.splitlines()
     ]
-    assert [r["type"] for r in lines].count("verdict") == 8 and lines[-1]["type"] == "summary"
+    assert [r["type"] for r in lines].count("verdict") == COPIES_DOCUMENTS and lines[-1]["type"] == "summary"
     rows = list(
         csv.reader(io.StringIO(ok("index", "check", COPIES, "-i", filled, "-q", "-f", "csv", "--no-farm").stdout))
     )
@@ -81,7 +84,7 @@ def test_index_check_jsonl_csv_and_table(filled: Path) -> None:
     assert any(r[1] == "orchestra-strike-ends.txt" and r[2] == "duplicate" for r in rows[1:])
     assert all(r[6] == "" for r in rows[1:])  # --no-farm
     table = ok("index", "check", COPIES, "-i", filled, "-q").stdout
-    assert "duplicate" in table and "8 documents checked against 14 indexed" in table
+    assert "duplicate" in table and f"{COPIES_DOCUMENTS} documents checked against 14 indexed" in table
     assert "J / C / cos: shingle Jaccard, containment and TF-IDF cosine against the match" in table
 
 

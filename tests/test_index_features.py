@@ -1,14 +1,16 @@
 """The crawler index's pure core: band hashes, TF-IDF from index frequencies, line and sentence keys (the farm
-scorer's), the in-memory band tables and segment counts, and the stored records."""
+scorer's), the in-memory band and passage tables and segment counts, and the stored records."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,7 +19,7 @@ from dedup.config import IndexConfig
 from dedup.errors import IndexStoreError
 from dedup.farm.corpus import Fingerprints, batch_fingerprints, fingerprints
 from dedup.farm.text import parse
-from dedup.featurize import featurize
+from dedup.featurize import Features, featurize
 from dedup.index_features import (
     Ragged,
     band_hashes,
@@ -27,9 +29,11 @@ from dedup.index_features import (
     sketch_agreement,
     stored_keys,
 )
-from dedup.index_state import TAIL, BandTable, SegmentCounts
+from dedup.index_state import TAIL, BandTable, IndexState, SegmentCounts
 from dedup.lsh import agreement, band_keys
-from dedup.storage.records import SCHEMA, StateRows, dump_meta, pack, parse_meta, unpack
+from dedup.passages import anchor_pairs
+from dedup.shingle import SetBatch
+from dedup.storage.records import SCHEMA, SETTINGS, StateRows, dump_meta, pack, parse_meta, unpack
 from dedup.tfidf import N_FEATURES, pair_cosines, tfidf, tfidf_rows
 
 STORIES = [
@@ -184,6 +188,24 @@ def test_the_engine_fingerprint_changes_with_the_line_and_sentence_keys(monkeypa
     assert engine_fingerprint.__wrapped__() != engine_fingerprint()
 
 
+def test_the_engine_fingerprint_changes_with_the_passage_anchors(monkeypatch: pytest.MonkeyPatch) -> None:
+    def other_anchors(*args: object, **kwargs: object) -> Features:
+        features = featurize(*args, **kwargs)  # type: ignore[arg-type]
+        anchors = SetBatch(features.anchors.values[1:], np.maximum(features.anchors.ptr - 1, 0))
+        return replace(features, anchors=anchors)
+
+    monkeypatch.setattr("dedup.index_features.featurize", other_anchors)
+    assert engine_fingerprint.__wrapped__() != engine_fingerprint()
+
+
+def test_the_index_keeps_the_scans_passage_anchors_of_each_text() -> None:
+    texts = [*STORIES, ""]
+    ours = featurize_index(texts, IndexConfig()).anchors
+    scans = featurize(texts, IndexConfig().shingle, IndexConfig().signature).anchors
+    assert (ours.values == scans.values).all() and (ours.ptr == scans.ptr).all()
+    assert ours.sizes().tolist()[-1] == 0 and (ours.sizes()[:-1] > 0).all()
+
+
 def _brute_force(entries: dict[int, list[int]], alive: set[int], query: list[int], max_bucket: int) -> set[int]:
     found: set[int] = set()
     for band, q in enumerate(query):
@@ -237,6 +259,66 @@ def test_a_band_table_merges_a_long_tail_at_the_next_lookup_and_keeps_every_docu
     assert sorted(set(found.tolist())) == [s for s in range(1, n + 1) if (s - 1) % 97 == 5]
 
 
+def _anchor_rows(docs: list[list[int]]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint32]]:
+    # One entry per (document, anchor), documents numbered from 1, as the state adds them to a one-row table.
+    seqs = np.repeat(np.arange(1, len(docs) + 1, dtype=np.int64), [len(d) for d in docs])
+    return seqs, np.array([a for d in docs for a in d], dtype=np.uint32).reshape(-1, 1)
+
+
+@given(
+    st.lists(st.lists(st.integers(0, 8), max_size=5, unique=True).map(sorted), min_size=1, max_size=40),
+    st.sets(st.integers(1, 40)),
+    st.lists(st.integers(0, 8), max_size=5, unique=True).map(sorted),
+    st.integers(2, 6),
+)
+@settings(max_examples=60, deadline=None)
+def test_a_one_row_table_finds_the_documents_sharing_a_key_as_a_scans_passage_path_pairs_them(
+    docs: list[list[int]], removed: set[int], query: list[int], max_bucket: int
+) -> None:
+    # Any number of keys per document, in the three parts of the table; the scan's rule is `anchor_pairs` on
+    # the live documents and the query (ranked last), whose pairs with the query are the expected ones.
+    table = BandTable(1)
+    alive = np.zeros(64, dtype=np.bool_)
+    alive[1 : len(docs) + 1] = True
+    third = len(docs) // 3
+    for lo, hi in ((0, third), (third, 2 * third), (2 * third, len(docs))):
+        seqs, rows = _anchor_rows(docs[lo:hi])
+        table.add(seqs + lo, rows)
+        if hi < len(docs):
+            table.merge(alive, everything=lo == 0)
+    gone = [s for s in removed if s <= len(docs)]
+    alive[gone] = False
+    table.removed(sum(len(docs[s - 1]) for s in gone), alive)
+    found = set(table.lookup(np.array(query, dtype=np.uint32), alive, max_bucket, -1).tolist())
+    batch = SetBatch.concat([SetBatch(np.array(d, dtype=np.uint32), np.array([0, len(d)])) for d in [*docs, query]])
+    live = np.array([*alive[1 : len(docs) + 1], True])
+    pairs = anchor_pairs(batch, max_bucket, live)
+    assert found == {int(i) + 1 for i, j in pairs.tolist() if j == len(docs)}
+
+
+def test_removed_documents_leave_the_passage_table_and_its_lookups() -> None:
+    # Document s has anchors s and s + 1000, and all of them anchor 7.
+    state = IndexState(2, 2, 4)
+
+    def rows(seqs: range) -> StateRows:
+        n = len(seqs)
+        anchors = [pack(np.array([7, s, s + 1000]), "anchors") for s in seqs]
+        no_bands, no_sketch = [pack(np.arange(4), "bands")] * n, [b"\x00" * 4] * n
+        return StateRows.decode(list(seqs), no_bands, no_sketch, [b""] * n, [b""] * n, anchors, "here")
+
+    def passages(query: list[int]) -> list[int]:
+        no_bands = np.full(2, 99, dtype=np.uint32)
+        return state.candidates(no_bands, np.array(query, dtype=np.uint32), no_bands, (5000, 5000, 5000))[1].tolist()
+
+    state.add(rows(range(1, 1001)))
+    assert len(state.passages) == 3000 and passages([12, 1030]) == [12, 30] and len(passages([7])) == 1000
+    state.remove(rows(range(1, 101)))
+    assert passages([12, 1030, 150]) == [150] and passages([7]) == list(range(101, 1001))
+    assert len(state.passages) == 3000  # a tenth of the table removed: kept, and left out of lookups
+    state.remove(rows(range(101, 201)))
+    assert len(state.passages) == 2400 and passages([7]) == list(range(201, 1001))  # past an eighth: dropped
+
+
 @given(st.lists(st.lists(st.integers(0, 20), max_size=8, unique=True), max_size=30), st.data())
 @settings(max_examples=40, deadline=None)
 def test_segment_counts_count_documents_per_key(docs: list[list[int]], data: st.DataObject) -> None:
@@ -261,14 +343,16 @@ def test_arrays_are_stored_as_little_endian_bytes_and_damage_is_an_index_store_e
     with pytest.raises(IndexStoreError, match="damaged"):
         unpack(blob[:-1], "shingles", "here")
     with pytest.raises(IndexStoreError, match="bands of some documents are damaged"):
-        StateRows.decode([1, 2], [b"\x00" * 8, b"\x00" * 12], None, [b"", b""], [b"", b""], "here")
+        StateRows.decode([1, 2], [b"\x00" * 8, b"\x00" * 12], None, [b"", b""], [b"", b""], [b"", b""], "here")
 
 
 def test_state_rows_join_documents_and_mark_those_without_words() -> None:
     bands = [pack(np.array([7, 8]), "bands"), b""]
-    rows = StateRows.decode([3, 4], bands, [b"\x05\x06\x07", b""], [b"", b""], [b"", b""], "here")
+    anchors = [pack(np.array([2, 9, 40]), "anchors"), b""]
+    rows = StateRows.decode([3, 4], bands, [b"\x05\x06\x07", b""], [b"", b""], [b"", b""], anchors, "here")
     assert rows.bands.tolist() == [[7, 8], [0, 0]] and rows.active.tolist() == [True, False]
     assert rows.sketches.tolist() == [[5, 6, 7], [0, 0, 0]]
+    assert rows.anchors.of(0).tolist() == [2, 9, 40] and rows.anchors.sizes().tolist() == [3, 0]
     rows = Ragged.of_rows([np.array([1]), np.array([2, 3]), np.array([], dtype=np.uint32), np.array([4])], np.uint32)
     assert rows.sizes().tolist() == [1, 2, 0, 1]
     chosen = rows.select(np.array([3, 1, 2]))
@@ -288,3 +372,12 @@ def test_state_rows_join_documents_and_mark_those_without_words() -> None:
 def test_metadata_that_is_not_a_dedup_index_s_is_refused(raw: bytes | None, message: str) -> None:
     with pytest.raises(IndexStoreError, match=message):
         parse_meta(raw, "crawl.index")
+
+
+def test_the_metadata_of_an_older_format_reads_without_this_formats_settings() -> None:
+    # An index of format 1 kept no passage window: it is read so that `Index.open` can refuse it saying why.
+    settings = {name: 1 for name in SETTINGS if name != "passage_window"}
+    meta = parse_meta(dump_meta({"format": "dedup-index", "schema": 1, "settings": settings, "engine": "0"}), "here")
+    assert meta["schema"] == 1 < SCHEMA
+    with pytest.raises(IndexStoreError, match="settings missing"):
+        parse_meta(dump_meta({**meta, "schema": SCHEMA}), "here")

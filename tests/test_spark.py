@@ -160,6 +160,79 @@ def test_spark_hash_is_the_hash_spark_partitions_a_long_column_by() -> None:
     assert sorted(spark_hash(int(r)) % 5 for r in routes(5)) == [0, 1, 2, 3, 4]
 
 
+def pages_sharing_passages() -> list[Document]:
+    """Seven pages of random prose, all carrying one passage of site furniture and two of them a quote (each
+    passage long enough to give its pages a common anchor), and an empty page."""
+    rng = np.random.default_rng(7)
+    vocabulary = [a + b for a in ("ka", "lo", "mi", "nu", "pe", "ro", "su", "ti") for b in ("ban", "del", "fur", "jat")]
+
+    def prose(n: int) -> str:
+        return " ".join(rng.choice(vocabulary, n))
+
+    furniture, quote = prose(40), prose(40)
+    pages = [
+        Document(f"page-{9 - i}", " ".join([prose(120), furniture, quote if i in (2, 5) else "", prose(60)]))
+        for i in range(7)
+    ]
+    return [*pages, Document("empty", "")]
+
+
+def test_passage_buckets_split_over_partitions_give_the_local_passage_pairs() -> None:
+    # band_rows then bucket, each partition of keys apart as Spark runs them, against passages.anchor_pairs:
+    # a document's many anchors, the lowest-rank hub of an oversized bucket, inactive documents left out.
+    pa = pytest.importorskip("pyarrow", reason='pyarrow is not installed (pip install "dedup[spark]")')
+    import pyarrow.compute as pc
+
+    from dedup.lsh import bands
+    from dedup.passages import anchor_pairs
+    from dedup.pipeline import featurize_batch
+    from dedup.spark import stages
+    from dedup.spark.arrow import gather, pack, pack_rows, routes
+
+    config = replace(CONFIG, duplicate_lsh=replace(CONFIG.duplicate_lsh, max_bucket=3))
+    documents = pages_sharing_passages()
+    n = len(documents)
+    features = featurize_batch(documents, config, workers=1).features
+    rank = np.argsort(np.array([d.id for d in documents], dtype=object), kind="stable").argsort(kind="stable")
+    no_top_terms = pack(np.zeros(0, dtype=np.uint32), np.zeros(n + 1, dtype=np.int64))  # only anchors matter here
+    columns = [
+        pa.array(rank),
+        pa.array(features.words),
+        pack_rows(features.signatures),
+        no_top_terms,
+        pack(features.anchors.values, features.anchors.ptr),
+    ]
+    batch = pa.RecordBatch.from_arrays(columns, names=["rank", "words", "signature", "top", "anchors"])
+    num_perm = config.signature.num_perm
+    duplicate_bands = bands(config.duplicate_lsh.threshold, num_perm, config.duplicate_lsh.false_negative_weight)
+    rewrite_bands = bands(config.rewrite_lsh.threshold, num_perm, config.rewrite_lsh.false_negative_weight)
+    parts = routes(3)
+    keys = pa.Table.from_batches(
+        stages.band_rows(
+            [batch], config=config, duplicate_bands=duplicate_bands, rewrite_bands=rewrite_bands, routes=parts
+        )
+    )
+    found = []
+    for route in parts.tolist():
+        partition = keys.filter(pc.equal(keys.column("route"), route)).to_batches()
+        found += stages.bucket(
+            partition,
+            duplicate_bands=duplicate_bands[0],
+            passage_band=duplicate_bands[0] + rewrite_bands[0],
+            config=config,
+            documents=n,
+            routes=parts,
+        )
+    items = gather(pa.Table.from_batches(found), {"a": np.int64, "b": np.int64, "paths": np.uint8})
+    on_path = (items["paths"] & (1 << stages.PASSAGE_PATH)).astype(bool)
+    ours = set(zip(items["a"][on_path].tolist(), items["b"][on_path].tolist(), strict=True))
+    local = anchor_pairs(features.anchors, config.duplicate_lsh.max_bucket, features.words > 0, rank)
+    assert ours == {(min(rank[i], rank[j]), max(rank[i], rank[j])) for i, j in local.tolist()}
+    # The furniture's buckets (7 pages) pair only their hub, page-3 (rank 1: the empty page has rank 0 but no
+    # anchors), with the others, not every two pages of the 21.
+    assert {(1, r) for r in range(2, 8)} <= ours and len(ours) < 21
+
+
 # --- on Spark ---------------------------------------------------------------------------------------------------
 
 

@@ -1,11 +1,12 @@
 """The scan as a sequence of Spark stages, each timed; results stay distributed until collected or written.
 
 Data moves as little as the pipeline allows. Each document's per-document results (TF-IDF row, top terms,
-signature, shingle set) are computed once into one cached table, hash-partitioned by input position. Band
-keys are grouped by key; each partition of buckets yields its candidate pairs, routed to the partition of
-their first document. Every document a partition's pairs name is sent there once (not once per pair), and one
-pass per partition runs the whole confirmation: agreement floor, cosine, overlaps, `classify`. The driver
-runs about twenty small jobs and receives only counts and the corpus' document frequencies.
+signature, shingle set, passage anchors) are computed once into one cached table, hash-partitioned by input
+position. Band keys and anchors are grouped by key; each partition of buckets yields its candidate pairs,
+routed to the partition of their first document. Every document a partition's pairs name is sent there once
+(not once per pair), and one pass per partition runs the whole confirmation: agreement floors, cosine,
+overlaps, `classify`. The driver runs about twenty small jobs and receives only counts and the corpus' document
+frequencies.
 """
 
 from __future__ import annotations
@@ -326,25 +327,24 @@ def _documents_table(spark: Any, docs: Any, index: Any, df: Any, n: int, config:
     def run(batches: Any) -> Any:
         return stages.derive(batches, df=frequencies.value, documents=n, max_df=max_df, config=config)
 
-    derived = docs.select("position", "words", "shingles", "signature", "term_cols", "term_counts").mapInArrow(
-        run, stages.DERIVED_SCHEMA
-    )
+    columns = ("position", "words", "shingles", "signature", "anchors", "term_cols", "term_counts")
+    derived = docs.select(*columns).mapInArrow(run, stages.DERIVED_SCHEMA)
     ranks = index.select("position", "rank", "id").repartition(parts, "position")
     table = derived.repartition(parts, "position").join(ranks.hint("shuffle_hash"), "position")
     return _persist(table.select(*[c.split()[0] for c in stages.DOCUMENT_SCHEMA.split(", ")]))
 
 
 def _confirm(table: Any, index: Any, n: int, config: ScanConfig, parts: int) -> tuple[Any, dict[str, int]]:
-    # Band keys grouped by key -> candidate pairs per partition of buckets, routed to the partition of their
-    # first document; every document a partition's pairs name sent there once; then the whole confirmation
-    # per partition.
+    # Band keys and passage anchors grouped by key -> candidate pairs per partition of buckets, routed to the
+    # partition of their first document; every document a partition's pairs name sent there once; then the
+    # whole confirmation per partition.
     from pyspark.sql import functions as sf
 
     routes = arrow.routes(parts)
     num_perm = config.signature.num_perm
     duplicate_bands = bands(config.duplicate_lsh.threshold, num_perm, config.duplicate_lsh.false_negative_weight)
     rewrite_bands = bands(config.rewrite_lsh.threshold, num_perm, config.rewrite_lsh.false_negative_weight)
-    keys = table.select("rank", "words", "signature", "top").mapInArrow(
+    keys = table.select("rank", "words", "signature", "top", "anchors").mapInArrow(
         partial(
             stages.band_rows,
             config=config,
@@ -354,7 +354,14 @@ def _confirm(table: Any, index: Any, n: int, config: ScanConfig, parts: int) -> 
         ),
         stages.BAND_SCHEMA,
     )
-    bucket = partial(stages.bucket, duplicate_bands=duplicate_bands[0], config=config, documents=n, routes=routes)
+    bucket = partial(
+        stages.bucket,
+        duplicate_bands=duplicate_bands[0],
+        passage_band=duplicate_bands[0] + rewrite_bands[0],  # band_rows' band of the anchors: after both paths'
+        config=config,
+        documents=n,
+        routes=routes,
+    )
     pairs = _persist(
         keys.repartition(parts, "route").mapInArrow(bucket, stages.PAIR_SCHEMA).repartition(parts, "route")
     )
@@ -365,7 +372,7 @@ def _confirm(table: Any, index: Any, n: int, config: ScanConfig, parts: int) -> 
         .select("position", "route")
         .repartition(parts, "position")
     )
-    copies = table.join(needs.hint("shuffle_hash"), "position").drop("position", "words")
+    copies = table.join(needs.hint("shuffle_hash"), "position").drop("position", "words", "anchors")
     together = pairs.unionByName(copies, allowMissingColumns=True)
     evaluate = partial(stages.evaluate, config=config)
     confirmed = _persist(together.repartition(parts, "route").mapInArrow(evaluate, stages.CONFIRMED_SCHEMA))

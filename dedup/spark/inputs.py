@@ -46,11 +46,11 @@ SOURCE_SCHEMA = (
 )
 # One row per document (position set) or per skipped input (skip_path set); then, when the scan scores, the
 # content-farm features (`dedup.spark.farm`).
-# Arrays travel as binary values (`dedup.spark.arrow`): shingles and signature uint32, term columns int32 and
-# counts float32.
+# Arrays travel as binary values (`dedup.spark.arrow`): shingles, signature and passage anchors uint32, term
+# columns int32 and counts float32.
 _FEATURES = (
     "position long, id string, words long, shingles binary, signature binary, term_cols binary, term_counts binary, "
-    "skip_path string, skip_reason string, skip_order long"
+    "anchors binary, skip_path string, skip_reason string, skip_order long"
 )
 
 
@@ -227,6 +227,7 @@ def _features_batch(positions: list[int], documents: list[Document], config: Sca
         pack_rows(f.signatures.astype(np.uint32)),
         pack(f.terms.indices.astype(np.int32), terms_ptr),
         pack(f.terms.data.astype(np.float32), terms_ptr),
+        pack(f.anchors.values.astype(np.uint32), f.anchors.ptr),
         pa.nulls(n, pa.string()),
         pa.nulls(n, pa.string()),
         pa.nulls(n, pa.int64()),
@@ -243,13 +244,12 @@ def _skips_batch(skips: list[tuple[int, Skipped]], score: bool) -> Any:
 
     schema = _features_arrow_schema(score)
     n = len(skips)
-    arrays = [pa.nulls(n, f.type) for f in list(schema)[:7]]
-    arrays += [
-        pa.array([s.path for _, s in skips], pa.string()),
-        pa.array([s.reason for _, s in skips], pa.string()),
-        pa.array([order for order, _ in skips], pa.int64()),
-    ]
-    arrays += [pa.nulls(n, f.type) for f in list(schema)[10:]]
+    given = {
+        "skip_path": pa.array([s.path for _, s in skips], pa.string()),
+        "skip_reason": pa.array([s.reason for _, s in skips], pa.string()),
+        "skip_order": pa.array([order for order, _ in skips], pa.int64()),
+    }
+    arrays = [given[f.name] if f.name in given else pa.nulls(n, f.type) for f in schema]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
@@ -264,6 +264,7 @@ def _features_arrow_schema(score: bool) -> Any:
         ("signature", pa.binary()),
         ("term_cols", pa.binary()),
         ("term_counts", pa.binary()),
+        ("anchors", pa.binary()),
         ("skip_path", pa.string()),
         ("skip_reason", pa.string()),
         ("skip_order", pa.int64()),

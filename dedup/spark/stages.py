@@ -5,9 +5,10 @@ Per-document arrays travel as binary values (`dedup.spark.arrow`), so a batch of
 `SetBatch`, CSR matrix or signature matrix the local stages take, without a loop per document; 64-bit band keys
 travel as signed longs (Spark has no unsigned types).
 
-The pair stages see whole partitions: `bucket` a partition of band keys (every document of a bucket is there),
-`evaluate` a partition of candidate pairs together with every document they name (`DOCUMENT_SCHEMA` rows
-routed beside them), so a document's rows are read once per partition, never once per pair.
+The pair stages see whole partitions: `bucket` a partition of band keys and passage anchors (every document of
+a bucket is there), `evaluate` a partition of candidate pairs together with every document they name
+(`DOCUMENT_SCHEMA` rows routed beside them), so a document's rows are read once per partition, never once per
+pair.
 """
 
 from __future__ import annotations
@@ -34,7 +35,11 @@ __all__ = [
     "CONFIRMED_SCHEMA",
     "DERIVED_SCHEMA",
     "DOCUMENT_SCHEMA",
+    "DUPLICATE_PATH",
     "PAIR_SCHEMA",
+    "PASSAGE_PATH",
+    "PATHS",
+    "REWRITE_PATH",
     "TALLY",
     "band_rows",
     "bucket",
@@ -49,21 +54,26 @@ __all__ = [
 
 # Each document's results where it was read: TF-IDF row and top terms beside its features.
 DERIVED_SCHEMA = (
-    "position long, words long, shingles binary, signature binary, top binary, tfidf_cols binary, tfidf_vals binary"
+    "position long, words long, shingles binary, signature binary, anchors binary, top binary, tfidf_cols binary, "
+    "tfidf_vals binary"
 )
 # The cached document table (the derived rows with rank and final id): what the pair stages need of each document.
 DOCUMENT_SCHEMA = (
-    "position long, rank long, id string, words long, shingles binary, signature binary, top binary, "
+    "position long, rank long, id string, words long, shingles binary, signature binary, anchors binary, top binary, "
     "tfidf_cols binary, tfidf_vals binary"
 )
-# Band keys (uint64) of active documents with their band (int32, the duplicate path's first) and rank (int64),
-# packed per partition of the key (`dedup.spark.arrow.scatter`).
+# Keys (uint64) of active documents with their band (int32) and rank (int64), packed per partition of the key
+# (`dedup.spark.arrow.scatter`): the duplicate path's band keys (its bands first), the rewrite path's, then the
+# passage anchors, all in one band after those (`passage_band`).
 BAND_SCHEMA = "route long, keys binary, bands binary, ranks binary"
+# The candidate paths, in the local summary's order; a pair found by path `i` has bit `1 << i` of its paths.
+PATHS = ("duplicate_path", "passage_path", "rewrite_path")
+DUPLICATE_PATH, PASSAGE_PATH, REWRITE_PATH = range(len(PATHS))
 # Candidate pairs by rank, a < b (int64), and the paths that found them (uint8), packed per partition of `a`.
 PAIR_SCHEMA = "route long, a binary, b binary, paths binary"
 # Confirmed pairs by rank, with ids and the measures as the report gives them; and one row per partition
 # with its candidate counts in `tally` (the pair columns null there).
-TALLY = ("duplicate_path", "rewrite_path", "total", "measured")
+TALLY = (*PATHS, "total", "measured")
 CONFIRMED_SCHEMA = (
     "a long, b long, a_id string, b_id string, relation string, jaccard double, containment double, "
     "cosine double, tally array<long>"
@@ -158,12 +168,12 @@ def derive(
         top = top_terms(matrix, config.confirm.rewrite_top_terms, max_df, df=df)
         ptr = matrix.indptr.astype(np.int64)
         arrays = [
-            *(batch.column(c) for c in ("position", "words", "shingles", "signature")),
+            *(batch.column(c) for c in ("position", "words", "shingles", "signature", "anchors")),
             pack(top.values.astype(np.uint32), top.ptr),
             pack(matrix.indices.astype(np.int32), ptr),
             pack(matrix.data.astype(np.float32), ptr),
         ]
-        names = ["position", "words", "shingles", "signature", "top", "tfidf_cols", "tfidf_vals"]
+        names = ["position", "words", "shingles", "signature", "anchors", "top", "tfidf_cols", "tfidf_vals"]
         yield pa.RecordBatch.from_arrays(arrays, names=names)
 
 
@@ -178,9 +188,10 @@ def band_rows(
     rewrite_bands: tuple[int, int],
     routes: npt.NDArray[np.int64],
 ) -> Iterator[Any]:
-    """Documents (rank, words, signature, top) -> `BAND_SCHEMA` rows: each active document's band keys on both
-    paths (the shingle signature's, and the MinHash of its top terms', as `lsh.band_keys` makes them), with
-    its rank and the band (the duplicate path's first), packed by the partition of their key."""
+    """Documents (rank, words, signature, top, anchors) -> `BAND_SCHEMA` rows: each active document's band keys
+    on both LSH paths (the shingle signature's, and the MinHash of its top terms', as `lsh.band_keys` makes
+    them), then each of its passage anchors (`passages.anchor_pairs`' keys) in the band after those, with its
+    rank and the band, packed by the partition of their key."""
     num_perm = config.signature.num_perm
     for batch in batches:
         active = _numbers(batch, "words") > 0
@@ -196,6 +207,11 @@ def band_rows(
             bands.append(np.tile(np.arange(first, first + b, dtype=np.int32), ranks.shape[0]))
             owners.append(np.repeat(ranks, b))
             first += b
+        # A document has as many anchors as its text gives (none with the window 0), each a key of its own.
+        anchors, ptr = select(*unpack(batch.column("anchors"), np.uint32), np.flatnonzero(active))
+        keys.append(anchors.astype(np.uint64))
+        bands.append(np.full(anchors.shape[0], first, dtype=np.int32))
+        owners.append(np.repeat(ranks, np.diff(ptr)))
         all_keys = np.concatenate(keys)
         targets = (all_keys % np.uint64(routes.shape[0])).astype(np.int64)
         columns: dict[str, npt.NDArray[Any]] = {
@@ -207,36 +223,46 @@ def band_rows(
 
 
 def bucket(
-    batches: Iterable[Any], *, duplicate_bands: int, config: ScanConfig, documents: int, routes: npt.NDArray[np.int64]
+    batches: Iterable[Any],
+    *,
+    duplicate_bands: int,
+    passage_band: int,
+    config: ScanConfig,
+    documents: int,
+    routes: npt.NDArray[np.int64],
 ) -> Iterator[Any]:
     """A partition of `BAND_SCHEMA` rows (every row of each key it holds) -> `PAIR_SCHEMA` rows: the pairs of every
-    bucket by the local rule (`lsh.band_pairs`), distinct, with the paths that found them (bit 1: duplicate,
-    bit 2: rewrite), packed by the partition of their first document. Ranks are below `documents`."""
+    bucket by the local rule (`lsh.band_pairs`; the passage path's with the duplicate path's `max_bucket`, as
+    `passages.anchor_pairs` has them), distinct, with the paths that found them (`PATHS`), packed by the
+    partition of their first document. Bands below `duplicate_bands` are the duplicate path's, `passage_band`
+    holds the anchors, the rest are the rewrite path's. Ranks are below `documents`."""
     table = _table(batches)
     if table is None:
         return
     items = gather(table, {"keys": np.uint64, "bands": np.int32, "ranks": np.int64})
     keys, bands, ranks = items["keys"], items["bands"], items["ranks"]
-    # One band after another, each in rank order: a band's rows are then ascending as band_pairs wants them
-    # (a document has one key per band, so the combined key is unique).
+    # One band after another, each in rank order: a band's rows are then ascending as band_pairs wants them,
+    # and the first of a pair is the lower rank. A document has many rows in the passage band (one per
+    # anchor), in any order among themselves: that is enough, as its anchors are distinct, so it is in a
+    # bucket once at most.
     order = np.argsort(bands.astype(np.int64) * documents + ranks)
     keys, bands, ranks = keys[order], bands[order], ranks[order]
     starts = np.flatnonzero(np.r_[True, bands[1:] != bands[:-1]])
     ends = np.r_[starts[1:], bands.shape[0]]
-    found: tuple[list[npt.NDArray[np.int64]], list[npt.NDArray[np.int64]]] = ([], [])
+    found: list[list[npt.NDArray[np.int64]]] = [[] for _ in PATHS]
     for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
-        rewrite = int(bands[lo]) >= duplicate_bands
-        lsh = config.rewrite_lsh if rewrite else config.duplicate_lsh
+        band = int(bands[lo])
+        path = DUPLICATE_PATH if band < duplicate_bands else PASSAGE_PATH if band == passage_band else REWRITE_PATH
+        lsh = config.rewrite_lsh if path == REWRITE_PATH else config.duplicate_lsh
         members = ranks[lo:hi]
         width = hi - lo
         codes = band_pairs(keys[lo:hi], np.arange(width, dtype=np.int64), members, lsh.max_bucket)
         if codes.shape[0]:
-            found[rewrite].append(members[codes // width] * documents + members[codes % width])
-    codes, d, r = _merge(*(_sorted_unique(f) for f in found))
+            found[path].append(members[codes // width] * documents + members[codes % width])
+    codes, flags = _merge(*(_sorted_unique(f) for f in found))
     if codes.shape[0] == 0:
         return
     a, b = codes // documents, codes % documents
-    flags = (d.astype(np.uint8) | (r.astype(np.uint8) << 1)).astype(np.uint8)
     yield scatter(a % routes.shape[0], routes, {"a": a, "b": b, "paths": flags})
 
 
@@ -267,16 +293,21 @@ def _sorted_unique(parts: list[npt.NDArray[np.int64]]) -> npt.NDArray[np.int64]:
     return codes[keep]
 
 
-def _merge(
-    duplicate: npt.NDArray[np.int64], rewrite: npt.NDArray[np.int64]
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    # Union of two sorted sets of distinct pair codes, each code flagged with the sets it is in.
-    codes = _sorted_unique([duplicate, rewrite])
-    flags = []
-    for part in (duplicate, rewrite):
-        at = np.minimum(np.searchsorted(part, codes), max(part.shape[0] - 1, 0))
-        flags.append(part[at] == codes if part.shape[0] else np.zeros(codes.shape[0], dtype=np.bool_))
-    return codes, flags[0], flags[1]
+def _merge(*paths: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
+    # Union of the paths' sorted sets of distinct pair codes (in `PATHS` order), each code with bit `1 << i` set
+    # when path `i` has it.
+    codes = _sorted_unique(list(paths))
+    flags = np.zeros(codes.shape[0], dtype=np.uint8)
+    for i, part in enumerate(paths):
+        if part.shape[0]:
+            at = np.minimum(np.searchsorted(part, codes), part.shape[0] - 1)
+            flags |= (part[at] == codes).astype(np.uint8) << i
+    return codes, flags
+
+
+def _on(flags: npt.NDArray[np.uint8], path: int) -> npt.NDArray[np.bool_]:
+    # Whether each pair was found by `path`.
+    return (flags & (1 << path)).astype(np.bool_)
 
 
 # --- confirmation ----------------------------------------------------------------------------------------------
@@ -286,9 +317,10 @@ def evaluate(batches: Iterable[Any], config: ScanConfig) -> Iterator[Any]:
     """A partition of candidate pairs (`PAIR_SCHEMA` rows) and every document they name (`DOCUMENT_SCHEMA` rows
     with `rank` set) -> `CONFIRMED_SCHEMA` rows: the local engine's confirmation of these pairs.
 
-    Each path's pairs keep the signature agreement floor (`lsh.agreement`, the rewrite path's over the MinHash
-    of the top terms); then TF-IDF cosine, the overlaps where the cosine leaves either relation possible,
-    `classify`; measures rounded to 4 places as the report gives them. Last, one row with the counts.
+    Each LSH path's pairs keep its signature agreement floor (`lsh.agreement`, the rewrite path's over the
+    MinHash of the top terms); the passage path has none, as locally, so a pair it found stays whatever its
+    agreement. Then TF-IDF cosine, the overlaps where the cosine leaves either relation possible, `classify`;
+    measures rounded to 4 places as the report gives them. Last, one row with the counts (`TALLY`).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -318,8 +350,8 @@ def evaluate(batches: Iterable[Any], config: ScanConfig) -> Iterator[Any]:
     # Pairs as rows of this partition, merged (bucket partitions each found some of a pair's paths).
     width = max(n, 1)
     codes = np.minimum(local[0], local[1]) * width + np.maximum(local[0], local[1])
-    dup, rw = (items["paths"] & 1).astype(np.bool_), (items["paths"] & 2).astype(np.bool_)
-    codes, d, r = _merge(_sorted_unique([codes[dup]]), _sorted_unique([codes[rw]]))
+    codes, flags = _merge(*(_sorted_unique([codes[_on(items["paths"], path)]]) for path in range(len(PATHS))))
+    d, p, r = (_on(flags, path) for path in (DUPLICATE_PATH, PASSAGE_PATH, REWRITE_PATH))
     pairs = np.stack([codes // width, codes % width], axis=1)
     if config.duplicate_lsh.min_agreement > 0 and d.any():
         on_path = np.flatnonzero(d)
@@ -330,8 +362,8 @@ def evaluate(batches: Iterable[Any], config: ScanConfig) -> Iterator[Any]:
         on_path = np.flatnonzero(r)
         signatures = minhash(SetBatch(*column("top", np.uint32)), config.signature)
         r[on_path] = agreement(signatures, pairs[on_path]) >= config.rewrite_lsh.min_agreement
-    keep = d | r
-    tally = [int(d.sum()), int(r.sum()), int(keep.sum())]
+    keep = d | p | r
+    tally = [int(d.sum()), int(p.sum()), int(r.sum()), int(keep.sum())]
     candidates = pairs[keep]
     cols, ptr = column("tfidf_cols", np.int32)
     matrix = sp.csr_matrix((column("tfidf_vals", np.float32)[0], cols, ptr), shape=(n, N_FEATURES))

@@ -35,9 +35,12 @@ __all__ = [
 ]
 
 FORMAT = "dedup-index"
-SCHEMA = 1
+# 2: documents keep their passage anchors. An index of an older format is refused when opened (`Index.open`):
+# its documents lack what this version compares.
+SCHEMA = 2
 # Every array a store keeps, and its dtype: band hashes of both paths, term columns and counts, the shingle
-# set, the line and sentence keys, and a sketch of the rewrite-path signature (its values' low bytes).
+# set, the line and sentence keys, a sketch of the rewrite-path signature (its values' low bytes), and the
+# passage anchors (`dedup.passages`: sorted, distinct shingle hashes).
 DTYPES: dict[str, np.dtype[Any]] = {
     "bands": np.dtype("<u4"),
     "terms": np.dtype("<u4"),
@@ -45,8 +48,17 @@ DTYPES: dict[str, np.dtype[Any]] = {
     "shingles": np.dtype("<u4"),
     "segments": np.dtype("<u8"),
     "sketch": np.dtype("<u1"),
+    "anchors": np.dtype("<u4"),
 }
-SETTINGS = ("k", "num_perm", "seed", "duplicate_threshold", "rewrite_threshold", "rewrite_top_terms")
+SETTINGS = (
+    "k",
+    "passage_window",
+    "num_perm",
+    "seed",
+    "duplicate_threshold",
+    "rewrite_threshold",
+    "rewrite_top_terms",
+)
 
 # Where a store is in its log: (last document sequence number seen, last removal seen) for SQLite, the last
 # stream entry id (milliseconds, counter) for Redis. Opaque outside the store that made it.
@@ -83,7 +95,8 @@ def ragged(blobs: Sequence[bytes], field: str, where: str) -> Ragged:
 class NewDoc:
     """A document to store: its id, where it came from, its size in words, and its arrays.
 
-    `bands` holds both paths' band hashes (duplicate path first), or nothing for a document with no words.
+    `bands` holds both paths' band hashes (duplicate path first), or nothing for a document with no words;
+    `anchors` its passage anchors (any number, none for a document with no words).
     Arrays of any integer or whole-valued dtype are written as their field's dtype (`DTYPES`).
     """
 
@@ -96,6 +109,7 @@ class NewDoc:
     shingles: npt.NDArray[Any]
     segments: npt.NDArray[Any]
     sketch: npt.NDArray[Any]
+    anchors: npt.NDArray[Any]
 
     def blobs(self) -> dict[str, bytes]:
         """The array fields as bytes."""
@@ -148,9 +162,9 @@ class StoredRows:
 class StateRows:
     """The part of stored documents that every process folds into memory, row `i` for sequence `seqs[i]`.
 
-    `bands[i]` holds both paths' band hashes (duplicate path first) and `sketches[i]` the rewrite-path sketch;
-    `active[i]` is False for a document with no words, which takes no part in candidate search (its rows are
-    zero). Removals carry no sketches (a width of 0).
+    `bands[i]` holds both paths' band hashes (duplicate path first), `sketches[i]` the rewrite-path sketch and
+    `anchors.of(i)` the passage anchors; `active[i]` is False for a document with no words, which takes no part
+    in candidate search (its rows are zero, it has no anchors). Removals carry no sketches (a width of 0).
     """
 
     seqs: npt.NDArray[np.int64]
@@ -159,6 +173,7 @@ class StateRows:
     active: npt.NDArray[np.bool_]
     terms: Ragged
     segments: Ragged
+    anchors: Ragged
 
     def __len__(self) -> int:
         return int(self.seqs.shape[0])
@@ -170,6 +185,7 @@ class StateRows:
         sketches: Sequence[bytes] | None,
         terms: Sequence[bytes],
         segments: Sequence[bytes],
+        anchors: Sequence[bytes],
         where: str,
     ) -> StateRows:
         """Rows as a store read them, checked and joined (every document with words has as many band hashes, and
@@ -183,12 +199,13 @@ class StateRows:
             active,
             ragged(terms, "terms", where),
             ragged(segments, "segments", where),
+            ragged(anchors, "anchors", where),
         )
 
     @staticmethod
     def empty() -> StateRows:
         """No rows."""
-        return StateRows.decode([], [], None, [], [], "")
+        return StateRows.decode([], [], None, [], [], [], "")
 
 
 def _rows(blobs: Sequence[bytes], active: npt.NDArray[np.bool_], field: str, where: str) -> npt.NDArray[Any]:
@@ -226,7 +243,8 @@ def dump_meta(meta: dict[str, Any]) -> bytes:
 
 
 def parse_meta(raw: bytes | str | None, location: str) -> dict[str, Any]:
-    """Stored metadata, checked: a dedup index of a schema this version reads, with all its settings."""
+    """Stored metadata, checked: a dedup index of a schema this version reads, with all its settings (or of an
+    older schema, with settings of its own: `Index.open` refuses it, saying what to do)."""
     if raw is None:
         raise IndexStoreError(f"{location} is not a dedup index (it has no index metadata)")
     try:
@@ -245,7 +263,9 @@ def parse_meta(raw: bytes | str | None, location: str) -> dict[str, Any]:
             "-- upgrade dedup to use it"
         )
     settings = meta.get("settings")
-    if not isinstance(settings, dict) or any(name not in settings for name in SETTINGS):
+    # An older format kept fewer settings: it is read only to be refused, by `Index.open`, with what to do.
+    wanted = SETTINGS if schema == SCHEMA else ()
+    if not isinstance(settings, dict) or any(name not in settings for name in wanted):
         raise IndexStoreError(f"{location}: the index metadata is damaged (settings missing)")
     if not isinstance(meta.get("engine"), str):
         raise IndexStoreError(f"{location}: the index metadata is damaged (engine fingerprint missing)")

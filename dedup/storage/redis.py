@@ -36,14 +36,14 @@ _ATTEMPTS = 200  # tries of an atomic write before giving up (each waits a littl
 
 _ADD = """
 local added = {}
-for i = 2, #ARGV, 9 do
+for i = 2, #ARGV, 10 do
   local id = ARGV[i]
   if redis.call('HEXISTS', KEYS[1], id) == 0 then
     local seq = redis.call('INCR', KEYS[2])
     redis.call('HSET', KEYS[1], id, seq)
     redis.call('HSET', ARGV[1] .. seq, 'id', id, 'url', ARGV[i + 1], 'words', ARGV[i + 2], 'bands', ARGV[i + 3],
                'terms', ARGV[i + 4], 'counts', ARGV[i + 5], 'shingles', ARGV[i + 6], 'segments', ARGV[i + 7],
-               'sketch', ARGV[i + 8])
+               'sketch', ARGV[i + 8], 'anchors', ARGV[i + 9])
     added[#added + 1] = seq
   end
 end
@@ -57,11 +57,11 @@ _REMOVE = """
 local seq = redis.call('HGET', KEYS[1], ARGV[2])
 if not seq then return 0 end
 local key = ARGV[1] .. seq
-local f = redis.call('HMGET', key, 'bands', 'terms', 'segments')
+local f = redis.call('HMGET', key, 'bands', 'terms', 'segments', 'anchors')
 redis.call('DEL', key)
 redis.call('HDEL', KEYS[1], ARGV[2])
 redis.call('XADD', KEYS[2], '*', 'op', 'r', 'seq', seq,
-           'bands', f[1] or '', 'terms', f[2] or '', 'segments', f[3] or '')
+           'bands', f[1] or '', 'terms', f[2] or '', 'segments', f[3] or '', 'anchors', f[4] or '')
 return 1
 """
 
@@ -76,7 +76,8 @@ redis.call('SET', KEYS[2], before[1][1])
 return redis.call('XTRIM', KEYS[1], 'MINID', last[1][1])
 """
 
-_STATE = (b"bands", b"terms", b"segments")  # what a removal logs; an added document's state also has its sketch
+# What a removal logs; an added document's state also has its sketch.
+_STATE = (b"bands", b"terms", b"segments", b"anchors")
 
 
 def _redis() -> Any:
@@ -182,7 +183,7 @@ class RedisStore:
             if not entries:
                 return Changes(cursor, StateRows.empty(), StateRows.empty())
             added: list[int] = []
-            removed: list[tuple[int, bytes, bytes, bytes]] = []
+            removed: list[tuple[int, bytes, bytes, bytes, bytes]] = []
             for _, fields in entries:
                 op = fields.get(b"op")
                 if op == b"a":
@@ -200,6 +201,7 @@ class RedisStore:
                     None,
                     [r[2] for r in removed],
                     [r[3] for r in removed],
+                    [r[4] for r in removed],
                     self.location,
                 ),
             )
@@ -218,9 +220,10 @@ class RedisStore:
         return StateRows.decode(
             [s for s, _ in found],
             [v[0] for _, v in found],
-            [v[3] or b"" for _, v in found],
+            [v[4] or b"" for _, v in found],
             [v[1] or b"" for _, v in found],
             [v[2] or b"" for _, v in found],
+            [v[3] or b"" for _, v in found],
             self.location,
         )
 
@@ -290,7 +293,7 @@ class RedisStore:
         for doc in docs:
             blobs = doc.blobs()
             args += [doc.id, doc.url or "", doc.words, *(blobs[f] for f in ("bands", "terms", "counts"))]
-            args += [blobs["shingles"], blobs["segments"], blobs["sketch"]]
+            args += [blobs["shingles"], blobs["segments"], blobs["sketch"], blobs["anchors"]]
         return args
 
     def remove(self, doc_id: str) -> bool:

@@ -41,7 +41,7 @@ T = TypeVar("T")
 APPLICATION_ID = 0x44445550  # "DDUP" in the SQLite header: how a dedup index file is told from any other
 _HEADER = b"SQLite format 3\x00"
 _CHUNK = 500  # sequence numbers or ids per `IN (...)` query
-_STATE = "bands, terms, segments"  # what a removal logs; an added document's state also has its sketch
+_STATE = "bands, terms, segments, anchors"  # what a removal logs; an added document's state also has its sketch
 
 _TABLES = f"""
 CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -57,15 +57,16 @@ CREATE TABLE removed (
     seq INTEGER NOT NULL,
     bands BLOB NOT NULL,
     terms BLOB NOT NULL,
-    segments BLOB NOT NULL
+    segments BLOB NOT NULL,
+    anchors BLOB NOT NULL
 );
 """
 
 
 def _state_rows(rows: list[tuple[Any, ...]], where: str, *, sketches: bool) -> StateRows:
-    # Rows of (seq, bands, terms, segments[, sketch]).
-    seqs, bands, terms, segments = ([r[i] for r in rows] for i in range(4))
-    return StateRows.decode(seqs, bands, [r[4] for r in rows] if sketches else None, terms, segments, where)
+    # Rows of (seq, bands, terms, segments, anchors[, sketch]).
+    seqs, bands, terms, segments, anchors = ([r[i] for r in rows] for i in range(5))
+    return StateRows.decode(seqs, bands, [r[5] for r in rows] if sketches else None, terms, segments, anchors, where)
 
 
 class SQLiteStore:
@@ -225,7 +226,7 @@ class SQLiteStore:
         with self._writing():
             row = self._conn.execute(f"SELECT seq, {_STATE} FROM docs WHERE id = ?", (doc_id,)).fetchone()
             if row is not None:
-                self._conn.execute(f"INSERT INTO removed (seq, {_STATE}) VALUES (?, ?, ?, ?)", row)
+                self._conn.execute(f"INSERT INTO removed (seq, {_STATE}) VALUES (?, ?, ?, ?, ?)", row)
                 self._conn.execute("DELETE FROM docs WHERE seq = ?", (row[0],))
         return row is not None
 
