@@ -19,10 +19,11 @@ What is measured:
   summary's counts (`SUMMARY_COUNTS`: candidates per path among them), which no line shows.
 - Scaling: seconds at the largest size over seconds at the smallest, against the ratio of their sizes.
 
-Writes bench/results/spark.md; skips cleanly when ../shared/data is absent.
+Writes bench/results/spark.md (or `--output`); skips cleanly when ../shared/data is absent.
 
     nice -n 10 python bench/spark_scale.py                     # 20,000 and 100,000 documents, 20,000 scored
     python bench/spark_scale.py --sizes 20000
+    python bench/spark_scale.py --sizes 5000 --scored 5000 --output /tmp/spark.md   # bench/results/spark.md untouched
 """
 
 from __future__ import annotations
@@ -146,6 +147,7 @@ def main() -> int:
     parser.add_argument(
         "--scored", default="20000", help="comma-separated sizes also scanned with content-farm scores ('' for none)"
     )
+    parser.add_argument("--output", type=Path, default=RESULTS, help="the results file (default: %(default)s)")
     parser.add_argument("--child", nargs=3, metavar=("SHARDS", "OUT", "RESULT"), help=argparse.SUPPRESS)
     parser.add_argument("--score", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -247,9 +249,9 @@ def main() -> int:
     text = "\n".join(lines) + "\n"
     print()
     print(text)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text, encoding="utf-8")
-    print(f"written to {RESULTS.relative_to(ROOT)}")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text, encoding="utf-8")
+    print(f"written to {args.output}")
     return 0
 
 

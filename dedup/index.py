@@ -7,8 +7,8 @@ holds, as a scan of the index plus that document would:
     text -> features (normalize, shingles, passage anchors, MinHash, term counts; no lock held)
          -> catch up with the store's log (document frequencies, band and passage tables, line and sentence counts)
          -> rewrite-path bands from the index's document frequencies
-         -> candidates: documents sharing a band on either Jaccard path, or a passage anchor (the passage path);
-            oversized buckets give their first member
+         -> candidates: documents sharing a band on either Jaccard path, or enough passage anchors (the passage
+            path: `passages.SHARED`, or all of the smaller document's); oversized buckets give their first member
          -> measure each: exact Jaccard, containment, TF-IDF cosine -> `classify` (the scan's thresholds)
          -> Verdict: matches best first, and the farm score with corpus signals from the index
 
@@ -461,7 +461,8 @@ class Index:
             exclude,
         )
         # As in a scan, the rewrite path's candidates whose signatures agree too little are dropped unmeasured
-        # (the other paths' are all measured).
+        # (the other paths' are all measured), and a document is a candidate when any path finds it: one sharing
+        # too few anchors for the passage path is still compared when a band path finds it.
         agree = sketch_agreement(rewrite[1], state.sketches[rewrites]) >= self._config.rewrite_lsh.min_agreement
         seqs = np.union1d(np.union1d(duplicates, passages), rewrites[agree])
         # One read of the candidates; overlaps are measured only where the cosine allows either relation.

@@ -8,7 +8,8 @@ each call, so that a check reads from the store only the candidates it measures:
 - band tables, one per Jaccard candidate path: per band, every document's 32-bit band hash and sequence number,
   sorted, in the manner of a log-structured merge tree (a small unsorted tail, a recent sorted part, the main part);
 - the passage table: a band table of one row holding an entry per (document, passage anchor), so that a document
-  with any number of anchors is in the bucket of each;
+  with any number of anchors is in the bucket of each, and each document's number of anchors (the passage path
+  pairs documents sharing enough of them: `dedup.passages.enough`);
 - rewrite-path sketches: a byte of each MinHash value per document, to drop weak candidates as a scan does;
 - segment counts: how many documents hold each line or sentence key (corpus-level farm signals).
 
@@ -23,6 +24,7 @@ import numpy.typing as npt
 from dedup._jit import kernel
 from dedup.errors import IndexStoreError
 from dedup.index_features import Ragged
+from dedup.passages import enough
 from dedup.storage.records import StateRows
 from dedup.tfidf import N_FEATURES
 
@@ -310,6 +312,7 @@ class IndexState:
         self.df = np.zeros(N_FEATURES, dtype=np.int32)
         self.alive = np.zeros(4096, dtype=np.bool_)
         self.sketches = np.zeros((4096, sketch_width), dtype=np.uint8)  # row = sequence number
+        self.anchor_counts = np.zeros(4096, dtype=np.int32)  # row = sequence number
         self.duplicate = BandTable(duplicate_width)
         self.rewrite = BandTable(rewrite_width)
         self.passages = BandTable(1)
@@ -318,7 +321,7 @@ class IndexState:
     def nbytes(self) -> int:
         """Memory held by the state's arrays."""
         tables = sum(t.nbytes() for t in (self.duplicate, self.rewrite, self.passages)) + self.segments.nbytes()
-        return tables + self.df.nbytes + self.alive.nbytes + self.sketches.nbytes
+        return tables + sum(a.nbytes for a in (self.df, self.alive, self.sketches, self.anchor_counts))
 
     def _grow(self, top: int) -> None:
         if top > _MAX_SEQ:
@@ -329,7 +332,9 @@ class IndexState:
             alive[: self.alive.shape[0]] = self.alive
             sketches = np.zeros((size, self.sketches.shape[1]), dtype=np.uint8)
             sketches[: self.sketches.shape[0]] = self.sketches
-            self.alive, self.sketches = alive, sketches
+            anchor_counts = np.zeros(size, dtype=np.int32)
+            anchor_counts[: self.anchor_counts.shape[0]] = self.anchor_counts
+            self.alive, self.sketches, self.anchor_counts = alive, sketches, anchor_counts
 
     def add(self, rows: StateRows) -> None:
         """Fold in added documents (those already folded in are skipped)."""
@@ -342,6 +347,7 @@ class IndexState:
             return
         seqs = rows.seqs[new]
         self.alive[seqs] = True
+        self.anchor_counts[seqs] = rows.anchors.sizes()[new]  # none for a document with no words
         self.documents += int(seqs.shape[0])
         _count(self.df, _rows(rows.terms, new), 1)
         self.segments.add(_rows(rows.segments, new).astype(np.uint64), 1)
@@ -387,13 +393,19 @@ class IndexState:
         max_bucket: tuple[int, int, int],
         exclude: int | None = None,
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        """Sequence numbers (sorted, distinct) of the documents sharing a bucket with the query, per path
+        """Sequence numbers (sorted, distinct) of the documents that are the query's candidates, per path
         (duplicate, passage, rewrite; `max_bucket` in that order), the document `exclude` (a sequence number)
-        left out."""
+        left out: those sharing a bucket with the query on a Jaccard path, and on the passage path those sharing
+        enough of its `anchors` (sorted, distinct) by the scan's rule (`dedup.passages.anchor_pairs`)."""
         skip = -1 if exclude is None else exclude  # the compiled lookup takes a plain int; no sequence number is -1
+        # A document comes out of the lookup once per anchor bucket it shares with the query (an oversized bucket
+        # gives its first member, once), so its count is how many anchors it shares, as a scan counts them.
+        found, shared = np.unique(self.passages.lookup(anchors, self.alive, max_bucket[1], skip), return_counts=True)
+        query_anchors = np.full(found.shape[0], anchors.shape[0], dtype=np.int64)
+        passages = found[shared >= enough(query_anchors, self.anchor_counts[found].astype(np.int64))]
         return (
             np.unique(self.duplicate.lookup(duplicate, self.alive, max_bucket[0], skip)),
-            np.unique(self.passages.lookup(anchors, self.alive, max_bucket[1], skip)),
+            passages,
             np.unique(self.rewrite.lookup(rewrite, self.alive, max_bucket[2], skip)),
         )
 

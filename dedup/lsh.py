@@ -27,6 +27,7 @@ __all__ = [
     "candidate_pairs",
     "decode_pairs",
     "merge_pairs",
+    "sorted_bucket_pairs",
     "sorted_unique",
 ]
 
@@ -79,6 +80,7 @@ def _emit(
     rows: npt.NDArray[np.int64],
     row_rank: npt.NDArray[np.int64],
     max_bucket: int,
+    width: int,
     out: npt.NDArray[np.int64],
     write: bool,
 ) -> int:
@@ -86,7 +88,6 @@ def _emit(
     # max_bucket pairs only its member of lowest rank with the rest: neither depends on the order of the
     # run, so an unstable sort serves.
     n = order.shape[0]
-    width = rows[-1] + 1
     count = 0
     i = 0
     while i < n:
@@ -146,11 +147,35 @@ def band_pairs(
     `min * width + max`, `width = rows[-1] + 1`: every pair within a bucket of at most `max_bucket` rows, else
     the row of lowest `row_rank` with each other one (the rule of every engine's candidates)."""
     order = np.argsort(keys)
-    sorted_keys = keys[order]
-    count = _emit(order, sorted_keys, rows, row_rank, max_bucket, np.zeros(0, dtype=np.int64), False)
+    return _bucket_pairs(order, keys[order], rows, row_rank, max_bucket, int(rows[-1]) + 1 if rows.shape[0] else 1)
+
+
+def sorted_bucket_pairs(
+    sorted_keys: npt.NDArray[np.uint64],
+    rows: npt.NDArray[np.int64],
+    row_rank: npt.NDArray[np.int64],
+    max_bucket: int,
+    width: int,
+) -> npt.NDArray[np.int64]:
+    """`band_pairs` of keys already sorted (`rows[i]`, of rank `row_rank[i]`, has key `sorted_keys[i]`), with
+    codes `min * width + max`: for keys sorted together with their rows, which a plain sort does several times
+    faster than an argsort."""
+    order = np.arange(sorted_keys.shape[0], dtype=np.int64)
+    return _bucket_pairs(order, sorted_keys, rows, row_rank, max_bucket, width)
+
+
+def _bucket_pairs(
+    order: npt.NDArray[np.int64],
+    sorted_keys: npt.NDArray[np.uint64],
+    rows: npt.NDArray[np.int64],
+    row_rank: npt.NDArray[np.int64],
+    max_bucket: int,
+    width: int,
+) -> npt.NDArray[np.int64]:
+    count = _emit(order, sorted_keys, rows, row_rank, max_bucket, width, np.zeros(0, dtype=np.int64), False)
     out = np.empty(count, dtype=np.int64)
     if count:
-        _emit(order, sorted_keys, rows, row_rank, max_bucket, out, True)
+        _emit(order, sorted_keys, rows, row_rank, max_bucket, width, out, True)
     return out
 
 

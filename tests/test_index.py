@@ -119,6 +119,31 @@ def copy_of(text: str, seed: int) -> str:
     return " ".join(words)
 
 
+# Seventy syllables, three to a word: 343,000 made-up words, so that texts drawn from them share no word by chance.
+_SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]
+
+
+def words_of(seed: int, n: int) -> list[str]:
+    """`n` made-up words of a larger vocabulary than `story`'s."""
+    rng = random.Random(seed)
+    return ["".join(rng.choice(_SYLLABLES) for _ in range(3)) for _ in range(n)]
+
+
+def sentences(words: list[str]) -> str:
+    """The words as sentences of 15."""
+    return " ".join(" ".join(words[at : at + 15]).capitalize() + "." for at in range(0, len(words), 15))
+
+
+def quoting(seed: int, quote: list[str]) -> str:
+    """An article of 60 words of its own and 30 of a topic all such articles share, in an order of its own,
+    quoting `quote` after its first 40 words."""
+    rng = random.Random(seed)
+    words = words_of(seed, 60)
+    for word in words_of(0, 30):
+        words.insert(rng.randrange(len(words) + 1), word)
+    return f'{sentences(words[:40])} "{sentences(quote)}" {sentences(words[40:])}'
+
+
 def news() -> list[Document]:
     return list(Corpus([NEWS]))
 
@@ -216,6 +241,47 @@ def test_without_a_passage_window_neither_the_index_nor_a_scan_finds_the_teaser(
         assert index.check(teaser.text).matches == ()
     with Index.open(location, farm=False) as index:  # the index's own window, not the default
         assert index.config.shingle.window == 0 and index.check(teaser.text).matches == ()
+
+
+def test_articles_quoting_one_sentence_are_compared_through_their_passages_only_when_a_scan_compares_them(
+    location: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two articles on one topic quote the same sentence of 30 words: one anchor of their several in common, which
+    # the passage path takes for too few (`dedup.passages.SHARED`). An excerpt of 24 words (20 shingles, one
+    # window) has a single anchor, one of its source's: all of its own, so it is a candidate.
+    quote = words_of(112, 30)
+    first, second = quoting(1, quote), quoting(2, quote)
+    excerpt = " ".join(first.split()[72:96])  # of the first article's own words, after the quote
+    features = featurize_index([first, second, excerpt], IndexConfig())
+    anchors = [set(features.anchors.of(i).tolist()) for i in range(3)]
+    assert len(anchors[0] & anchors[1]) == 1 and len(anchors[0]) > 2 and len(anchors[1]) > 2
+    assert len(anchors[2]) == 1 and anchors[2] <= anchors[0]
+    stored = [
+        *(Document(f"other-{i}", sentences(words_of(1000 + i, 100))) for i in range(20)),
+        Document("first", first),
+    ]
+
+    def scanned(text: str, **settings: object) -> dict[str, dedup.Pair]:
+        pairs = dedup.scan([*stored, Document("query", text)], **settings).pairs  # type: ignore[arg-type]
+        return {p.b if p.a == "query" else p.a: p for p in pairs if "query" in (p.a, p.b)}
+
+    def agree(matches: tuple[dedup.Match, ...], pairs: dict[str, dedup.Pair]) -> None:
+        found = {m.id: (m.relation, m.jaccard, m.containment) for m in matches}
+        assert found == {i: (p.relation, p.jaccard, p.containment) for i, p in pairs.items()}
+        assert [m.cosine for m in matches] == pytest.approx([pairs[m.id].cosine for m in matches], abs=1e-4)
+
+    with Index.open(location, farm=False) as index:
+        index.add_many(stored)
+        assert scanned(second) == {} and index.check(second).matches == ()
+        verdict = index.check(excerpt)
+        assert _ids(verdict) == ["first"] and verdict.duplicate
+        agree(verdict.matches, scanned(excerpt))
+        assert scanned(excerpt, passage_window=0) == {}  # the bands miss it: found through its one anchor
+        # Were one anchor enough, the scan and the index would both compare the articles, and call them duplicates.
+        monkeypatch.setattr("dedup.passages.SHARED", 1)
+        verdict = index.check(second)
+        assert _ids(verdict) == ["first"] and verdict.duplicate
+        agree(verdict.matches, scanned(second))
 
 
 def test_a_removed_document_is_no_longer_found_through_its_passages_by_any_process(location: str) -> None:

@@ -10,7 +10,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -259,10 +258,19 @@ def test_a_band_table_merges_a_long_tail_at_the_next_lookup_and_keeps_every_docu
     assert sorted(set(found.tolist())) == [s for s in range(1, n + 1) if (s - 1) % 97 == 5]
 
 
-def _anchor_rows(docs: list[list[int]]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint32]]:
-    # One entry per (document, anchor), documents numbered from 1, as the state adds them to a one-row table.
-    seqs = np.repeat(np.arange(1, len(docs) + 1, dtype=np.int64), [len(d) for d in docs])
-    return seqs, np.array([a for d in docs for a in d], dtype=np.uint32).reshape(-1, 1)
+def _anchor_state_rows(seqs: list[int], docs: list[list[int]]) -> StateRows:
+    # Documents `seqs` with words (band hashes of no interest here) and these anchors.
+    n = len(docs)
+    anchors = [pack(np.array(d, dtype=np.uint32), "anchors") for d in docs]
+    no_bands, no_sketch = [pack(np.arange(4), "bands")] * n, [b"\x00" * 4] * n
+    return StateRows.decode(seqs, no_bands, no_sketch, [b""] * n, [b""] * n, anchors, "here")
+
+
+def _passages(state: IndexState, query: list[int], max_bucket: int) -> list[int]:
+    # The state's passage-path candidates for a query with these anchors (its band hashes match nothing).
+    no_bands = np.full(2, 99, dtype=np.uint32)
+    found = state.candidates(no_bands, np.array(query, dtype=np.uint32), no_bands, (max_bucket,) * 3)[1]
+    return list(found.tolist())
 
 
 @given(
@@ -271,52 +279,54 @@ def _anchor_rows(docs: list[list[int]]) -> tuple[npt.NDArray[np.int64], npt.NDAr
     st.lists(st.integers(0, 8), max_size=5, unique=True).map(sorted),
     st.integers(2, 6),
 )
-@settings(max_examples=60, deadline=None)
-def test_a_one_row_table_finds_the_documents_sharing_a_key_as_a_scans_passage_path_pairs_them(
+@settings(max_examples=80, deadline=None)
+def test_the_passage_table_finds_the_documents_a_scans_passage_path_pairs_with_the_query(
     docs: list[list[int]], removed: set[int], query: list[int], max_bucket: int
 ) -> None:
-    # Any number of keys per document, in the three parts of the table; the scan's rule is `anchor_pairs` on
-    # the live documents and the query (ranked last), whose pairs with the query are the expected ones.
-    table = BandTable(1)
-    alive = np.zeros(64, dtype=np.bool_)
-    alive[1 : len(docs) + 1] = True
+    # Any number of anchors per document, in the three parts of the one-row table, some documents removed; the
+    # scan's rule is `anchor_pairs` (shared anchors counted, hot buckets) on the live documents and the query
+    # (ranked last), whose pairs with the query are the expected candidates.
+    state = IndexState(2, 2, 4)
     third = len(docs) // 3
     for lo, hi in ((0, third), (third, 2 * third), (2 * third, len(docs))):
-        seqs, rows = _anchor_rows(docs[lo:hi])
-        table.add(seqs + lo, rows)
+        state.add(_anchor_state_rows(list(range(lo + 1, hi + 1)), docs[lo:hi]))
         if hi < len(docs):
-            table.merge(alive, everything=lo == 0)
-    gone = [s for s in removed if s <= len(docs)]
-    alive[gone] = False
-    table.removed(sum(len(docs[s - 1]) for s in gone), alive)
-    found = set(table.lookup(np.array(query, dtype=np.uint32), alive, max_bucket, -1).tolist())
+            state.passages.merge(state.alive, everything=lo == 0)
+    gone = sorted(s for s in removed if s <= len(docs))
+    state.remove(_anchor_state_rows(gone, [docs[s - 1] for s in gone]))
     batch = SetBatch.concat([SetBatch(np.array(d, dtype=np.uint32), np.array([0, len(d)])) for d in [*docs, query]])
-    live = np.array([*alive[1 : len(docs) + 1], True])
+    live = np.array([*state.alive[1 : len(docs) + 1], True])
     pairs = anchor_pairs(batch, max_bucket, live)
-    assert found == {int(i) + 1 for i, j in pairs.tolist() if j == len(docs)}
+    assert _passages(state, query, max_bucket) == [int(i) + 1 for i, j in pairs.tolist() if j == len(docs)]
+
+
+def test_a_document_is_a_passage_candidate_when_it_shares_two_anchors_or_all_of_the_smaller_documents() -> None:
+    state = IndexState(2, 2, 4)
+    state.add(_anchor_state_rows([1, 2, 3, 4, 5], [[1, 2, 3], [3, 4, 5], [6], [6, 7, 8], []]))
+    assert _passages(state, [1, 2, 9], 64) == [1]  # two anchors of three shared
+    assert _passages(state, [3, 9], 64) == []  # one anchor of each of 1 and 2 (a quoted sentence)
+    assert _passages(state, [3], 64) == [1, 2]  # the query's only anchor
+    assert _passages(state, [6, 9, 10], 64) == [3]  # all of 3's one anchor, one of 4's three
+    assert _passages(state, [6, 7], 64) == [3, 4]
+    assert state.anchor_counts[1:6].tolist() == [3, 3, 1, 3, 0]
 
 
 def test_removed_documents_leave_the_passage_table_and_its_lookups() -> None:
-    # Document s has anchors s and s + 1000, and all of them anchor 7.
+    # Document s has anchors s, s + 1000 and 5000.
     state = IndexState(2, 2, 4)
 
     def rows(seqs: range) -> StateRows:
-        n = len(seqs)
-        anchors = [pack(np.array([7, s, s + 1000]), "anchors") for s in seqs]
-        no_bands, no_sketch = [pack(np.arange(4), "bands")] * n, [b"\x00" * 4] * n
-        return StateRows.decode(list(seqs), no_bands, no_sketch, [b""] * n, [b""] * n, anchors, "here")
-
-    def passages(query: list[int]) -> list[int]:
-        no_bands = np.full(2, 99, dtype=np.uint32)
-        return state.candidates(no_bands, np.array(query, dtype=np.uint32), no_bands, (5000, 5000, 5000))[1].tolist()
+        return _anchor_state_rows(list(seqs), [[s, s + 1000, 5000] for s in seqs])
 
     state.add(rows(range(1, 1001)))
-    assert len(state.passages) == 3000 and passages([12, 1030]) == [12, 30] and len(passages([7])) == 1000
+    assert len(state.passages) == 3000 and _passages(state, [12, 1012, 30, 1030], 5000) == [12, 30]
+    assert _passages(state, [12, 5000], 5000) == [12] and len(_passages(state, [5000], 5000)) == 1000
     state.remove(rows(range(1, 101)))
-    assert passages([12, 1030, 150]) == [150] and passages([7]) == list(range(101, 1001))
+    assert _passages(state, [12, 1012, 150, 1150], 5000) == [150]
+    assert _passages(state, [5000], 5000) == list(range(101, 1001))
     assert len(state.passages) == 3000  # a tenth of the table removed: kept, and left out of lookups
     state.remove(rows(range(101, 201)))
-    assert len(state.passages) == 2400 and passages([7]) == list(range(201, 1001))  # past an eighth: dropped
+    assert len(state.passages) == 2400 and _passages(state, [5000], 5000) == list(range(201, 1001))  # past an eighth
 
 
 @given(st.lists(st.lists(st.integers(0, 20), max_size=8, unique=True), max_size=30), st.data())

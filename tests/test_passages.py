@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import dedup
 from dedup.config import ShingleConfig, SignatureConfig
 from dedup.featurize import featurize
-from dedup.passages import anchor_pairs, winnow
+from dedup.passages import SHARED, anchor_pairs, enough, winnow
 from dedup.shingle import SetBatch
 
 # Made-up words of letters only (normalization folds digits, so "w1" and "w2" would be one word).
@@ -75,13 +75,26 @@ def test_any_shared_passage_of_window_plus_k_minus_one_words_gives_a_shared_anch
     assert mine & theirs
 
 
-def test_documents_sharing_an_anchor_are_candidates_and_oversized_buckets_pair_with_their_first_member() -> None:
-    anchors = SetBatch(np.array([1, 2, 2, 3, 2, 7, 9], dtype=np.uint32), np.array([0, 2, 4, 6, 7], dtype=np.int64))
-    # Documents 0, 1 and 2 share anchor 2; document 3 shares nothing.
-    assert anchor_pairs(anchors, 64).tolist() == [[0, 1], [0, 2], [1, 2]]
+def sets(*rows: list[int]) -> SetBatch:
+    sizes = [len(r) for r in rows]
+    return SetBatch(
+        np.array([a for row in rows for a in row], dtype=np.uint32), np.cumsum([0, *sizes]).astype(np.int64)
+    )
+
+
+def test_documents_sharing_two_anchors_or_all_of_the_smaller_ones_are_candidates() -> None:
+    anchors = sets([1, 2, 5], [2, 5, 8], [2, 5, 9, 11], [1, 20, 21], [9])
+    # 0, 1 and 2 share anchors 2 and 5; 0 and 3 share one of three (a quoted sentence); the one anchor of 4 is
+    # one of 2's: all of the smaller document's.
+    assert anchor_pairs(anchors, 64).tolist() == [[0, 1], [0, 2], [1, 2], [2, 4]]
+    assert anchor_pairs(anchors, 64, active=np.array([True, True, False, True, True])).tolist() == [[0, 1]]
+    assert enough(np.array([3, 1]), np.array([4, 9])).tolist() == [SHARED, 1]
+
+
+def test_an_oversized_bucket_pairs_only_its_member_of_lowest_rank_with_the_others() -> None:
+    anchors = sets([2, 5], [2, 5], [2, 5])
     assert anchor_pairs(anchors, 2).tolist() == [[0, 1], [0, 2]]
-    assert anchor_pairs(anchors, 2, rank=np.array([3, 0, 1, 2])).tolist() == [[0, 1], [1, 2]]
-    assert anchor_pairs(anchors, 64, active=np.array([True, False, True, True])).tolist() == [[0, 2]]
+    assert anchor_pairs(anchors, 2, rank=np.array([2, 0, 1])).tolist() == [[0, 1], [1, 2]]
 
 
 def test_a_tenth_of_an_article_is_found_as_a_duplicate_though_its_jaccard_is_a_tenth() -> None:

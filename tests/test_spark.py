@@ -161,76 +161,134 @@ def test_spark_hash_is_the_hash_spark_partitions_a_long_column_by() -> None:
 
 
 def pages_sharing_passages() -> list[Document]:
-    """Seven pages of random prose, all carrying one passage of site furniture and two of them a quote (each
-    passage long enough to give its pages a common anchor), and an empty page."""
-    rng = np.random.default_rng(7)
-    vocabulary = [a + b for a in ("ka", "lo", "mi", "nu", "pe", "ro", "su", "ti") for b in ("ban", "del", "fur", "jat")]
+    """Eight pages of random prose (about 80 anchors each) and an empty one. Pages 0 to 6 carry one passage of
+    site furniture (three anchors in buckets of seven); 2 and 5 a quote of 40 words; 1 and 4 a line of 24
+    (window + k - 1 words: one anchor in common); page 7 is page 3's words shuffled around a line of 24 page 3
+    has too (the same terms, one anchor in common)."""
+    rng = np.random.default_rng(22)
+    syllables = ("ka", "lo", "mi", "nu", "pe", "ro", "su", "ti")
+    vocabulary = [a + b + c for a in syllables for b in syllables for c in ("ban", "del", "fur", "jat")]
 
-    def prose(n: int) -> str:
-        return " ".join(rng.choice(vocabulary, n))
+    def prose(n: int) -> list[str]:
+        return [str(w) for w in rng.choice(vocabulary, n)]
 
-    furniture, quote = prose(40), prose(40)
-    pages = [
-        Document(f"page-{9 - i}", " ".join([prose(120), furniture, quote if i in (2, 5) else "", prose(60)]))
-        for i in range(7)
-    ]
-    return [*pages, Document("empty", "")]
+    furniture, quote, line, kept = prose(40), prose(40), prose(24), prose(24)
+    extra = {1: line, 2: quote, 3: kept, 4: line, 5: quote}
+    pages = [[*prose(400), *furniture, *prose(100), *extra.get(i, []), *prose(300)] for i in range(7)]
+    rest = [str(w) for w in rng.permutation([*pages[3][:540], *pages[3][564:]])]
+    pages.append([*rest[:100], *kept, *rest[100:]])
+    return [*(Document(f"page-{9 - i}", " ".join(words)) for i, words in enumerate(pages)), Document("empty", "")]
 
 
 def test_passage_buckets_split_over_partitions_give_the_local_passage_pairs() -> None:
-    # band_rows then bucket, each partition of keys apart as Spark runs them, against passages.anchor_pairs:
-    # a document's many anchors, the lowest-rank hub of an oversized bucket, inactive documents left out.
+    # The pair stages as Spark runs them, each partition apart: band_rows; bucket on each partition of keys;
+    # evaluate on each partition of pairs with the documents they name (their anchors as a count, as
+    # engine._confirm sends them). Against the local scan, every candidate confirmed (cosine thresholds 0), so
+    # the pairs are the candidates: the passage rule summed over partitions of buckets, oversized buckets'
+    # hubs, inactive documents left out, and a pair another path finds kept whatever its shared anchors.
     pa = pytest.importorskip("pyarrow", reason='pyarrow is not installed (pip install "dedup[spark]")')
     import pyarrow.compute as pc
 
+    from dedup.config import ConfirmConfig
     from dedup.lsh import bands
-    from dedup.passages import anchor_pairs
-    from dedup.pipeline import featurize_batch
+    from dedup.passages import SHARED, anchor_pairs
+    from dedup.pipeline import rewrite_max_df, scan_documents
+    from dedup.shingle import SetBatch
     from dedup.spark import stages
-    from dedup.spark.arrow import gather, pack, pack_rows, routes
+    from dedup.spark.arrow import gather, routes, unpack
+    from dedup.spark.inputs import _features_batch
+    from dedup.tfidf import N_FEATURES
 
-    config = replace(CONFIG, duplicate_lsh=replace(CONFIG.duplicate_lsh, max_bucket=3))
+    config = replace(
+        CONFIG,
+        duplicate_lsh=replace(CONFIG.duplicate_lsh, max_bucket=3),
+        confirm=ConfirmConfig(duplicate_cosine=0.0, rewrite_cosine=0.0),
+        workers=1,
+    )
     documents = pages_sharing_passages()
     n = len(documents)
-    features = featurize_batch(documents, config, workers=1).features
-    rank = np.argsort(np.array([d.id for d in documents], dtype=object), kind="stable").argsort(kind="stable")
-    no_top_terms = pack(np.zeros(0, dtype=np.uint32), np.zeros(n + 1, dtype=np.int64))  # only anchors matter here
-    columns = [
-        pa.array(rank),
-        pa.array(features.words),
-        pack_rows(features.signatures),
-        no_top_terms,
-        pack(features.anchors.values, features.anchors.ptr),
-    ]
-    batch = pa.RecordBatch.from_arrays(columns, names=["rank", "words", "signature", "top", "anchors"])
+    ids = [d.id for d in documents]
+    rank = np.argsort(np.array(ids, dtype=object), kind="stable").argsort(kind="stable")
+    source = _features_batch(list(range(n)), documents, config)
+    df = np.zeros(N_FEATURES, dtype=np.int64)
+    for part in stages.frequencies([source]):
+        df[part.column("col").to_numpy()] += part.column("df").to_numpy()
+    derived = stages.derive([source], df=df, documents=n, max_df=rewrite_max_df(n), config=config)
+    table = pa.Table.from_batches(derived).append_column("rank", pa.array(rank)).append_column("id", pa.array(ids))
+    anchors, ptr = unpack(table.column("anchors"), np.uint32)
     num_perm = config.signature.num_perm
     duplicate_bands = bands(config.duplicate_lsh.threshold, num_perm, config.duplicate_lsh.false_negative_weight)
     rewrite_bands = bands(config.rewrite_lsh.threshold, num_perm, config.rewrite_lsh.false_negative_weight)
     parts = routes(3)
     keys = pa.Table.from_batches(
         stages.band_rows(
-            [batch], config=config, duplicate_bands=duplicate_bands, rewrite_bands=rewrite_bands, routes=parts
+            table.to_batches(),
+            config=config,
+            duplicate_bands=duplicate_bands,
+            rewrite_bands=rewrite_bands,
+            routes=parts,
         )
     )
     found = []
     for route in parts.tolist():
-        partition = keys.filter(pc.equal(keys.column("route"), route)).to_batches()
         found += stages.bucket(
-            partition,
+            keys.filter(pc.equal(keys.column("route"), route)).to_batches(),
             duplicate_bands=duplicate_bands[0],
             passage_band=duplicate_bands[0] + rewrite_bands[0],
             config=config,
             documents=n,
             routes=parts,
         )
-    items = gather(pa.Table.from_batches(found), {"a": np.int64, "b": np.int64, "paths": np.uint8})
-    on_path = (items["paths"] & (1 << stages.PASSAGE_PATH)).astype(bool)
-    ours = set(zip(items["a"][on_path].tolist(), items["b"][on_path].tolist(), strict=True))
-    local = anchor_pairs(features.anchors, config.duplicate_lsh.max_bucket, features.words > 0, rank)
-    assert ours == {(min(rank[i], rank[j]), max(rank[i], rank[j])) for i, j in local.tolist()}
-    # The furniture's buckets (7 pages) pair only their hub, page-3 (rank 1: the empty page has rank 0 but no
-    # anchors), with the others, not every two pages of the 21.
-    assert {(1, r) for r in range(2, 8)} <= ours and len(ours) < 21
+    pairs = pa.Table.from_batches(found)
+    copies = table.append_column("anchor_count", pa.array(np.diff(ptr))).drop_columns(["position", "words", "anchors"])
+    ours, tally = set(), np.zeros(len(stages.TALLY), dtype=np.int64)
+    for route in parts.tolist():
+        mine = pairs.filter(pc.equal(pairs.column("route"), route))
+        wanted = np.unique(np.concatenate(list(gather(mine, {"a": np.int64, "b": np.int64}).values())))
+        sent = copies.filter(pc.is_in(copies.column("rank"), pa.array(wanted)))
+        sent = sent.append_column("route", pa.array(np.full(sent.num_rows, route)))
+        together = pa.concat_tables([mine, sent], promote_options="default")
+        for out in pa.Table.from_batches(stages.evaluate(together.to_batches(), config)).to_pylist():
+            if out["tally"] is None:
+                ours.add((out["a_id"], out["b_id"], out["relation"]))
+            else:
+                tally += out["tally"]
+    local = scan_documents(documents, config)
+    assert dict(zip(stages.TALLY, tally.tolist(), strict=True)) == local.summary["candidates"]
+    assert ours == {(p.a, p.b, p.relation) for p in local.pairs}
+
+    # What the corpus is there for, by id (ranks are positions in sorted ids; a pair's first id is the smaller).
+    assert SHARED == 2  # anchors a pair needs (both pages have more)
+    named = sorted(ids)
+    rows = gather(pairs, {"a": np.int64, "b": np.int64, "paths": np.uint8, "shared": np.int32})
+    # Each passage pair's rows (one per partition of buckets that found it): how many buckets there gave it.
+    counts: dict[tuple[str, str], list[int]] = {}
+    for a, b, paths, count in zip(*rows.values(), strict=True):
+        if paths & (1 << stages.PASSAGE_PATH):
+            counts.setdefault((named[a], named[b]), []).append(int(count))
+    words = table.column("words").to_numpy()
+    local_passage = anchor_pairs(SetBatch(anchors, ptr), 3, words > 0, rank).tolist()
+    kept = {(min(ids[i], ids[j]), max(ids[i], ids[j])) for i, j in local_passage}
+    reported = {(a, b) for a, b, _ in ours}
+
+    def partitions(x: str, y: str) -> list[int]:
+        # The partition of buckets of each anchor pages x and y share.
+        mine, theirs = (set(anchors[ptr[i] : ptr[i + 1]].tolist()) for i in (ids.index(x), ids.index(y)))
+        return sorted(key % len(parts) for key in mine & theirs)
+
+    # page-5 and page-8 (the line) share four anchors, but three are the furniture's, whose buckets pair only
+    # their hub: one bucket gives them, and the rule drops them.
+    assert partitions("page-5", "page-8") == [0, 1, 1, 2] and counts[("page-5", "page-8")] == [1]
+    assert ("page-5", "page-8") not in kept | reported
+    # page-4 and page-7 (the quote): two buckets in two partitions give them, neither enough alone.
+    assert counts[("page-4", "page-7")] == [1, 1] and ("page-4", "page-7") in kept & reported
+    # The furniture's buckets pair their hub, page-3, with each other page (and no two others): page-9's three
+    # anchors in common are in three partitions, each giving the pair once.
+    assert partitions("page-3", "page-9") == [0, 1, 2] and counts[("page-3", "page-9")] == [1, 1, 1]
+    assert {("page-3", f"page-{k}") for k in range(4, 10)} <= kept & reported and ("page-4", "page-5") not in counts
+    # page-2 is page-6's words shuffled around a line they share: one anchor, no passage pair, but the rewrite
+    # path's (the same terms), so reported whatever its shared anchors.
+    assert counts[("page-2", "page-6")] == [1] and ("page-2", "page-6") in reported - kept
 
 
 # --- on Spark ---------------------------------------------------------------------------------------------------

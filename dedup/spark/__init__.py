@@ -4,7 +4,8 @@ Spark jobs, and exactly the local engine's results.
     inputs -> read + featurize (per partition: `dedup.sources`, `featurize_batch`) -------------------+
     ids -> `#n` renames (per id family) -> rank (a distributed sort)                                 |
     document frequencies (summed over partitions) -> TF-IDF, top terms, band keys (per partition) <--+
-    band keys and passage anchors grouped by Spark -> candidate pairs (the bucket rule) -> agreement floors
+    band keys and passage anchors grouped by Spark -> candidate pairs (the bucket rule) -> agreement floors,
+    shared anchors summed over partitions of buckets (the passage rule)
     candidates joined with both documents' rows -> cosine, overlaps, `classify` (per partition)
     confirmed pairs -> connected components (large-star/small-star) -> `cluster.describe` per component
 

@@ -4,9 +4,9 @@ Data moves as little as the pipeline allows. Each document's per-document result
 signature, shingle set, passage anchors) are computed once into one cached table, hash-partitioned by input
 position. Band keys and anchors are grouped by key; each partition of buckets yields its candidate pairs,
 routed to the partition of their first document. Every document a partition's pairs name is sent there once
-(not once per pair), and one pass per partition runs the whole confirmation: agreement floors, cosine,
-overlaps, `classify`. The driver runs about twenty small jobs and receives only counts and the corpus' document
-frequencies.
+(not once per pair), and one pass per partition runs the whole confirmation: agreement floors, the passage
+rule (each pair's shared anchors, counted per partition of buckets, summed), cosine, overlaps, `classify`.
+The driver runs about twenty small jobs and receives only counts and the corpus' document frequencies.
 """
 
 from __future__ import annotations
@@ -372,7 +372,12 @@ def _confirm(table: Any, index: Any, n: int, config: ScanConfig, parts: int) -> 
         .select("position", "route")
         .repartition(parts, "position")
     )
-    copies = table.join(needs.hint("shuffle_hash"), "position").drop("position", "words", "anchors")
+    # Of a document's anchors, the passage rule there needs only how many (packed uint32s: 4 bytes each).
+    copies = (
+        table.join(needs.hint("shuffle_hash"), "position")
+        .withColumn("anchor_count", (sf.length("anchors") / 4).cast("long"))
+        .drop("position", "words", "anchors")
+    )
     together = pairs.unionByName(copies, allowMissingColumns=True)
     evaluate = partial(stages.evaluate, config=config)
     confirmed = _persist(together.repartition(parts, "route").mapInArrow(evaluate, stages.CONFIRMED_SCHEMA))

@@ -8,7 +8,9 @@ travel as signed longs (Spark has no unsigned types).
 The pair stages see whole partitions: `bucket` a partition of band keys and passage anchors (every document of
 a bucket is there), `evaluate` a partition of candidate pairs together with every document they name
 (`DOCUMENT_SCHEMA` rows routed beside them), so a document's rows are read once per partition, never once per
-pair.
+pair. The passage rule (`passages.enough`: two documents share `SHARED` anchors, or all of the smaller one's)
+spans both: a pair's anchors may fall in several partitions of buckets, so each counts the buckets it holds
+that give the pair, and `evaluate`, where every row of a pair meets, sums the counts.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dedup.cluster import describe
 from dedup.config import ClusterConfig, ScanConfig
 from dedup.confirm import DUPLICATE, REWRITE, classify, overlaps
 from dedup.lsh import agreement, band_keys, band_pairs
+from dedup.passages import enough
 from dedup.pipeline import _unique_ids as unique_ids
 from dedup.shingle import SetBatch
 from dedup.signature import minhash
@@ -69,8 +72,9 @@ BAND_SCHEMA = "route long, keys binary, bands binary, ranks binary"
 # The candidate paths, in the local summary's order; a pair found by path `i` has bit `1 << i` of its paths.
 PATHS = ("duplicate_path", "passage_path", "rewrite_path")
 DUPLICATE_PATH, PASSAGE_PATH, REWRITE_PATH = range(len(PATHS))
-# Candidate pairs by rank, a < b (int64), and the paths that found them (uint8), packed per partition of `a`.
-PAIR_SCHEMA = "route long, a binary, b binary, paths binary"
+# Candidate pairs by rank, a < b (int64), the paths that found them (uint8) and how many of the partition's
+# anchor buckets gave them (int32, 0 off the passage path), packed per partition of `a`.
+PAIR_SCHEMA = "route long, a binary, b binary, paths binary, shared binary"
 # Confirmed pairs by rank, with ids and the measures as the report gives them; and one row per partition
 # with its candidate counts in `tally` (the pair columns null there).
 TALLY = (*PATHS, "total", "measured")
@@ -233,9 +237,13 @@ def bucket(
 ) -> Iterator[Any]:
     """A partition of `BAND_SCHEMA` rows (every row of each key it holds) -> `PAIR_SCHEMA` rows: the pairs of every
     bucket by the local rule (`lsh.band_pairs`; the passage path's with the duplicate path's `max_bucket`, as
-    `passages.anchor_pairs` has them), distinct, with the paths that found them (`PATHS`), packed by the
-    partition of their first document. Bands below `duplicate_bands` are the duplicate path's, `passage_band`
-    holds the anchors, the rest are the rewrite path's. Ranks are below `documents`."""
+    `passages.anchor_pairs` has them), distinct, with the paths that found them (`PATHS`) and the number of
+    anchor buckets here that gave them, packed by the partition of their first document. Bands below
+    `duplicate_bands` are the duplicate path's, `passage_band` holds the anchors, the rest are the rewrite
+    path's. Ranks are below `documents`.
+
+    Passage pairs are not yet filtered by the shared anchors they need: the others may be in other partitions.
+    """
     table = _table(batches)
     if table is None:
         return
@@ -262,8 +270,11 @@ def bucket(
     codes, flags = _merge(*(_sorted_unique(f) for f in found))
     if codes.shape[0] == 0:
         return
+    # A pair comes out of each anchor bucket its documents share (once, hub or not): its repeats are the count.
+    passage = found[PASSAGE_PATH]
+    shared = _sums(codes, np.concatenate(passage) if passage else np.zeros(0, dtype=np.int64))
     a, b = codes // documents, codes % documents
-    yield scatter(a % routes.shape[0], routes, {"a": a, "b": b, "paths": flags})
+    yield scatter(a % routes.shape[0], routes, {"a": a, "b": b, "paths": flags, "shared": shared.astype(np.int32)})
 
 
 def needed(batches: Iterable[Any]) -> Iterator[Any]:
@@ -305,6 +316,15 @@ def _merge(*paths: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.ND
     return codes, flags
 
 
+def _sums(
+    codes: npt.NDArray[np.int64], rows: npt.NDArray[np.int64], weights: npt.NDArray[Any] | None = None
+) -> npt.NDArray[np.int64]:
+    # For each of the sorted, distinct pair `codes`, how many of the codes `rows` (each one of `codes`) are it,
+    # or the sum of their `weights`.
+    counts = np.bincount(np.searchsorted(codes, rows), weights=weights, minlength=codes.shape[0])
+    return counts.astype(np.int64)
+
+
 def _on(flags: npt.NDArray[np.uint8], path: int) -> npt.NDArray[np.bool_]:
     # Whether each pair was found by `path`.
     return (flags & (1 << path)).astype(np.bool_)
@@ -314,13 +334,17 @@ def _on(flags: npt.NDArray[np.uint8], path: int) -> npt.NDArray[np.bool_]:
 
 
 def evaluate(batches: Iterable[Any], config: ScanConfig) -> Iterator[Any]:
-    """A partition of candidate pairs (`PAIR_SCHEMA` rows) and every document they name (`DOCUMENT_SCHEMA` rows
-    with `rank` set) -> `CONFIRMED_SCHEMA` rows: the local engine's confirmation of these pairs.
+    """A partition of candidate pairs (`PAIR_SCHEMA` rows: every row of each pair whose first document it holds)
+    and every document they name (`DOCUMENT_SCHEMA` rows with `rank` set, their `anchors` replaced by
+    `anchor_count`, how many they have) -> `CONFIRMED_SCHEMA` rows: the local engine's confirmation of these
+    pairs.
 
     Each LSH path's pairs keep its signature agreement floor (`lsh.agreement`, the rewrite path's over the
-    MinHash of the top terms); the passage path has none, as locally, so a pair it found stays whatever its
-    agreement. Then TF-IDF cosine, the overlaps where the cosine leaves either relation possible, `classify`;
-    measures rounded to 4 places as the report gives them. Last, one row with the counts (`TALLY`).
+    MinHash of the top terms); the passage path's keep `passages.anchor_pairs`' rule instead: the anchor buckets
+    that gave a pair, summed over its rows, reach `passages.enough` of its documents' anchor counts. A pair any
+    path keeps is a candidate (locally, `lsh.merge_pairs` of the paths). Then TF-IDF cosine, the overlaps where
+    the cosine leaves either relation possible, `classify`; measures rounded to 4 places as the report gives
+    them. Last, one row with the counts (`TALLY`, each path's after its filter).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -340,7 +364,7 @@ def evaluate(batches: Iterable[Any], config: ScanConfig) -> Iterator[Any]:
         return select(*unpack(table.column(name), dtype), rows)
 
     by_rank = np.argsort(ranks, kind="stable")
-    items = gather(table, {"a": np.int64, "b": np.int64, "paths": np.uint8})
+    items = gather(table, {"a": np.int64, "b": np.int64, "paths": np.uint8, "shared": np.int32})
     local = []
     for side in ("a", "b"):
         at = np.minimum(np.searchsorted(ranks, items[side], sorter=by_rank), max(n - 1, 0))
@@ -349,10 +373,17 @@ def evaluate(batches: Iterable[Any], config: ScanConfig) -> Iterator[Any]:
         local.append(by_rank[at])
     # Pairs as rows of this partition, merged (bucket partitions each found some of a pair's paths).
     width = max(n, 1)
-    codes = np.minimum(local[0], local[1]) * width + np.maximum(local[0], local[1])
-    codes, flags = _merge(*(_sorted_unique([codes[_on(items["paths"], path)]]) for path in range(len(PATHS))))
+    row_codes = np.minimum(local[0], local[1]) * width + np.maximum(local[0], local[1])
+    codes, flags = _merge(*(_sorted_unique([row_codes[_on(items["paths"], path)]]) for path in range(len(PATHS))))
     d, p, r = (_on(flags, path) for path in (DUPLICATE_PATH, PASSAGE_PATH, REWRITE_PATH))
     pairs = np.stack([codes // width, codes % width], axis=1)
+    if p.any():
+        # Each partition of buckets counted those it holds that gave the pair: summed, every bucket that did.
+        counted = items["shared"] > 0
+        shared = _sums(codes, row_codes[counted], items["shared"][counted])
+        sizes = np.asarray(table.column("anchor_count").filter(valid).to_numpy(), dtype=np.int64)
+        on_path = np.flatnonzero(p)
+        p[on_path] = shared[on_path] >= enough(sizes[pairs[on_path, 0]], sizes[pairs[on_path, 1]])
     if config.duplicate_lsh.min_agreement > 0 and d.any():
         on_path = np.flatnonzero(d)
         signatures = column("signature", np.uint32)[0].reshape(n, config.signature.num_perm)
