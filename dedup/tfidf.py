@@ -197,7 +197,10 @@ def tfidf(
     # elsewhere.
     transformer.fit(sp.csr_matrix((1, N_FEATURES), dtype=np.float32))
     transformer.idf_ = idf(df + prior_frequencies(), documents + PRIOR_DOCUMENTS)
-    matrix = transformer.transform(term_counts.astype(np.float32)).astype(np.float32).tocsr()
+    # One copy of the counts, which the transformer then weighs in place: with its own copies and ours, a
+    # 30,000-document scan spent a fifth of a second copying (and first touching) arrays of millions of values.
+    matrix = transformer.transform(term_counts.astype(np.float32, copy=True), copy=False)
+    matrix = matrix.astype(np.float32, copy=False).tocsr()
     matrix.sort_indices()
     return matrix
 
