@@ -29,7 +29,7 @@ from dedup.config import IndexConfig, LSHConfig, ShingleConfig, SignatureConfig
 from dedup.confirm import overlaps
 from dedup.farm.corpus import Fingerprints, batch_fingerprints
 from dedup.featurize import featurize
-from dedup.lsh import band_keys, bands
+from dedup.lsh import band_hashes, bands
 from dedup.normalize import normalize_text, tokenize
 from dedup.pipeline import rewrite_max_df
 from dedup.shingle import SetBatch
@@ -40,7 +40,6 @@ __all__ = [
     "IndexFeatures",
     "Ragged",
     "Segments",
-    "band_hashes",
     "cosines",
     "engine_fingerprint",
     "featurize_index",
@@ -91,15 +90,7 @@ class Ragged:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Band hashes
-
-
-def band_hashes(signatures: npt.NDArray[np.uint32], b: int, r: int) -> npt.NDArray[np.uint32]:
-    """One 32-bit hash per (document, band): the high half of the scan's `lsh.band_keys`.
-
-    The band is the column, so a 32-bit hash per band collides by chance about once in four billion pairs.
-    """
-    return (band_keys(signatures, b, r) >> np.uint64(32)).astype(np.uint32)
+# Bands
 
 
 def path_bands(lsh: LSHConfig, num_perm: int) -> tuple[int, int]:

@@ -21,7 +21,6 @@ from dedup.farm.text import parse
 from dedup.featurize import Features, featurize
 from dedup.index_features import (
     Ragged,
-    band_hashes,
     cosines,
     engine_fingerprint,
     featurize_index,
@@ -29,7 +28,7 @@ from dedup.index_features import (
     stored_keys,
 )
 from dedup.index_state import TAIL, BandTable, IndexState, SegmentCounts
-from dedup.lsh import agreement, band_keys
+from dedup.lsh import agreement
 from dedup.passages import anchor_pairs
 from dedup.shingle import SetBatch
 from dedup.storage.records import SCHEMA, SETTINGS, StateRows, dump_meta, pack, parse_meta, unpack
@@ -41,15 +40,6 @@ STORIES = [
     "A late frost damaged apple orchards across the valley, growers said, and prices may rise.",
     "The orchestra ended its strike after musicians accepted a three-year contract with the board.",
 ]
-
-
-@given(st.integers(1, 40), st.sampled_from([(8, 2), (4, 4), (16, 8)]), st.integers(0, 2**31))
-@settings(max_examples=25, deadline=None)
-def test_band_hashes_are_the_high_half_of_the_scans_band_keys(rows: int, shape: tuple[int, int], seed: int) -> None:
-    b, r = shape
-    signatures = np.random.default_rng(seed).integers(0, 2**32, size=(rows, b * r), dtype=np.uint32)
-    expected = (band_keys(signatures, b, r) >> np.uint64(32)).astype(np.uint32)
-    assert (band_hashes(signatures, b, r) == expected).all()
 
 
 def test_sketches_agree_about_as_often_as_the_signatures_they_keep_a_byte_of() -> None:

@@ -6,7 +6,7 @@ import datasketch
 import numpy as np
 
 from dedup.config import LSHConfig, ScanConfig
-from dedup.lsh import KNOWN_BANDS, bands, candidate_pairs, merge_pairs
+from dedup.lsh import KNOWN_BANDS, band_hashes, bands, candidate_pairs, merge_pairs
 
 
 def test_band_choice_is_datasketchs_and_leans_to_recall() -> None:
@@ -48,6 +48,19 @@ def test_candidates_equal_datasketch_queries_on_the_same_signatures() -> None:
     theirs = {(min(i, j), max(i, j)) for i, s in enumerate(sketches) for j in lsh.query(s) if i != j}
     assert ours == theirs
     assert len(ours) >= 10
+
+
+def test_candidates_are_the_pairs_sharing_a_band_hash_the_index_stores() -> None:
+    # Buckets group the high 32 bits of each band's key (what the crawler index keeps), so the scan and the
+    # index have the same candidates.
+    rng = np.random.default_rng(5)
+    signatures = rng.integers(0, 8, size=(60, 128), dtype=np.uint32)  # few values: many bands agree by chance
+    config = LSHConfig(threshold=0.3, max_bucket=1000)
+    b, r = bands(0.3, 128, 0.8)
+    hashes = band_hashes(signatures, b, r)
+    brute = {(i, j) for i in range(60) for j in range(i + 1, 60) if (hashes[i] == hashes[j]).any()}
+    assert {tuple(p) for p in candidate_pairs(signatures, config).tolist()} == brute
+    assert 0 < len(brute) < 60 * 59 // 2
 
 
 def test_oversized_buckets_pair_their_first_member_with_the_rest() -> None:

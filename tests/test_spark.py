@@ -233,8 +233,8 @@ def test_passage_buckets_split_over_partitions_give_the_local_passage_pairs() ->
     for route in parts.tolist():
         found += stages.bucket(
             keys.filter(pc.equal(keys.column("route"), route)).to_batches(),
-            duplicate_bands=duplicate_bands[0],
-            passage_band=duplicate_bands[0] + rewrite_bands[0],
+            duplicate_bands=duplicate_bands,
+            rewrite_bands=rewrite_bands,
             config=config,
             documents=n,
             routes=parts,

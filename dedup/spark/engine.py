@@ -356,8 +356,8 @@ def _confirm(table: Any, index: Any, n: int, config: ScanConfig, parts: int) -> 
     )
     bucket = partial(
         stages.bucket,
-        duplicate_bands=duplicate_bands[0],
-        passage_band=duplicate_bands[0] + rewrite_bands[0],  # band_rows' band of the anchors: after both paths'
+        duplicate_bands=duplicate_bands,
+        rewrite_bands=rewrite_bands,
         config=config,
         documents=n,
         routes=routes,

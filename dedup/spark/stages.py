@@ -2,8 +2,8 @@
 a thin wrapper around the local engine's stage functions.
 
 Per-document arrays travel as binary values (`dedup.spark.arrow`), so a batch of documents becomes the same
-`SetBatch`, CSR matrix or signature matrix the local stages take, without a loop per document; 64-bit band keys
-travel as signed longs (Spark has no unsigned types).
+`SetBatch`, CSR matrix or signature matrix the local stages take, without a loop per document; band hashes and
+anchors (32-bit) are bucketed as 64-bit keys.
 
 The pair stages see whole partitions: `bucket` a partition of band keys and passage anchors (every document of
 a bucket is there), `evaluate` a partition of candidate pairs together with every document they name
@@ -25,7 +25,7 @@ import scipy.sparse as sp
 from dedup.cluster import describe
 from dedup.config import ClusterConfig, ScanConfig
 from dedup.confirm import DUPLICATE, REWRITE, classify, overlaps
-from dedup.lsh import agreement, band_keys, band_pairs
+from dedup.lsh import agreement, band_hashes, band_pairs
 from dedup.passages import enough
 from dedup.pipeline import _unique_ids as unique_ids
 from dedup.shingle import SetBatch
@@ -67,7 +67,7 @@ DOCUMENT_SCHEMA = (
 )
 # Keys (uint64) of active documents with their band (int32) and rank (int64), packed per partition of the key
 # (`dedup.spark.arrow.scatter`): the duplicate path's band keys (its bands first), the rewrite path's, then the
-# passage anchors, all in one band after those (`passage_band`).
+# passage anchors, all in one band after those (`_passage_band`).
 BAND_SCHEMA = "route long, keys binary, bands binary, ranks binary"
 # The candidate paths, in the local summary's order; a pair found by path `i` has bit `1 << i` of its paths.
 PATHS = ("duplicate_path", "passage_path", "rewrite_path")
@@ -193,7 +193,7 @@ def band_rows(
     routes: npt.NDArray[np.int64],
 ) -> Iterator[Any]:
     """Documents (rank, words, signature, top, anchors) -> `BAND_SCHEMA` rows: each active document's band keys
-    on both LSH paths (the shingle signature's, and the MinHash of its top terms', as `lsh.band_keys` makes
+    on both LSH paths (the shingle signature's, and the MinHash of its top terms', as `lsh.band_hashes` makes
     them), then each of its passage anchors (`passages.anchor_pairs`' keys) in the band after those, with its
     rank and the band, packed by the partition of their key."""
     num_perm = config.signature.num_perm
@@ -207,14 +207,14 @@ def band_rows(
         keys, bands, owners = [], [], []
         first = 0
         for sigs, (b, r) in ((signatures, duplicate_bands), (top_signatures, rewrite_bands)):
-            keys.append(band_keys(sigs, b, r).reshape(-1))
+            keys.append(band_hashes(sigs, b, r).astype(np.uint64).reshape(-1))
             bands.append(np.tile(np.arange(first, first + b, dtype=np.int32), ranks.shape[0]))
             owners.append(np.repeat(ranks, b))
             first += b
         # A document has as many anchors as its text gives (none with the window 0), each a key of its own.
         anchors, ptr = select(*unpack(batch.column("anchors"), np.uint32), np.flatnonzero(active))
         keys.append(anchors.astype(np.uint64))
-        bands.append(np.full(anchors.shape[0], first, dtype=np.int32))
+        bands.append(np.full(anchors.shape[0], _passage_band(duplicate_bands, rewrite_bands), dtype=np.int32))
         owners.append(np.repeat(ranks, np.diff(ptr)))
         all_keys = np.concatenate(keys)
         targets = (all_keys % np.uint64(routes.shape[0])).astype(np.int64)
@@ -229,8 +229,8 @@ def band_rows(
 def bucket(
     batches: Iterable[Any],
     *,
-    duplicate_bands: int,
-    passage_band: int,
+    duplicate_bands: tuple[int, int],
+    rewrite_bands: tuple[int, int],
     config: ScanConfig,
     documents: int,
     routes: npt.NDArray[np.int64],
@@ -238,9 +238,8 @@ def bucket(
     """A partition of `BAND_SCHEMA` rows (every row of each key it holds) -> `PAIR_SCHEMA` rows: the pairs of every
     bucket by the local rule (`lsh.band_pairs`; the passage path's with the duplicate path's `max_bucket`, as
     `passages.anchor_pairs` has them), distinct, with the paths that found them (`PATHS`) and the number of
-    anchor buckets here that gave them, packed by the partition of their first document. Bands below
-    `duplicate_bands` are the duplicate path's, `passage_band` holds the anchors, the rest are the rewrite
-    path's. Ranks are below `documents`.
+    anchor buckets here that gave them, packed by the partition of their first document. Bands are numbered as
+    `band_rows` numbers them. Ranks are below `documents`.
 
     Passage pairs are not yet filtered by the shared anchors they need: the others may be in other partitions.
     """
@@ -258,9 +257,10 @@ def bucket(
     starts = np.flatnonzero(np.r_[True, bands[1:] != bands[:-1]])
     ends = np.r_[starts[1:], bands.shape[0]]
     found: list[list[npt.NDArray[np.int64]]] = [[] for _ in PATHS]
+    anchor_band = _passage_band(duplicate_bands, rewrite_bands)
     for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
         band = int(bands[lo])
-        path = DUPLICATE_PATH if band < duplicate_bands else PASSAGE_PATH if band == passage_band else REWRITE_PATH
+        path = DUPLICATE_PATH if band < duplicate_bands[0] else PASSAGE_PATH if band == anchor_band else REWRITE_PATH
         lsh = config.rewrite_lsh if path == REWRITE_PATH else config.duplicate_lsh
         members = ranks[lo:hi]
         width = hi - lo
@@ -275,6 +275,11 @@ def bucket(
     shared = _sums(codes, np.concatenate(passage) if passage else np.zeros(0, dtype=np.int64))
     a, b = codes // documents, codes % documents
     yield scatter(a % routes.shape[0], routes, {"a": a, "b": b, "paths": flags, "shared": shared.astype(np.int32)})
+
+
+def _passage_band(duplicate_bands: tuple[int, int], rewrite_bands: tuple[int, int]) -> int:
+    # The band number of every passage anchor in `BAND_SCHEMA` rows: the one after both LSH paths' bands.
+    return duplicate_bands[0] + rewrite_bands[0]
 
 
 def needed(batches: Iterable[Any]) -> Iterator[Any]:
