@@ -88,7 +88,6 @@ def band_hashes(signatures: npt.NDArray[np.uint32], b: int, r: int) -> npt.NDArr
 
 @kernel
 def _emit(
-    order: npt.NDArray[np.int64],
     sorted_keys: npt.NDArray[np.uint64],
     rows: npt.NDArray[np.int64],
     row_rank: npt.NDArray[np.int64],
@@ -100,7 +99,7 @@ def _emit(
     # Pairs within each run of equal keys, as codes min * width + max over `rows`. A run longer than
     # max_bucket pairs only its member of lowest rank with the rest: neither depends on the order of the
     # run, so an unstable sort serves.
-    n = order.shape[0]
+    n = sorted_keys.shape[0]
     count = 0
     i = 0
     while i < n:
@@ -112,18 +111,18 @@ def _emit(
             for x in range(i, j):
                 for y in range(x + 1, j):
                     if write:
-                        u, v = rows[order[x]], rows[order[y]]
+                        u, v = rows[x], rows[y]
                         out[count] = min(u, v) * width + max(u, v)
                     count += 1
         elif size > max_bucket:
             hub = i
             for x in range(i + 1, j):
-                if row_rank[order[x]] < row_rank[order[hub]]:
+                if row_rank[x] < row_rank[hub]:
                     hub = x
             for y in range(i, j):
                 if y != hub:
                     if write:
-                        u, v = rows[order[hub]], rows[order[y]]
+                        u, v = rows[hub], rows[y]
                         out[count] = min(u, v) * width + max(u, v)
                     count += 1
         i = j
@@ -160,7 +159,8 @@ def band_pairs(
     `min * width + max`, `width = rows[-1] + 1`: every pair within a bucket of at most `max_bucket` rows, else
     the row of lowest `row_rank` with each other one (the rule of every engine's candidates)."""
     order = np.argsort(keys)
-    return _bucket_pairs(order, keys[order], rows, row_rank, max_bucket, int(rows[-1]) + 1 if rows.shape[0] else 1)
+    width = int(rows[-1]) + 1 if rows.shape[0] else 1
+    return sorted_bucket_pairs(keys[order], rows[order], row_rank[order], max_bucket, width)
 
 
 def sorted_bucket_pairs(
@@ -173,22 +173,10 @@ def sorted_bucket_pairs(
     """`band_pairs` of keys already sorted (`rows[i]`, of rank `row_rank[i]`, has key `sorted_keys[i]`), with
     codes `min * width + max`: for keys sorted together with their rows, which a plain sort does several times
     faster than an argsort."""
-    order = np.arange(sorted_keys.shape[0], dtype=np.int64)
-    return _bucket_pairs(order, sorted_keys, rows, row_rank, max_bucket, width)
-
-
-def _bucket_pairs(
-    order: npt.NDArray[np.int64],
-    sorted_keys: npt.NDArray[np.uint64],
-    rows: npt.NDArray[np.int64],
-    row_rank: npt.NDArray[np.int64],
-    max_bucket: int,
-    width: int,
-) -> npt.NDArray[np.int64]:
-    count = _emit(order, sorted_keys, rows, row_rank, max_bucket, width, np.zeros(0, dtype=np.int64), False)
+    count = _emit(sorted_keys, rows, row_rank, max_bucket, width, np.zeros(0, dtype=np.int64), False)
     out = np.empty(count, dtype=np.int64)
     if count:
-        _emit(order, sorted_keys, rows, row_rank, max_bucket, width, out, True)
+        _emit(sorted_keys, rows, row_rank, max_bucket, width, out, True)
     return out
 
 
