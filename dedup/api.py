@@ -10,7 +10,7 @@ from dedup._jit import cores
 from dedup.config import scan_config
 from dedup.errors import ConfigError, InputError
 from dedup.model import Document, ScanResult
-from dedup.parallel import featurize_files, worth_a_pool
+from dedup.parallel import FilePool, worth_a_pool
 from dedup.pipeline import featurize_batches, scan_batches, scan_documents
 from dedup.sources import DEFAULT_MAX_BYTES, Corpus
 
@@ -73,7 +73,8 @@ def scan(
     corpus = Corpus(paths, max_bytes=max_bytes)
     jobs = corpus.jobs()
     if worth_a_pool(jobs, workers):
-        batches = chain(featurize_files(jobs, config, workers, corpus.skipped), featurize_batches(documents, config))
-        return scan_batches(batches, config, skipped=corpus.skipped, progress=progress)
+        with FilePool(jobs, config, workers, corpus.skipped) as pool:
+            batches = chain(pool.batches(), featurize_batches(documents, config))
+            return scan_batches(batches, config, skipped=corpus.skipped, progress=progress)
     stream = chain(corpus.read(jobs), documents)
     return scan_documents(stream, config, skipped=corpus.skipped, progress=progress)

@@ -4,22 +4,32 @@ Reading (JSON parsing, decoding, HTML extraction) and normalization hold the GIL
 them over cores. Each worker process reads a run of files and featurizes their documents with single-threaded
 kernels, then sends back ids and arrays, which are cheap to pickle. Runs come back in input order, so ids,
 pairs and clusters are those of a single-process scan.
+
+A scan that scores needs each document's content-farm features only after clustering. The workers keep their
+documents and compute those features once every run is featurized, while this process runs the corpus stages
+on the other features. That core would otherwise sit idle, and scoring then adds less time to a scan.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import replace
+from functools import partial
+from itertools import repeat
+from typing import Any
 
 from dedup.config import ScanConfig
+from dedup.errors import InputError
+from dedup.farm.scan import FarmFeatures, FarmInput, farm_features
 from dedup.model import Document, Skipped
 from dedup.pipeline import Batch, featurize_batch
 from dedup.sources import FileJob, is_html, read_job
 
-__all__ = ["POOL_MIN_BYTES", "featurize_files", "worth_a_pool"]
+__all__ = ["POOL_MIN_BYTES", "FilePool", "worth_a_pool"]
 
 # Below this much input a pool costs more than it saves: each worker loads the compiled kernels (about
 # 0.2 s) and the results are sent back through a pipe.
@@ -28,6 +38,9 @@ POOL_MIN_BYTES = 8 * 1024 * 1024
 # enough that sending the results back is cheap, small enough that both workers stay busy to the end.
 RUN_BYTES = 2 * 1024 * 1024
 HTML_RUN = 64  # HTML pages per run: extraction costs far more per byte than plain text
+# How long a worker with its farm features ready waits for the others before it returns anyway (the scan then
+# reads and scores the runs of a worker that never asked here): far longer than workers' shares differ.
+TOGETHER_SECONDS = 600.0
 
 
 def worth_a_pool(jobs: Sequence[FileJob], workers: int) -> bool:
@@ -53,14 +66,38 @@ def _runs(jobs: Sequence[FileJob]) -> list[list[FileJob]]:
     return runs
 
 
-def _read_and_featurize(run: list[FileJob], config: ScanConfig) -> tuple[Batch, list[Skipped]]:
+# In a worker process: what scoring reads of each run it featurized for a scan that scores (one buffer of
+# text a run, not one string a document: the allocator can give it back), kept until the content-farm
+# features are asked for; and the barrier that gives every worker exactly one such request.
+_kept: dict[int, FarmInput] = {}
+_together: list[Any] = []
+
+
+def _start_worker(together: Any) -> None:
+    _together[:] = [together]
+
+
+def _read_and_featurize(index: int, run: list[FileJob], config: ScanConfig) -> tuple[Batch, list[Skipped]]:
     documents: list[Document] = []
     skipped: list[Skipped] = []
     for job in run:
         docs, skips = read_job(job)
         documents.extend(docs)
         skipped.extend(skips)
-    return featurize_batch(documents, config, workers=1), skipped
+    if not config.score:
+        return featurize_batch(documents, config, workers=1), skipped
+    _kept[index] = FarmInput.of(documents)
+    return featurize_batch(documents, replace(config, score=False), workers=1), skipped
+
+
+def _farm_of_kept() -> dict[int, FarmFeatures]:
+    # The farm features of every run this worker kept. Then wait for the other workers to take theirs: one
+    # request per worker, so no worker takes two and leaves another's runs unscored.
+    farms = {index: farm_features(_kept.pop(index)) for index in sorted(_kept)}
+    # Broken: a worker waited too long, or the scan is ending.
+    with contextlib.suppress(threading.BrokenBarrierError):
+        _together[0].wait(timeout=TOGETHER_SECONDS)
+    return farms
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -71,35 +108,80 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context(method)
 
 
-def featurize_files(
-    jobs: Sequence[FileJob], config: ScanConfig, workers: int, skipped: list[Skipped]
-) -> Iterator[Batch]:
-    """Read and featurize `jobs` in `workers` processes; batches in input order, skipped rows to `skipped`.
+class FilePool:
+    """`jobs` read and featurized in `workers` processes: `batches()` in input order, skipped rows added to
+    `skipped`. When the scan scores, a batch's content-farm features come later (`Batch.farm` is a callable):
+    the workers compute them while this process runs the corpus stages, which need only the other features.
 
-    The workers start here, not when the batches are first asked for: the caller may start threads after
-    this returns, and forking is only safe before.
+    A context manager: leaving it stops the workers. They start here, not when the batches are first asked
+    for: the caller may start threads after this returns, and forking is only safe before.
     """
-    runs = _runs(jobs)
-    if not runs:
-        return iter(())
-    # Load the compiled kernels here, once: the forked workers inherit them (and numba's code generator,
-    # which takes a fifth of a second to start in each process that starts it).
-    featurize_batch([Document("", "warm up")], config, workers=1)
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(runs)), mp_context=_context())
-    try:
-        results = pool.map(_read_and_featurize, runs, [replace(config, workers=1)] * len(runs))
-    except BaseException:
-        pool.shutdown(cancel_futures=True)
-        raise
-    return _collect(pool, results, skipped)
 
+    def __init__(self, jobs: Sequence[FileJob], config: ScanConfig, workers: int, skipped: list[Skipped]) -> None:
+        self._runs = _runs(jobs)
+        self._skipped = skipped
+        self._ids: dict[int, list[str]] = {}
+        self._farm_futures: list[Future[dict[int, FarmFeatures]]] = []
+        self._farms: dict[int, FarmFeatures] | None = None
+        self._pool: ProcessPoolExecutor | None = None
+        self._results: Iterator[tuple[Batch, list[Skipped]]] = iter(())
+        if not self._runs:
+            return
+        # Load the compiled kernels here, once: the forked workers inherit them (and numba's code generator,
+        # which takes a fifth of a second to start in each process that starts it).
+        featurize_batch([Document("", "warm up")], config, workers=1)
+        context = _context()
+        n = min(workers, len(self._runs))
+        self._together = context.Barrier(n)
+        self._pool = ProcessPoolExecutor(
+            max_workers=n, mp_context=context, initializer=_start_worker, initargs=(self._together,)
+        )
+        try:
+            one = replace(config, workers=1)
+            self._results = self._pool.map(_read_and_featurize, range(len(self._runs)), self._runs, repeat(one))
+            # Queued behind every run: a worker takes its request once it has no run left to featurize.
+            self._farm_futures = [self._pool.submit(_farm_of_kept) for _ in range(n)] if config.score else []
+        except BaseException:
+            self.close()
+            raise
 
-def _collect(
-    pool: ProcessPoolExecutor, results: Iterator[tuple[Batch, list[Skipped]]], skipped: list[Skipped]
-) -> Iterator[Batch]:
-    try:
-        for batch, skips in results:
-            skipped.extend(skips)
-            yield batch
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    def __enter__(self) -> FilePool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def batches(self) -> Iterator[Batch]:
+        """The featurized runs, in input order."""
+        for index, (batch, skips) in enumerate(self._results):
+            self._skipped.extend(skips)
+            if self._farm_futures:
+                self._ids[index] = batch.ids
+                yield replace(batch, farm=partial(self._farm, index))
+            else:
+                yield batch
+        if not self._farm_futures:
+            self.close()  # nothing more to ask of the workers: free them now
+
+    def _farm(self, index: int) -> FarmFeatures:
+        if self._farms is None:
+            self._farms = {}
+            for future in self._farm_futures:
+                self._farms.update(future.result())
+            self.close()
+        farm = self._farms.pop(index, None)
+        return self._farm_here(index) if farm is None else farm
+
+    def _farm_here(self, index: int) -> FarmFeatures:
+        # Only when a worker gave up waiting for the others (or the scan is ending): read the run again here.
+        documents = [d for job in self._runs[index] for d in read_job(job)[0]]
+        if [d.id for d in documents] != self._ids[index]:
+            raise InputError(f"{self._runs[index][0].rel}: changed while it was being scanned; scan again")
+        return farm_features(documents)
+
+    def close(self) -> None:
+        """Stop the workers (idempotent); unfinished work is cancelled."""
+        if self._pool is not None:
+            self._together.abort()  # a worker waiting for the others returns at once
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

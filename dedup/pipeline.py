@@ -36,9 +36,21 @@ from dedup.shingle import SetBatch
 from dedup.signature import minhash
 from dedup.tfidf import document_frequencies, pair_cosines, tfidf, top_terms
 
-__all__ = ["Batch", "featurize_batch", "featurize_batches", "rewrite_max_df", "scan_batches", "scan_documents"]
+__all__ = [
+    "Batch",
+    "FarmPart",
+    "farm_of",
+    "featurize_batch",
+    "featurize_batches",
+    "rewrite_max_df",
+    "scan_batches",
+    "scan_documents",
+]
 
 Progress = Callable[[int], None]
+# A batch's content-farm features, or a callable that gives them once they are needed (after clustering), so
+# that worker processes can compute them while the corpus stages run (`dedup.parallel`).
+FarmPart = FarmFeatures | Callable[[], FarmFeatures]
 
 
 def _version() -> str:
@@ -122,10 +134,15 @@ class Batch:
 
     ids: list[str]
     features: Features
-    farm: FarmFeatures | None = None  # the content-farm scorer's per-document part, when the scan scores
+    farm: FarmPart | None = None  # the content-farm scorer's per-document part, when the scan scores
 
     def __len__(self) -> int:
         return len(self.ids)
+
+
+def farm_of(part: FarmPart) -> FarmFeatures:
+    """A batch's content-farm features, computed now if they were left for later."""
+    return part if isinstance(part, FarmFeatures) else part()
 
 
 def featurize_batch(documents: Sequence[Document], config: ScanConfig, *, workers: int = 1) -> Batch:
@@ -175,7 +192,7 @@ def scan_batches(
     warm_up.start()
     ids: list[str] = []
     parts: list[Features] = []
-    farm_parts: list[FarmFeatures] = []
+    farm_parts: list[FarmPart] = []
     with _no_gc():
         iterator = iter(batches)
         while True:
@@ -193,7 +210,7 @@ def scan_batches(
         del parts
         warm_up.join()
         ordered_skips = tuple(sorted(skipped, key=lambda s: s.path))
-        farm = FarmFeatures.concat(farm_parts) if config.score else None
+        farm = farm_parts if config.score else None
         return _corpus_stages(ids, features, config, workers, timer, started, ordered_skips, farm)
 
 
@@ -213,7 +230,7 @@ def _corpus_stages(
     timer: _Timer,
     started: float,
     skipped: tuple[Skipped, ...],
-    farm: FarmFeatures | None = None,
+    farm_parts: Sequence[FarmPart] | None = None,
 ) -> ScanResult:
     doc_ids, renamed = _unique_ids(ids)
     n = len(doc_ids)
@@ -249,8 +266,9 @@ def _corpus_stages(
 
     label = clusters.label.tolist()
     scores: list[DocumentFarm] = []
-    if farm is not None:
+    if farm_parts is not None:
         with timer.stage("farm"):
+            farm = FarmFeatures.concat([farm_of(part) for part in farm_parts])
             scores = _farm_scores(farm, label, clusters.relations, clusters.members)
     with timer.stage("results"):
         pairs = _pairs(confirmed, doc_ids, rank)

@@ -11,8 +11,11 @@ import pytest
 import dedup
 from dedup import ScanResult, parallel
 from dedup.config import ScanConfig
+from dedup.errors import InputError
+from dedup.farm.scan import farm_features
 from dedup.featurize import featurize
-from dedup.sources import Corpus
+from dedup.pipeline import farm_of
+from dedup.sources import Corpus, read_job
 
 
 def comparable(result: ScanResult) -> tuple[object, ...]:
@@ -32,6 +35,41 @@ def test_worker_processes_give_the_single_process_result(news_dir: Path, always_
     pooled = dedup.scan(news_dir, workers=2)
     assert comparable(pooled) == comparable(alone)
     assert pooled.clusters
+
+
+def test_scores_computed_by_workers_during_the_corpus_stages_are_those_of_one_process(
+    news_dir: Path, always_pool: None
+) -> None:
+    config = ScanConfig(workers=2)
+    jobs = Corpus([news_dir]).jobs()
+    with parallel.FilePool(jobs, config, 2, []) as pool:
+        batches = list(pool.batches())
+        assert len(batches) > 2 and all(callable(b.farm) for b in batches)  # left for later
+        later = [farm_of(b.farm) for b in batches if b.farm is not None]
+    here = [farm_features([d for job in run for d in read_job(job)[0]]) for run in parallel._runs(jobs)]
+    for got, expected in zip(later, here, strict=True):
+        assert np.array_equal(got.values, expected.values, equal_nan=True)
+        assert np.array_equal(got.counts, expected.counts)
+
+
+def test_a_worker_that_stops_waiting_for_the_others_loses_no_score(
+    news_dir: Path, always_pool: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker with its scores ready waits for the others (so that each takes one request); one that gives up
+    # at once may leave another worker's runs unasked, which the scan then reads and scores itself.
+    monkeypatch.setattr(parallel, "TOGETHER_SECONDS", 0.0)
+    assert comparable(dedup.scan(news_dir, workers=2)) == comparable(dedup.scan(news_dir, workers=1))
+
+
+def test_a_run_read_again_must_be_the_run_first_read(news_dir: Path, tmp_path: Path, always_pool: None) -> None:
+    for f in news_dir.rglob("*.txt"):
+        (tmp_path / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
+    with parallel.FilePool(Corpus([tmp_path]).jobs(), ScanConfig(), 2, []) as pool:
+        batches = list(pool.batches())
+        assert np.array_equal(pool._farm_here(0).values, farm_of(batches[0].farm).values, equal_nan=True)
+        (tmp_path / batches[0].ids[0]).unlink()
+        with pytest.raises(InputError, match="changed while it was being scanned"):
+            pool._farm_here(0)
 
 
 def test_bad_files_read_in_workers_are_skipped_and_listed(tmp_path: Path, always_pool: None) -> None:

@@ -22,10 +22,10 @@ from dedup.farm.corpus import CORPUS, Fingerprints, KeyCounts, corpus_measures, 
 from dedup.farm.lexicon import lexicon, style_table
 from dedup.farm.score import MESSAGES, MIN_ENGLISH_SHARE, SIGNALS, measure, suffix
 from dedup.farm.signals import CODES, COLUMNS, ENGLISH, measure_batch
-from dedup.farm.text import Article, layout_batch
+from dedup.farm.text import Article, encode_batch, layout_encoded
 from dedup.model import Document
 
-__all__ = ["TOP_REASONS", "DocumentFarm", "FarmFeatures", "corpus_scores", "farm_features"]
+__all__ = ["TOP_REASONS", "DocumentFarm", "FarmFeatures", "FarmInput", "corpus_scores", "farm_features"]
 
 TOP_REASONS = 3
 _INTRINSIC = tuple(code for code in SIGNALS if code not in CORPUS)
@@ -101,11 +101,29 @@ def _unflatten(
     return FarmFeatures(values, counts, words, english, line_chars, sentences_, prints)  # type: ignore[arg-type]
 
 
-def farm_features(documents: Sequence[Document]) -> FarmFeatures:
-    """The per-document part of scoring: every intrinsic signal (an HTML page's `chrome` included), by the
-    same kernels as `dedup.score`, over the whole batch laid out at once (`layout_batch`)."""
-    n = len(documents)
-    data, offsets, lay, rows = layout_batch([doc.text for doc in documents])
+@dataclass(frozen=True)
+class FarmInput:
+    """What scoring reads of a batch of documents, compact: their texts as one UTF-8 buffer (`encode_batch`)
+    and the page chrome of those that have it (HTML pages), by position in the batch."""
+
+    data: bytes
+    offsets: npt.NDArray[np.int64]
+    chrome: dict[int, str]
+
+    @classmethod
+    def of(cls, documents: Sequence[Document]) -> FarmInput:
+        """The input of `documents`."""
+        data, offsets = encode_batch([doc.text for doc in documents])
+        return cls(data, offsets, {d: doc.chrome for d, doc in enumerate(documents) if doc.chrome})
+
+
+def farm_features(documents: Sequence[Document] | FarmInput) -> FarmFeatures:
+    """The per-document part of scoring `documents` (or their `FarmInput`): every intrinsic signal (an HTML
+    page's `chrome` included), by the same kernels as `dedup.score`, over the whole batch laid out at once."""
+    batch = documents if isinstance(documents, FarmInput) else FarmInput.of(documents)
+    data, offsets = batch.data, batch.offsets
+    n = offsets.shape[0] - 1
+    lay, rows = layout_encoded(data, offsets)
     w_ptr, l_ptr, p_ptr, s_ptr = rows
     buf = np.frombuffer(data, dtype=np.uint8) if data else np.zeros(1, dtype=np.uint8)
     flags, _ = tables()
@@ -125,11 +143,10 @@ def farm_features(documents: Sequence[Document]) -> FarmFeatures:
     counts[:, _FROM_KERNEL] = measured_counts[:, :ENGLISH]
     line_chars = np.add.reduceat(np.append(lay.l_pos[:, 2], 0), l_ptr[:-1]) * (np.diff(l_ptr) > 0)
     prints = fingerprint_batch(data, offsets, lay, rows)
-    for d, doc in enumerate(documents):
-        if not doc.chrome:
-            continue
-        one = Article(doc.text, lay.text(rows, d), data[offsets[d] : offsets[d + 1]])
-        _with_chrome(one, doc.chrome, values[d], counts[d])
+    for d, chrome in batch.chrome.items():
+        own = data[offsets[d] : offsets[d + 1]]
+        article = Article(own.decode("utf-8", "surrogatepass"), lay.text(rows, d), own)
+        _with_chrome(article, chrome, values[d], counts[d])
     return FarmFeatures(
         values,
         counts,

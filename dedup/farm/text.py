@@ -57,8 +57,10 @@ __all__ = [
     "Layout",
     "Line",
     "Rows",
+    "encode_batch",
     "layout",
     "layout_batch",
+    "layout_encoded",
     "line_kinds",
     "lines_batch",
     "parse",
@@ -515,8 +517,9 @@ def _is_link_list(line: str) -> bool:
 Rows = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]
 
 
-def _laid_out(data: bytes, offsets: npt.NDArray[np.int64]) -> tuple[Layout, Rows]:
-    # The three passes over texts `data[offsets[d]:offsets[d + 1]]`: lines, their kinds, the prose.
+def layout_encoded(data: bytes, offsets: npt.NDArray[np.int64]) -> tuple[Layout, Rows]:
+    """`layout_batch` of texts already encoded (`encode_batch`): text `d` is `data[offsets[d]:offsets[d + 1]]`."""
+    # The three passes over the texts: lines, their kinds, the prose.
     n = offsets.shape[0] - 1
     buf = np.frombuffer(data, dtype=np.uint8) if data else np.zeros(1, dtype=np.uint8)
     flags, lower = tables()
@@ -554,7 +557,7 @@ def _laid_out(data: bytes, offsets: npt.NDArray[np.int64]) -> tuple[Layout, Rows
 
 def layout(data: bytes) -> Layout:
     """The layout of one text's UTF-8 bytes (`text.encode("utf-8", "surrogatepass")`)."""
-    return _laid_out(data, np.array([0, len(data)], dtype=np.int64))[0]
+    return layout_encoded(data, np.array([0, len(data)], dtype=np.int64))[0]
 
 
 def layout_batch(texts: Sequence[str]) -> tuple[bytes, npt.NDArray[np.int64], Layout, Rows]:
@@ -567,11 +570,16 @@ def layout_batch(texts: Sequence[str]) -> tuple[bytes, npt.NDArray[np.int64], La
     >>> [KINDS[k] for k in lay.kinds.tolist()], l_ptr.tolist(), s_ptr.tolist()
     (['title', 'prose', 'chrome'], [0, 2, 3], [0, 1, 1])
     """
+    data, offsets = encode_batch(texts)
+    return (data, offsets, *layout_encoded(data, offsets))
+
+
+def encode_batch(texts: Sequence[str]) -> tuple[bytes, npt.NDArray[np.int64]]:
+    """Texts as one UTF-8 buffer `data` and their `offsets` in it (text `d` is `data[offsets[d]:offsets[d + 1]]`)."""
     datas = [t.encode("utf-8", "surrogatepass") for t in texts]
     offsets = np.zeros(len(datas) + 1, dtype=np.int64)
     np.cumsum([len(x) for x in datas], out=offsets[1:])
-    data = b"".join(datas)
-    return (data, offsets, *_laid_out(data, offsets))
+    return b"".join(datas), offsets
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from dedup.config import ScanConfig
 from dedup.errors import InputError
 from dedup.model import Document, Skipped
 from dedup.parallel import _runs as file_runs
-from dedup.pipeline import featurize_batch
+from dedup.pipeline import farm_of, featurize_batch
 from dedup.sources import RECORD_FIELDS, Corpus, FileJob, precheck, read_data, read_job, read_records
 from dedup.spark.arrow import pack, pack_rows
 
@@ -235,7 +235,7 @@ def _features_batch(positions: list[int], documents: list[Document], config: Sca
     if batch.farm is not None:
         from dedup.spark.farm import farm_arrays
 
-        arrays += farm_arrays(batch.farm)
+        arrays += farm_arrays(farm_of(batch.farm))
     return pa.RecordBatch.from_arrays(arrays, schema=_features_arrow_schema(config.score))
 
 
