@@ -29,7 +29,6 @@ __all__ = [
     "candidate_pairs",
     "decode_pairs",
     "merge_pairs",
-    "sorted_bucket_pairs",
     "sorted_unique",
 ]
 
@@ -153,36 +152,34 @@ def agreement(
 
 
 def band_pairs(
-    keys: npt.NDArray[np.uint64], rows: npt.NDArray[np.int64], row_rank: npt.NDArray[np.int64], max_bucket: int
-) -> npt.NDArray[np.int64]:
-    """One band's buckets -> pairs of `rows` (ascending; `keys[i]` is row `rows[i]`'s key) as codes
-    `min * width + max`, `width = rows[-1] + 1`: every pair within a bucket of at most `max_bucket` rows, else
-    the row of lowest `row_rank` with each other one (the rule of every engine's candidates)."""
-    order = np.argsort(keys)
-    width = int(rows[-1]) + 1 if rows.shape[0] else 1
-    return sorted_bucket_pairs(keys[order], rows[order], row_rank[order], max_bucket, width)
-
-
-def sorted_bucket_pairs(
-    sorted_keys: npt.NDArray[np.uint64],
+    hashes: npt.NDArray[np.uint32] | npt.NDArray[np.uint64],
     rows: npt.NDArray[np.int64],
-    row_rank: npt.NDArray[np.int64],
     max_bucket: int,
-    width: int,
+    rank: npt.NDArray[np.int64] | None = None,
 ) -> npt.NDArray[np.int64]:
-    """`band_pairs` of keys already sorted (`rows[i]`, of rank `row_rank[i]`, has key `sorted_keys[i]`), with
-    codes `min * width + max`: for keys sorted together with their rows, which a plain sort does several times
-    faster than an argsort."""
-    count = _emit(sorted_keys, rows, row_rank, max_bucket, width, np.zeros(0, dtype=np.int64), False)
+    """One band's buckets -> pairs of `rows` (ascending; `hashes[i]`, below 2**32, is row `rows[i]`'s bucket, and
+    a row may be in several buckets) as codes `min * width + max`, `width = rows[-1] + 1`: every pair within a
+    bucket of at most `max_bucket` rows, else the row of lowest `rank[row]` (default: the row itself) with each
+    other one (the rule of every engine's candidates)."""
+    # Each hash with its row in one uint64 (rows are below 2**32 too): a plain sort of these is several times
+    # faster than an argsort of the hashes, and leaves each bucket a run.
+    packed = np.sort((hashes.astype(np.uint64) << np.uint64(32)) | rows.astype(np.uint64))
+    width = int(rows[-1]) + 1 if rows.shape[0] else 1
+    sorted_keys = packed >> np.uint64(32)
+    sorted_rows = (packed & _LOW).astype(np.int64)
+    row_rank = sorted_rows if rank is None else rank[sorted_rows]
+    count = _emit(sorted_keys, sorted_rows, row_rank, max_bucket, width, np.zeros(0, dtype=np.int64), False)
     out = np.empty(count, dtype=np.int64)
     if count:
-        _emit(sorted_keys, rows, row_rank, max_bucket, width, out, True)
+        _emit(sorted_keys, sorted_rows, row_rank, max_bucket, width, out, True)
     return out
 
 
-def sorted_unique(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Pair codes sorted, repeats dropped (several times faster than `np.unique` on millions of int64 codes)."""
-    codes = np.sort(codes)
+def sorted_unique(*parts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The pair codes of all `parts`, sorted, repeats dropped (several times faster than `np.unique` on millions
+    of int64 codes)."""
+    joined = parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    codes = np.sort(joined)
     if codes.shape[0] < 2:
         return codes
     keep = np.empty(codes.shape[0], dtype=bool)
@@ -226,22 +223,16 @@ def candidate_pairs(
     rows = np.arange(n, dtype=np.int64) if active is None else np.flatnonzero(active).astype(np.int64)
     if rows.shape[0] < 2:
         return np.zeros((0, 2), dtype=np.int64)
-    # Each band's hash with the row's position in one uint64, one band a contiguous column: a plain sort of
-    # these is several times faster than an argsort of the hashes.
-    packed = np.asfortranarray(band_hashes(signatures[rows], b, r)).astype(np.uint64) << np.uint64(32)
-    packed |= np.arange(rows.shape[0], dtype=np.uint64)[:, None]
-    row_rank = rows if rank is None else rank[rows]
+    hashes = np.asfortranarray(band_hashes(signatures[rows], b, r))  # one band a contiguous column
     width = int(rows[-1]) + 1
 
     def one_band(band: int) -> npt.NDArray[np.int64]:
-        column = np.sort(packed[:, band])
-        at = (column & _LOW).astype(np.int64)
-        return sorted_bucket_pairs(column >> np.uint64(32), rows[at], row_rank[at], config.max_bucket, width)
+        return band_pairs(hashes[:, band], rows, config.max_bucket, rank)
 
     # Sorting and the kernel release the GIL, so bands run side by side.
     with ThreadPoolExecutor(max(1, workers)) as pool:
         found = [f for f in pool.map(one_band, range(b)) if f.shape[0]]
-    codes = sorted_unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+    codes = sorted_unique(*found)
     pairs = decode_pairs(codes, width)
     if config.min_agreement > 0 and pairs.shape[0]:
         pairs = pairs[agreement(signatures, pairs, workers=workers) >= config.min_agreement]

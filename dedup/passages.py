@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup._jit import kernel
-from dedup.lsh import decode_pairs, sorted_bucket_pairs
+from dedup.lsh import band_pairs, decode_pairs
 from dedup.shingle import SetBatch
 
 __all__ = ["SHARED", "anchor_pairs", "enough", "winnow"]
@@ -76,7 +76,7 @@ def anchor_pairs(
     """Pairs `(i, j)`, `i < j`, of documents sharing `SHARED` anchors, or all the anchors of the one with fewer;
     rows where `active` is False take no part.
 
-    Buckets follow the bands' rule (`lsh.sorted_bucket_pairs`): one of more than `max_bucket` documents (a
+    Buckets follow the bands' rule (`lsh.band_pairs`): one of more than `max_bucket` documents (a
     phrase of site furniture) pairs only its member of lowest `rank` with the others.
     """
     n = len(anchors)
@@ -86,13 +86,9 @@ def anchor_pairs(
     rows = owner[keep]
     if rows.shape[0] < 2:
         return np.zeros((0, 2), dtype=np.int64)
-    # Each anchor with its document in one uint64 (both are 32-bit), sorted: buckets are then runs.
-    packed = np.sort((anchors.values[keep].astype(np.uint64) << np.uint64(32)) | rows.astype(np.uint64))
-    rows = (packed & np.uint64(0xFFFFFFFF)).astype(np.int64)
-    width = int(owner[-1]) + 1
-    codes = np.sort(
-        sorted_bucket_pairs(packed >> np.uint64(32), rows, rows if rank is None else rank[rows], max_bucket, width)
-    )
+    # Anchors are bucketed as one band's hashes are; a document's anchors are distinct, so it is in a bucket once.
+    codes = np.sort(band_pairs(anchors.values[keep], rows, max_bucket, rank))
+    width = int(rows[-1]) + 1
     # A pair comes out of each bucket the two share: the length of its run is how many anchors they share.
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if codes.shape[0] else codes
     shared = np.diff(np.r_[starts, codes.shape[0]])

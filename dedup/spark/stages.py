@@ -25,7 +25,7 @@ import scipy.sparse as sp
 from dedup.cluster import describe
 from dedup.config import ClusterConfig, ScanConfig
 from dedup.confirm import DUPLICATE, REWRITE, classify, overlaps
-from dedup.lsh import agreement, band_hashes, band_pairs
+from dedup.lsh import agreement, band_hashes, band_pairs, sorted_unique
 from dedup.passages import enough
 from dedup.pipeline import _unique_ids as unique_ids
 from dedup.shingle import SetBatch
@@ -264,10 +264,10 @@ def bucket(
         lsh = config.rewrite_lsh if path == REWRITE_PATH else config.duplicate_lsh
         members = ranks[lo:hi]
         width = hi - lo
-        codes = band_pairs(keys[lo:hi], np.arange(width, dtype=np.int64), members, lsh.max_bucket)
+        codes = band_pairs(keys[lo:hi], np.arange(width, dtype=np.int64), lsh.max_bucket, members)
         if codes.shape[0]:
             found[path].append(members[codes // width] * documents + members[codes % width])
-    codes, flags = _merge(*(_sorted_unique(f) for f in found))
+    codes, flags = _merge(*(sorted_unique(*f) for f in found))
     if codes.shape[0] == 0:
         return
     # A pair comes out of each anchor bucket its documents share (once, hub or not): its repeats are the count.
@@ -299,20 +299,10 @@ def needed(batches: Iterable[Any]) -> Iterator[Any]:
         )
 
 
-def _sorted_unique(parts: list[npt.NDArray[np.int64]]) -> npt.NDArray[np.int64]:
-    # Pair codes (`a * width + b`: one int64 per pair, sorted far faster than pairs of columns), distinct, sorted.
-    if not parts:
-        return np.zeros(0, dtype=np.int64)
-    codes = np.sort(np.concatenate(parts))
-    keep = np.ones(codes.shape[0], dtype=np.bool_)
-    np.not_equal(codes[1:], codes[:-1], out=keep[1:])
-    return codes[keep]
-
-
 def _merge(*paths: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
     # Union of the paths' sorted sets of distinct pair codes (in `PATHS` order), each code with bit `1 << i` set
     # when path `i` has it.
-    codes = _sorted_unique(list(paths))
+    codes = sorted_unique(*paths)
     flags = np.zeros(codes.shape[0], dtype=np.uint8)
     for i, part in enumerate(paths):
         if part.shape[0]:
@@ -379,7 +369,7 @@ def evaluate(batches: Iterable[Any], config: ScanConfig) -> Iterator[Any]:
     # Pairs as rows of this partition, merged (bucket partitions each found some of a pair's paths).
     width = max(n, 1)
     row_codes = np.minimum(local[0], local[1]) * width + np.maximum(local[0], local[1])
-    codes, flags = _merge(*(_sorted_unique([row_codes[_on(items["paths"], path)]]) for path in range(len(PATHS))))
+    codes, flags = _merge(*(sorted_unique(row_codes[_on(items["paths"], path)]) for path in range(len(PATHS))))
     d, p, r = (_on(flags, path) for path in (DUPLICATE_PATH, PASSAGE_PATH, REWRITE_PATH))
     pairs = np.stack([codes // width, codes % width], axis=1)
     if p.any():
