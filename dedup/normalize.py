@@ -42,6 +42,7 @@ __all__ = [
     "decode_utf8",
     "encode_batch",
     "fmix64",
+    "join_bytes",
     "normalize_text",
     "pack",
     "token_capacity",
@@ -322,11 +323,17 @@ class TokenBatch:
         return self.hashes[self.ptr[d] : self.ptr[d + 1]]
 
 
-def pack(parts: Sequence[bytes]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
-    """Byte strings -> one buffer and the offset of each in it (`offsets[i]:offsets[i+1]`)."""
+def join_bytes(parts: Sequence[bytes]) -> tuple[bytes, npt.NDArray[np.int64]]:
+    """Byte strings -> one byte string and the offset of each in it (`offsets[i]:offsets[i+1]`)."""
     offsets = np.zeros(len(parts) + 1, dtype=np.int64)
     np.cumsum([len(x) for x in parts], out=offsets[1:])
-    return np.frombuffer(b"".join(parts), dtype=np.uint8), offsets
+    return b"".join(parts), offsets
+
+
+def pack(parts: Sequence[bytes]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """Byte strings -> one buffer and the offset of each in it (`offsets[i]:offsets[i+1]`)."""
+    data, offsets = join_bytes(parts)
+    return np.frombuffer(data, dtype=np.uint8), offsets
 
 
 def encode_batch(normalized: list[str]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:

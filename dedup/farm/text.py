@@ -43,7 +43,7 @@ from dedup.farm.chars import (
     tables,
 )
 from dedup.farm.lexicon import MONTH, WEEKDAY, lexicon
-from dedup.normalize import decode_utf8, fmix64
+from dedup.normalize import decode_utf8, fmix64, join_bytes
 
 __all__ = [
     "CHROME",
@@ -576,10 +576,7 @@ def layout_batch(texts: Sequence[str]) -> tuple[bytes, npt.NDArray[np.int64], La
 
 def encode_batch(texts: Sequence[str]) -> tuple[bytes, npt.NDArray[np.int64]]:
     """Texts as one UTF-8 buffer `data` and their `offsets` in it (text `d` is `data[offsets[d]:offsets[d + 1]]`)."""
-    datas = [t.encode("utf-8", "surrogatepass") for t in texts]
-    offsets = np.zeros(len(datas) + 1, dtype=np.int64)
-    np.cumsum([len(x) for x in datas], out=offsets[1:])
-    return b"".join(datas), offsets
+    return join_bytes([t.encode("utf-8", "surrogatepass") for t in texts])
 
 
 @dataclass(frozen=True)
