@@ -18,6 +18,8 @@ Folding is idempotent: an entry applied twice, or a removal of a document never 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -302,6 +304,13 @@ class SegmentCounts:
 # The state
 
 
+def _grown(rows: npt.NDArray[Any], size: int) -> npt.NDArray[Any]:
+    # `rows` (one per sequence number) with zero rows after them up to `size`.
+    out = np.zeros((size, *rows.shape[1:]), dtype=rows.dtype)
+    out[: rows.shape[0]] = rows
+    return out
+
+
 class IndexState:
     """Document frequencies, band tables, the passage table and segment counts of the documents seen so far in
     the log."""
@@ -328,13 +337,9 @@ class IndexState:
             raise IndexStoreError(f"document sequence number {top} is past what the index supports ({_MAX_SEQ})")
         if top >= self.alive.shape[0]:
             size = max(top + 1, 2 * self.alive.shape[0])
-            alive = np.zeros(size, dtype=np.bool_)
-            alive[: self.alive.shape[0]] = self.alive
-            sketches = np.zeros((size, self.sketches.shape[1]), dtype=np.uint8)
-            sketches[: self.sketches.shape[0]] = self.sketches
-            anchor_counts = np.zeros(size, dtype=np.int32)
-            anchor_counts[: self.anchor_counts.shape[0]] = self.anchor_counts
-            self.alive, self.sketches, self.anchor_counts = alive, sketches, anchor_counts
+            self.alive, self.sketches, self.anchor_counts = (
+                _grown(a, size) for a in (self.alive, self.sketches, self.anchor_counts)
+            )
 
     def add(self, rows: StateRows) -> None:
         """Fold in added documents (those already folded in are skipped)."""
@@ -375,8 +380,9 @@ class IndexState:
         _count(self.df, _rows(rows.terms, gone), -1)
         self.segments.add(_rows(rows.segments, gone).astype(np.uint64), -1)
         active = gone & rows.active
-        self.duplicate.removed(int(active.sum()), self.alive)
-        self.rewrite.removed(int(active.sum()), self.alive)
+        documents = int(active.sum())
+        self.duplicate.removed(documents, self.alive)
+        self.rewrite.removed(documents, self.alive)
         self.passages.removed(int(rows.anchors.sizes()[active].sum()), self.alive)
 
     def settle(self) -> None:
