@@ -210,8 +210,8 @@ def scan_batches(
         del parts
         warm_up.join()
         ordered_skips = tuple(sorted(skipped, key=lambda s: s.path))
-        farm = farm_parts if config.score else None
-        return _corpus_stages(ids, features, config, workers, timer, started, ordered_skips, farm)
+        scored = farm_parts if config.score else None
+        return _corpus_stages(ids, features, config, workers, timer, started, ordered_skips, scored)
 
 
 def _farm_scores(
