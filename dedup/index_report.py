@@ -15,7 +15,15 @@ import orjson
 
 from dedup.index import IndexStats, Verdict
 from dedup.model import Skipped
-from dedup.report import MEASURES_LEGEND, SHOWN_CHECKED, SHOWN_MEMBERS, counted, more, skipped_table
+from dedup.report import (
+    MEASURES_LEGEND,
+    SHOWN_CHECKED,
+    SHOWN_MEMBERS,
+    counted,
+    more,
+    skipped_table,
+    spreadsheet_cell,
+)
 
 __all__ = [
     "AddReport",
@@ -78,8 +86,10 @@ def render_check(report: CheckReport, fmt: str) -> str:
         for doc_id, verdict in report.verdicts:
             farm = ("", "") if verdict.farm is None else (round(verdict.farm.score, 4), verdict.farm.flagged)
             for m in verdict.matches or (None,):
-                measures = ("", "", "", "", "") if m is None else (m.id, m.relation, m.jaccard, m.containment, m.cosine)
-                writer.writerow([doc_id, *measures, *farm])
+                measures: tuple[object, ...] = ("", "", "", "", "")
+                if m is not None:
+                    measures = (spreadsheet_cell(m.id), m.relation, m.jaccard, m.containment, m.cosine)
+                writer.writerow([spreadsheet_cell(doc_id), *measures, *farm])
         return buffer.getvalue()
     raise ValueError(f"unknown format {fmt!r}: use json, jsonl or csv")
 

@@ -32,6 +32,7 @@ __all__ = [
     "render_score",
     "render_table",
     "skipped_table",
+    "spreadsheet_cell",
 ]
 
 # Under every table with a "J / C / cos" column: what its three figures are.
@@ -157,6 +158,18 @@ def _jsonl(result: ScanResult) -> bytes:
     return b"\n".join(lines) + b"\n"
 
 
+# A cell a spreadsheet would read as a formula (OWASP's list of leading characters).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(text: str) -> str:
+    """`text` as a CSV cell a spreadsheet shows as text: one that would start a formula gets a leading `'`.
+
+    Ids come from the scanned files and records, so a hostile corpus could otherwise plant a formula
+    (`=HYPERLINK(...)`) in the report a reviewer opens."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
 def _csv(result: ScanResult) -> bytes:
     # One row per document: the table people open in a spreadsheet to review clusters.
     buffer = io.StringIO()
@@ -169,7 +182,8 @@ def _csv(result: ScanResult) -> bytes:
         farm: list[object] = ["", "", ""]  # a scan without scoring leaves the farm columns empty
         if doc.farm_score is not None:
             farm = [f"{doc.farm_score:.4f}", doc.flagged, ";".join(r[0] for r in doc.reasons)]
-        writer.writerow([doc.id, doc.words, cid, relation.get(cid, ""), representative.get(cid, ""), *farm])
+        first = spreadsheet_cell(representative.get(cid, ""))
+        writer.writerow([spreadsheet_cell(doc.id), doc.words, cid, relation.get(cid, ""), first, *farm])
     return buffer.getvalue().encode("utf-8")
 
 

@@ -141,6 +141,21 @@ def test_csv_output_has_a_header_and_one_row_per_document() -> None:
     assert clustered and all(r[3] in {"duplicate", "rewrite"} and r[4] for r in clustered)
 
 
+def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_quoted(tmp_path: Path) -> None:
+    hostile = '=HYPERLINK("http://example.invalid","open me")'
+    records = [{"id": hostile, "text": ARTICLE}, {"id": "@SUM(A1)", "text": ARTICLE}, {"id": "plain", "text": ARTICLE}]
+    corpus = tmp_path / "records.jsonl"
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    result = dedup_cli("scan", corpus, "--quiet", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert sorted(r["id"] for r in rows) == sorted(["'" + hostile, "'@SUM(A1)", "plain"])
+    assert {r["representative"] for r in rows} == {"'" + hostile}  # the copies' cluster, represented by the first
+    # JSON keeps the ids as they are: only the spreadsheet format needs the guard.
+    ids = {d["id"] for d in json.loads(dedup_cli("scan", corpus, "-q", "-f", "json").stdout)["documents"]}
+    assert hostile in ids
+
+
 @pytest.mark.parametrize("fmt", ["json", "jsonl", "csv"])
 def test_output_file_receives_the_report_and_stdout_stays_empty(tmp_path: Path, fmt: str) -> None:
     target = tmp_path / f"report.{fmt}"
