@@ -361,7 +361,7 @@ def _looks_like_html(text: str) -> bool:
 def _score_inputs(source: str, max_bytes: int) -> list[tuple[str, str, str | None]]:
     """`(id, text, html)` for each document of a file or of standard input (`-`); errors as `DedupError`."""
     from dedup.errors import InputError
-    from dedup.sources import decode, extract_html, read_file
+    from dedup.sources import decode, extract_html, read_file, read_page
 
     if source == "-":
         data = sys.stdin.buffer.read(max_bytes + 1)
@@ -385,10 +385,8 @@ def _score_inputs(source: str, max_bytes: int) -> list[tuple[str, str, str | Non
     if not documents:
         reason = skipped[0].reason if skipped else "no text"
         raise InputError(f"cannot score {source}: {reason}")
-    if path.name.lower().removesuffix(".gz").endswith((".html", ".htm", ".xhtml")):
-        raw = decode(path.read_bytes()) if not path.name.lower().endswith(".gz") else None
-        return [(doc.id, doc.text, raw) for doc in documents]
-    return [(doc.id, doc.text, None) for doc in documents]
+    page = read_page(path, max_bytes)
+    return [(doc.id, doc.text, page) for doc in documents]
 
 
 @app.command()
@@ -583,7 +581,7 @@ def index_check(
 
     from dedup.index import Index, Verdict
     from dedup.index_report import CheckReport, check_table, render_check
-    from dedup.sources import Corpus
+    from dedup.sources import Corpus, is_html, read_page
 
     started = time.perf_counter()
     try:
@@ -592,13 +590,16 @@ def index_check(
 
             def check_all(progress: Any) -> list[tuple[str, Verdict]]:
                 verdicts = []
-                for doc in corpus:
-                    verdict = idx.check(doc.text)
-                    if verdict.farm is not None:  # `check` takes a text, not an id: the score is named here
-                        verdict = replace(verdict, farm=replace(verdict.farm, id=doc.id))
-                    verdicts.append((doc.id, verdict))
-                    if progress is not None:
-                        progress(1)
+                for job in corpus.jobs():
+                    # An HTML file's page goes with its text, for the farm score's page-chrome signal.
+                    page = read_page(Path(job.path), max_bytes) if farm and is_html(job) else None
+                    for doc in corpus.read([job]):
+                        verdict = idx.check(doc.text, html=page)
+                        if verdict.farm is not None:  # `check` takes a text, not an id: the score is named here
+                            verdict = replace(verdict, farm=replace(verdict.farm, id=doc.id))
+                        verdicts.append((doc.id, verdict))
+                        if progress is not None:
+                            progress(1)
                 return verdicts
 
             verdicts = _counting(quiet, "checking", check_all)

@@ -38,6 +38,7 @@ __all__ = [
     "read_data",
     "read_file",
     "read_job",
+    "read_page",
     "read_records",
     "repair",
 ]
@@ -357,6 +358,19 @@ def read_file(path: Path, rel: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple
         return _file_documents(_read_bytes(path, gzipped, max_bytes), path.name, kind, rel)
     except _SkipError as skip:
         return [], [Skipped(rel, str(skip))]
+
+
+def read_page(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str | None:
+    """An HTML file's page (gzipped or not), decoded as `read_file` decodes it before extracting the main
+    text: what `dedup.score(text, html=...)` takes for the page-chrome signal. None for a file that is not
+    HTML or that `read_file` would skip."""
+    kind, gzipped = _kind(path.name)
+    if kind != "html":
+        return None
+    try:
+        return decode(_read_bytes(path, gzipped, max_bytes))
+    except (_SkipError, ValueError, UnicodeDecodeError):
+        return None
 
 
 def read_data(

@@ -71,6 +71,15 @@ def test_score_of_an_html_file_uses_its_main_text_and_page_chrome() -> None:
     assert footer["value"] == 2.0 and {e["within"] for e in footer["evidence"]} == {"html"}
 
 
+def test_a_gzipped_html_page_is_scored_with_its_page_chrome_too(tmp_path: Path) -> None:
+    page = tmp_path / "farm-page.html.gz"
+    page.write_bytes(gzip.compress((FARM / "farm-page.html").read_bytes()))
+    data = json.loads(dedup_score(page, "--format", "json").stdout)
+    plain = json.loads(dedup_score(FARM / "farm-page.html", "--format", "json").stdout)
+    assert next(r for r in data["reasons"] if r["code"] == "page_chrome")["value"] is not None
+    assert data["score"] == plain["score"]
+
+
 def test_threshold_option_sets_the_verdict() -> None:
     data = json.loads(dedup_score(FARM / "wire-story.txt", "--format", "json", "--threshold", "0").stdout)
     assert data["threshold"] == 0.0 and data["flagged"] is True

@@ -72,6 +72,17 @@ def test_index_check_reports_each_document_with_its_matches_and_farm_score(fille
     assert report["summary"]["index_documents"] == 14  # checking adds nothing
 
 
+def test_index_check_of_an_html_page_scores_it_with_its_page_chrome_as_dedup_score_does(filled: Path) -> None:
+    page = ROOT / "fixtures" / "farm" / "farm-page.html"
+    checked = json.loads(ok("index", "check", page, "--index", filled, "-q", "--format", "json").stdout)
+    farm = checked["documents"][0]["farm"]
+    scored = json.loads(ok("score", page, "--format", "json").stdout)
+    reasons = {r["code"]: r for r in farm["reasons"]}
+    assert reasons["page_chrome"]["value"] is not None and reasons["farm_chrome"]["value"] == 2.0
+    # Nothing in the index shares its text, so the corpus signals add nothing and the scores agree.
+    assert farm["score"] == pytest.approx(scored["score"]) and farm["flagged"] is scored["flagged"] is True
+
+
 def test_index_check_jsonl_csv_and_table(filled: Path) -> None:
     lines = [
         json.loads(line) for line in ok("index", "check", COPIES, "-i", filled, "-q", "-f", "jsonl").stdout.splitlines()
