@@ -242,10 +242,15 @@ def featurize(texts: list[str]) -> Features:
     return Features(out, words)
 
 
-def neutral_vocabulary(words: list[list[str]], datasets: npt.NDArray[np.str_]) -> list[str]:
-    """Words used by at least `NEUTRAL_DF` of all documents and by at least `EVERY_CORPUS_DF` of the
-    documents of every corpus: a topic word (a name, a place, an era's subject) is missing from some corpus,
-    so what remains is how things are said, not what about."""
+def neutral_vocabulary(
+    words: list[list[str]],
+    datasets: npt.NDArray[np.str_],
+    share: float = NEUTRAL_DF,
+    every: float = EVERY_CORPUS_DF,
+) -> list[str]:
+    """Words used by at least `share` of all documents and by at least `every` of the documents of every
+    corpus: a topic word (a name, a place, an era's subject) is missing from some corpus, so what remains is
+    how things are said, not what about."""
     overall: Counter[str] = Counter()
     keep: set[str] | None = None
     for d in sorted(set(datasets.tolist())):
@@ -254,9 +259,9 @@ def neutral_vocabulary(words: list[list[str]], datasets: npt.NDArray[np.str_]) -
         for doc in docs:
             df.update(set(doc))
         overall.update(df)
-        present = {w for w, c in df.items() if c >= EVERY_CORPUS_DF * len(docs)}
+        present = {w for w, c in df.items() if c >= every * len(docs)}
         keep = present if keep is None else keep & present
-    floor = NEUTRAL_DF * len(words)
+    floor = share * len(words)
     return sorted(w for w in keep or () if overall[w] >= floor and not any(ch.isdigit() for ch in w))
 
 
@@ -278,6 +283,13 @@ def style_weights(x: Any, machine: npt.NDArray[np.bool_]) -> npt.NDArray[np.floa
     model = LogisticRegression(C=STYLE_C, class_weight="balanced", max_iter=5000).fit(x, machine)
     weights: npt.NDArray[np.float64] = 100.0 * model.coef_[0]
     return weights
+
+
+def style_values(features: Features, vocabulary: dict[str, float]) -> npt.NDArray[np.float64]:
+    """`style_words` of each text under `vocabulary` (word -> weight), as `dedup.farm.signals` computes it."""
+    words = list(vocabulary)
+    out: npt.NDArray[np.float64] = frequencies(features.words, words) @ np.array([vocabulary[w] for w in words]) / 100.0
+    return out
 
 
 def transform(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -303,10 +315,7 @@ class Fitted:
 
     def columns(self, features: Features) -> npt.NDArray[np.float64]:
         """Every learned signal's value: the base signals and `style_words` under this fit's vocabulary."""
-        words = list(self.vocabulary)
-        x = frequencies(features.words, words)
-        style = x @ np.array([self.vocabulary[w] for w in words]) / 100.0
-        return np.column_stack([features.values, style])
+        return np.column_stack([features.values, style_values(features, self.vocabulary)])
 
     def logit(self, features: Features) -> npt.NDArray[np.float64]:
         values = self.columns(features)
@@ -320,21 +329,16 @@ class Fitted:
         return out
 
 
-def fit(
+def learned_values(
     features: Features,
     machine: npt.NDArray[np.bool_],
     groups: npt.NDArray[np.str_],
-    datasets: npt.NDArray[np.str_],
-    target_fpr: float = TARGET_HUMAN_FPR,
-) -> Fitted:
-    """Word weights and logistic regression on 75% of the stories, Platt scaling and the threshold on the
-    other 25%. The word weights behind the `style_words` values the regression learns from are cross-fitted
-    (each fold's from the other folds), so the regression sees them as it will on new text."""
-    from sklearn.linear_model import LogisticRegression
-
-    calibrate = np.array([split_of(g, CALIBRATION_SHARE, "calibration") for g in groups.tolist()])
-    fitting = np.flatnonzero(~calibrate)
-    vocabulary = neutral_vocabulary([features.words[i] for i in fitting.tolist()], datasets[fitting])
+    fitting: npt.NDArray[np.int64],
+    vocabulary: list[str],
+) -> tuple[npt.NDArray[np.float64], dict[str, float]]:
+    """Every learned signal's value on every row, and the word weights learned on the `fitting` rows. The
+    `style_words` values of the fitting rows are cross-fitted (each fold's from the other folds' weights), so
+    a model fitted on them sees them as it will on new text."""
     x = frequencies(features.words, vocabulary)
     weights = style_weights(x[fitting], machine[fitting])
     style = x @ weights / 100.0
@@ -343,7 +347,30 @@ def fit(
         inside = fitting[fold[fitting] != k]
         outside = fitting[fold[fitting] == k]
         style[outside] = x[outside] @ style_weights(x[inside], machine[inside]) / 100.0
-    values = np.column_stack([features.values, style])
+    shipped = {w: round(float(v), 5) for w, v in zip(vocabulary, weights.tolist(), strict=True)}
+    return np.column_stack([features.values, style]), shipped
+
+
+def calibration_part(groups: npt.NDArray[np.str_]) -> npt.NDArray[np.bool_]:
+    """The stories held back from the regression for Platt scaling and the threshold (25%, by hash)."""
+    return np.array([split_of(g, CALIBRATION_SHARE, "calibration") for g in groups.tolist()])
+
+
+def fit(
+    features: Features,
+    machine: npt.NDArray[np.bool_],
+    groups: npt.NDArray[np.str_],
+    datasets: npt.NDArray[np.str_],
+    target_fpr: float = TARGET_HUMAN_FPR,
+) -> Fitted:
+    """Word weights and logistic regression on 75% of the stories, Platt scaling and the threshold on the
+    other 25%."""
+    from sklearn.linear_model import LogisticRegression
+
+    calibrate = calibration_part(groups)
+    fitting = np.flatnonzero(~calibrate)
+    vocabulary = neutral_vocabulary([features.words[i] for i in fitting.tolist()], datasets[fitting])
+    values, shipped = learned_values(features, machine, groups, fitting, vocabulary)
     t = transform(values)
     # Centered on human news: a contribution says how far a signal moved the text from a typical human
     # article, and a text with no style evidence at all (too short, not English) scores like one.
@@ -363,7 +390,6 @@ def fit(
     human = ~machine & ~calibrate
     low = np.nanpercentile(values[human], 5, axis=0)
     high = np.nanpercentile(values[human], 95, axis=0)
-    shipped = {w: round(float(v), 5) for w, v in zip(vocabulary, weights.tolist(), strict=True)}
     fitted = Fitted(center, scale, weight, intercept, 0.5, np.where(weight >= 0, high, low), shipped)
     human_scores = fitted.predict(features.take(np.flatnonzero(calibrate & ~machine)))
     fitted.threshold = float(np.round(np.quantile(human_scores, 1.0 - target_fpr), 3))
