@@ -22,7 +22,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["cores", "kernel", "radix_sort", "slices", "spread"]
+__all__ = ["cached", "cores", "kernel", "radix_sort", "slices", "spread"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -31,6 +31,17 @@ T = TypeVar("T")
 def kernel(fn: F) -> F:
     """Compile `fn` in nopython mode, cached, GIL released."""
     return cast(F, numba.njit(cache=True, nogil=True)(fn))
+
+
+def cached(*kernels: Any) -> bool:
+    """Whether every one of `kernels` has compiled code in numba's on-disk cache, so that its first call in a
+    process loads it rather than compiling (False on a fresh install's first run). A guess from the cache's
+    index file: a stale or other-CPU entry still compiles. True when numba does not say."""
+    for k in kernels:
+        index = getattr(getattr(getattr(k, "_cache", None), "_cache_file", None), "_index_path", None)
+        if isinstance(index, str) and not os.path.exists(index):
+            return False
+    return True
 
 
 @kernel

@@ -85,6 +85,18 @@ def _nothing_read(skipped: int) -> typer.Exit:
     return _fail(f"no document could be read ({counted(skipped, 'input')} skipped)")
 
 
+def _note_first_run(*kernels: Any) -> None:
+    """On a terminal, say why a fresh install's first run pauses: numba compiles the inner loops once."""
+    from dedup._jit import cached
+
+    if sys.stderr.isatty() and not cached(*kernels):
+        typer.echo(
+            "note: first run of this install: compiling the inner loops once (about a minute); "
+            "later runs start at once",
+            err=True,
+        )
+
+
 def _run_with_progress(quiet: bool, call: Any) -> ScanResult:
     if quiet or not sys.stderr.isatty():
         result: ScanResult = call(None)
@@ -215,6 +227,11 @@ def scan(
         return
     if engine is Engine.local and _own_process:
         _lean_scikit_learn()
+    if engine is Engine.local and not quiet:
+        from dedup.farm.signals import measure_batch
+        from dedup.featurize import _featurize_range
+
+        _note_first_run(_featurize_range, *([measure_batch] if score else []))
     try:
         result = _run_with_progress(
             quiet,
@@ -411,7 +428,9 @@ def score(
     Example: curl -s URL | dedup score - --format json
     """
     from dedup.farm import score as score_text
+    from dedup.farm.signals import measure_layout
 
+    _note_first_run(measure_layout)
     results: list[FarmScore] = []
     failed = 0
     for source in sources:
