@@ -21,6 +21,8 @@ from typing import Any, TypeVar, cast
 import numba
 import numpy as np
 import numpy.typing as npt
+from numba.core import types
+from numba.core.registry import CPUDispatcher
 
 __all__ = ["cached", "cores", "kernel", "radix_sort", "slices", "spread"]
 
@@ -28,9 +30,24 @@ F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 
 
+class _Kernel(CPUDispatcher):
+    """A kernel that other kernels call with plain argument types.
+
+    Numba types a constant argument as its value (`Literal[int](0)`), and a counter that starts at 0 as
+    that value until inference reaches the loop that raises it, and compiles the callee once more for
+    each: some helpers were compiled 19 times, a third of a fresh install's first-run compile. Calls
+    from kernels are typed without literals, so one compiled version serves them all."""
+
+    def get_call_template(self, args: Any, kws: Any) -> Any:
+        plain: Any = types.unliteral
+        return super().get_call_template([plain(a) for a in args], {k: plain(v) for k, v in kws.items()})
+
+
 def kernel(fn: F) -> F:
     """Compile `fn` in nopython mode, cached, GIL released."""
-    return cast(F, numba.njit(cache=True, nogil=True)(fn))
+    compiled: Any = numba.njit(cache=True, nogil=True)(fn)
+    compiled.__class__ = _Kernel  # numba's dispatcher, with calls from other kernels typed as above
+    return cast(F, compiled)
 
 
 def cached(*kernels: Any) -> bool:

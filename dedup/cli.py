@@ -91,7 +91,7 @@ def _note_first_run(*kernels: Any) -> None:
 
     if sys.stderr.isatty() and not cached(*kernels):
         typer.echo(
-            "note: first run of this install: compiling the inner loops once (about a minute); "
+            "note: first run of this install: compiling the inner loops once (under a minute); "
             "later runs start at once",
             err=True,
         )
