@@ -8,6 +8,7 @@ as the document and keep the rest of the visible text aside as `chrome`.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import os
@@ -191,6 +192,9 @@ def repair(text: str) -> str:
 _HIDDEN_TAGS = ("script", "style", "noscript", "template")
 
 
+# The last page's result is kept: scoring a page read from a file (`dedup score`, `dedup index check`) reads its
+# text through `read_file` and then gives `dedup.score` the page for its chrome, which would extract it again.
+@functools.lru_cache(maxsize=1)
 def extract_html(html: str) -> tuple[str, str]:
     """An HTML page -> (main text, chrome): the article, and the rest of the visible text (menus, footers)."""
     import trafilatura
