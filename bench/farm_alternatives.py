@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from farm_quality import Baseline, auc, fmt
 from train_farm import (
-    CLIP,
     DATA,
     EVERY_CORPUS_DF,
     NEUTRAL_DF,
@@ -44,6 +44,7 @@ from train_farm import (
     load_rows,
     neutral_vocabulary,
     split_of,
+    standardised,
     style_values,
     transform,
 )
@@ -128,11 +129,9 @@ def train(variant: Variant, x: npt.NDArray[np.float64], machine: npt.NDArray[np.
     center, scale = np.nanmean(t, axis=0), np.nanstd(t, axis=0)
     scale = np.where(scale > 0, scale, 1.0)
 
-    def z(rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        return np.nan_to_num(np.clip((transform(rows) - center) / scale, -CLIP, CLIP), nan=0.0)
-
-    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=5000).fit(z(x), machine)
-    return lambda rows: np.asarray(model.decision_function(z(rows)), dtype=np.float64)
+    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=5000)
+    model.fit(standardised(x, center, scale), machine)
+    return lambda rows: np.asarray(model.decision_function(standardised(rows, center, scale)), dtype=np.float64)
 
 
 def evaluate(
@@ -145,8 +144,6 @@ def evaluate(
 ) -> npt.NDArray[np.float64]:
     """Scores of `test_rows` from `variant` fitted on `train_rows` less their calibration quarter."""
     if variant.words:
-        from farm_quality import Baseline
-
         base = Baseline([rows.texts[i] for i in train_rows.tolist()], rows.machine[train_rows], rows.group[train_rows])
         return base.predict([rows.texts[i] for i in test_rows.tolist()])
     part = features.take(train_rows)
@@ -162,12 +159,6 @@ def evaluate(
         test_values = np.column_stack([test_values, extra[test_rows]])
     model = train(variant, values[fitting], machine[fitting])
     return model(test_values)
-
-
-def auc(machine: npt.NDArray[np.bool_], scores: npt.NDArray[np.float64]) -> float:
-    from sklearn.metrics import roc_auc_score
-
-    return float(roc_auc_score(machine, scores))
 
 
 def tpr_at(machine: npt.NDArray[np.bool_], scores: npt.NDArray[np.float64], fpr: float = HUMAN_FPR) -> float:
@@ -208,11 +199,12 @@ def main(argv: list[str] | None = None) -> int:
         for name, train_rows, test_rows in splits:
             scores = evaluate(variant, rows, features, extra, train_rows, test_rows)
             machine = rows.machine[test_rows]
-            cells.append(f"{auc(machine, scores):.3f}")
+            area = auc(machine, scores)
+            cells.append(fmt(area))
             if name == "held out":
                 cells.append(f"{tpr_at(machine, scores):.1%}")
-                if not variant.words:
-                    best = max(best, (auc(machine, scores), variant.name))
+                if area is not None and not variant.words:
+                    best = max(best, (area, variant.name))
         print(f"{variant.name}: {' '.join(cells)}", flush=True)
         lines.append(f"| {variant.name} | " + " | ".join(cells) + " |")
     lines += [

@@ -301,6 +301,14 @@ def transform(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return out
 
 
+def standardised(
+    values: npt.NDArray[np.float64], center: npt.NDArray[np.float64], scale: npt.NDArray[np.float64]
+) -> Any:
+    """What the combiner multiplies by its weights: each transformed value's distance from `center` in units of
+    `scale`, clipped to +-`CLIP`; an unmeasured value (NaN) sits at the center."""
+    return np.nan_to_num(np.clip((transform(values) - center) / scale, -CLIP, CLIP), nan=0.0)
+
+
 @dataclass
 class Fitted:
     """A fitted combiner over the learned signals, in the form params.json stores."""
@@ -318,9 +326,7 @@ class Fitted:
         return np.column_stack([features.values, style_values(features, self.vocabulary)])
 
     def logit(self, features: Features) -> npt.NDArray[np.float64]:
-        values = self.columns(features)
-        z = np.clip((transform(values) - self.center) / self.scale, -CLIP, CLIP)
-        z = np.where(np.isnan(z), 0.0, z)
+        z = standardised(self.columns(features), self.center, self.scale)
         out: npt.NDArray[np.float64] = self.intercept + z @ self.weight
         return out
 
@@ -377,7 +383,7 @@ def fit(
     center = np.nanmean(t[~calibrate & ~machine], axis=0)
     scale = np.nanstd(t[~calibrate], axis=0)
     scale = np.where(scale > 0, scale, 1.0)
-    z = np.nan_to_num(np.clip((t - center) / scale, -CLIP, CLIP), nan=0.0)
+    z = standardised(values, center, scale)
     model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=5000)
     model.fit(z[~calibrate], machine[~calibrate])
     raw = model.decision_function(z[calibrate])
