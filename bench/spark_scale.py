@@ -121,7 +121,7 @@ def run_child(shards: Path, out: Path, *, score: bool = False) -> dict[str, Any]
 def equivalence(shards: Path, out: Path, *, score: bool = False) -> tuple[bool, str]:
     """The Spark report's lines against the local engine's, then the summaries' counts."""
     import dedup
-    from dedup.report import render
+    from dedup.io.report.scan import render
 
     ours = "".join(p.read_text(encoding="utf-8") for p in sorted(out.glob("part-*"))).splitlines()
     local = render(dedup.scan(str(shards), score=score), "jsonl").decode("utf-8").splitlines()

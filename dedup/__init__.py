@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import logging
 
-__version__ = "0.1.0"
-
-from dedup.api import scan
+from dedup._version import __version__
 from dedup.config import (
     ClusterConfig,
     ConfirmConfig,
@@ -27,6 +25,7 @@ from dedup.errors import ConfigError, DedupError, IndexStoreError, InputError
 from dedup.farm import CorpusContext, Evidence, FarmScore, Reason, score
 from dedup.index import Index, IndexStats, Match, Verdict
 from dedup.model import Cluster, Document, DocumentResult, Pair, Pairs, ScanResult, Skipped
+from dedup.scan.api import scan
 
 __all__ = [
     "Cluster",

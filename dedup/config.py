@@ -28,7 +28,7 @@ def _check_fraction(name: str, value: float) -> None:
 class ShingleConfig:
     """Word k-grams over normalized tokens (each character is a token in scripts written without spaces), and
     the passage anchors winnowed from them: any passage of `window + k - 1` words two documents share gives
-    them a common anchor (`dedup.passages`); `window` 0 finds no anchors.
+    them a common anchor (`dedup.engine.passages`); `window` 0 finds no anchors.
     """
 
     k: int = 5

@@ -9,7 +9,7 @@ from typing import Any, overload
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Cluster", "Document", "DocumentResult", "Pair", "Pairs", "ScanResult", "Skipped"]
+__all__ = ["Cluster", "Document", "DocumentResult", "Pair", "Pairs", "ScanResult", "Skipped", "unique_ids"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,3 +215,25 @@ def document_row(d: DocumentResult) -> dict[str, Any]:
         "flagged": d.flagged,
         "reasons": [{"code": c, "contribution": x, "message": m} for c, x, m in d.reasons],
     }
+
+
+def unique_ids(ids: list[str]) -> tuple[list[str], int]:
+    """`ids` made unique, and how many were renamed: a later copy of an id gets `#2`, `#3`, ... (two feeds
+    may reuse a record id; both documents are kept).
+
+    >>> unique_ids(["a", "b", "a"])
+    (['a', 'b', 'a#2'], 1)
+    """
+    seen: set[str] = set()
+    out = []
+    renamed = 0
+    for doc_id in ids:
+        new_id = doc_id
+        n = 1
+        while new_id in seen:
+            n += 1
+            new_id = f"{doc_id}#{n}"
+        renamed += new_id != doc_id
+        seen.add(new_id)
+        out.append(new_id)
+    return out, renamed

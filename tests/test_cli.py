@@ -17,7 +17,7 @@ from typer.testing import CliRunner, Result
 
 import dedup
 from dedup.cli import app
-from dedup.report import SHOWN_CLUSTERS, SHOWN_MEMBERS, SHOWN_SKIPPED
+from dedup.io.report.scan import SHOWN_CLUSTERS, SHOWN_MEMBERS, SHOWN_SKIPPED
 
 ROOT = Path(__file__).resolve().parent.parent
 NEWS = ROOT / "fixtures" / "news"
@@ -398,8 +398,8 @@ print(round(float(norm.cdf(0.0)), 2))
 
 
 def test_json_and_jsonl_reports_carry_exactly_the_to_dict_contract() -> None:
+    from dedup.io.report.scan import render
     from dedup.model import ScanResult
-    from dedup.report import render
 
     result = dedup.scan([NEWS, ROOT / "fixtures" / "farm"])
     data = json.loads(json.dumps(result.to_dict()))  # tuples as lists, as JSON has them

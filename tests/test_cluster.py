@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from dedup.cluster import cluster
 from dedup.config import ClusterConfig
-from dedup.confirm import ConfirmedPairs
+from dedup.engine.cluster import cluster
+from dedup.engine.confirm import ConfirmedPairs
 
 
 def confirmed(pairs: list[tuple[int, int]], duplicate: list[bool]) -> ConfirmedPairs:

@@ -7,10 +7,10 @@ import pytest
 import scipy.sparse as sp
 
 from dedup.config import ConfirmConfig
-from dedup.confirm import classify, overlaps
-from dedup.normalize import normalize_text, tokenize
-from dedup.shingle import SetBatch
-from dedup.tfidf import _DENSE_FROM, N_FEATURES, counts, pair_cosines, tfidf, top_terms
+from dedup.engine.confirm import classify, overlaps
+from dedup.engine.shingle import SetBatch
+from dedup.engine.tfidf import _DENSE_FROM, N_FEATURES, counts, pair_cosines, tfidf, top_terms
+from dedup.text.normalize import normalize_text, tokenize
 
 
 def test_overlaps_are_exact_jaccard_and_containment() -> None:

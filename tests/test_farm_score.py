@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import dedup
+import dedup.text.html
 from dedup import CorpusContext, FarmScore, InputError
 from dedup.farm import SIGNALS, corpus_contexts, fingerprints
 from dedup.farm.combine import load_params
@@ -72,7 +73,7 @@ def test_ordinary_site_chrome_alone_does_not_flag_a_wire_story() -> None:
 
 def test_an_html_farm_page_is_flagged_and_its_footer_is_found_in_the_page() -> None:
     html = fixture("farm-page.html")
-    main, _ = dedup.sources.extract_html(html)
+    main, _ = dedup.text.html.extract_html(html)
     result = dedup.score(main, html=html)
     assert result.flagged
     footer = reason(result, "farm_chrome")

@@ -31,11 +31,11 @@ from dedup import ConfigError, Document, Index, IndexStoreError, InputError
 from dedup.config import IndexConfig, scan_config
 from dedup.farm import corpus_contexts, fingerprints, score
 from dedup.farm.text import parse
-from dedup.index_features import featurize_index
-from dedup.index_state import BandTable
-from dedup.pipeline import scan_documents
-from dedup.sources import Corpus
-from dedup.storage.records import pack
+from dedup.index.features import featurize_index
+from dedup.index.state import BandTable
+from dedup.index.storage.records import pack
+from dedup.io.sources import Corpus
+from dedup.scan.pipeline import scan_documents
 
 ROOT = Path(__file__).resolve().parent.parent
 NEWS = ROOT / "fixtures" / "news"
@@ -247,7 +247,7 @@ def test_articles_quoting_one_sentence_are_compared_through_their_passages_only_
     location: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Two articles on one topic quote the same sentence of 30 words: one anchor of their several in common, which
-    # the passage path takes for too few (`dedup.passages.SHARED`). An excerpt of 24 words (20 shingles, one
+    # the passage path takes for too few (`dedup.engine.passages.SHARED`). An excerpt of 24 words (20 shingles, one
     # window) has a single anchor, one of its source's: all of its own, so it is a candidate.
     quote = words_of(112, 30)
     first, second = quoting(1, quote), quoting(2, quote)
@@ -278,7 +278,7 @@ def test_articles_quoting_one_sentence_are_compared_through_their_passages_only_
         agree(verdict.matches, scanned(excerpt))
         assert scanned(excerpt, passage_window=0) == {}  # the bands miss it: found through its one anchor
         # Were one anchor enough, the scan and the index would both compare the articles, and call them duplicates.
-        monkeypatch.setattr("dedup.passages.SHARED", 1)
+        monkeypatch.setattr("dedup.engine.passages.SHARED", 1)
         verdict = index.check(second)
         assert _ids(verdict) == ["first"] and verdict.duplicate
         agree(verdict.matches, scanned(second))
@@ -500,7 +500,7 @@ def test_an_index_from_an_engine_that_hashes_otherwise_is_refused(
     location: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     Index.open(location).close()
-    monkeypatch.setattr("dedup.index.engine_fingerprint", lambda: "0" * 24)
+    monkeypatch.setattr("dedup.index.index.engine_fingerprint", lambda: "0" * 24)
     with pytest.raises(ConfigError, match="normalization or hashing differs"):
         Index.open(location)
 

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from dedup.cli import app
-from dedup.report import SHOWN_CHECKED, SHOWN_MEMBERS
+from dedup.io.report.scan import SHOWN_CHECKED, SHOWN_MEMBERS
 
 ROOT = Path(__file__).resolve().parent.parent
 NEWS = ROOT / "fixtures" / "news"

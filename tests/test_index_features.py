@@ -15,11 +15,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup.config import IndexConfig
+from dedup.engine.featurize import Features, featurize
+from dedup.engine.lsh import agreement
+from dedup.engine.passages import anchor_pairs
+from dedup.engine.shingle import SetBatch
+from dedup.engine.tfidf import N_FEATURES, pair_cosines, tfidf, tfidf_rows
 from dedup.errors import IndexStoreError
 from dedup.farm.corpus import Fingerprints, batch_fingerprints, fingerprints
 from dedup.farm.text import parse
-from dedup.featurize import Features, featurize
-from dedup.index_features import (
+from dedup.index.features import (
     Ragged,
     cosines,
     engine_fingerprint,
@@ -27,12 +31,8 @@ from dedup.index_features import (
     sketch_agreement,
     stored_keys,
 )
-from dedup.index_state import TAIL, BandTable, IndexState, SegmentCounts
-from dedup.lsh import agreement
-from dedup.passages import anchor_pairs
-from dedup.shingle import SetBatch
-from dedup.storage.records import SCHEMA, SETTINGS, StateRows, dump_meta, pack, parse_meta, unpack
-from dedup.tfidf import N_FEATURES, pair_cosines, tfidf, tfidf_rows
+from dedup.index.state import TAIL, BandTable, IndexState, SegmentCounts
+from dedup.index.storage.records import SCHEMA, SETTINGS, StateRows, dump_meta, pack, parse_meta, unpack
 
 STORIES = [
     "The council voted on Tuesday to rebuild the harbor bridge at a cost of 84 million dollars.",
@@ -70,7 +70,7 @@ def test_the_prior_holds_scikit_learns_english_stop_words() -> None:
     # The prior's word list is kept in dedup so that the index need not import scikit-learn for it.
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    from dedup.function_words import FUNCTION_WORDS
+    from dedup.text.function_words import FUNCTION_WORDS
 
     assert FUNCTION_WORDS == ENGLISH_STOP_WORDS
 
@@ -154,7 +154,7 @@ def test_without_segments_no_text_is_laid_out(monkeypatch: pytest.MonkeyPatch) -
     def refuse(texts: object) -> None:
         raise AssertionError("laid out")
 
-    monkeypatch.setattr("dedup.index_features.batch_fingerprints", refuse)
+    monkeypatch.setattr("dedup.index.features.batch_fingerprints", refuse)
     features = featurize_index(STORIES, IndexConfig(), with_segments=False)
     assert len(features.segments.prints) == len(STORIES) and len(features.segments.distinct) == len(STORIES)
     assert all(p.line_keys.shape[0] == p.sentence_keys.shape[0] == 0 for p in features.segments.prints)
@@ -173,7 +173,7 @@ def test_the_engine_fingerprint_changes_with_the_line_and_sentence_keys(monkeypa
             for p in batch_fingerprints(texts)
         ]
 
-    monkeypatch.setattr("dedup.index_features.batch_fingerprints", other_keys)
+    monkeypatch.setattr("dedup.index.features.batch_fingerprints", other_keys)
     assert engine_fingerprint.__wrapped__() != engine_fingerprint()
 
 
@@ -183,7 +183,7 @@ def test_the_engine_fingerprint_changes_with_the_passage_anchors(monkeypatch: py
         anchors = SetBatch(features.anchors.values[1:], np.maximum(features.anchors.ptr - 1, 0))
         return replace(features, anchors=anchors)
 
-    monkeypatch.setattr("dedup.index_features.featurize", other_anchors)
+    monkeypatch.setattr("dedup.index.features.featurize", other_anchors)
     assert engine_fingerprint.__wrapped__() != engine_fingerprint()
 
 

@@ -10,13 +10,13 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from dedup._jit import cached
+from dedup.jit import cached
 
 
 def fresh_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str) -> ModuleType:
     """`source` imported as a module of its own, its kernels never compiled or cached before."""
     path = tmp_path / "fresh_kernels.py"
-    path.write_text("import numpy as np\nfrom dedup._jit import kernel\n\n" + source, encoding="utf-8")
+    path.write_text("import numpy as np\nfrom dedup.jit import kernel\n\n" + source, encoding="utf-8")
     spec = importlib.util.spec_from_file_location("fresh_kernels", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -6,7 +6,7 @@ import datasketch
 import numpy as np
 
 from dedup.config import LSHConfig, ScanConfig
-from dedup.lsh import KNOWN_BANDS, band_hashes, bands, candidate_pairs, merge_pairs
+from dedup.engine.lsh import KNOWN_BANDS, band_hashes, bands, candidate_pairs, merge_pairs
 
 
 def test_band_choice_is_datasketchs_and_leans_to_recall() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dedup.normalize import normalize_text, token_hash, tokenize, tokenizer_input
+from dedup.text.normalize import normalize_text, token_hash, tokenize, tokenizer_input
 
 
 def tokens_of(text: str) -> list[str]:
@@ -79,7 +79,7 @@ def test_tokenizing_normalized_text_again_changes_nothing(text: str) -> None:
 
 
 def test_the_cached_character_classes_equal_a_fresh_build() -> None:
-    from dedup.normalize import _build_class_table, class_table
+    from dedup.text.normalize import _build_class_table, class_table
 
     assert (class_table() == _build_class_table()).all()
 

@@ -11,11 +11,11 @@ import pytest
 import dedup
 from dedup import ScanResult, parallel
 from dedup.config import ScanConfig
+from dedup.engine.featurize import featurize
 from dedup.errors import InputError
 from dedup.farm.scan import farm_features
-from dedup.featurize import featurize
-from dedup.pipeline import farm_of
-from dedup.sources import Corpus, read_job
+from dedup.io.sources import Corpus, read_job
+from dedup.scan.pipeline import farm_of
 
 
 def comparable(result: ScanResult) -> tuple[object, ...]:

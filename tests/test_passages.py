@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 import dedup
 from dedup.config import ShingleConfig, SignatureConfig
-from dedup.featurize import featurize
-from dedup.passages import SHARED, anchor_pairs, enough, winnow
-from dedup.shingle import SetBatch
+from dedup.engine.featurize import featurize
+from dedup.engine.passages import SHARED, anchor_pairs, enough, winnow
+from dedup.engine.shingle import SetBatch
 
 # Made-up words of letters only (normalization folds digits, so "w1" and "w2" would be one word).
 _LETTERS = random.Random(0)

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from dedup.config import ShingleConfig, SignatureConfig
-from dedup.normalize import normalize_text, tokenize
-from dedup.shingle import SetBatch, shingle
-from dedup.signature import EMPTY, minhash, permutations
+from dedup.engine.shingle import SetBatch, shingle
+from dedup.engine.signature import EMPTY, minhash, permutations
+from dedup.text.normalize import normalize_text, tokenize
 
 
 def sets_of(texts: list[str], k: int = 3) -> SetBatch:

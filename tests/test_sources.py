@@ -14,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import dedup
-from dedup.sources import Corpus, decode, extract_html, read_file, repair
+from dedup.io.sources import Corpus, decode, read_file, repair
+from dedup.text.html import extract_html
 
 ARTICLE = "The council voted on Tuesday to rebuild the harbor bridge at a cost of 84 million dollars. " * 5
 OTHER = "Fishermen in the northern bay rejected the new quota and promised to keep their boats in port. " * 5

@@ -25,9 +25,9 @@ from dedup.cli import app
 from dedup.config import scan_config
 from dedup.farm.corpus import KeyCounts, corpus_contexts, count_pairs, key_pairs, sentence_groups
 from dedup.farm.scan import farm_features
+from dedup.io.report.scan import render
+from dedup.io.sources import read_data, read_file
 from dedup.model import Document, ScanResult, Skipped
-from dedup.report import render
-from dedup.sources import read_data, read_file
 
 ROOT = Path(__file__).resolve().parent.parent
 NEWS = ROOT / "fixtures" / "news"
@@ -190,14 +190,14 @@ def test_passage_buckets_split_over_partitions_give_the_local_passage_pairs() ->
     import pyarrow.compute as pc
 
     from dedup.config import ConfirmConfig
-    from dedup.lsh import bands
-    from dedup.passages import SHARED, anchor_pairs
-    from dedup.pipeline import rewrite_max_df, scan_documents
-    from dedup.shingle import SetBatch
+    from dedup.engine.lsh import bands
+    from dedup.engine.passages import SHARED, anchor_pairs
+    from dedup.engine.shingle import SetBatch
+    from dedup.engine.tfidf import N_FEATURES
+    from dedup.scan.pipeline import rewrite_max_df, scan_documents
     from dedup.spark import stages
     from dedup.spark.arrow import gather, routes, unpack
     from dedup.spark.inputs import _features_batch
-    from dedup.tfidf import N_FEATURES
 
     config = replace(
         CONFIG,

@@ -1,6 +1,6 @@
 """Characters and words as the content-farm scorer reads them, compiled: the tables and the word rule.
 
-A word is a maximal run of letters, marks and digits (the tokenizer's classes, `dedup.normalize.class_table`)
+A word is a maximal run of letters, marks and digits (the tokenizer's classes, `dedup.text.normalize.class_table`)
 that starts with a letter or a digit (a stray mark, such as the variation selector of an emoji, is none), with
 inner apostrophes (`'` or `\u2019`, between two such characters) kept inside it: "Korea\u2019s" and "let's"
 are one word each, "long-term" and "1,200" two. Its key is a stable 64-bit hash of its lower-cased code points
@@ -20,8 +20,8 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from dedup._jit import kernel
-from dedup.normalize import class_table, decode_utf8, fmix64
+from dedup.jit import kernel
+from dedup.text.normalize import class_table, decode_utf8, fmix64
 
 __all__ = [
     "ALNUM",

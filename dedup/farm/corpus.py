@@ -22,12 +22,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from dedup._jit import kernel
 from dedup.farm.chars import DIGIT
 from dedup.farm.lexicon import MONTH, WEEKDAY, lexicon
 from dedup.farm.signals import MAX_SPANS, Measure
 from dedup.farm.text import K_TITLE, Article, Layout, Rows, layout_batch
-from dedup.normalize import fmix64
+from dedup.jit import kernel
+from dedup.text.normalize import fmix64
 
 __all__ = [
     "CORPUS",

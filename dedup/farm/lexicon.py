@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup.farm.chars import encode, hash_span, hash_words, tables
-from dedup.normalize import fmix64
+from dedup.text.normalize import fmix64
 
 __all__ = [
     "ATTRIBUTIONS",

@@ -81,7 +81,7 @@ def english_share(a: Article) -> float:
 
 
 def page_chrome(text: str, chrome: str) -> Measure:
-    """Share of a page's visible text outside its main content (`chrome` as `sources.extract_html` gives it)."""
+    """Share of a page's visible text outside its main content (`chrome` as `dedup.text.html.extract_html` gives it)."""
     visible = len(text) + len(chrome)
     return Measure(len(chrome) / visible if visible else None, count=chrome.count("\n") + 1 if chrome else 0)
 
@@ -243,7 +243,7 @@ def score(
         raise InputError("nothing to score: the text has no words")
     chrome = None
     if html is not None:
-        from dedup.sources import extract_html
+        from dedup.text.html import extract_html
 
         chrome = extract_html(html)[1]
     measures = measure(a, chrome=chrome, context=context)

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from dedup._jit import kernel
 from dedup.farm.chars import DIGIT, UPPER, byte_set, tables
 from dedup.farm.lexicon import (
     ATTRIBUTIONS,
@@ -34,7 +33,8 @@ from dedup.farm.lexicon import (
     style_table,
 )
 from dedup.farm.text import K_CHROME, K_DATE, K_FARM_CHROME, K_HEADING, K_PROSE, K_TITLE, Article, Layout
-from dedup.normalize import decode_utf8, fmix64
+from dedup.jit import kernel
+from dedup.text.normalize import decode_utf8, fmix64
 
 __all__ = [
     "CODES",

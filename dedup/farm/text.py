@@ -27,7 +27,6 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
-from dedup._jit import kernel
 from dedup.farm.chars import (
     ALNUM,
     ALPHA,
@@ -43,7 +42,8 @@ from dedup.farm.chars import (
     tables,
 )
 from dedup.farm.lexicon import MONTH, WEEKDAY, lexicon
-from dedup.normalize import decode_utf8, fmix64, join_bytes
+from dedup.jit import kernel
+from dedup.text.normalize import decode_utf8, fmix64, join_bytes
 
 __all__ = [
     "CHROME",

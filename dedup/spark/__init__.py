@@ -1,7 +1,7 @@
 """`dedup scan` on Apache Spark: the local engine's stage functions per partition, the corpus-wide steps as
 Spark jobs, and exactly the local engine's results.
 
-    inputs -> read + featurize (per partition: `dedup.sources`, `featurize_batch`) -------------------+
+    inputs -> read + featurize (per partition: `dedup.io.sources`, `featurize_batch`) -------------------+
     ids -> `#n` renames (per id family) -> rank (a distributed sort)                                 |
     document frequencies (summed over partitions) -> TF-IDF, top terms, band keys (per partition) <--+
     band keys and passage anchors grouped by Spark -> candidate pairs (the bucket rule) -> agreement floors,

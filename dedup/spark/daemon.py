@@ -17,13 +17,13 @@ def warm_up() -> None:
     import numpy as np
 
     from dedup.config import ScanConfig
-    from dedup.confirm import overlaps
-    from dedup.lsh import agreement, band_keys
+    from dedup.engine.confirm import overlaps
+    from dedup.engine.lsh import agreement, band_keys
+    from dedup.engine.signature import minhash
+    from dedup.engine.tfidf import document_frequencies, pair_cosines, tfidf, top_terms
     from dedup.model import Document
-    from dedup.pipeline import featurize_batch
-    from dedup.signature import minhash
+    from dedup.scan.pipeline import featurize_batch
     from dedup.spark import inputs, stages  # noqa: F401 -- what the workers run
-    from dedup.tfidf import document_frequencies, pair_cosines, tfidf, top_terms
 
     config = ScanConfig(workers=1, score=False)
     batch = featurize_batch([Document("a", "warm up the kernels"), Document("b", "warm up the stages")], config)

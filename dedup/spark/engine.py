@@ -22,16 +22,15 @@ from typing import Any
 import numpy as np
 
 from dedup.config import ScanConfig
-from dedup.confirm import DUPLICATE, REWRITE
-from dedup.lsh import bands
+from dedup.engine.confirm import DUPLICATE, REWRITE
+from dedup.engine.lsh import bands
+from dedup.engine.tfidf import N_FEATURES, rewrite_max_df
+from dedup.io.sources import DEFAULT_MAX_BYTES
 from dedup.model import Cluster, Document, DocumentResult, Pair, Pairs, ScanResult, Skipped
-from dedup.pipeline import rewrite_max_df
-from dedup.sources import DEFAULT_MAX_BYTES
 from dedup.spark import arrow, stages
 from dedup.spark.components import components
 from dedup.spark.inputs import SOURCE_SCHEMA, features_schema, list_inputs, read_and_featurize, source_rows
 from dedup.spark.session import spark_session
-from dedup.tfidf import N_FEATURES
 
 __all__ = ["SparkScan", "scan_spark"]
 
@@ -221,7 +220,7 @@ def scan_spark(
 
 
 def _version() -> str:
-    from dedup import __version__
+    from dedup._version import __version__
 
     return __version__
 

@@ -1,6 +1,6 @@
 """Inputs -> featurized documents on the executors, with the local engine's ids, order and skip rows.
 
-Files are listed on the driver by the local rules (`dedup.sources.Corpus` for local paths; the same walk over
+Files are listed on the driver by the local rules (`dedup.io.sources.Corpus` for local paths; the same walk over
 Hadoop's FileSystem for URIs such as s3a:// or hdfs://), then read on the executors by the same functions as
 locally: `read_job` for a local path (each executor reads it, as Spark reads file paths), `read_data` for the
 bytes Spark's binary file source fetched from anywhere else. Parquet files (a text column and an id column)
@@ -21,10 +21,9 @@ import numpy as np
 
 from dedup.config import ScanConfig
 from dedup.errors import InputError
+from dedup.io.sources import RECORD_FIELDS, Corpus, FileJob, file_runs, precheck, read_data, read_job, read_records
 from dedup.model import Document, Skipped
-from dedup.parallel import _runs as file_runs
-from dedup.pipeline import farm_of, featurize_batch
-from dedup.sources import RECORD_FIELDS, Corpus, FileJob, precheck, read_data, read_job, read_records
+from dedup.scan.pipeline import farm_of, featurize_batch
 from dedup.spark.arrow import pack, pack_rows
 
 __all__ = [

@@ -22,16 +22,16 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from dedup.cluster import describe
 from dedup.config import ClusterConfig, ScanConfig
-from dedup.confirm import DUPLICATE, REWRITE, classify, overlaps
-from dedup.lsh import agreement, band_hashes, band_pairs, sorted_unique
-from dedup.passages import enough
-from dedup.pipeline import _unique_ids as unique_ids
-from dedup.shingle import SetBatch
-from dedup.signature import minhash
+from dedup.engine.cluster import describe
+from dedup.engine.confirm import DUPLICATE, REWRITE, classify, overlaps
+from dedup.engine.lsh import agreement, band_hashes, band_pairs, sorted_unique
+from dedup.engine.passages import enough
+from dedup.engine.shingle import SetBatch
+from dedup.engine.signature import minhash
+from dedup.engine.tfidf import N_FEATURES, document_frequencies, pair_cosines, tfidf, top_terms
+from dedup.model import unique_ids
 from dedup.spark.arrow import gather, pack, scatter, select, unpack, unpack_rows
-from dedup.tfidf import N_FEATURES, document_frequencies, pair_cosines, tfidf, top_terms
 
 __all__ = [
     "BAND_SCHEMA",

@@ -8,7 +8,6 @@ as the document and keep the rest of the visible text aside as `chrome`.
 
 from __future__ import annotations
 
-import functools
 import gzip
 import io
 import os
@@ -17,7 +16,6 @@ import stat
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ import orjson
 
 from dedup.errors import InputError
 from dedup.model import Document, Skipped
+from dedup.text.html import extract_html
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -33,7 +32,7 @@ __all__ = [
     "Corpus",
     "FileJob",
     "decode",
-    "extract_html",
+    "file_runs",
     "is_html",
     "precheck",
     "read_data",
@@ -186,77 +185,6 @@ def repair(text: str) -> str:
 
     # fix_encoding is the part of fix_text that undoes double encoding, at a quarter of its cost.
     return ftfy.fix_encoding(text)
-
-
-# Elements whose text a reader never sees.
-_HIDDEN_TAGS = ("script", "style", "noscript", "template")
-
-
-# The last page's result is kept: scoring a page read from a file (`dedup score`, `dedup index check`) reads its
-# text through `read_file` and then gives `dedup.score` the page for its chrome, which would extract it again.
-@functools.lru_cache(maxsize=1)
-def extract_html(html: str) -> tuple[str, str]:
-    """An HTML page -> (main text, chrome): the article, and the rest of the visible text (menus, footers)."""
-    import trafilatura
-    from lxml import html as lxml_html
-
-    parser = lxml_html.HTMLParser()
-    try:
-        tree = lxml_html.fromstring(html, parser=parser)
-    except (ValueError, lxml_html.etree.ParserError):
-        tree = None
-    if tree is not None and any(error.type_name == "ERR_RESOURCE_LIMIT" for error in parser.error_log):
-        # libxml2 stops at 256 levels of nesting (pages of unclosed tags reach them) and keeps only the text
-        # above; trafilatura parses with it too. The page's text is read by a tokenizer that keeps no tree.
-        return _visible_text(html), ""
-    main = trafilatura.extract(html, include_comments=False, include_tables=True, favor_recall=True) or ""
-    if tree is None:
-        return main, ""
-    for node in tree.xpath("|".join(f"//{tag}" for tag in _HIDDEN_TAGS)):
-        node.drop_tree()
-    # Each text node of the page is chrome unless the extracted article contains it. Text nodes, not lines:
-    # a page may put its whole body on one line.
-    flat_main = " ".join(main.split())
-    segments = (" ".join(node.split()) for node in tree.itertext())
-    chrome = "\n".join(seg for seg in segments if seg and seg not in flat_main)
-    if not main.strip():
-        return chrome, ""  # no article found: the page is all chrome, but its text is still the document
-    return main, chrome
-
-
-class _TextCollector(HTMLParser):
-    # Text outside script, style and the like; a line break at each block-level tag.
-    HIDDEN = frozenset((*_HIDDEN_TAGS, "head"))
-    BLOCKS = frozenset(("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article"))
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.HIDDEN:
-            self.hidden += 1
-        elif tag in self.BLOCKS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.HIDDEN:
-            self.hidden = max(0, self.hidden - 1)
-        elif tag in self.BLOCKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.hidden:
-            self.parts.append(data)
-
-
-def _visible_text(html: str) -> str:
-    collector = _TextCollector()
-    collector.feed(html)
-    collector.close()
-    lines = (" ".join(line.split()) for line in "".join(collector.parts).split("\n"))
-    return "\n".join(line for line in lines if line)
 
 
 def _record_text(record: Any, where: str) -> tuple[str | None, str]:
@@ -537,3 +465,25 @@ class Corpus:
 
     def __iter__(self) -> Iterator[Document]:
         return self.read(self.jobs())
+
+
+# A run of files is about this much work; an HTML page counts as 1/HTML_RUN of it, as extraction costs far more
+# per byte than plain text.
+RUN_BYTES = 2 * 1024 * 1024
+HTML_RUN = 64
+
+
+def file_runs(jobs: Sequence[FileJob]) -> list[list[FileJob]]:
+    """`jobs` in order, cut into runs of about `RUN_BYTES` of work each: the unit a worker reads and featurizes."""
+    runs: list[list[FileJob]] = []
+    current: list[FileJob] = []
+    weight = 0
+    for job in jobs:
+        current.append(job)
+        weight += RUN_BYTES // HTML_RUN if is_html(job) else job.size
+        if weight >= RUN_BYTES:
+            runs.append(current)
+            current, weight = [], 0
+    if current:
+        runs.append(current)
+    return runs

@@ -25,9 +25,9 @@ from typing import Any
 from dedup.config import ScanConfig
 from dedup.errors import InputError
 from dedup.farm.scan import FarmFeatures, FarmInput, farm_features
+from dedup.io.sources import FileJob, file_runs, is_html, read_job
 from dedup.model import Document, Skipped
-from dedup.pipeline import Batch, featurize_batch
-from dedup.sources import FileJob, is_html, read_job
+from dedup.scan.pipeline import Batch, featurize_batch
 
 __all__ = ["POOL_MIN_BYTES", "FilePool", "worth_a_pool"]
 
@@ -36,8 +36,6 @@ __all__ = ["POOL_MIN_BYTES", "FilePool", "worth_a_pool"]
 POOL_MIN_BYTES = 8 * 1024 * 1024
 # Files go to workers in runs of about this many bytes (one JSONL shard, or a few hundred pages): large
 # enough that sending the results back is cheap, small enough that both workers stay busy to the end.
-RUN_BYTES = 2 * 1024 * 1024
-HTML_RUN = 64  # HTML pages per run: extraction costs far more per byte than plain text
 # How long a worker with its farm features ready waits for the others before it returns anyway (the scan then
 # reads and scores the runs of a worker that never asked here): far longer than workers' shares differ.
 TOGETHER_SECONDS = 600.0
@@ -49,21 +47,6 @@ def worth_a_pool(jobs: Sequence[FileJob], workers: int) -> bool:
         return False
     html = sum(is_html(job) for job in jobs)
     return sum(job.size for job in jobs) >= POOL_MIN_BYTES or html >= 4 * workers
-
-
-def _runs(jobs: Sequence[FileJob]) -> list[list[FileJob]]:
-    runs: list[list[FileJob]] = []
-    current: list[FileJob] = []
-    weight = 0
-    for job in jobs:
-        current.append(job)
-        weight += RUN_BYTES // HTML_RUN if is_html(job) else job.size
-        if weight >= RUN_BYTES:
-            runs.append(current)
-            current, weight = [], 0
-    if current:
-        runs.append(current)
-    return runs
 
 
 # In a worker process: what scoring reads of each run it featurized for a scan that scores, kept until the
@@ -119,7 +102,7 @@ class FilePool:
     """
 
     def __init__(self, jobs: Sequence[FileJob], config: ScanConfig, workers: int, skipped: list[Skipped]) -> None:
-        self._runs = _runs(jobs)
+        self._runs = file_runs(jobs)
         self._skipped = skipped
         self._ids: dict[int, list[str]] = {}
         self._farm_futures: list[Future[dict[int, FarmFeatures]]] = []

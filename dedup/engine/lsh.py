@@ -16,8 +16,8 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from dedup._jit import kernel, spread
 from dedup.config import LSHConfig
+from dedup.jit import kernel, spread
 
 __all__ = [
     "KNOWN_BANDS",

@@ -13,9 +13,9 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from dedup._jit import kernel, spread
 from dedup.config import SignatureConfig
-from dedup.shingle import SetBatch
+from dedup.engine.shingle import SetBatch
+from dedup.jit import kernel, spread
 
 __all__ = ["EMPTY", "minhash", "minhash_row", "permutations"]
 

@@ -14,8 +14,7 @@ from typing import Any
 import orjson
 
 from dedup.index import IndexStats, Verdict
-from dedup.model import Skipped
-from dedup.report import (
+from dedup.io.report.scan import (
     MEASURES_LEGEND,
     SHOWN_CHECKED,
     SHOWN_MEMBERS,
@@ -24,6 +23,7 @@ from dedup.report import (
     skipped_table,
     spreadsheet_cell,
 )
+from dedup.model import Skipped
 
 __all__ = [
     "AddReport",

@@ -16,7 +16,7 @@ import numpy.typing as npt
 import orjson
 
 from dedup.errors import IndexStoreError
-from dedup.index_features import Ragged
+from dedup.index.features import Ragged
 
 __all__ = [
     "DTYPES",
@@ -40,7 +40,7 @@ FORMAT = "dedup-index"
 SCHEMA = 2
 # Every array a store keeps, and its dtype: band hashes of both paths, term columns and counts, the shingle
 # set, the line and sentence keys, a sketch of the rewrite-path signature (its values' low bytes), and the
-# passage anchors (`dedup.passages`: sorted, distinct shingle hashes).
+# passage anchors (`dedup.engine.passages`: sorted, distinct shingle hashes).
 DTYPES: dict[str, np.dtype[Any]] = {
     "bands": np.dtype("<u4"),
     "terms": np.dtype("<u4"),

@@ -6,8 +6,8 @@ measure candidates), for the sequence numbers of ids (idempotent adds), and to c
 after a plan has looked at the store -- under the store's write lock (SQLite) or retried until no one else
 wrote in between (Redis) -- so that two crawlers adding copies at once always learn of each other.
 
-- `dedup.storage.sqlite`: a file, shared by the processes of one machine (WAL, short transactions).
-- `dedup.storage.redis`: a Redis server, shared by crawlers on many machines (`pip install "dedup[redis]"`).
+- `dedup.index.storage.sqlite`: a file, shared by the processes of one machine (WAL, short transactions).
+- `dedup.index.storage.redis`: a Redis server, shared by crawlers on many machines (`pip install "dedup[redis]"`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, TypeVar
 
-from dedup.storage.records import Changes, Cursor, NewDoc, StoredRows
+from dedup.index.storage.records import Changes, Cursor, NewDoc, StoredRows
 
 __all__ = ["Plan", "Reader", "Store", "is_url", "open_store"]
 
@@ -102,9 +102,9 @@ def open_store(location: str | os.PathLike[str], *, create: dict[str, Any] | Non
     cannot be reached.
     """
     if is_url(location):
-        from dedup.storage.redis import RedisStore
+        from dedup.index.storage.redis import RedisStore
 
         return RedisStore.open(str(location), create=create, timeout=timeout)
-    from dedup.storage.sqlite import SQLiteStore
+    from dedup.index.storage.sqlite import SQLiteStore
 
     return SQLiteStore.open(os.fspath(location), create=create, timeout=timeout)

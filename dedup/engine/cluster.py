@@ -17,7 +17,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from dedup.config import ClusterConfig
-from dedup.confirm import DUPLICATE, REWRITE, ConfirmedPairs
+from dedup.engine.confirm import DUPLICATE, REWRITE, ConfirmedPairs
 
 __all__ = ["Clusters", "cluster", "describe"]
 

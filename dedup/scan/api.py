@@ -6,13 +6,13 @@ import os
 from collections.abc import Callable, Iterable
 from itertools import chain
 
-from dedup._jit import cores
 from dedup.config import scan_config
 from dedup.errors import ConfigError, InputError
+from dedup.io.sources import DEFAULT_MAX_BYTES, Corpus
+from dedup.jit import cores
 from dedup.model import Document, ScanResult
-from dedup.parallel import FilePool, worth_a_pool
-from dedup.pipeline import featurize_batches, scan_batches, scan_documents
-from dedup.sources import DEFAULT_MAX_BYTES, Corpus
+from dedup.scan.parallel import FilePool, worth_a_pool
+from dedup.scan.pipeline import featurize_batches, scan_batches, scan_documents
 
 __all__ = ["scan"]
 

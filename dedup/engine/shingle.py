@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from dedup._jit import kernel, radix_sort, spread
 from dedup.config import ShingleConfig
-from dedup.normalize import TokenBatch, fmix64
+from dedup.jit import kernel, radix_sort, spread
+from dedup.text.normalize import TokenBatch, fmix64
 
 __all__ = ["SetBatch", "distinct_sorted", "kgram_hashes", "shingle", "shingle_capacity", "shingle_doc"]
 

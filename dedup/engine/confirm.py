@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from dedup._jit import kernel, spread
 from dedup.config import ConfirmConfig
+from dedup.engine.shingle import SetBatch
+from dedup.jit import kernel, spread
 from dedup.model import DUPLICATE, REWRITE
-from dedup.shingle import SetBatch
 
 __all__ = ["DUPLICATE", "REWRITE", "ConfirmedPairs", "classify", "overlaps"]
 

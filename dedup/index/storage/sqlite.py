@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from dedup.errors import IndexStoreError
-from dedup.storage import Plan
-from dedup.storage.records import (
+from dedup.index.storage import Plan
+from dedup.index.storage.records import (
     DTYPES,
     SCHEMA,
     Changes,

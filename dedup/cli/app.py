@@ -16,12 +16,12 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from dedup import __version__
-from dedup.api import scan as scan_paths
+from dedup._version import __version__
 from dedup.errors import DedupError
+from dedup.io.report.scan import counted, render, render_table
+from dedup.io.sources import DEFAULT_MAX_BYTES
 from dedup.model import ScanResult
-from dedup.report import counted, render, render_table
-from dedup.sources import DEFAULT_MAX_BYTES
+from dedup.scan.api import scan as scan_paths
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -87,7 +87,7 @@ def _nothing_read(skipped: int) -> typer.Exit:
 
 def _note_first_run(*kernels: Any) -> None:
     """On a terminal, say why a fresh install's first run pauses: numba compiles the inner loops once."""
-    from dedup._jit import cached
+    from dedup.jit import cached
 
     if sys.stderr.isatty() and not cached(*kernels):
         typer.echo(
@@ -228,8 +228,8 @@ def scan(
     if engine is Engine.local and _own_process:
         _lean_scikit_learn()
     if engine is Engine.local and not quiet:
+        from dedup.engine.featurize import _featurize_range
         from dedup.farm.signals import measure_batch
-        from dedup.featurize import _featurize_range
 
         _note_first_run(_featurize_range, *([measure_batch] if score else []))
     try:
@@ -378,7 +378,8 @@ def _looks_like_html(text: str) -> bool:
 def _score_inputs(source: str, max_bytes: int) -> list[tuple[str, str, str | None]]:
     """`(id, text, html)` for each document of a file or of standard input (`-`); errors as `DedupError`."""
     from dedup.errors import InputError
-    from dedup.sources import decode, extract_html, read_file, read_page
+    from dedup.io.sources import decode, read_file, read_page
+    from dedup.text.html import extract_html
 
     if source == "-":
         data = sys.stdin.buffer.read(max_bytes + 1)
@@ -459,7 +460,7 @@ def _print_scores(results: list[FarmScore], fmt: ScoreFormat) -> None:
         data: object = results[0].to_dict() if len(results) == 1 else [r.to_dict() for r in results]
         sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n")
         return
-    from dedup.report import render_score
+    from dedup.io.report.scan import render_score
 
     console = _console()
     for result in results:
@@ -547,8 +548,8 @@ def index_add(
     import time
 
     from dedup.index import Index
-    from dedup.index_report import AddReport, add_table, render_add
-    from dedup.sources import Corpus
+    from dedup.io.report.index import AddReport, add_table, render_add
+    from dedup.io.sources import Corpus
 
     started = time.perf_counter()
     read = 0
@@ -599,8 +600,8 @@ def index_check(
     import time
 
     from dedup.index import Index, Verdict
-    from dedup.index_report import CheckReport, check_table, render_check
-    from dedup.sources import Corpus, is_html, read_page
+    from dedup.io.report.index import CheckReport, check_table, render_check
+    from dedup.io.sources import Corpus, is_html, read_page
 
     started = time.perf_counter()
     try:
@@ -652,7 +653,7 @@ def index_stats(
     Example: dedup index stats --index crawl.index --format json
     """
     from dedup.index import Index
-    from dedup.index_report import render_stats, stats_table
+    from dedup.io.report.index import render_stats, stats_table
 
     try:
         with Index.open(index, create=False) as idx:

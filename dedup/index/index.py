@@ -42,9 +42,10 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from dedup.config import IndexConfig, index_config
-from dedup.confirm import DUPLICATE, REWRITE, classify
+from dedup.engine.confirm import DUPLICATE, REWRITE, classify
+from dedup.engine.tfidf import N_FEATURES, tfidf_rows
 from dedup.errors import ConfigError, IndexStoreError, InputError
-from dedup.index_features import (
+from dedup.index.features import (
     IndexFeatures,
     cosines,
     engine_fingerprint,
@@ -55,11 +56,10 @@ from dedup.index_features import (
     sketch_agreement,
     stored_keys,
 )
-from dedup.index_state import IndexState
+from dedup.index.state import IndexState
+from dedup.index.storage import Reader, Store, is_url, open_store
+from dedup.index.storage.records import FORMAT, SCHEMA, SETTINGS, Changes, NewDoc
 from dedup.model import Document
-from dedup.storage import Reader, Store, is_url, open_store
-from dedup.storage.records import FORMAT, SCHEMA, SETTINGS, Changes, NewDoc
-from dedup.tfidf import N_FEATURES, tfidf_rows
 
 if TYPE_CHECKING:
     from dedup.farm import FarmScore
@@ -177,7 +177,7 @@ class _Doc:
 
 
 def _version() -> str:
-    from dedup import __version__
+    from dedup._version import __version__
 
     return __version__
 
@@ -311,7 +311,7 @@ class Index:
         transaction with the number of documents it settled: those are stored, whatever happens next. Returns
         how many were added.
         """
-        from dedup._jit import cores
+        from dedup.jit import cores
 
         added = 0
         iterator = iter(documents)

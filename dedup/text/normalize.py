@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from dedup._jit import kernel, spread
+from dedup.jit import kernel, spread
 
 __all__ = [
     "Folding",

@@ -9,7 +9,7 @@ each call, so that a check reads from the store only the candidates it measures:
   sorted, in the manner of a log-structured merge tree (a small unsorted tail, a recent sorted part, the main part);
 - the passage table: a band table of one row holding an entry per (document, passage anchor), so that a document
   with any number of anchors is in the bucket of each, and each document's number of anchors (the passage path
-  pairs documents sharing enough of them: `dedup.passages.enough`);
+  pairs documents sharing enough of them: `dedup.engine.passages.enough`);
 - rewrite-path sketches: a byte of each MinHash value per document, to drop weak candidates as a scan does;
 - segment counts: how many documents hold each line or sentence key (corpus-level farm signals).
 
@@ -23,12 +23,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from dedup._jit import kernel
+from dedup.engine.passages import enough
+from dedup.engine.tfidf import N_FEATURES
 from dedup.errors import IndexStoreError
-from dedup.index_features import Ragged
-from dedup.passages import enough
-from dedup.storage.records import StateRows
-from dedup.tfidf import N_FEATURES
+from dedup.index.features import Ragged
+from dedup.index.storage.records import StateRows
+from dedup.jit import kernel
 
 __all__ = ["BandTable", "IndexState", "SegmentCounts"]
 
@@ -402,7 +402,7 @@ class IndexState:
         """Sequence numbers (sorted, distinct) of the documents that are the query's candidates, per path
         (duplicate, passage, rewrite; `max_bucket` in that order), the document `exclude` (a sequence number)
         left out: those sharing a bucket with the query on a Jaccard path, and on the passage path those sharing
-        enough of its `anchors` (sorted, distinct) by the scan's rule (`dedup.passages.anchor_pairs`)."""
+        enough of its `anchors` (sorted, distinct) by the scan's rule (`dedup.engine.passages.anchor_pairs`)."""
         skip = -1 if exclude is None else exclude  # the compiled lookup takes a plain int; no sequence number is -1
         # A document comes out of the lookup once per anchor bucket it shares with the query (an oversized bucket
         # gives its first member, once), so its count is how many anchors it shares, as a scan counts them.

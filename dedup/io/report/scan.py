@@ -11,9 +11,9 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from dedup._jit import kernel
+from dedup.jit import kernel
 from dedup.model import DUPLICATE, MEASURE_SCALE, REWRITE, Pairs, ScanResult, Skipped, document_row
-from dedup.normalize import pack
+from dedup.text.normalize import pack
 
 if TYPE_CHECKING:
     from dedup.farm.result import FarmScore

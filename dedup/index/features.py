@@ -1,6 +1,6 @@
 """Texts -> what the crawler index stores and compares, from the scan's own stages.
 
-A document is featurized as in a scan (`dedup.featurize`: normalized tokens, word k-gram set, passage anchors,
+A document is featurized as in a scan (`dedup.engine.featurize`: normalized tokens, word k-gram set, passage anchors,
 MinHash signature, term counts), then reduced to what the index keeps: one 32-bit hash per LSH band of each
 Jaccard candidate path, the passage anchors as they are (the passage path's keys), and the keys of its lines
 and sentences (for corpus-level farm signals), the farm scorer's own
@@ -9,7 +9,7 @@ TF-IDF cosine need document frequencies; they come in as arrays (the index keeps
 pure: arrays in, arrays out.
 
 TF-IDF is the scan's (scikit-learn's `TfidfTransformer` with sublinear tf, smoothed idf and the English
-function-word prior of `dedup.tfidf`), computed from frequencies over the index and the document at hand
+function-word prior of `dedup.engine.tfidf`), computed from frequencies over the index and the document at hand
 instead of over one batch: the same pair gets the same cosine as in a scan of the same documents.
 """
 
@@ -24,17 +24,16 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from dedup._jit import spread
 from dedup.config import IndexConfig, LSHConfig, ShingleConfig, SignatureConfig
-from dedup.confirm import overlaps
+from dedup.engine.confirm import overlaps
+from dedup.engine.featurize import featurize
+from dedup.engine.lsh import band_hashes, bands
+from dedup.engine.shingle import SetBatch
+from dedup.engine.signature import minhash
+from dedup.engine.tfidf import N_FEATURES, PRIOR_DOCUMENTS, pair_cosines, rewrite_max_df, tfidf_rows, top_terms
 from dedup.farm.corpus import Fingerprints, batch_fingerprints
-from dedup.featurize import featurize
-from dedup.lsh import band_hashes, bands
-from dedup.normalize import normalize_text, tokenize
-from dedup.pipeline import rewrite_max_df
-from dedup.shingle import SetBatch
-from dedup.signature import minhash
-from dedup.tfidf import N_FEATURES, PRIOR_DOCUMENTS, pair_cosines, tfidf_rows, top_terms
+from dedup.jit import spread
+from dedup.text.normalize import normalize_text, tokenize
 
 __all__ = [
     "IndexFeatures",
@@ -149,7 +148,7 @@ class IndexFeatures:
     """What the index computes from a batch of texts before it looks anything up, row `d` for text `d`.
 
     `terms`: term counts (CSR over `N_FEATURES` hashed columns); `duplicate_bands`: the shingle-signature band
-    hashes of the duplicate path; `anchors`: the passage anchors (`dedup.passages`), the passage path's keys;
+    hashes of the duplicate path; `anchors`: the passage anchors (`dedup.engine.passages`), the passage path's keys;
     `segments`: lines and sentences with their keys and spans.
     """
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from dedup._jit import kernel
-from dedup.lsh import band_pairs, decode_pairs
-from dedup.shingle import SetBatch
+from dedup.engine.lsh import band_pairs, decode_pairs
+from dedup.engine.shingle import SetBatch
+from dedup.jit import kernel
 
 __all__ = ["SHARED", "anchor_pairs", "enough", "winnow"]
 

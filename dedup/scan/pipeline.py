@@ -23,18 +23,18 @@ from itertools import islice
 import numpy as np
 import numpy.typing as npt
 
-from dedup._jit import cores
-from dedup.cluster import cluster
 from dedup.config import ScanConfig
-from dedup.confirm import DUPLICATE, REWRITE, ConfirmedPairs, classify, overlaps
+from dedup.engine.cluster import cluster
+from dedup.engine.confirm import DUPLICATE, REWRITE, ConfirmedPairs, classify, overlaps
+from dedup.engine.featurize import Features, featurize
+from dedup.engine.lsh import candidate_pairs, merge_pairs
+from dedup.engine.passages import anchor_pairs
+from dedup.engine.shingle import SetBatch
+from dedup.engine.signature import minhash
+from dedup.engine.tfidf import document_frequencies, pair_cosines, rewrite_max_df, tfidf, top_terms
 from dedup.farm.scan import DocumentFarm, FarmFeatures, corpus_scores, farm_features
-from dedup.featurize import Features, featurize
-from dedup.lsh import candidate_pairs, merge_pairs
-from dedup.model import Cluster, Document, DocumentResult, Pairs, ScanResult, Skipped
-from dedup.passages import anchor_pairs
-from dedup.shingle import SetBatch
-from dedup.signature import minhash
-from dedup.tfidf import document_frequencies, pair_cosines, tfidf, top_terms
+from dedup.jit import cores
+from dedup.model import Cluster, Document, DocumentResult, Pairs, ScanResult, Skipped, unique_ids
 
 __all__ = [
     "Batch",
@@ -42,19 +42,18 @@ __all__ = [
     "farm_of",
     "featurize_batch",
     "featurize_batches",
-    "rewrite_max_df",
     "scan_batches",
     "scan_documents",
 ]
 
 Progress = Callable[[int], None]
 # A batch's content-farm features, or a callable that gives them once they are needed (after clustering), so
-# that worker processes can compute them while the corpus stages run (`dedup.parallel`).
+# that worker processes can compute them while the corpus stages run (`dedup.scan.parallel`).
 FarmPart = FarmFeatures | Callable[[], FarmFeatures]
 
 
 def _version() -> str:
-    from dedup import __version__
+    from dedup._version import __version__
 
     return __version__
 
@@ -89,33 +88,6 @@ def _batches(documents: Iterable[Document], size: int) -> Iterator[list[Document
     iterator = iter(documents)
     while batch := list(islice(iterator, size)):
         yield batch
-
-
-def rewrite_max_df(documents: int) -> int:
-    """The rewrite path leaves out terms found in more documents than this, of `documents`.
-
-    Terms in more than 2% of the documents (and at least 100) name a topic shared by many unrelated stories;
-    leaving them out halves the rewrite path's candidates on real data for about one point of recall
-    (bench/quality.py).
-    """
-    return max(100, documents // 50)
-
-
-def _unique_ids(ids: list[str]) -> tuple[list[str], int]:
-    # Two inputs may claim one id (two feeds reuse a record id): keep both, suffix the later ones.
-    seen: set[str] = set()
-    out = []
-    renamed = 0
-    for doc_id in ids:
-        new_id = doc_id
-        n = 1
-        while new_id in seen:
-            n += 1
-            new_id = f"{doc_id}#{n}"
-        renamed += new_id != doc_id
-        seen.add(new_id)
-        out.append(new_id)
-    return out, renamed
 
 
 def _pairs(confirmed: ConfirmedPairs, doc_ids: list[str], rank: npt.NDArray[np.int64]) -> Pairs:
@@ -232,7 +204,7 @@ def _corpus_stages(
     skipped: tuple[Skipped, ...],
     farm_parts: Sequence[FarmPart] | None = None,
 ) -> ScanResult:
-    doc_ids, renamed = _unique_ids(ids)
+    doc_ids, renamed = unique_ids(ids)
     n = len(doc_ids)
     words = features.words
     active = words > 0

@@ -17,13 +17,13 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from dedup._jit import kernel, spread
 from dedup.config import ShingleConfig, SignatureConfig
-from dedup.normalize import class_table, date_folding, encode_batch, token_capacity, tokenize_doc, tokenizer_input
-from dedup.passages import winnow
-from dedup.shingle import SetBatch, distinct_sorted, kgram_hashes
-from dedup.signature import minhash_row, permutations
-from dedup.tfidf import N_FEATURES, count_terms
+from dedup.engine.passages import winnow
+from dedup.engine.shingle import SetBatch, distinct_sorted, kgram_hashes
+from dedup.engine.signature import minhash_row, permutations
+from dedup.engine.tfidf import N_FEATURES, count_terms
+from dedup.jit import kernel, spread
+from dedup.text.normalize import class_table, date_folding, encode_batch, token_capacity, tokenize_doc, tokenizer_input
 
 __all__ = ["Features", "featurize"]
 
@@ -34,7 +34,7 @@ class Features:
 
     `words`: normalized tokens; `shingles`: its word k-gram set; `signatures`: the MinHash of that set;
     `terms`: term counts (CSR, `N_FEATURES` hashed columns, sorted within each row); `anchors`: its passage
-    anchors (`dedup.passages`), a sorted set of k-gram hashes.
+    anchors (`dedup.engine.passages`), a sorted set of k-gram hashes.
     """
 
     words: npt.NDArray[np.int64]

@@ -24,8 +24,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
 from dedup.errors import IndexStoreError
-from dedup.storage import Plan
-from dedup.storage.records import Changes, Cursor, NewDoc, StateRows, StoredRows, dump_meta, parse_meta
+from dedup.index.storage import Plan
+from dedup.index.storage.records import Changes, Cursor, NewDoc, StateRows, StoredRows, dump_meta, parse_meta
 
 __all__ = ["RedisStore"]
 
