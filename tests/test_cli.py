@@ -379,7 +379,7 @@ def test_a_deferred_module_is_imported_whole_when_first_used() -> None:
 
     script = """
 import sys
-from dedup.cli import _defer
+from dedup.cli.app import _defer
 _defer("scipy.stats")
 import sklearn.feature_extraction.text
 assert "scipy.stats._stats_py" not in sys.modules
