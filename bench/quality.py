@@ -22,7 +22,7 @@ Reads ../shared/data (beside the checkout) and skips cleanly when it is absent. 
   window is meant for.
 - The five content-farm seeds: rewrites of one story that must never be called duplicates.
 - The rewrite line: how many BBC follow-ups (different articles about one event) and how many llmfake rewrites
-  `--rewrite-cosine` 0.45, 0.50 and 0.55 let through (the README's table).
+  `--rewrite-cosine` 0.45, 0.50 and 0.55 let through.
 
 Writes bench/results/quality.md.
 """
