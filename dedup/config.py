@@ -121,13 +121,21 @@ class ConfirmConfig:
 
 @dataclass(frozen=True)
 class ClusterConfig:
-    """How a cluster's representative is chosen: the `longest` member or the `first` in input order."""
+    """How a cluster's representative is chosen (the `longest` member or the `first` in input order), and by
+    how much a member's claim to be the cluster's source must lead the next one's to be named its `source`
+    (`dedup.engine.source`)."""
 
     representative: str = "longest"
+    source_margin: float = 0.05
 
     def __post_init__(self) -> None:
         if self.representative not in ("longest", "first"):
             raise ConfigError(f"representative={self.representative!r} -- use 'longest' or 'first'.")
+        if not 0.0 <= self.source_margin <= 1.0:
+            raise ConfigError(
+                f"source_margin={self.source_margin!r} must be from 0 to 1 (a lead in coverage; 1 never names a "
+                "source)."
+            )
 
 
 @dataclass(frozen=True)
@@ -170,6 +178,7 @@ _SETTINGS = {
     "rewrite_cosine": ("confirm", "rewrite_cosine"),
     "rewrite_top_terms": ("confirm", "rewrite_top_terms"),
     "representative": ("cluster", "representative"),
+    "source_margin": ("cluster", "source_margin"),
 }
 
 
@@ -224,14 +233,14 @@ class IndexConfig:
 
 # Flat index setting -> the (stage, attribute) slots it sets; max_bucket bounds the buckets of both LSH paths.
 _INDEX_SETTINGS: dict[str, tuple[tuple[str, str], ...]] = {
-    **{name: (slot,) for name, slot in _SETTINGS.items() if name != "representative"},
+    **{name: (slot,) for name, slot in _SETTINGS.items() if slot[0] != "cluster"},
     "max_bucket": (("duplicate_lsh", "max_bucket"), ("rewrite_lsh", "max_bucket")),
 }
 _INDEX_TOP_LEVEL = ("batch_size", "timeout", "farm")
 
 
 def index_config(**settings: object) -> IndexConfig:
-    """An `IndexConfig` from flat keyword settings (the names `scan_config` takes, less `representative`, plus
+    """An `IndexConfig` from flat keyword settings (the names `scan_config` takes, less the cluster ones, plus
     `max_bucket`, `batch_size`, `timeout` and `farm`).
 
     >>> index_config(k=4, rewrite_cosine=0.6).confirm.rewrite_cosine

@@ -55,6 +55,8 @@ MEASURE_DECIMALS = 4
 MEASURE_SCALE = 10**MEASURE_DECIMALS
 DUPLICATE = "duplicate"
 REWRITE = "rewrite"
+# What a cluster's source is to its cluster when the content-farm scorer reads membership: in it, but not spun.
+SOURCE = "source"
 
 
 class Pairs(Sequence[Pair]):
@@ -150,12 +152,14 @@ class Pairs(Sequence[Pair]):
 
 @dataclass(frozen=True, slots=True)
 class Cluster:
-    """Documents connected by confirmed pairs, with the member that stands for them."""
+    """Documents connected by confirmed pairs, with the member that stands for them, and the member the others
+    were made from (`source`) where the text tells it (`dedup.engine.source`), else None."""
 
     id: str
     relation: str
     members: tuple[str, ...]
     representative: str
+    source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +201,13 @@ class ScanResult:
                 for p in self.pairs
             ],
             "clusters": [
-                {"id": c.id, "relation": c.relation, "members": list(c.members), "representative": c.representative}
+                {
+                    "id": c.id,
+                    "relation": c.relation,
+                    "members": list(c.members),
+                    "representative": c.representative,
+                    "source": c.source,
+                }
                 for c in self.clusters
             ],
             "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],

@@ -92,16 +92,17 @@ def test_json_pairs_have_both_ids_a_relation_and_three_measures(news_report: dic
     assert {p["relation"] for p in pairs} == {"duplicate", "rewrite"}
 
 
-def test_json_clusters_have_id_relation_members_and_a_representative_among_them(
+def test_json_clusters_have_id_relation_members_a_representative_and_a_source_among_them(
     news_report: dict[str, object],
 ) -> None:
     clusters = news_report["clusters"]
     assert isinstance(clusters, list) and clusters
     membership = {doc["id"]: doc["cluster"] for doc in news_report["documents"]}  # type: ignore[attr-defined]
     for c in clusters:
-        assert set(c) == {"id", "relation", "members", "representative"}
+        assert set(c) == {"id", "relation", "members", "representative", "source"}
         assert c["relation"] in {"duplicate", "rewrite"}
         assert len(c["members"]) >= 2 and c["representative"] in c["members"]
+        assert c["source"] is None or c["source"] in c["members"]
         assert all(membership[m] == c["id"] for m in c["members"])
     assert sum(len(c["members"]) for c in clusters) == sum(v is not None for v in membership.values())
 

@@ -387,7 +387,13 @@ def test_a_spark_scan_collects_to_the_local_result_and_writes_parquet(spark: Any
     ]
     assert [tuple(x.values()) for x in rows[3]["reasons"]] == list(result.documents[3].reasons)
     assert pq.read_table(out / "clusters").to_pylist() == [
-        {"id": result.clusters[0].id, "relation": "duplicate", "members": ["a", "b"], "representative": "a"}
+        {
+            "id": result.clusters[0].id,
+            "relation": "duplicate",
+            "members": ["a", "b"],
+            "representative": "a",
+            "source": None,
+        }
     ]
     pair = result.pairs[0]
     assert pq.read_table(out / "pairs").to_pylist() == [

@@ -25,7 +25,15 @@ from dedup.farm.signals import CODES, COLUMNS, ENGLISH, measure_batch
 from dedup.farm.text import Article, encode_batch, layout_encoded
 from dedup.model import Document
 
-__all__ = ["TOP_REASONS", "DocumentFarm", "FarmFeatures", "FarmInput", "corpus_scores", "farm_features"]
+__all__ = [
+    "TOP_REASONS",
+    "DocumentFarm",
+    "FarmFeatures",
+    "FarmInput",
+    "corpus_scores",
+    "farm_features",
+    "intrinsic_scores",
+]
 
 TOP_REASONS = 3
 _INTRINSIC = tuple(code for code in SIGNALS if code not in CORPUS)
@@ -166,6 +174,27 @@ def _with_chrome(a: Article, chrome: str, values: npt.NDArray[np.float64], count
             counts[_COLUMN[code]] = m.count
 
 
+def _contributions(
+    features: FarmFeatures, codes: Sequence[str], values: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    # Every signal's contribution per document; style statistics of short or non-English texts count less,
+    # exactly as in `combine`.
+    params = load_params()
+    contribution = contributions(params, codes, values)
+    reliability = np.where(features.english, np.minimum(1.0, features.words / params.min_words), 0.0)
+    learned = np.array([params.signals[c].kind == LEARNED for c in codes])
+    contribution[:, learned] *= reliability[:, None]
+    return contribution
+
+
+def intrinsic_scores(features: FarmFeatures) -> npt.NDArray[np.float64]:
+    """Each document's score from its own text and page alone, before any corpus signal: what it would score
+    scanned on its own, and how likely it is to be a machine spin rather than a cluster's source."""
+    logit = load_params().intercept + _contributions(features, _INTRINSIC, features.values).sum(axis=1)
+    out: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp(-logit))
+    return out
+
+
 def corpus_scores(
     features: FarmFeatures,
     clusters: Sequence[tuple[str, int, int] | None],
@@ -191,11 +220,7 @@ def corpus_scores(
     codes = (*_INTRINSIC, *CORPUS)
     values = np.concatenate([features.values, corpus_values], axis=1)
     signal_counts = np.concatenate([features.counts, corpus_counts], axis=1)
-    contribution = contributions(params, codes, values)
-    # Style statistics of short or non-English texts count less, exactly as in `combine`.
-    reliability = np.where(features.english, np.minimum(1.0, features.words / params.min_words), 0.0)
-    learned = np.array([params.signals[c].kind == LEARNED for c in codes])
-    contribution[:, learned] *= reliability[:, None]
+    contribution = _contributions(features, codes, values)
     logit = params.intercept + contribution.sum(axis=1)
     score = 1.0 / (1.0 + np.exp(-logit))
     # Strongest first, ties by code, as `combine` orders reasons.

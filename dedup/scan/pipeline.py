@@ -31,10 +31,20 @@ from dedup.engine.lsh import candidate_pairs, merge_pairs
 from dedup.engine.passages import anchor_pairs
 from dedup.engine.shingle import SetBatch
 from dedup.engine.signature import minhash
-from dedup.engine.tfidf import document_frequencies, pair_cosines, rewrite_max_df, tfidf, top_terms
-from dedup.farm.scan import DocumentFarm, FarmFeatures, corpus_scores, farm_features
+from dedup.engine.source import cluster_sources
+from dedup.engine.tfidf import (
+    PRIOR_DOCUMENTS,
+    document_frequencies,
+    idf,
+    pair_cosines,
+    prior_frequencies,
+    rewrite_max_df,
+    tfidf,
+    top_terms,
+)
+from dedup.farm.scan import DocumentFarm, FarmFeatures, corpus_scores, farm_features, intrinsic_scores
 from dedup.jit import cores
-from dedup.model import Cluster, Document, DocumentResult, Pairs, ScanResult, Skipped, unique_ids
+from dedup.model import SOURCE, Cluster, Document, DocumentResult, Pairs, ScanResult, Skipped, unique_ids
 
 __all__ = [
     "Batch",
@@ -187,10 +197,19 @@ def scan_batches(
 
 
 def _farm_scores(
-    farm: FarmFeatures, label: list[int], relations: Sequence[str], members: Sequence[Sequence[int]]
+    farm: FarmFeatures,
+    label: list[int],
+    relations: Sequence[str],
+    members: Sequence[Sequence[int]],
+    unspun: npt.NDArray[np.bool_],
 ) -> list[DocumentFarm]:
     # The content-farm scores, with the corpus-level signals (shared lines and sentences, cluster membership).
+    # A member that may be its cluster's source (`unspun`) keeps its cluster for the shared-text signals, but
+    # being spun never counts against it: the original is the victim of a spin, not the farm.
     clusters = [(relations[x], x, len(members[x])) if x >= 0 else None for x in label]
+    for d in np.flatnonzero(unspun).tolist():
+        x = label[d]
+        clusters[d] = (SOURCE, x, len(members[x]))
     return corpus_scores(farm, clusters)
 
 
@@ -238,10 +257,21 @@ def _corpus_stages(
 
     label = clusters.label.tolist()
     scores: list[DocumentFarm] = []
-    if farm_parts is not None:
+    farm = FarmFeatures.concat([farm_of(part) for part in farm_parts]) if farm_parts is not None else None
+    with timer.stage("source"):
+        weights = idf(df + prior_frequencies(), n + PRIOR_DOCUMENTS)
+        spun = intrinsic_scores(farm) if farm is not None else None
+        likeliest, lead, claim = cluster_sources(matrix, weights, clusters.members, spun)
+        margin = config.cluster.source_margin
+        sources = [int(d) if gap >= margin else None for d, gap in zip(likeliest, lead, strict=True)]
+        # Whoever may be the source: the likeliest, and every member whose claim is within the margin of it.
+        clustered = clusters.label >= 0
+        best_claim = np.full(n, np.inf)
+        best_claim[clustered] = claim[likeliest][clusters.label[clustered]]
+        unspun = clustered & (claim >= best_claim - margin)
+    if farm is not None:
         with timer.stage("farm"):
-            farm = FarmFeatures.concat([farm_of(part) for part in farm_parts])
-            scores = _farm_scores(farm, label, clusters.relations, clusters.members)
+            scores = _farm_scores(farm, label, clusters.relations, clusters.members, unspun)
     with timer.stage("results"):
         pairs = _pairs(confirmed, doc_ids, rank)
         cluster_of = [clusters.ids[x] if x >= 0 else None for x in label]
@@ -251,9 +281,11 @@ def _corpus_stages(
             map(DocumentResult, doc_ids, words.tolist(), cluster_of, *(farm_fields if scores else ()))
         )
         cluster_results = tuple(
-            Cluster(cid, relation, tuple(doc_ids[m] for m in members), doc_ids[rep])
-            for cid, relation, members, rep in zip(
-                clusters.ids, clusters.relations, clusters.members, clusters.representatives, strict=True
+            Cluster(
+                cid, relation, tuple(doc_ids[m] for m in members), doc_ids[rep], None if src is None else doc_ids[src]
+            )
+            for cid, relation, members, rep, src in zip(
+                clusters.ids, clusters.relations, clusters.members, clusters.representatives, sources, strict=True
             )
         )
     summary = {

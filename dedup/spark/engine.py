@@ -24,9 +24,9 @@ import numpy as np
 from dedup.config import ScanConfig
 from dedup.engine.confirm import DUPLICATE, REWRITE
 from dedup.engine.lsh import bands
-from dedup.engine.tfidf import N_FEATURES, rewrite_max_df
+from dedup.engine.tfidf import N_FEATURES, PRIOR_DOCUMENTS, idf, prior_frequencies, rewrite_max_df
 from dedup.io.sources import DEFAULT_MAX_BYTES
-from dedup.model import Cluster, Document, DocumentResult, Pair, Pairs, ScanResult, Skipped
+from dedup.model import SOURCE, Cluster, Document, DocumentResult, Pair, Pairs, ScanResult, Skipped
 from dedup.spark import arrow, stages
 from dedup.spark.components import components
 from dedup.spark.inputs import SOURCE_SCHEMA, features_schema, list_inputs, read_and_featurize, source_rows
@@ -83,9 +83,10 @@ class SparkScan:
         )
         columns = ("a", "b", "a_id", "b_id", "relation", "jaccard", "containment", "cosine")
         pairs = Pairs.of(Pair(*r[2:]) for r in sorted(self.pairs.select(*columns).collect()))
-        found = self.clusters.select("root", "id", "relation", "members", "representative").collect()
+        found = self.clusters.select("root", "id", "relation", "members", "representative", "source").collect()
         clusters = tuple(
-            Cluster(r.id, r.relation, tuple(r.members), r.representative) for r in sorted(found, key=lambda r: r[0])
+            Cluster(r.id, r.relation, tuple(r.members), r.representative, r.source)
+            for r in sorted(found, key=lambda r: r[0])
         )
         skipped = tuple(Skipped(r[0], r[2]) for r in sorted(self.skipped.select("path", "order", "reason").collect()))
         return ScanResult(documents, pairs, clusters, skipped, self.summary)
@@ -175,7 +176,9 @@ def scan_spark(
     with timer.stage("confirm"):
         confirmed, counts = _confirm(table, index, n, config, parts)
     with timer.stage("cluster"):
-        clusters, members, cluster_counts = _clusters(confirmed, index, n, config, parts)
+        weights = session.sparkContext.broadcast(idf(df + prior_frequencies(), n + PRIOR_DOCUMENTS))
+        spun = _spun(docs) if config.score else None
+        clusters, members, cluster_counts = _clusters(confirmed, index, table, spun, weights, n, config, parts)
     document_table = index.join(members.select("rank", "cluster"), "rank", "left")
     with timer.stage("farm" if config.score else "documents"):
         if config.score:
@@ -216,7 +219,7 @@ def scan_spark(
     }
     pairs = confirmed.where("tally IS NULL").drop("tally")
     results = [document_table, confirmed, clusters, skipped]
-    return SparkScan(session, document_table, pairs, clusters.drop("ranks"), skipped, summary, results)
+    return SparkScan(session, document_table, pairs, clusters.drop("ranks", "unspun"), skipped, summary, results)
 
 
 def _version() -> str:
@@ -387,13 +390,21 @@ def _confirm(table: Any, index: Any, n: int, config: ScanConfig, parts: int) -> 
     return confirmed, {key: int(row[key] or 0) for key in (*stages.TALLY, DUPLICATE, REWRITE)}
 
 
+def _spun(docs: Any) -> Any:
+    # Each document's score from its own text alone: the prior against its claim to be its cluster's source.
+    from dedup.spark import farm as farm_stages
+
+    return docs.select("position", *_farm_columns()).mapInArrow(farm_stages.spun, farm_stages.SPUN_SCHEMA)
+
+
 def _clusters(
-    confirmed: Any, index: Any, n: int, config: ScanConfig, parts: int
+    confirmed: Any, index: Any, table: Any, spun: Any, weights: Any, n: int, config: ScanConfig, parts: int
 ) -> tuple[Any, Any, dict[str, tuple[int, int]]]:
     # Components of the confirmed pairs and of the duplicate pairs alone, found in one run of large-star/
     # small-star over both graphs side by side (the second's nodes shifted by n); then each component
-    # described by the local rule: id, relation, members, representative. Also each member's row (rank,
-    # cluster id, relation, size, root) and the counts per relation.
+    # described by the local rules: id, relation, members, representative, source (from the members' TF-IDF
+    # columns and `spun` priors). Also each member's row (rank, cluster id, relation, size, root; the relation
+    # is `source` for a member that may be the source) and the counts per relation.
     from pyspark.sql import functions as sf
 
     pairs = confirmed.where("tally IS NULL")
@@ -409,31 +420,51 @@ def _clusters(
     members = (
         roots.join(dup_roots, "node", "left")
         .join(index, roots.node == index.rank)
-        .select("root", "rank", "id", "words", "position", sf.coalesce("dup_root", "node").alias("dup_root"))
+        .join(table.select("position", "tfidf_cols"), "position")
+        .select(
+            "root",
+            "rank",
+            "id",
+            "words",
+            "position",
+            sf.coalesce("dup_root", "node").alias("dup_root"),
+            "tfidf_cols",
+        )
     )
+    if spun is not None:
+        members = members.join(spun, "position", "left")
+    else:
+        members = members.withColumn("spun", sf.lit(None).cast("double"))
     grouped = members.groupBy("root").agg(
-        sf.sort_array(sf.collect_list(sf.struct("rank", "id", "words", "position", "dup_root"))).alias("m")
+        sf.sort_array(
+            sf.collect_list(sf.struct("rank", "id", "words", "position", "dup_root", "tfidf_cols", "spun"))
+        ).alias("m")
     )
-    table = grouped.select(
+    components_table = grouped.select(
         "root",
         sf.col("m.rank").alias("ranks"),
         sf.col("m.id").alias("ids"),
         sf.col("m.words").alias("words"),
         sf.col("m.position").alias("positions"),
         sf.col("m.dup_root").alias("dup_roots"),
+        sf.col("m.tfidf_cols").alias("tfidf_cols"),
+        sf.col("m.spun").alias("spun"),
     )
-    clusters = _persist(
-        table.mapInArrow(
-            partial(stages.describe_clusters, config=config.cluster),
-            "root long, id string, relation string, members array<string>, representative string, ranks array<long>",
-        )
-    )
+
+    def describe(batches: Any) -> Any:
+        return stages.describe_clusters(batches, config=config.cluster, idf=weights.value)
+
+    clusters = _persist(components_table.mapInArrow(describe, stages.CLUSTER_SCHEMA))
     rows = clusters.groupBy("relation").agg(sf.count("*").alias("clusters"), sf.sum(sf.size("ranks")).alias("docs"))
     counts = {r.relation: (int(r.clusters), int(r.docs)) for r in rows.collect()}
     membership = clusters.select(
-        sf.explode("ranks").alias("rank"),
-        sf.col("id").alias("cluster"),
-        "relation",
+        sf.explode("ranks").alias("rank"), sf.col("id").alias("cluster"), "relation", "unspun", "root", "ranks"
+    ).select(
+        "rank",
+        "cluster",
+        sf.when(sf.array_contains("unspun", sf.col("rank")), sf.lit(SOURCE))
+        .otherwise(sf.col("relation"))
+        .alias("relation"),
         sf.size("ranks").alias("size"),
         "root",
     )

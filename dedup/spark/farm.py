@@ -23,13 +23,14 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup.farm.corpus import MIN_SHARED_DOCUMENTS, MIN_SHARED_GROUPS, Fingerprints, KeyCounts, count_pairs, key_pairs
-from dedup.farm.scan import FarmFeatures, corpus_scores, farm_features
+from dedup.farm.scan import FarmFeatures, corpus_scores, farm_features, intrinsic_scores
 from dedup.spark.arrow import gather, pack, pack_rows, scatter, unpack, unpack_rows
 
 __all__ = [
     "COUNT_SCHEMA",
     "KEY_SCHEMA",
     "SCORE_SCHEMA",
+    "SPUN_SCHEMA",
     "count_keys",
     "farm_arrays",
     "farm_arrow_fields",
@@ -38,6 +39,7 @@ __all__ = [
     "features_of",
     "keys_of",
     "score",
+    "spun",
 ]
 
 LINE, SENTENCE = 0, 1
@@ -157,6 +159,22 @@ def features_of(table: Any) -> FarmFeatures:
         rows = zip(*prints.values(), strict=True)
         fields[PRINTS] = tuple(Fingerprints(**dict(zip(prints, row, strict=True))) for row in rows)
     return FarmFeatures(**fields)
+
+
+SPUN_SCHEMA = "position long, spun double"
+
+
+def spun(batches: Iterable[Any]) -> Iterator[Any]:
+    """Documents (position, farm columns) -> `SPUN_SCHEMA`: each one's score from its own text alone
+    (`intrinsic_scores`), the prior against its claim to be its cluster's source."""
+    import pyarrow as pa
+
+    for batch in batches:
+        if batch.num_rows:
+            scores = intrinsic_scores(features_of(batch))
+            yield pa.RecordBatch.from_arrays(
+                [batch.column("position"), pa.array(scores, pa.float64())], ["position", "spun"]
+            )
 
 
 # --- after clustering --------------------------------------------------------------------------------------------

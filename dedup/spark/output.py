@@ -43,7 +43,9 @@ def _records(kind: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         pairs = (Pair(r["a_id"], r["b_id"], r["relation"], r["jaccard"], r["containment"], r["cosine"]) for r in rows)
         result = ScanResult((), Pairs.of(pairs), (), ())
     elif kind == "clusters":
-        clusters = (Cluster(r["id"], r["relation"], tuple(r["members"]), r["representative"]) for r in rows)
+        clusters = (
+            Cluster(r["id"], r["relation"], tuple(r["members"]), r["representative"], r["source"]) for r in rows
+        )
         result = ScanResult((), Pairs.of(()), tuple(clusters), ())
     else:
         result = ScanResult((), Pairs.of(()), (), tuple(Skipped(r["path"], r["reason"]) for r in rows))
@@ -122,7 +124,7 @@ def write_parquet(scan: SparkScan, folder: str) -> None:
     tables["pairs"].selectExpr("a_id AS a", "b_id AS b", "relation", "jaccard", "containment", "cosine").write.parquet(
         f"{base}/pairs"
     )
-    tables["clusters"].select("id", "relation", "members", "representative").write.parquet(f"{base}/clusters")
+    tables["clusters"].select("id", "relation", "members", "representative", "source").write.parquet(f"{base}/clusters")
     tables["skipped"].select("path", "reason").write.parquet(f"{base}/skipped")
     summary = orjson.dumps(scan.summary).decode("utf-8")
     scan.spark.createDataFrame([(summary,)], "value string").coalesce(1).write.text(f"{base}/summary")

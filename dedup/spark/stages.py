@@ -16,6 +16,7 @@ that give the pair, and `evaluate`, where every row of a pair meets, sums the co
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -29,12 +30,14 @@ from dedup.engine.lsh import agreement, band_hashes, band_pairs, sorted_unique
 from dedup.engine.passages import enough
 from dedup.engine.shingle import SetBatch
 from dedup.engine.signature import minhash
+from dedup.engine.source import cluster_sources
 from dedup.engine.tfidf import N_FEATURES, document_frequencies, pair_cosines, tfidf, top_terms
 from dedup.model import unique_ids
 from dedup.spark.arrow import gather, pack, scatter, select, unpack, unpack_rows
 
 __all__ = [
     "BAND_SCHEMA",
+    "CLUSTER_SCHEMA",
     "CONFIRMED_SCHEMA",
     "DERIVED_SCHEMA",
     "DOCUMENT_SCHEMA",
@@ -435,17 +438,45 @@ def evaluate(batches: Iterable[Any], config: ScanConfig) -> Iterator[Any]:
 # --- clusters --------------------------------------------------------------------------------------------------
 
 
-def describe_clusters(batches: Iterable[Any], config: ClusterConfig) -> Iterator[Any]:
-    """Components (root, members' ranks, ids, words, positions and duplicate-graph roots, in rank order) ->
-    each described by the local rule (`cluster.describe`): id, relation, members, representative."""
+CLUSTER_SCHEMA = (
+    "root long, id string, relation string, members array<string>, representative string, source string, "
+    "unspun array<long>, ranks array<long>"
+)
+
+
+def describe_clusters(batches: Iterable[Any], config: ClusterConfig, idf: npt.NDArray[np.float32]) -> Iterator[Any]:
+    """Components (root, members' ranks, ids, words, positions, duplicate-graph roots, TF-IDF columns and, when
+    the scan scores, `spun` priors, in rank order) -> `CLUSTER_SCHEMA`: each described by the local rules
+    (`cluster.describe`, `source.cluster_sources`): id, relation, members, representative, source, and the ranks
+    that may be the source (`unspun`)."""
     import pyarrow as pa
 
+    names = ("root", "id", "relation", "members", "representative", "source", "unspun", "ranks")
     for batch in batches:
-        out: dict[str, list[Any]] = {k: [] for k in ("root", "id", "relation", "members", "representative", "ranks")}
+        out: dict[str, list[Any]] = {k: [] for k in names}
         columns = [batch.column(c).to_pylist() for c in ("root", "ranks", "ids", "words", "positions", "dup_roots")]
-        for root, ranks, ids, words, positions, dup_roots in zip(*columns, strict=True):
+        cols = batch.column("tfidf_cols").to_pylist()
+        priors = batch.column("spun").to_pylist()
+        rows = [np.frombuffer(c, dtype="<i4") for member_cols in cols for c in member_cols]
+        sizes = [len(member_cols) for member_cols in cols]
+        starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        members = [range(int(lo), int(hi)) for lo, hi in pairwise(starts.tolist())]
+        indptr = np.concatenate([[0], np.cumsum([r.shape[0] for r in rows])]).astype(np.int64)
+        indices = np.concatenate([np.zeros(0, dtype=np.int32), *rows]).astype(np.int32)
+        matrix = sp.csr_matrix(
+            (np.ones(indices.shape[0], dtype=np.float32), indices, indptr), shape=(len(rows), N_FEATURES)
+        )
+        flat = [p for member_priors in priors for p in member_priors]
+        spun = None if any(p is None for p in flat) else np.array(flat, dtype=np.float64)
+        likeliest, lead, claim = cluster_sources(matrix, idf, members, spun)
+        for c, (root, ranks, ids, words, positions, dup_roots) in enumerate(zip(*columns, strict=True)):
             cid, relation, rep = describe(ids, words, positions, len(set(dup_roots)) == 1, config)
-            for key, value in zip(out, (root, cid, relation, ids, ids[rep], ranks), strict=True):
+            local = int(likeliest[c]) - int(starts[c])
+            source = ids[local] if lead[c] >= config.source_margin else None
+            own = claim[starts[c] : starts[c + 1]]
+            unspun = [r for r, x in zip(ranks, own.tolist(), strict=True) if x >= own[local] - config.source_margin]
+            values = (root, cid, relation, ids, ids[rep], source, unspun, ranks)
+            for key, value in zip(out, values, strict=True):
                 out[key].append(value)
         yield pa.RecordBatch.from_arrays(
             [
@@ -454,6 +485,8 @@ def describe_clusters(batches: Iterable[Any], config: ClusterConfig) -> Iterator
                 pa.array(out["relation"], pa.string()),
                 pa.array(out["members"], pa.list_(pa.string())),
                 pa.array(out["representative"], pa.string()),
+                pa.array(out["source"], pa.string()),
+                pa.array(out["unspun"], pa.list_(pa.int64())),
                 pa.array(out["ranks"], pa.list_(pa.int64())),
             ],
             names=list(out),

@@ -1,0 +1,78 @@
+"""A cluster's source: the member the others were made from, told from what each member keeps of the others."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+import dedup
+from dedup import Document
+from dedup.engine.source import cluster_sources, coverage
+
+# An invented story, and two spins that each retell part of it in other words, dropping what the other keeps.
+SOURCE = (
+    "Harbor officials in Delmont said on Thursday that the Quarry Street ferry terminal will close for eleven "
+    "weeks from March 4 while engineers replace the pilings under its northern berth. Marta Okonkwo, the port's "
+    "operations director, said the 1962 timbers had rotted faster than a 2019 survey predicted, and that the "
+    "repair will cost 3.2 million dollars drawn from the harbor reserve. Commuters on the Linden Island route "
+    "will be carried by two chartered buses that leave the Cannery Road depot every twenty minutes. The "
+    "Delmont Ferry Riders Association welcomed the repair but asked for a later last bus on weeknights, "
+    "saying nurses finishing late shifts at St Brigid's hospital would otherwise be stranded. The council "
+    "will vote on the charter contract, worth 410,000 dollars, at its meeting on February 20."
+)
+SPIN_ONE = (
+    "The Quarry Street ferry terminal in Delmont will close for eleven weeks from March 4, harbor officials "
+    "said Thursday, while engineers replace the pilings under its northern berth. Marta Okonkwo, the port's "
+    "operations director, said the 1962 timbers rotted faster than a 2019 survey predicted; the repair will "
+    "cost 3.2 million dollars from the harbor reserve. Commuters on the Linden Island route will ride two "
+    "chartered buses from the Cannery Road depot. This holds significant implications for the community."
+)
+SPIN_TWO = (
+    "Engineers will replace the pilings under the northern berth of Delmont's Quarry Street ferry terminal, "
+    "which closes for eleven weeks from March 4. Commuters on the Linden Island route will be carried by two "
+    "chartered buses leaving the Cannery Road depot every twenty minutes. The Delmont Ferry Riders Association "
+    "welcomed the repair but asked for a later last bus on weeknights for nurses finishing late shifts at St "
+    "Brigid's hospital. The council will vote on the 410,000 dollar charter contract on February 20."
+)
+
+
+def test_the_member_that_holds_what_every_spin_kept_covers_the_cluster_best() -> None:
+    matrix = sp.csr_matrix(np.array([[1, 1, 1, 1], [1, 1, 0, 0], [0, 0, 1, 1]], dtype=np.float32))
+    claims = coverage(matrix, np.ones(4), [[0, 1, 2]])
+    assert claims[0] == 1.0
+    assert claims[1] < claims[0] and claims[2] < claims[0]
+
+
+def test_copies_of_one_text_have_no_lead_and_a_document_outside_clusters_no_claim() -> None:
+    matrix = sp.csr_matrix(np.array([[1, 1, 0], [1, 1, 0], [0, 0, 1]], dtype=np.float32))
+    _, lead, claim = cluster_sources(matrix, np.ones(3), [[0, 1]])
+    assert lead.tolist() == [0.0]
+    assert np.isnan(claim[2])
+
+
+def test_a_prior_against_machine_prose_decides_between_equal_claims() -> None:
+    matrix = sp.csr_matrix(np.array([[1, 1], [1, 1]], dtype=np.float32))
+    best, lead, _ = cluster_sources(matrix, np.ones(2), [[0, 1]], spun=np.array([0.9, 0.1]))
+    assert best.tolist() == [1] and lead[0] > 0.0
+
+
+def test_a_scan_names_the_source_of_its_spins_whatever_the_input_order() -> None:
+    docs = [Document("source", SOURCE), Document("spin-1", SPIN_ONE), Document("spin-2", SPIN_TWO)]
+    for order in (docs, docs[::-1], [docs[1], docs[0], docs[2]]):
+        result = dedup.scan(order)
+        assert [(c.members, c.source) for c in result.clusters] == [(("source", "spin-1", "spin-2"), "source")]
+
+
+def test_being_spun_never_counts_against_the_source() -> None:
+    result = dedup.scan([Document("source", SOURCE), Document("spin-1", SPIN_ONE), Document("spin-2", SPIN_TWO)])
+    scores = {d.id: d for d in result.documents}
+    cluster_codes = {"rewrite_cluster", "duplicate_cluster"}
+    assert not cluster_codes & {code for code, _, _ in scores["source"].reasons}
+    alone = dedup.score(SOURCE).score
+    assert scores["source"].farm_score is not None and scores["source"].farm_score <= alone + 1e-9
+
+
+def test_without_scores_the_source_is_told_from_the_text_alone() -> None:
+    docs = [Document("source", SOURCE), Document("spin-1", SPIN_ONE), Document("spin-2", SPIN_TWO)]
+    result = dedup.scan(docs, score=False)
+    assert [c.source for c in result.clusters] in (["source"], [None])
