@@ -229,21 +229,24 @@ def document_row(d: DocumentResult) -> dict[str, Any]:
 
 def unique_ids(ids: list[str]) -> tuple[list[str], int]:
     """`ids` made unique, and how many were renamed: a later copy of an id gets `#2`, `#3`, ... (two feeds
-    may reuse a record id; both documents are kept).
+    may reuse a record id; both documents are kept). Linear in the number of ids, however many copies.
 
-    >>> unique_ids(["a", "b", "a"])
-    (['a', 'b', 'a#2'], 1)
+    >>> unique_ids(["a", "b", "a", "a#2"])
+    (['a', 'b', 'a#2', 'a#2#2'], 2)
     """
     seen: set[str] = set()
+    # The next suffix to try for each id that has copies, so each copy costs one or two set lookups.
+    next_suffix: dict[str, int] = {}
     out = []
     renamed = 0
     for doc_id in ids:
         new_id = doc_id
-        n = 1
-        while new_id in seen:
-            n += 1
-            new_id = f"{doc_id}#{n}"
-        renamed += new_id != doc_id
+        if new_id in seen:
+            n = next_suffix.get(doc_id, 2)
+            while (new_id := f"{doc_id}#{n}") in seen:
+                n += 1
+            next_suffix[doc_id] = n + 1
+            renamed += 1
         seen.add(new_id)
         out.append(new_id)
     return out, renamed

@@ -8,8 +8,10 @@ as the document and keep the rest of the visible text aside as `chrome`.
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
+import json
 import os
 import re
 import stat
@@ -130,6 +132,9 @@ def _decode_bytes(data: bytes) -> str:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
+            mostly = _mostly_utf8(data)
+            if mostly is not None:
+                return mostly
             from charset_normalizer import from_bytes
 
             matches = from_bytes(data)
@@ -143,6 +148,33 @@ def _decode_bytes(data: bytes) -> str:
                 best = western
             text = str(best)
     return text
+
+
+def _stray_byte(error: UnicodeError) -> tuple[str, int]:
+    # A byte that is not UTF-8, read as windows-1252 (latin-1 where that has no character): the curly quotes
+    # and dashes that old editors leave in otherwise UTF-8 pages.
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    byte = error.object[error.start : error.start + 1]
+    try:
+        return byte.decode("cp1252"), error.start + 1
+    except UnicodeDecodeError:
+        return byte.decode("latin-1"), error.start + 1
+
+
+codecs.register_error("dedup-stray-cp1252", _stray_byte)
+
+
+def _mostly_utf8(data: bytes) -> str | None:
+    """UTF-8 or ASCII bytes with a few stray bytes of another encoding -> the text, the strays read as
+    windows-1252; None when the stray bytes are as many as the multi-byte UTF-8 characters and more than 2%
+    of the bytes or two (a file in a legacy encoding, for charset detection)."""
+    text = data.decode("utf-8-sig", errors="surrogateescape")
+    strays = sum(1 for ch in text if "\udc80" <= ch <= "\udcff")
+    wide = sum(1 for ch in text if ch > "\x7f") - strays
+    if wide <= strays and strays > max(2, len(data) // 50):
+        return None
+    return data.decode("utf-8-sig", errors="dedup-stray-cp1252")
 
 
 # A UTF-8 lead byte read as windows-1252 or latin-1, then a continuation byte read the same way: the mark
@@ -200,7 +232,26 @@ def _record_text(record: Any, where: str) -> tuple[str | None, str]:
     doc_id = record.get("id")
     if doc_id is None or doc_id == "":
         doc_id = next((record[f] for f in _ID_FIELDS if record.get(f) not in (None, "")), None)
-    return (None if doc_id is None else str(doc_id)), text
+    return (None if doc_id is None else _id_text(doc_id)), text
+
+
+def _id_text(value: object) -> str:
+    # An id as its JSON text: 7 is "7", true is "true", a list or object its compact JSON (keys sorted), so a
+    # report names a record as its file does, never as Python's repr.
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+# orjson reads an integer past 64 bits as a float, so two different big ids would become one: such a record
+# is read again by the standard library, which keeps integers exact.
+_EXACT_FLOAT = 2.0**53
+
+
+def _inexact(record: Any) -> bool:
+    if not isinstance(record, dict):
+        return False
+    return any(isinstance(record.get(f), float) and abs(record[f]) >= _EXACT_FLOAT for f in _ID_FIELDS)
 
 
 class _NotUtf8Error(Exception):
@@ -213,7 +264,8 @@ def _parsed_lines(data: bytes) -> Iterator[tuple[int, Any]]:
     for number, line in enumerate(data.split(b"\n"), start=1):
         if line.strip():
             try:
-                yield number, orjson.loads(line)
+                record = orjson.loads(line)
+                yield number, json.loads(line) if _inexact(record) else record
             except orjson.JSONDecodeError as err:
                 try:
                     line.decode("utf-8")
@@ -239,7 +291,11 @@ def _json_documents(data: bytes, rel: str, jsonl: bool) -> tuple[list[Document],
                     raise _NotUtf8Error from err
                 return [], [Skipped(rel, f"invalid JSON: {err}")]
             return _json_documents(data, rel, True)
-        records = enumerate(value if isinstance(value, list) else [value], start=1)
+        items = value if isinstance(value, list) else [value]
+        if any(_inexact(item) for item in items):
+            items = json.loads(data)
+            items = items if isinstance(items, list) else [items]
+        records = enumerate(items, start=1)
     return read_records(records, rel)
 
 

@@ -1,0 +1,73 @@
+"""What real crawls contain: stray bytes, odd ids, ids reused many times. Nothing is lost or garbled."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dedup.io.sources import decode, read_file
+from dedup.model import unique_ids
+
+
+def test_a_stray_windows_1252_byte_leaves_the_rest_of_a_utf8_file_as_written() -> None:
+    data = "Caf\u00e9 owners call it \u201cna\u00efve\u201d".encode() + b" \x96 and it\x92s not."
+    assert decode(data) == "Caf\u00e9 owners call it \u201cna\u00efve\u201d \u2013 and it\u2019s not."
+
+
+def test_a_stray_byte_in_plain_ascii_reads_as_windows_1252() -> None:
+    assert decode(b"The mayor\x92s office said on Monday that the road will reopen.") == (
+        "The mayor\u2019s office said on Monday that the road will reopen."
+    )
+
+
+def test_a_file_wholly_in_a_legacy_encoding_is_still_detected() -> None:
+    text = "\u041f\u0440\u0438\u0432\u0435\u0442, \u043c\u0438\u0440: \u043a\u0430\u043a \u0434\u0435\u043b\u0430?"
+    assert decode(text.encode("cp1251")) == text
+
+
+def test_an_html_page_with_a_stray_byte_keeps_its_accents(tmp_path: Path) -> None:
+    body = "<p>Le caf\u00e9 du coin ferme ses portes apr\u00e8s trente ans de service.</p>".encode()
+    page = b'<html><head><meta charset="utf-8"></head><body>' + body + b"<p>It\x92s true.</p></body></html>"
+    (tmp_path / "page.html").write_bytes(page)
+    documents, _ = read_file(tmp_path / "page.html", "page.html")
+    assert "caf\u00e9" in documents[0].text and "apr\u00e8s" in documents[0].text
+
+
+def test_json_ids_keep_their_json_text_exactly(tmp_path: Path) -> None:
+    lines = [
+        '{"id": 18446744073709551616, "text": "one"}',
+        '{"id": 18446744073709551617, "text": "two"}',
+        '{"id": 10000000000000000000000000000000000000000, "text": "three"}',
+        '{"id": true, "text": "four"}',
+        '{"id": [1, "a"], "text": "five"}',
+        '{"id": 7, "text": "six"}',
+    ]
+    (tmp_path / "feed.jsonl").write_text("\n".join(lines), encoding="utf-8")
+    documents, skipped = read_file(tmp_path / "feed.jsonl", "feed.jsonl")
+    assert not skipped
+    assert [d.id for d in documents] == [
+        "18446744073709551616",
+        "18446744073709551617",
+        "10000000000000000000000000000000000000000",
+        "true",
+        '[1,"a"]',
+        "7",
+    ]
+
+
+def test_a_json_array_with_big_integer_ids_keeps_them_exact(tmp_path: Path) -> None:
+    (tmp_path / "dump.json").write_text(
+        '[{"id": 18446744073709551616, "text": "a"}, {"id": 18446744073709551617, "text": "b"}]', encoding="utf-8"
+    )
+    documents, _ = read_file(tmp_path / "dump.json", "dump.json")
+    assert [d.id for d in documents] == ["18446744073709551616", "18446744073709551617"]
+
+
+def test_a_hundred_thousand_recrawls_of_one_url_are_all_kept_under_their_own_ids() -> None:
+    # A rename that tried every suffix from #2 again for each copy would take hours here.
+    renamed, count = unique_ids(["https://example.org/"] * 100_000)
+    assert count == 99_999 and len(set(renamed)) == 100_000
+    assert renamed[-1] == "https://example.org/#100000"
+
+
+def test_a_renamed_id_never_takes_the_name_of_another_document() -> None:
+    assert unique_ids(["a", "a#2", "a", "a"]) == (["a", "a#2", "a#3", "a#4"], 2)
