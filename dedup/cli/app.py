@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import atexit
 import gc
-import importlib
-import importlib.util
 import os
 import sys
-import types
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
@@ -39,8 +35,6 @@ app = typer.Typer(
 )
 
 EXIT_INPUT = 1
-# Whether this process is the console script's own (`run`), not a caller's that invokes the app.
-_own_process = False
 # Columns of a table written to a file or a pipe: wide enough for a path and its measures side by side.
 REPORT_WIDTH = 120
 
@@ -225,8 +219,6 @@ def scan(
     if engine is Engine.spark and output is not None and (parquet or fmt is Format.jsonl):
         _scan_on_spark_to_files(paths, str(output), parquet, master, max_bytes, settings)
         return
-    if engine is Engine.local and _own_process:
-        _lean_scikit_learn()
     if engine is Engine.local and not quiet:
         from dedup.engine.featurize import _featurize_range
         from dedup.farm.signals import measure_batch
@@ -277,52 +269,6 @@ def _scan_on_spark_to_files(
     )
     if not summary["documents"]:
         raise _nothing_read(summary["skipped"])
-
-
-class _Deferred(types.ModuleType):
-    """A module imported when first used: it stands in `sys.modules` until one of its attributes is read."""
-
-    def __getattr__(self, attr: str) -> Any:
-        name = self.__name__
-        if sys.modules.get(name) is self:
-            del sys.modules[name]
-        module = importlib.import_module(name)
-        parent, _, child = name.rpartition(".")
-        setattr(sys.modules[parent], child, module)
-        return getattr(module, attr)
-
-
-def _defer(name: str) -> None:
-    """Import the submodule `name` only once something reads from it (see `_lean_scikit_learn`)."""
-    if name in sys.modules:
-        return
-    spec = importlib.util.find_spec(name)
-    if spec is None:
-        return
-    stand_in = _Deferred(name)
-    # What the import system reads of a module already in sys.modules: an `import name` statement finds it
-    # without touching any other attribute.
-    stand_in.__spec__ = spec
-    sys.modules[name] = stand_in
-    parent, _, child = name.rpartition(".")
-    setattr(sys.modules[parent], child, stand_in)
-
-
-def _lean_scikit_learn() -> None:
-    """Keep scikit-learn from importing what a local scan never uses, in this process.
-
-    - pandas, when installed: scikit-learn imports it only to support DataFrames, which a scan never hands
-      it (about 0.45 s of a core).
-    - scipy.stats: scikit-learn imports it at startup (`sklearn.utils.fixes`) for one helper that TF-IDF
-      never calls; it is 0.6 s of the 0.8 s scikit-learn takes to import, and it pulls in SciPy's
-      optimizers, interpolation and integration. It is imported on first use instead.
-
-    Both imports land in the middle of featurizing, when both cores are busy. Only in the console script's own
-    process (`run`), never in a caller's (a test runner, a notebook), and not for --engine spark, which needs
-    pandas.
-    """
-    sys.modules.setdefault("pandas", None)  # type: ignore[arg-type]  # None marks a module as not installed
-    _defer("scipy.stats")
 
 
 def _console(handle: IO[str] | None = None) -> Console:
@@ -721,26 +667,12 @@ def index_compact(index: IndexLocation) -> None:
 
 
 def run() -> None:
-    """The `dedup` command (the console script): the app, then an exit that skips tearing the interpreter down.
-
-    Once a command has written its output, Python's own teardown (clearing every module of NumPy, SciPy,
-    scikit-learn and numba, collecting what is left) costs about 0.6 s, a tenth of a 30,000-document scan;
-    the operating system frees the process at once. Exit handlers still run (temporary folders, worker
-    processes), and output is flushed first. A Spark session keeps the ordinary exit: its gateway has its own.
-    """
-    global _own_process  # noqa: PLW0603 -- set once, by the entry point, before any command runs
-    _own_process = True
+    """The `dedup` command (the console script)."""
     try:
         app(prog_name="dedup")
-        code: Any = 0
-    except SystemExit as done:
-        code = done.code
-    if "pyspark" in sys.modules or not (code is None or isinstance(code, int)):
-        sys.exit(code)
-    atexit._run_exitfuncs()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (BrokenPipeError, ValueError):  # a reader that went away (`dedup scan ... | head`), or a closed stream
-        pass
-    os._exit(code or 0)
+    finally:
+        # Whatever is still alive lives until the process ends, which frees it at once: spare the interpreter's
+        # shutdown the passes of the cyclic collector over every object of NumPy, SciPy, scikit-learn and numba.
+        # (Exit handlers and the flushing of output are untouched; Python never promises to finalize objects
+        # that still exist at exit.)
+        gc.freeze()
