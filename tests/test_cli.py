@@ -115,6 +115,25 @@ def test_json_summary_has_seconds_per_stage_and_the_settings_used(news_report: d
     assert summary["documents"] == NEWS_DOCUMENTS and summary["skipped"] == 0
 
 
+def test_json_summary_keeps_its_keys_in_order_and_names_spark_only_for_a_spark_scan(
+    news_report: dict[str, object],
+) -> None:
+    from dataclasses import replace
+
+    summary = news_report["summary"]
+    assert isinstance(summary, dict)
+    keys = ["version", "documents", "skipped", "renamed_ids", "words", "candidates", "pairs", "clusters"]
+    keys += ["clustered_documents", "threads", "seconds", "total_seconds", "settings"]
+    assert list(summary) == keys
+    assert list(summary["candidates"]) == ["duplicate_path", "passage_path", "rewrite_path", "total", "measured"]
+    assert list(summary["pairs"]) == list(summary["clusters"]) == ["duplicate", "rewrite"]
+    local = dedup.scan([dedup.Document("a", ARTICLE), dedup.Document("b", ARTICLE)]).summary
+    assert local is not None and "engine" not in local.to_dict()
+    on_spark = replace(local, master="local[2]").to_dict()
+    assert list(on_spark)[:4] == ["version", "engine", "master", "documents"]
+    assert on_spark["engine"] == "spark" and on_spark["master"] == "local[2]"
+
+
 def test_options_reach_the_settings_in_the_summary() -> None:
     options = ("--shingle-size", "4", "--num-perm", "64", "--workers", "1", "--excerpt-containment", "0.9")
     report = json.loads(scan_news("-f", "json", *options).stdout)

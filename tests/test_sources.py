@@ -512,8 +512,8 @@ def test_nothing_is_silently_dropped_by_dedup_scan_either(tmp_path: Path) -> Non
     skipped = [s.path for s in result.skipped]
     assert len(ids) + len(skipped) == sum(entries.values())
     assert len(set(ids)) == len(ids) and len(set(skipped)) == len(skipped)
-    assert result.summary["documents"] == len(ids) == 10
-    assert result.summary["skipped"] == len(skipped) == 12
+    assert result.summary.documents == len(ids) == 10
+    assert result.summary.skipped == len(skipped) == 12
     assert {"blob.txt", "empty.txt", "image.jpg", ".hidden.md", "huge.txt", "pipe.txt", "deep/loop"} <= set(skipped)
 
 

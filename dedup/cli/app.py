@@ -263,12 +263,12 @@ def _scan_on_spark_to_files(
         raise _fail(str(err)) from err
     summary = result.summary
     typer.echo(
-        f"{summary['documents']:,} documents, {summary['skipped']:,} skipped, {summary['pairs']['duplicate']:,} "
-        f"duplicate and {summary['pairs']['rewrite']:,} rewrite pairs; written to {output}",
+        f"{summary.documents:,} documents, {summary.skipped:,} skipped, {summary.pairs['duplicate']:,} "
+        f"duplicate and {summary.pairs['rewrite']:,} rewrite pairs; written to {output}",
         err=True,
     )
-    if not summary["documents"]:
-        raise _nothing_read(summary["skipped"])
+    if not summary.documents:
+        raise _nothing_read(summary.skipped)
 
 
 def _console(handle: IO[str] | None = None) -> Console:
