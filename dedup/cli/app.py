@@ -313,46 +313,6 @@ class ScoreFormat(StrEnum):
     json = "json"
 
 
-_HTML_MARKS = ("<html", "<!doctype html", "<body", "<article", "<head")
-
-
-def _looks_like_html(text: str) -> bool:
-    head = text[:2048].lstrip().lower()
-    return head.startswith("<") and any(mark in head for mark in _HTML_MARKS)
-
-
-def _score_inputs(source: str, max_bytes: int) -> list[tuple[str, str, str | None]]:
-    """`(id, text, html)` for each document of a file or of standard input (`-`); errors as `DedupError`."""
-    from dedup.errors import InputError
-    from dedup.io.sources import decode, read_file, read_page
-    from dedup.text.html import extract_html
-
-    if source == "-":
-        data = sys.stdin.buffer.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            raise InputError(f"standard input is larger than {max_bytes:,} bytes (raise it with --max-bytes)")
-        if not data.strip():
-            raise InputError("standard input is empty: nothing to score")
-        try:
-            text = decode(data)
-        except ValueError as err:
-            raise InputError(f"cannot read standard input: {err}") from err
-        if _looks_like_html(text):
-            return [("-", extract_html(text)[0], text)]
-        return [("-", text, None)]
-    path = Path(source)
-    if not path.exists():
-        raise InputError(f"no such file: {source}")
-    if path.is_dir():
-        raise InputError(f"{source} is a folder: score one file at a time, or run dedup scan on the folder")
-    documents, skipped = read_file(path, source, max_bytes)
-    if not documents:
-        reason = skipped[0].reason if skipped else "no text"
-        raise InputError(f"cannot score {source}: {reason}")
-    page = read_page(path, max_bytes)
-    return [(doc.id, doc.text, page) for doc in documents]
-
-
 @app.command()
 def score(
     sources: Annotated[
@@ -376,6 +336,7 @@ def score(
     """
     from dedup.farm import score as score_text
     from dedup.farm.signals import measure_layout
+    from dedup.io.sources import read_source
 
     _note_first_run(measure_layout)
     results: list[FarmScore] = []
@@ -383,8 +344,8 @@ def score(
     for source in sources:
         try:
             results += [
-                score_text(text, html=html, threshold=threshold, doc_id=doc_id)
-                for doc_id, text, html in _score_inputs(source, max_bytes)
+                score_text(doc.text, html=page, threshold=threshold, doc_id=doc.id)
+                for doc, page in read_source(source, max_bytes)
             ]
         except DedupError as err:
             _error(str(err))
@@ -514,16 +475,7 @@ def index_add(
     except DedupError as err:
         raise _fail(str(err)) from err
     skipped = tuple(sorted(corpus.skipped, key=lambda s: s.path))
-    summary = {
-        "index": idx.location,
-        "read": read,
-        "added": added,
-        "present": read - added,
-        "skipped": len(skipped),
-        "index_documents": held,
-        "seconds": round(time.perf_counter() - started, 3),
-    }
-    report = AddReport(skipped, summary)
+    report = AddReport(skipped, idx.location, read, added, held, time.perf_counter() - started)
     _print(add_table(report) if fmt is AddFormat.table else render_add(report, fmt.value), output)
     if read == 0:
         raise _nothing_read(len(skipped))
@@ -547,7 +499,7 @@ def index_check(
 
     from dedup.index import Index, Verdict
     from dedup.io.report.index import CheckReport, check_table, render_check
-    from dedup.io.sources import Corpus, is_html, read_page
+    from dedup.io.sources import Corpus
 
     started = time.perf_counter()
     try:
@@ -555,17 +507,17 @@ def index_check(
             corpus = Corpus(paths, max_bytes=max_bytes)
 
             def check_all(progress: Any) -> list[tuple[str, Verdict]]:
+                # An HTML file's page goes with its text, for the farm score's page-chrome signal.
+                jobs = corpus.jobs()
+                read = corpus.read_pages(jobs) if farm else ((doc, None) for doc in corpus.read(jobs))
                 verdicts = []
-                for job in corpus.jobs():
-                    # An HTML file's page goes with its text, for the farm score's page-chrome signal.
-                    page = read_page(Path(job.path), max_bytes) if farm and is_html(job) else None
-                    for doc in corpus.read([job]):
-                        verdict = idx.check(doc.text, html=page)
-                        if verdict.farm is not None:  # `check` takes a text, not an id: the score is named here
-                            verdict = replace(verdict, farm=replace(verdict.farm, id=doc.id))
-                        verdicts.append((doc.id, verdict))
-                        if progress is not None:
-                            progress(1)
+                for doc, page in read:
+                    verdict = idx.check(doc.text, html=page)
+                    if verdict.farm is not None:  # `check` takes a text, not an id: the score is named here
+                        verdict = replace(verdict, farm=replace(verdict.farm, id=doc.id))
+                    verdicts.append((doc.id, verdict))
+                    if progress is not None:
+                        progress(1)
                 return verdicts
 
             verdicts = _counting(quiet, "checking", check_all)
@@ -573,17 +525,7 @@ def index_check(
     except DedupError as err:
         raise _fail(str(err)) from err
     skipped = tuple(sorted(corpus.skipped, key=lambda s: s.path))
-    summary = {
-        "index": idx.location,
-        "index_documents": held,
-        "documents": len(verdicts),
-        "skipped": len(skipped),
-        "seen": sum(v.seen for _, v in verdicts),
-        "duplicates": sum(v.duplicate for _, v in verdicts),
-        "flagged": sum(v.farm is not None and v.farm.flagged for _, v in verdicts),
-        "seconds": round(time.perf_counter() - started, 3),
-    }
-    report = CheckReport(tuple(verdicts), skipped, summary)
+    report = CheckReport(tuple(verdicts), skipped, idx.location, held, time.perf_counter() - started)
     _print(check_table(report) if fmt is Format.table else render_check(report, fmt.value), output)
     if not verdicts:
         raise _nothing_read(len(skipped))
