@@ -325,17 +325,54 @@ def test_an_unknown_format_is_a_usage_error() -> None:
     assert result.exit_code == 2 and "xml" in result.output
 
 
+def commands(group: typer.core.TyperGroup, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], object]]:
+    """Every command under `group` with the words that call it, groups too, depth first."""
+    found: list[tuple[tuple[str, ...], object]] = []
+    for name, command in group.commands.items():
+        found.append(((*path, name), command))
+        if isinstance(command, typer.core.TyperGroup):
+            found += commands(command, (*path, name))
+    return found
+
+
 def test_every_command_has_help_that_exits_zero() -> None:
     group = typer.main.get_command(app)
-    commands = group.commands  # type: ignore[attr-defined]
-    assert "scan" in commands
-    for name, command in commands.items():
-        summary = (command.help or "").strip()
-        assert summary, f"`dedup {name}` has no help text"
-        result = dedup_cli(name, "--help")
-        assert result.exit_code == 0, name
-        assert "Usage" in result.stdout and summary.splitlines()[0] in result.stdout, name
-        assert command.get_short_help_str() in dedup_cli("--help").stdout, name
+    assert isinstance(group, typer.core.TyperGroup)
+    everything = commands(group)
+    index_commands = {("index", name) for name in ("add", "check", "stats", "verify", "remove", "compact")}
+    assert {words for words, _ in everything} == {("scan",), ("score",), ("index",), *index_commands}
+    for words, command in everything:
+        summary = (command.help or "").strip()  # type: ignore[attr-defined]
+        assert summary, f"`dedup {' '.join(words)}` has no help text"
+        result = dedup_cli(*words, "--help")
+        assert result.exit_code == 0, words
+        shown = " ".join(result.stdout.split())  # as wrapped to the terminal's width
+        assert shown.startswith(f"Usage: dedup {' '.join(words)} ") and summary.splitlines()[0] in shown, words
+        listing = dedup_cli(*words[:-1], "--help").stdout.splitlines()  # the group's list of its commands
+        assert any(line.split()[:4] == [words[-1], *summary.split()[:3]] for line in listing if line.strip()), words
+
+
+def test_options_offer_the_library_defaults_and_ranges() -> None:
+    from dedup.config import FRACTION, NUM_PERM, SHINGLE_SIZE, IndexConfig, ScanConfig
+
+    help_text = " ".join(dedup_cli("scan", "--help").stdout.split())
+    default = ScanConfig()
+    assert f"[default: {default.shingle.k}; {SHINGLE_SIZE.low}<=x<={SHINGLE_SIZE.high}]" in help_text
+    assert f"[default: {default.signature.num_perm}; {NUM_PERM.low}<=x<={NUM_PERM.high}]" in help_text
+    assert f"[default: {default.confirm.rewrite_cosine}; {FRACTION.low}<=x<={FRACTION.high}]" in help_text
+    assert f"[default: {default.duplicate_lsh.threshold}]" in help_text
+    add_help = " ".join(dedup_cli("index", "add", "--help").stdout.split())
+    assert f"[default: {IndexConfig().batch_size};" in add_help
+
+
+def test_a_setting_the_library_refuses_is_a_usage_error_that_names_the_fix() -> None:
+    for option, value, message in [
+        ("--duplicate-threshold", "1", "strictly between 0 and 1"),
+        ("--representative", "middle", "use 'longest' or 'first'"),
+    ]:
+        result = dedup_cli("scan", NEWS, "-q", option, value)
+        assert result.exit_code == 2, (option, result.output)
+        assert message in " ".join(result.output.split()) and "Traceback" not in result.output
 
 
 def test_help_prints_install_extras_verbatim() -> None:
