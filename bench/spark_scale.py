@@ -103,7 +103,8 @@ def child(shards: Path, out: Path, result_path: Path, score: bool) -> None:
     seconds = time.perf_counter() - started
     done.set()
     sampler.join()
-    result = {"seconds": seconds, "peaks_mib": {k: v / 2**20 for k, v in peaks.items()}, "summary": scan.summary}
+    peaks_mib = {k: v / 2**20 for k, v in peaks.items()}
+    result = {"seconds": seconds, "peaks_mib": peaks_mib, "summary": scan.summary.to_dict()}
     result_path.write_text(json.dumps(result), encoding="utf-8")
     spark.stop()
 

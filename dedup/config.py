@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from numbers import Real
 
 from dedup.errors import ConfigError
 
 __all__ = [
+    "FRACTION",
+    "INDEX_BATCH_SIZE",
+    "NUM_PERM",
+    "PASSAGE_WINDOW",
+    "SEED",
+    "SHINGLE_SIZE",
+    "WORKERS",
     "ClusterConfig",
     "ConfirmConfig",
     "IndexConfig",
     "LSHConfig",
+    "Range",
     "ScanConfig",
     "ShingleConfig",
     "SignatureConfig",
@@ -19,9 +28,37 @@ __all__ = [
 ]
 
 
+@dataclass(frozen=True)
+class Range:
+    """The values a setting may take, bounds included; `high` None: no upper bound.
+
+    >>> 16 in SHINGLE_SIZE, 17 in SHINGLE_SIZE
+    (True, False)
+    """
+
+    low: float
+    high: float | None = None
+
+    def __contains__(self, value: object) -> bool:
+        if not isinstance(value, Real):  # numpy's numbers too
+            return False
+        number = float(value)
+        return self.low <= number and (self.high is None or number <= self.high)
+
+
+# The ranges of the settings a user chooses: checked here on construction, and offered by the `dedup` command.
+SHINGLE_SIZE = Range(1, 16)
+PASSAGE_WINDOW = Range(0, 1000)
+NUM_PERM = Range(2, 1024)
+SEED = Range(0, 2**32 - 1)
+FRACTION = Range(0.0, 1.0)
+WORKERS = Range(0)  # 0: all cores
+INDEX_BATCH_SIZE = Range(1, 100_000)
+
+
 def _check_fraction(name: str, value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ConfigError(f"{name}={value!r} is out of range -- it must be between 0.0 and 1.0.")
+    if value not in FRACTION:
+        raise ConfigError(f"{name}={value!r} is out of range -- it must be between {FRACTION.low} and {FRACTION.high}.")
 
 
 @dataclass(frozen=True)
@@ -38,11 +75,15 @@ class ShingleConfig:
     window: int = 20
 
     def __post_init__(self) -> None:
-        if not 1 <= self.k <= 16:
-            raise ConfigError(f"shingle size k={self.k!r} is out of range -- use a value from 1 to 16 (5 is usual).")
-        if not 0 <= self.window <= 1000:
+        if self.k not in SHINGLE_SIZE:
             raise ConfigError(
-                f"passage window={self.window!r} is out of range -- use 0 (no passage anchors) to 1000 (20 is usual)."
+                f"shingle size k={self.k!r} is out of range -- use a value from {SHINGLE_SIZE.low} to "
+                f"{SHINGLE_SIZE.high} (5 is usual)."
+            )
+        if self.window not in PASSAGE_WINDOW:
+            raise ConfigError(
+                f"passage window={self.window!r} is out of range -- use {PASSAGE_WINDOW.low} (no passage anchors) to "
+                f"{PASSAGE_WINDOW.high} (20 is usual)."
             )
 
 
@@ -54,9 +95,11 @@ class SignatureConfig:
     seed: int = 1
 
     def __post_init__(self) -> None:
-        if not 2 <= self.num_perm <= 1024:
-            raise ConfigError(f"num_perm={self.num_perm!r} is out of range -- use 2 to 1024 (128 is usual).")
-        if not 0 <= self.seed < 2**32:
+        if self.num_perm not in NUM_PERM:
+            raise ConfigError(
+                f"num_perm={self.num_perm!r} is out of range -- use {NUM_PERM.low} to {NUM_PERM.high} (128 is usual)."
+            )
+        if self.seed not in SEED:
             raise ConfigError(f"seed={self.seed!r} must be a non-negative integer below 2**32.")
 
 
@@ -158,7 +201,7 @@ class ScanConfig:
     score: bool = True
 
     def __post_init__(self) -> None:
-        if self.workers < 0:
+        if self.workers not in WORKERS:
             raise ConfigError(f"workers={self.workers!r} must be 0 (all cores) or a positive count.")
         if self.batch_size < 1:
             raise ConfigError(f"batch_size={self.batch_size!r} must be positive.")
@@ -225,8 +268,11 @@ class IndexConfig:
     farm: bool = True
 
     def __post_init__(self) -> None:
-        if not 1 <= self.batch_size <= 100_000:
-            raise ConfigError(f"batch_size={self.batch_size!r} must be from 1 to 100,000 documents per transaction.")
+        if self.batch_size not in INDEX_BATCH_SIZE:
+            raise ConfigError(
+                f"batch_size={self.batch_size!r} must be from {INDEX_BATCH_SIZE.low:,} to {INDEX_BATCH_SIZE.high:,} "
+                "documents per transaction."
+            )
         if not 0.0 < self.timeout <= 3600.0:
             raise ConfigError(f"timeout={self.timeout!r} must be a number of seconds above 0 and at most 3600.")
 

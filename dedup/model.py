@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, overload
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Cluster", "Document", "DocumentResult", "Pair", "Pairs", "ScanResult", "Skipped", "unique_ids"]
+from dedup._version import __version__
+
+__all__ = [
+    "Cluster",
+    "Document",
+    "DocumentResult",
+    "Pair",
+    "Pairs",
+    "ScanResult",
+    "ScanSummary",
+    "Skipped",
+    "unique_ids",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,15 +182,68 @@ class Skipped:
     reason: str
 
 
+# Seconds in a summary are kept to this many decimals.
+SECONDS_DECIMALS = 4
+
+
+@dataclass(frozen=True)
+class ScanSummary:
+    """What a scan counted, how long each stage took and the settings it ran with, from either engine.
+
+    `candidates` counts the candidate pairs of each path (`duplicate_path`, `passage_path`, `rewrite_path`),
+    their `total` after merging and those `measured` (the rest had a cosine below either relation's threshold);
+    `pairs` and `clusters` count per relation. `master` is the Spark master a Spark scan ran on, None for a scan
+    run here. `to_dict()` is the report's `summary`.
+    """
+
+    documents: int
+    skipped: int
+    renamed_ids: int
+    words: int
+    candidates: dict[str, int]
+    pairs: dict[str, int]
+    clusters: dict[str, int]
+    clustered_documents: int
+    threads: int
+    seconds: dict[str, float]
+    total_seconds: float
+    settings: dict[str, Any]
+    master: str | None = None
+    version: str = __version__
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict, in the report's order; the engine and its master only for a Spark scan."""
+        where = {} if self.master is None else {"engine": "spark", "master": self.master}
+        return {
+            "version": self.version,
+            **where,
+            "documents": self.documents,
+            "skipped": self.skipped,
+            "renamed_ids": self.renamed_ids,
+            "words": self.words,
+            "candidates": dict(self.candidates),
+            "pairs": dict(self.pairs),
+            "clusters": dict(self.clusters),
+            "clustered_documents": self.clustered_documents,
+            "threads": self.threads,
+            "seconds": {stage: round(s, SECONDS_DECIMALS) for stage, s in self.seconds.items()},
+            "total_seconds": round(self.total_seconds, SECONDS_DECIMALS),
+            "settings": self.settings,
+        }
+
+
 @dataclass(frozen=True)
 class ScanResult:
-    """Everything a scan found. `to_dict()` is the JSON contract of `dedup scan --format json`."""
+    """Everything a scan found. `to_dict()` is the JSON contract of `dedup scan --format json`.
+
+    `summary` is None for a result assembled by hand rather than by a scan (its report's summary is `{}`).
+    """
 
     documents: tuple[DocumentResult, ...]
     pairs: Pairs
     clusters: tuple[Cluster, ...]
     skipped: tuple[Skipped, ...]
-    summary: dict[str, Any] = field(default_factory=dict)
+    summary: ScanSummary | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.pairs, Pairs):  # any sequence of `Pair` is taken
@@ -211,8 +276,13 @@ class ScanResult:
                 for c in self.clusters
             ],
             "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
-            "summary": self.summary,
+            "summary": summary_row(self.summary),
         }
+
+
+def summary_row(summary: ScanSummary | None) -> dict[str, Any]:
+    """A scan's summary as the JSON contract has it (`ScanResult.to_dict`): `{}` when there is none."""
+    return {} if summary is None else summary.to_dict()
 
 
 def document_row(d: DocumentResult) -> dict[str, Any]:

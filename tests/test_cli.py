@@ -116,6 +116,25 @@ def test_json_summary_has_seconds_per_stage_and_the_settings_used(news_report: d
     assert summary["documents"] == NEWS_DOCUMENTS and summary["skipped"] == 0
 
 
+def test_json_summary_keeps_its_keys_in_order_and_names_spark_only_for_a_spark_scan(
+    news_report: dict[str, object],
+) -> None:
+    from dataclasses import replace
+
+    summary = news_report["summary"]
+    assert isinstance(summary, dict)
+    keys = ["version", "documents", "skipped", "renamed_ids", "words", "candidates", "pairs", "clusters"]
+    keys += ["clustered_documents", "threads", "seconds", "total_seconds", "settings"]
+    assert list(summary) == keys
+    assert list(summary["candidates"]) == ["duplicate_path", "passage_path", "rewrite_path", "total", "measured"]
+    assert list(summary["pairs"]) == list(summary["clusters"]) == ["duplicate", "rewrite"]
+    local = dedup.scan([dedup.Document("a", ARTICLE), dedup.Document("b", ARTICLE)]).summary
+    assert local is not None and "engine" not in local.to_dict()
+    on_spark = replace(local, master="local[2]").to_dict()
+    assert list(on_spark)[:4] == ["version", "engine", "master", "documents"]
+    assert on_spark["engine"] == "spark" and on_spark["master"] == "local[2]"
+
+
 def test_options_reach_the_settings_in_the_summary() -> None:
     options = ("--shingle-size", "4", "--num-perm", "64", "--workers", "1", "--excerpt-containment", "0.9")
     report = json.loads(scan_news("-f", "json", *options).stdout)
@@ -307,17 +326,54 @@ def test_an_unknown_format_is_a_usage_error() -> None:
     assert result.exit_code == 2 and "xml" in result.output
 
 
+def commands(group: typer.core.TyperGroup, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], object]]:
+    """Every command under `group` with the words that call it, groups too, depth first."""
+    found: list[tuple[tuple[str, ...], object]] = []
+    for name, command in group.commands.items():
+        found.append(((*path, name), command))
+        if isinstance(command, typer.core.TyperGroup):
+            found += commands(command, (*path, name))
+    return found
+
+
 def test_every_command_has_help_that_exits_zero() -> None:
     group = typer.main.get_command(app)
-    commands = group.commands  # type: ignore[attr-defined]
-    assert "scan" in commands
-    for name, command in commands.items():
-        summary = (command.help or "").strip()
-        assert summary, f"`dedup {name}` has no help text"
-        result = dedup_cli(name, "--help")
-        assert result.exit_code == 0, name
-        assert "Usage" in result.stdout and summary.splitlines()[0] in result.stdout, name
-        assert command.get_short_help_str() in dedup_cli("--help").stdout, name
+    assert isinstance(group, typer.core.TyperGroup)
+    everything = commands(group)
+    index_commands = {("index", name) for name in ("add", "check", "stats", "verify", "remove", "compact")}
+    assert {words for words, _ in everything} == {("scan",), ("score",), ("index",), *index_commands}
+    for words, command in everything:
+        summary = (command.help or "").strip()  # type: ignore[attr-defined]
+        assert summary, f"`dedup {' '.join(words)}` has no help text"
+        result = dedup_cli(*words, "--help")
+        assert result.exit_code == 0, words
+        shown = " ".join(result.stdout.split())  # as wrapped to the terminal's width
+        assert shown.startswith(f"Usage: dedup {' '.join(words)} ") and summary.splitlines()[0] in shown, words
+        listing = dedup_cli(*words[:-1], "--help").stdout.splitlines()  # the group's list of its commands
+        assert any(line.split()[:4] == [words[-1], *summary.split()[:3]] for line in listing if line.strip()), words
+
+
+def test_options_offer_the_library_defaults_and_ranges() -> None:
+    from dedup.config import FRACTION, NUM_PERM, SHINGLE_SIZE, IndexConfig, ScanConfig
+
+    help_text = " ".join(dedup_cli("scan", "--help").stdout.split())
+    default = ScanConfig()
+    assert f"[default: {default.shingle.k}; {SHINGLE_SIZE.low}<=x<={SHINGLE_SIZE.high}]" in help_text
+    assert f"[default: {default.signature.num_perm}; {NUM_PERM.low}<=x<={NUM_PERM.high}]" in help_text
+    assert f"[default: {default.confirm.rewrite_cosine}; {FRACTION.low}<=x<={FRACTION.high}]" in help_text
+    assert f"[default: {default.duplicate_lsh.threshold}]" in help_text
+    add_help = " ".join(dedup_cli("index", "add", "--help").stdout.split())
+    assert f"[default: {IndexConfig().batch_size};" in add_help
+
+
+def test_a_setting_the_library_refuses_is_a_usage_error_that_names_the_fix() -> None:
+    for option, value, message in [
+        ("--duplicate-threshold", "1", "strictly between 0 and 1"),
+        ("--representative", "middle", "use 'longest' or 'first'"),
+    ]:
+        result = dedup_cli("scan", NEWS, "-q", option, value)
+        assert result.exit_code == 2, (option, result.output)
+        assert message in " ".join(result.output.split()) and "Traceback" not in result.output
 
 
 def test_help_prints_install_extras_verbatim() -> None:
@@ -339,63 +395,23 @@ def test_version_prints_the_version() -> None:
 
 
 def test_the_command_itself_writes_its_whole_report_and_keeps_its_exit_code(tmp_path: Path) -> None:
-    # `python -m dedup` is the console script (`dedup.cli.run`), which skips the interpreter's teardown.
+    # `python -m dedup` is the console script (`dedup.cli.run`).
     import subprocess
     import sys
 
     command = [sys.executable, "-m", "dedup", "scan"]
     done = subprocess.run([*command, str(NEWS), "--format", "json"], capture_output=True, check=False)
     assert done.returncode == 0, done.stderr
-    assert len(json.loads(done.stdout)["documents"]) == NEWS_DOCUMENTS
+    expected = json.loads(json.dumps(dedup.scan([NEWS]).to_dict()))
+    assert {k: v for k, v in json.loads(done.stdout).items() if k != "summary"} == {
+        k: v for k, v in expected.items() if k != "summary"
+    }
     out = tmp_path / "report.jsonl"
     assert subprocess.run([*command, str(NEWS), "-f", "jsonl", "-o", str(out)], check=False).returncode == 0
     assert json.loads(out.read_text(encoding="utf-8").splitlines()[-1])["type"] == "summary"
     missing = subprocess.run([*command, str(tmp_path / "nothing-here")], capture_output=True, check=False)
     assert missing.returncode == 1
     assert b"no such file or folder" in missing.stderr and b"Traceback" not in missing.stderr
-
-
-def test_the_command_scans_without_importing_what_scikit_learn_would_import_for_nothing() -> None:
-    # pandas (when installed) for DataFrames a scan never uses, scipy.stats for a helper TF-IDF never calls:
-    # about a second of a core between them.
-    import subprocess
-    import sys
-
-    command = [sys.executable, "-X", "importtime", "-m", "dedup", "scan", str(NEWS), "--format", "json"]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr
-    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time")}
-    assert "sklearn.feature_extraction.text" in imported
-    assert not {name for name in imported if name.startswith(("pandas.", "scipy.stats."))}  # "pandas": refused
-    expected = json.loads(json.dumps(dedup.scan([NEWS]).to_dict()))
-    assert {k: v for k, v in json.loads(done.stdout).items() if k != "summary"} == {
-        k: v for k, v in expected.items() if k != "summary"
-    }
-
-
-def test_a_deferred_module_is_imported_whole_when_first_used() -> None:
-    # The stand-in must never change what a caller of scipy.stats gets, however it reaches it.
-    import subprocess
-    import sys
-
-    script = """
-import sys
-from dedup.cli.app import _defer
-_defer("scipy.stats")
-import sklearn.feature_extraction.text
-assert "scipy.stats._stats_py" not in sys.modules
-import scipy.stats
-from scipy import stats
-import scipy
-mode = stats.mode([1, 1, 2]).mode
-assert mode == 1 and "scipy.stats._stats_py" in sys.modules
-assert sys.modules["scipy.stats"] is scipy.stats and scipy.stats.mode is stats.mode
-from scipy.stats import norm
-print(round(float(norm.cdf(0.0)), 2))
-"""
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "0.5"
 
 
 def test_json_and_jsonl_reports_carry_exactly_the_to_dict_contract() -> None:
@@ -417,7 +433,7 @@ def test_large_reports_write_each_pair_exactly_as_orjson_writes_a_pair(monkeypat
     # Past PRETTY_LIMIT documents the pairs are written from columns, not from Pair objects: byte for byte the same.
     import orjson
 
-    from dedup import report
+    from dedup.io.report import scan as report
 
     result = dedup.scan([NEWS, ROOT / "fixtures" / "farm"])
     assert {p.relation for p in result.pairs} == {"duplicate", "rewrite"}
@@ -436,7 +452,8 @@ def test_pair_rows_written_from_columns_escape_ids_as_json_does(monkeypatch: pyt
 
     import orjson
 
-    from dedup import Pair, Pairs, ScanResult, report
+    from dedup import Pair, Pairs, ScanResult
+    from dedup.io.report import scan as report
 
     ids = ['say "hi"', "back\\slash", "caf\u00e9/\u65b0\u805e", "tab\there", "\U0001f4f0 news"]
     pairs = Pairs.of(

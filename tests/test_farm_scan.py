@@ -29,7 +29,7 @@ def test_every_scanned_document_gets_a_score_a_verdict_and_its_top_reasons(farm_
     assert not by_id["wire-story.txt"].flagged and not by_id["wire-story-with-chrome.txt"].flagged
     codes = [code for code, _, _ in by_id["templated-farm.txt"].reasons]
     assert len(codes) == 3 and "farm_chrome" in codes
-    assert "farm" in farm_scan.summary["seconds"]
+    assert "farm" in farm_scan.summary.seconds
 
 
 def test_scan_scores_agree_with_dedup_score_given_the_same_context() -> None:
@@ -50,7 +50,7 @@ def test_no_score_leaves_the_farm_fields_empty() -> None:
     result = dedup.scan(ROOT / "fixtures" / "news", score=False)
     assert all(d.farm_score is None and d.flagged is None and d.reasons == () for d in result.documents)
     assert result.to_dict()["documents"][0]["farm_score"] is None
-    assert "farm" not in result.summary["seconds"]
+    assert "farm" not in result.summary.seconds
 
 
 def test_farm_features_cross_process_boundaries_whole() -> None:

@@ -153,6 +153,13 @@ def test_checking_against_a_missing_index_is_a_clear_error(tmp_path: Path) -> No
     assert not (tmp_path / "none.index").exists()
 
 
+@pytest.mark.parametrize(
+    "command", [("check", str(COPIES)), ("stats",), ("verify",), ("remove", "some-id"), ("compact",)]
+)
+def test_every_command_on_a_missing_index_fails_the_same_clear_way(command: tuple[str, ...], tmp_path: Path) -> None:
+    assert_clean_failure(dedup_cli("index", *command, "-i", tmp_path / "none.index"), "no index at")
+
+
 def test_a_foreign_file_as_index_is_a_clear_error_and_is_left_as_it_is(tmp_path: Path) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("my notes\n")

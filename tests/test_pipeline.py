@@ -82,7 +82,7 @@ def test_documents_are_reported_with_relative_ids_words_and_clusters(news_scan: 
     assert all(d.words > 0 for d in news_scan.documents)
     assert by_id["same-topic/ice-storm-farms.txt"].cluster is None
     assert not news_scan.skipped
-    assert set(news_scan.summary["seconds"]) >= {"featurize", "tfidf", "candidates", "confirm", "cluster"}
+    assert set(news_scan.summary.seconds) >= {"featurize", "tfidf", "candidates", "confirm", "cluster"}
 
 
 def test_seeds_are_rewrites_of_one_story_never_duplicates(shared_data: Path) -> None:
@@ -160,7 +160,7 @@ def test_same_clusters_for_any_input_order_and_worker_count(seed: int, shuffler:
 def test_repeated_ids_are_kept_apart_not_merged() -> None:
     result = dedup.scan([Document("same", "one text here"), Document("same", "another text there")])
     assert [d.id for d in result.documents] == ["same", "same#2"]
-    assert result.summary["renamed_ids"] == 1
+    assert result.summary.renamed_ids == 1
 
 
 def test_unknown_setting_is_a_config_error_that_names_the_known_ones() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import threading
@@ -14,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import dedup
-from dedup.io.sources import Corpus, decode, read_file, repair
+from dedup.io.sources import Corpus, decode, read_file, read_source, repair
 from dedup.text.html import extract_html
 
 ARTICLE = "The council voted on Tuesday to rebuild the harbor bridge at a cost of 84 million dollars. " * 5
@@ -512,8 +513,8 @@ def test_nothing_is_silently_dropped_by_dedup_scan_either(tmp_path: Path) -> Non
     skipped = [s.path for s in result.skipped]
     assert len(ids) + len(skipped) == sum(entries.values())
     assert len(set(ids)) == len(ids) and len(set(skipped)) == len(skipped)
-    assert result.summary["documents"] == len(ids) == 10
-    assert result.summary["skipped"] == len(skipped) == 12
+    assert result.summary.documents == len(ids) == 10
+    assert result.summary.skipped == len(skipped) == 12
     assert {"blob.txt", "empty.txt", "image.jpg", ".hidden.md", "huge.txt", "pipe.txt", "deep/loop"} <= set(skipped)
 
 
@@ -526,3 +527,63 @@ def test_a_missing_path_among_good_ones_still_raises_input_error(tmp_path: Path)
     write(tmp_path / "good.txt", ARTICLE)
     with pytest.raises(dedup.InputError, match=r"missing\.txt"):
         dedup.scan([tmp_path / "good.txt", tmp_path / "missing.txt"])
+
+
+# --- one input to score, and pages with their documents ----------------------------------------------------
+
+
+def test_read_source_gives_a_text_file_as_one_document_without_a_page(tmp_path: Path) -> None:
+    path = write(tmp_path / "story.txt", ARTICLE)
+    [(doc, html)] = read_source(str(path))
+    assert (doc.id, doc.text, html) == (str(path), ARTICLE, None)
+
+
+def test_read_source_gives_an_html_file_with_its_page(tmp_path: Path) -> None:
+    path = write(tmp_path / "story.html", page())
+    [(doc, html)] = read_source(str(path))
+    assert html == page() and doc.text == extract_html(page())[0]
+
+
+def test_read_source_gives_every_record_of_a_jsonl_file(tmp_path: Path) -> None:
+    path = write(tmp_path / "feed.jsonl", jsonl({"id": "a", "text": ARTICLE}, {"id": "b", "text": OTHER}))
+    assert [(doc.id, html) for doc, html in read_source(str(path))] == [("a", None), ("b", None)]
+
+
+def test_read_source_reads_standard_input_as_a_page_when_it_looks_like_one() -> None:
+    [(doc, html)] = read_source("-", stdin=io.BytesIO(page().encode("utf-8")))
+    assert (doc.id, doc.text, html) == ("-", extract_html(page())[0], page())
+    [(doc, html)] = read_source("-", stdin=io.BytesIO(ARTICLE.encode("utf-8")))
+    assert (doc.id, doc.text, html) == ("-", ARTICLE, None)
+
+
+@pytest.mark.parametrize(
+    ("content", "max_bytes", "message"),
+    [
+        (b"  \n", 100, "standard input is empty"),
+        (b"x" * 101, 100, "larger than 100 bytes"),
+        (b"\x00\x01", 100, "binary"),
+    ],
+)
+def test_read_source_refuses_standard_input_it_cannot_score(content: bytes, max_bytes: int, message: str) -> None:
+    with pytest.raises(dedup.InputError, match=message):
+        read_source("-", max_bytes, stdin=io.BytesIO(content))
+
+
+def test_read_source_refuses_what_gives_no_document(tmp_path: Path) -> None:
+    write(tmp_path / "empty.txt", "")
+    for source, message in [
+        (tmp_path / "missing.txt", "no such file"),
+        (tmp_path, "is a folder"),
+        (tmp_path / "empty.txt", "cannot score .*: empty file"),
+    ]:
+        with pytest.raises(dedup.InputError, match=message):
+            read_source(str(source))
+
+
+def test_read_pages_gives_each_document_with_its_html_page_or_none(tmp_path: Path) -> None:
+    write(tmp_path / "a.html", page())
+    write(tmp_path / "b.txt", OTHER)
+    corpus = Corpus([tmp_path])
+    read = [(doc.id, html) for doc, html in corpus.read_pages(corpus.jobs())]
+    assert read == [("a.html", page()), ("b.txt", None)]
+    assert [doc.id for doc in Corpus([tmp_path])] == ["a.html", "b.txt"]

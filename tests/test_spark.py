@@ -254,7 +254,7 @@ def test_passage_buckets_split_over_partitions_give_the_local_passage_pairs() ->
             else:
                 tally += out["tally"]
     local = scan_documents(documents, config)
-    assert dict(zip(stages.TALLY, tally.tolist(), strict=True)) == local.summary["candidates"]
+    assert dict(zip(stages.TALLY, tally.tolist(), strict=True)) == local.summary.candidates
     assert ours == {(p.a, p.b, p.relation) for p in local.pairs}
 
     # What the corpus is there for, by id (ranks are positions in sorted ids; a pair's first id is the smaller).
@@ -351,10 +351,11 @@ def test_bad_files_on_spark_are_skipped_counted_and_listed_as_locally_and_parque
     as_documents = [Document("p1", rows[0]["text"]), Document(f"{table}:2", rows[1]["text"])]
     local = local_scan([here, there, *as_documents, in_memory])
     no_text = Skipped(f"{table}:3", "record: no text field (expected one of text, content, body)")
-    expected = replace(local, skipped=tuple(sorted([*local.skipped, no_text], key=lambda s: s.path)))
-    expected.summary["skipped"] += 1
+    assert local.summary is not None
+    skipped = tuple(sorted([*local.skipped, no_text], key=lambda s: s.path))
+    expected = replace(local, skipped=skipped, summary=replace(local.summary, skipped=local.summary.skipped + 1))
     assert_same_scan(result, expected)
-    assert result.summary["renamed_ids"] > 0 and result.pairs and result.clusters
+    assert result.summary.renamed_ids > 0 and result.pairs and result.clusters
     assert {"binary.txt", "broken.txt.gz", "empty.md", "feed.jsonl:3", "feed.jsonl:5"} <= {
         s.path for s in result.skipped
     }

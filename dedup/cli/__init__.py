@@ -1,4 +1,7 @@
-"""The `dedup` command line: typer commands that parse, call the library and print."""
+"""The `dedup` command line: typer commands that parse, call the library and print.
+
+`app` holds the commands (`scan`, `score`, and `index`'s in `dedup.cli.index`); `run` is the console script.
+"""
 
 from dedup.cli.app import app, run
 

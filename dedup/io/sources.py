@@ -15,11 +15,12 @@ import json
 import os
 import re
 import stat
+import sys
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
@@ -42,6 +43,7 @@ __all__ = [
     "read_job",
     "read_page",
     "read_records",
+    "read_source",
     "repair",
 ]
 
@@ -519,8 +521,65 @@ class Corpus:
             self.skipped.extend(skipped)
             yield from docs
 
+    def read_pages(self, jobs: Iterable[FileJob]) -> Iterator[tuple[Document, str | None]]:
+        """`read`, each document with its page when it comes from an HTML file (as `read_page` gives it, for
+        `dedup.score(text, html=page)` and its page-chrome signal), else None."""
+        for job in jobs:
+            page = read_page(Path(job.path), job.max_bytes) if is_html(job) else None
+            for doc in self.read([job]):
+                yield doc, page
+
     def __iter__(self) -> Iterator[Document]:
         return self.read(self.jobs())
+
+
+# What the head of an HTML page holds, and no plain text begins with.
+_HTML_MARKS = ("<html", "<!doctype html", "<body", "<article", "<head")
+
+
+def _looks_like_html(text: str) -> bool:
+    head = text[:2048].lstrip().lower()
+    return head.startswith("<") and any(mark in head for mark in _HTML_MARKS)
+
+
+def read_source(
+    source: str, max_bytes: int = DEFAULT_MAX_BYTES, *, stdin: IO[bytes] | None = None
+) -> list[tuple[Document, str | None]]:
+    """The documents of one file, or of standard input when `source` is `-` (`stdin`, by default this process'),
+    to score one by one: each with its HTML page when it comes from one (an HTML file, or standard input that
+    looks like a page), else None.
+
+    Unlike a scan, which skips what it cannot read, an input that gives no document raises `InputError`.
+    """
+    if source == "-":
+        return [_read_stdin(sys.stdin.buffer if stdin is None else stdin, max_bytes)]
+    path = Path(source)
+    if not path.exists():
+        raise InputError(f"no such file: {source}")
+    if path.is_dir():
+        raise InputError(f"{source} is a folder: score one file at a time, or run dedup scan on the folder")
+    documents, skipped = read_file(path, source, max_bytes)
+    if not documents:
+        reason = skipped[0].reason if skipped else "no text"
+        raise InputError(f"cannot score {source}: {reason}")
+    page = read_page(path, max_bytes)
+    return [(doc, page) for doc in documents]
+
+
+def _read_stdin(stdin: IO[bytes], max_bytes: int) -> tuple[Document, str | None]:
+    data = stdin.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise InputError(f"standard input is larger than {max_bytes:,} bytes (raise it with --max-bytes)")
+    if not data.strip():
+        raise InputError("standard input is empty: nothing to score")
+    try:
+        text = decode(data)
+    except ValueError as err:
+        raise InputError(f"cannot read standard input: {err}") from err
+    if _looks_like_html(text):
+        main, chrome = extract_html(text)
+        return Document("-", main, chrome=chrome, source="-"), text
+    return Document("-", text, source="-"), None
 
 
 # A run of files is about this much work; an HTML page counts as 1/HTML_RUN of it, as extraction costs far more

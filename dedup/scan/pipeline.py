@@ -44,7 +44,17 @@ from dedup.engine.tfidf import (
 )
 from dedup.farm.scan import DocumentFarm, FarmFeatures, corpus_scores, farm_features, intrinsic_scores
 from dedup.jit import cores
-from dedup.model import SOURCE, Cluster, Document, DocumentResult, Pairs, ScanResult, Skipped, unique_ids
+from dedup.model import (
+    SOURCE,
+    Cluster,
+    Document,
+    DocumentResult,
+    Pairs,
+    ScanResult,
+    ScanSummary,
+    Skipped,
+    unique_ids,
+)
 
 __all__ = [
     "Batch",
@@ -60,12 +70,6 @@ Progress = Callable[[int], None]
 # A batch's content-farm features, or a callable that gives them once they are needed (after clustering), so
 # that worker processes can compute them while the corpus stages run (`dedup.scan.parallel`).
 FarmPart = FarmFeatures | Callable[[], FarmFeatures]
-
-
-def _version() -> str:
-    from dedup._version import __version__
-
-    return __version__
 
 
 class _Timer:
@@ -288,25 +292,24 @@ def _corpus_stages(
                 clusters.ids, clusters.relations, clusters.members, clusters.representatives, sources, strict=True
             )
         )
-    summary = {
-        "version": _version(),
-        "documents": n,
-        "skipped": len(skipped),
-        "renamed_ids": renamed,
-        "words": int(words.sum()),
-        "candidates": {
+    summary = ScanSummary(
+        documents=n,
+        skipped=len(skipped),
+        renamed_ids=renamed,
+        words=int(words.sum()),
+        candidates={
             "duplicate_path": int(duplicate_candidates.shape[0]),
             "passage_path": int(passage_candidates.shape[0]),
             "rewrite_path": int(rewrite_candidates.shape[0]),
             "total": n_candidates,
-            "measured": int(candidates.shape[0]),  # the rest had a cosine below either relation's threshold
+            "measured": int(candidates.shape[0]),
         },
-        "pairs": {DUPLICATE: int(confirmed.duplicate.sum()), REWRITE: int((~confirmed.duplicate).sum())},
-        "clusters": {rel: sum(c.relation == rel for c in cluster_results) for rel in (DUPLICATE, REWRITE)},
-        "clustered_documents": n - label.count(-1),
-        "threads": workers,
-        "seconds": {k: round(v, 4) for k, v in timer.seconds.items()},
-        "total_seconds": round(time.perf_counter() - started, 4),
-        "settings": asdict(config),
-    }
+        pairs={DUPLICATE: int(confirmed.duplicate.sum()), REWRITE: int((~confirmed.duplicate).sum())},
+        clusters={rel: sum(c.relation == rel for c in cluster_results) for rel in (DUPLICATE, REWRITE)},
+        clustered_documents=n - label.count(-1),
+        threads=workers,
+        seconds=timer.seconds,
+        total_seconds=time.perf_counter() - started,
+        settings=asdict(config),
+    )
     return ScanResult(document_results, pairs, cluster_results, skipped, summary)

@@ -26,7 +26,7 @@ from dedup.engine.confirm import DUPLICATE, REWRITE
 from dedup.engine.lsh import bands
 from dedup.engine.tfidf import N_FEATURES, PRIOR_DOCUMENTS, idf, prior_frequencies, rewrite_max_df
 from dedup.io.sources import DEFAULT_MAX_BYTES
-from dedup.model import SOURCE, Cluster, Document, DocumentResult, Pair, Pairs, ScanResult, Skipped
+from dedup.model import SOURCE, Cluster, Document, DocumentResult, Pair, Pairs, ScanResult, ScanSummary, Skipped
 from dedup.spark import arrow, stages
 from dedup.spark.components import components
 from dedup.spark.inputs import SOURCE_SCHEMA, features_schema, list_inputs, read_and_featurize, source_rows
@@ -55,7 +55,7 @@ class SparkScan:
     pairs: Any
     clusters: Any
     skipped: Any
-    summary: dict[str, Any] = field(default_factory=dict)
+    summary: ScanSummary
     cached: list[Any] = field(default_factory=list, repr=False)  # the cached tables these are read from
 
     def ordered(self) -> dict[str, Any]:
@@ -200,32 +200,24 @@ def scan_spark(
     cached.append(index)
     for frame in cached:
         frame.unpersist()
-    summary = {
-        "version": _version(),
-        "engine": "spark",
-        "master": session.sparkContext.master,
-        "documents": n,
-        "skipped": skipped_count,
-        "renamed_ids": totals["renamed"],
-        "words": totals["words"],
-        "candidates": {key: counts[key] for key in stages.TALLY},
-        "pairs": {rel: counts[rel] for rel in (DUPLICATE, REWRITE)},
-        "clusters": {rel: cluster_counts.get(rel, (0, 0))[0] for rel in (DUPLICATE, REWRITE)},
-        "clustered_documents": sum(docs for _, docs in cluster_counts.values()),
-        "threads": session.sparkContext.defaultParallelism,
-        "seconds": {k: round(v, 4) for k, v in timer.seconds.items()},
-        "total_seconds": round(time.perf_counter() - started, 4),
-        "settings": asdict(config),
-    }
+    summary = ScanSummary(
+        documents=n,
+        skipped=skipped_count,
+        renamed_ids=totals["renamed"],
+        words=totals["words"],
+        candidates={key: counts[key] for key in stages.TALLY},
+        pairs={rel: counts[rel] for rel in (DUPLICATE, REWRITE)},
+        clusters={rel: cluster_counts.get(rel, (0, 0))[0] for rel in (DUPLICATE, REWRITE)},
+        clustered_documents=sum(docs for _, docs in cluster_counts.values()),
+        threads=session.sparkContext.defaultParallelism,
+        seconds=timer.seconds,
+        total_seconds=time.perf_counter() - started,
+        settings=asdict(config),
+        master=session.sparkContext.master,
+    )
     pairs = confirmed.where("tally IS NULL").drop("tally")
     results = [document_table, confirmed, clusters, skipped]
     return SparkScan(session, document_table, pairs, clusters.drop("ranks", "unspun"), skipped, summary, results)
-
-
-def _version() -> str:
-    from dedup._version import __version__
-
-    return __version__
 
 
 def _farm_columns() -> list[str]:

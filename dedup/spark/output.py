@@ -101,7 +101,7 @@ def write_jsonl(scan: SparkScan, folder: str) -> None:
 
     _refuse_existing(scan.spark, folder)
     tables = {"documents": scan.documents, "pairs": scan.pairs, "clusters": scan.clusters, "skipped": scan.skipped}
-    summary = orjson.dumps({"type": "summary", **scan.summary}).decode("utf-8")
+    summary = orjson.dumps({"type": "summary", **scan.summary.to_dict()}).decode("utf-8")
     lines = scan.spark.createDataFrame([(len(tables), None, None, None, summary)], _LINES)
     for kind, table in tables.items():
         lines = lines.unionByName(table.mapInArrow(partial(_lines, kind=kind), _LINES))
@@ -126,5 +126,5 @@ def write_parquet(scan: SparkScan, folder: str) -> None:
     )
     tables["clusters"].select("id", "relation", "members", "representative", "source").write.parquet(f"{base}/clusters")
     tables["skipped"].select("path", "reason").write.parquet(f"{base}/skipped")
-    summary = orjson.dumps(scan.summary).decode("utf-8")
+    summary = orjson.dumps(scan.summary.to_dict()).decode("utf-8")
     scan.spark.createDataFrame([(summary,)], "value string").coalesce(1).write.text(f"{base}/summary")

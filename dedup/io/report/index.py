@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -25,6 +25,9 @@ from dedup.io.report.scan import (
 )
 from dedup.model import Skipped
 
+# Seconds in an index command's summary are kept to this many decimals.
+SECONDS_DECIMALS = 3
+
 __all__ = [
     "AddReport",
     "CheckReport",
@@ -39,11 +42,29 @@ __all__ = [
 
 @dataclass(frozen=True)
 class CheckReport:
-    """Verdicts of `dedup index check`: one per document read, in input order."""
+    """Verdicts of `dedup index check`: one per document read, in input order, against the index at `index`
+    (which held `index_documents`), found in `seconds`."""
 
     verdicts: tuple[tuple[str, Verdict], ...]
     skipped: tuple[Skipped, ...]
-    summary: dict[str, Any] = field(default_factory=dict)
+    index: str
+    index_documents: int
+    seconds: float
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """The counts of the report: documents checked, skipped, seen before, copies, and flagged as farm output."""
+        verdicts = [verdict for _, verdict in self.verdicts]
+        return {
+            "index": self.index,
+            "index_documents": self.index_documents,
+            "documents": len(verdicts),
+            "skipped": len(self.skipped),
+            "seen": sum(v.seen for v in verdicts),
+            "duplicates": sum(v.duplicate for v in verdicts),
+            "flagged": sum(v.farm is not None and v.farm.flagged for v in verdicts),
+            "seconds": round(self.seconds, SECONDS_DECIMALS),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of `dedup index check --format json`."""
@@ -56,10 +77,28 @@ class CheckReport:
 
 @dataclass(frozen=True)
 class AddReport:
-    """What `dedup index add` did: documents read, added, already there, and inputs skipped."""
+    """What `dedup index add` did: documents `read`, `added` (the others were there already), inputs skipped,
+    and the documents the index at `index` then held, in `seconds`."""
 
     skipped: tuple[Skipped, ...]
-    summary: dict[str, Any] = field(default_factory=dict)
+    index: str
+    read: int
+    added: int
+    index_documents: int
+    seconds: float
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """The counts of the report."""
+        return {
+            "index": self.index,
+            "read": self.read,
+            "added": self.added,
+            "present": self.read - self.added,
+            "skipped": len(self.skipped),
+            "index_documents": self.index_documents,
+            "seconds": round(self.seconds, SECONDS_DECIMALS),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of `dedup index add --format json`."""
@@ -145,9 +184,9 @@ def check_table(report: CheckReport) -> Any:
     s = report.summary
     parts.append(
         Text(
-            f"{counted(s.get('documents', 0), 'document')} checked against {s.get('index_documents', 0)} indexed, "
-            f"{s.get('skipped', 0)} skipped: {s.get('seen', 0)} seen before ({s.get('duplicates', 0)} copies), "
-            f"{s.get('flagged', 0)} flagged as farm output, {s.get('seconds', 0):.2f}s."
+            f"{counted(s['documents'], 'document')} checked against {s['index_documents']} indexed, "
+            f"{s['skipped']} skipped: {s['seen']} seen before ({s['duplicates']} copies), "
+            f"{s['flagged']} flagged as farm output, {s['seconds']:.2f}s."
         )
     )
     return Group(*parts)
@@ -160,9 +199,9 @@ def add_table(report: AddReport) -> Any:
 
     s = report.summary
     line = Text(
-        f"{counted(s.get('added', 0), 'document')} added, {s.get('present', 0)} already in the index, "
-        f"{counted(s.get('skipped', 0), 'input')} skipped; "
-        f"the index holds {counted(s.get('index_documents', 0), 'document')} ({s.get('seconds', 0):.2f}s)."
+        f"{counted(s['added'], 'document')} added, {s['present']} already in the index, "
+        f"{counted(s['skipped'], 'input')} skipped; "
+        f"the index holds {counted(s['index_documents'], 'document')} ({s['seconds']:.2f}s)."
     )
     return Group(*skipped_table(report.skipped), line)
 

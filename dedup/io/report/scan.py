@@ -12,7 +12,7 @@ import numpy.typing as npt
 import orjson
 
 from dedup.jit import kernel
-from dedup.model import DUPLICATE, MEASURE_SCALE, REWRITE, Pairs, ScanResult, Skipped, document_row
+from dedup.model import DUPLICATE, MEASURE_SCALE, REWRITE, Pairs, ScanResult, Skipped, document_row, summary_row
 from dedup.text.normalize import pack
 
 if TYPE_CHECKING:
@@ -129,7 +129,7 @@ def _contract(result: ScanResult, *, pairs: Any) -> dict[str, Any]:
         "pairs": pairs,
         "clusters": result.clusters,
         "skipped": result.skipped,
-        "summary": result.summary,
+        "summary": summary_row(result.summary),
     }
 
 
@@ -196,7 +196,8 @@ def render(result: ScanResult, fmt: str) -> bytes:
 
 
 def render_table(result: ScanResult) -> Any:
-    """A rich renderable: clusters with their members, then skipped inputs, farm scores and a summary line."""
+    """A rich renderable: clusters with their members, then skipped inputs, farm scores and the summary line (of a
+    scan's result: one assembled by hand has none)."""
     from rich.console import Group
     from rich.text import Text
 
@@ -204,13 +205,14 @@ def render_table(result: ScanResult) -> Any:
     if any(d.farm_score is not None for d in result.documents):
         parts.append(_farm_table(result))
     s = result.summary
-    parts.append(
-        Text(
-            f"{counted(s.get('documents', 0), 'document')}, {s.get('skipped', 0)} skipped, "
-            f"{s['pairs']['duplicate']} duplicate and {s['pairs']['rewrite']} rewrite pairs, "
-            f"{counted(len(result.clusters), 'cluster')}, {s.get('total_seconds', 0):.2f}s."
+    if s is not None:
+        parts.append(
+            Text(
+                f"{counted(s.documents, 'document')}, {s.skipped} skipped, "
+                f"{s.pairs[DUPLICATE]} duplicate and {s.pairs[REWRITE]} rewrite pairs, "
+                f"{counted(len(result.clusters), 'cluster')}, {s.total_seconds:.2f}s."
+            )
         )
-    )
     return Group(*parts)
 
 

@@ -1,0 +1,208 @@
+"""`dedup scan`: a corpus' duplicates, rewrites and content-farm scores, here or on Spark."""
+
+from __future__ import annotations
+
+import gc
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from dedup.cli.common import Format, note_first_run, nothing_read, with_progress, write_report
+from dedup.config import FRACTION, NUM_PERM, PASSAGE_WINDOW, SEED, SHINGLE_SIZE, WORKERS, ScanConfig, scan_config
+from dedup.errors import ConfigError
+from dedup.io.report.scan import render, render_table
+from dedup.io.sources import DEFAULT_MAX_BYTES
+from dedup.model import DUPLICATE, REWRITE, ScanResult
+from dedup.scan.api import scan as scan_paths
+
+__all__ = ["scan"]
+
+# The options' defaults are the library's.
+DEFAULT = ScanConfig()
+
+
+class Engine(StrEnum):
+    local = "local"
+    spark = "spark"
+
+
+def scan(
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="Files and folders to scan (folders recursively); with --engine spark also URIs (s3a://...)."
+        ),
+    ],
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the report to this file. With --engine spark: a new folder of part files for --format jsonl, "
+            "or Parquet datasets when the name ends in .parquet.",
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    workers: Annotated[int, typer.Option(help="Cores to use; 0 = all.", min=WORKERS.low)] = DEFAULT.workers,
+    k: Annotated[
+        int, typer.Option("--shingle-size", help="Words per shingle.", min=SHINGLE_SIZE.low, max=SHINGLE_SIZE.high)
+    ] = DEFAULT.shingle.k,
+    num_perm: Annotated[
+        int, typer.Option(help="MinHash permutations.", min=NUM_PERM.low, max=NUM_PERM.high)
+    ] = DEFAULT.signature.num_perm,
+    seed: Annotated[
+        int, typer.Option(help="MinHash seed (signatures compare only under one seed).", min=SEED.low, max=SEED.high)
+    ] = DEFAULT.signature.seed,
+    # An LSH threshold lies strictly between 0 and 1, which typer's ranges cannot say: `LSHConfig` checks it.
+    duplicate_threshold: Annotated[
+        float, typer.Option(help="Shingle Jaccard the duplicate LSH path aims at.")
+    ] = DEFAULT.duplicate_lsh.threshold,
+    rewrite_threshold: Annotated[
+        float, typer.Option(help="Top-term Jaccard the rewrite LSH path aims at.")
+    ] = DEFAULT.rewrite_lsh.threshold,
+    passage_window: Annotated[
+        int,
+        typer.Option(
+            help="Shingles per window of the passage path: documents sharing a passage of this many plus "
+            "--shingle-size - 1 words are compared (excerpts and teasers, too small a part of their source for "
+            "the Jaccard paths); 0 turns it off.",
+            min=PASSAGE_WINDOW.low,
+            max=PASSAGE_WINDOW.high,
+        ),
+    ] = DEFAULT.shingle.window,
+    duplicate_containment: Annotated[
+        float,
+        typer.Option(
+            help="Shingle containment from which a pair sharing part of its text is a duplicate, when it is also "
+            "about the same thing (cosine from --rewrite-cosine).",
+            min=FRACTION.low,
+            max=FRACTION.high,
+        ),
+    ] = DEFAULT.confirm.duplicate_containment,
+    excerpt_containment: Annotated[
+        float,
+        typer.Option(
+            help="Shingle containment from which a pair is a duplicate whatever its cosine (an excerpt, a wrapped "
+            "copy: nearly all of the smaller document is in the larger).",
+            min=FRACTION.low,
+            max=FRACTION.high,
+        ),
+    ] = DEFAULT.confirm.excerpt_containment,
+    rewrite_cosine: Annotated[
+        float,
+        typer.Option(
+            help="TF-IDF cosine from which a pair is a rewrite (or a partial copy a duplicate).",
+            min=FRACTION.low,
+            max=FRACTION.high,
+        ),
+    ] = DEFAULT.confirm.rewrite_cosine,
+    representative: Annotated[
+        str, typer.Option(help="Cluster representative: 'longest' or 'first' (input order).")
+    ] = DEFAULT.cluster.representative,
+    max_bytes: Annotated[int, typer.Option(help="Skip files larger than this.", min=1)] = DEFAULT_MAX_BYTES,
+    score: Annotated[
+        bool, typer.Option("--score/--no-score", help="Score every document as content-farm output (--no-score: skip).")
+    ] = DEFAULT.score,
+    engine: Annotated[
+        Engine, typer.Option(help='Where to run: here, or on Apache Spark (pip install "dedup[spark]").')
+    ] = Engine.local,
+    master: Annotated[
+        str | None,
+        typer.Option(
+            help="Spark master for --engine spark, e.g. local[*] or spark://host:7077 (default: spark-submit's)."
+        ),
+    ] = None,
+) -> None:
+    """Find duplicates and rewrites in a corpus.
+
+    Every document also gets a content-farm score and its top reasons (--no-score skips them).
+
+    Reads .txt, .md, .html/.htm (main text), .json/.jsonl (one document per object with a `text` field),
+    any of them gzipped. Unreadable inputs are listed as skipped with a reason, and the scan goes on.
+
+    Example: dedup scan ~/crawl --format json --output report.json
+
+    On Spark: dedup scan s3a://bucket/crawl/ --engine spark --master "local[*]" --format jsonl --output out/
+    """
+    settings: dict[str, Any] = {
+        "workers": workers,
+        "k": k,
+        "num_perm": num_perm,
+        "seed": seed,
+        "duplicate_threshold": duplicate_threshold,
+        "rewrite_threshold": rewrite_threshold,
+        "passage_window": passage_window,
+        "duplicate_containment": duplicate_containment,
+        "excerpt_containment": excerpt_containment,
+        "rewrite_cosine": rewrite_cosine,
+        "representative": representative,
+        "score": score,
+    }
+    try:
+        config = scan_config(**settings)
+    except ConfigError as err:  # an option's value: a usage error, as typer's own range checks make it
+        raise typer.BadParameter(str(err)) from err
+    parquet = output is not None and output.name.lower().endswith(".parquet")
+    if engine is Engine.local and master is not None:
+        raise typer.BadParameter("--master applies to --engine spark only", param_hint="--master")
+    if engine is Engine.local and parquet:
+        raise typer.BadParameter("Parquet output needs --engine spark", param_hint="--output")
+    if engine is Engine.spark and output is not None and (parquet or fmt is Format.jsonl):
+        _scan_on_spark_to_files(paths, str(output), parquet, master, max_bytes, config)
+        return
+    if engine is Engine.local and not quiet:
+        from dedup.engine.featurize import _featurize_range
+        from dedup.farm.signals import measure_batch
+
+        note_first_run(_featurize_range, *([measure_batch] if score else []))
+    result = with_progress(
+        quiet,
+        "scanning: {} documents read",
+        lambda progress: scan_paths(
+            paths, max_bytes=max_bytes, progress=progress, engine=engine.value, master=master, **settings
+        ),
+    )
+    write_report(_rendered(result, fmt), output)
+    if not result.documents:
+        raise nothing_read(len(result.skipped))
+
+
+def _rendered(result: ScanResult, fmt: Format) -> Any:
+    if fmt is Format.table:
+        return render_table(result)
+    # The result lives to the end of the process: keep the cyclic collector from walking its objects again and
+    # again while the report's rows are made.
+    gc.freeze()
+    try:
+        return render(result, fmt.value)
+    finally:
+        gc.unfreeze()
+
+
+def _scan_on_spark_to_files(
+    paths: list[str], output: str, parquet: bool, master: str | None, max_bytes: int, config: ScanConfig
+) -> None:
+    # Large results are written by the executors, never gathered here.
+    from dedup.spark import scan_spark, spark_session
+
+    session, started = spark_session(None, master)
+    try:
+        result = scan_spark(paths, config, spark=session, max_bytes=max_bytes)
+        if parquet:
+            result.write_parquet(output)
+        else:
+            result.write_jsonl(output)
+    finally:
+        if started:
+            session.stop()
+    summary = result.summary
+    typer.echo(
+        f"{summary.documents:,} documents, {summary.skipped:,} skipped, {summary.pairs[DUPLICATE]:,} "
+        f"duplicate and {summary.pairs[REWRITE]:,} rewrite pairs; written to {output}",
+        err=True,
+    )
+    if not summary.documents:
+        raise nothing_read(summary.skipped)
