@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 
 import dedup
-from dedup import ScanResult, parallel
+from dedup import ScanResult
 from dedup.config import ScanConfig
 from dedup.engine.featurize import featurize
 from dedup.errors import InputError
 from dedup.farm.scan import farm_features
 from dedup.io.sources import Corpus, read_job
+from dedup.scan import parallel
 from dedup.scan.pipeline import farm_of
 
 
