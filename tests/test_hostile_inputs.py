@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
+import pytest
+from typer.testing import CliRunner
+
+import dedup
+from dedup.cli import app
 from dedup.io.sources import decode, read_file
 from dedup.model import unique_ids
+
+NEWS = Path(__file__).resolve().parent.parent / "fixtures" / "news"
+runner = CliRunner()
 
 
 def test_a_stray_windows_1252_byte_leaves_the_rest_of_a_utf8_file_as_written() -> None:
@@ -71,3 +80,60 @@ def test_a_hundred_thousand_recrawls_of_one_url_are_all_kept_under_their_own_ids
 
 def test_a_renamed_id_never_takes_the_name_of_another_document() -> None:
     assert unique_ids(["a", "a#2", "a", "a"]) == (["a", "a#2", "a#3", "a#4"], 2)
+
+
+def test_a_text_field_that_is_not_text_is_named_in_the_skip(tmp_path: Path) -> None:
+    (tmp_path / "odd.jsonl").write_text('{"id": "a", "text": 12345}\n', encoding="utf-8")
+    _, skipped = read_file(tmp_path / "odd.jsonl", "odd.jsonl")
+    assert [s.reason for s in skipped] == ["record: its 'text' field holds a int, not text"]
+
+
+def _two_days(tmp_path: Path) -> tuple[Path, Path]:
+    day1, day2 = tmp_path / "day1", tmp_path / "day2"
+    day1.mkdir()
+    day2.mkdir()
+    (day1 / "index.txt").write_text("The harbor bridge vote was delayed by a week. " * 12, encoding="utf-8")
+    (day2 / "index.txt").write_text("A new bakery opened on Mill Street this morning. " * 12, encoding="utf-8")
+    return day1, day2
+
+
+def test_files_of_the_same_name_in_two_folders_stay_two_documents(tmp_path: Path) -> None:
+    day1, day2 = _two_days(tmp_path)
+    result = dedup.scan([day1, day2])
+    assert sorted(d.id for d in result.documents) == [f"{day1.as_posix()}/index.txt", f"{day2.as_posix()}/index.txt"]
+
+
+def test_the_index_keeps_pages_of_the_same_name_from_two_folders_in_one_run_or_two(tmp_path: Path) -> None:
+    day1, day2 = _two_days(tmp_path)
+    together, apart = tmp_path / "together.index", tmp_path / "apart.index"
+    assert runner.invoke(app, ["index", "add", str(day1), str(day2), "--index", str(together)]).exit_code == 0
+    for day in (day1, day2):
+        assert runner.invoke(app, ["index", "add", str(day), "--index", str(apart)]).exit_code == 0
+    for path in (together, apart):
+        with dedup.Index.open(path) as index:
+            assert index.stats().documents == 2
+
+
+def test_a_file_given_twice_is_read_once_and_the_repeat_is_listed(tmp_path: Path) -> None:
+    page = tmp_path / "a.txt"
+    page.write_text("The library will open on Sundays from next month, the council said. " * 8, encoding="utf-8")
+    result = dedup.scan([page, page])
+    assert [d.id for d in result.documents] == [page.as_posix()]
+    assert not result.pairs
+    assert [s.reason for s in result.skipped] == [f"the same file as {page.as_posix()}: read once"]
+
+
+def test_a_report_never_overwrites_the_file_it_scans(tmp_path: Path) -> None:
+    feed = tmp_path / "in.jsonl"
+    original = '{"id": "a", "text": "The ferry timetable changes on Monday."}\n'
+    feed.write_text(original, encoding="utf-8")
+    done = runner.invoke(app, ["scan", str(feed), "-f", "jsonl", "-o", str(feed)])
+    assert done.exit_code == 2 and "would overwrite" in done.output
+    assert feed.read_text(encoding="utf-8") == original
+
+
+def test_the_spark_engine_without_pyspark_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if dedup[spark] were not installed
+    done = runner.invoke(app, ["scan", str(NEWS), "--engine", "spark"])
+    assert done.exit_code == 1
+    assert 'pip install "dedup[spark]"' in done.output and "Traceback" not in done.output

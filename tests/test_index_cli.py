@@ -19,6 +19,12 @@ ORIGINALS = NEWS / "originals"
 COPIES = NEWS / "copies"
 COPIES_DOCUMENTS = 9
 
+
+def in_folder(folder: Path, name: str) -> str:
+    """The id the index commands give a file of `folder`: its path as given (so two folders' files never meet)."""
+    return f"{folder.as_posix()}/{name}"
+
+
 runner = CliRunner()
 
 
@@ -61,10 +67,10 @@ def test_index_check_reports_each_document_with_its_matches_and_farm_score(fille
     assert set(report) == {"documents", "skipped", "summary"}
     by_id = {d["id"]: d for d in report["documents"]}
     assert len(by_id) == report["summary"]["documents"] == COPIES_DOCUMENTS
-    match = by_id["brannock-symphony-deal.txt"]["matches"][0]
-    assert match["id"] == "orchestra-strike-ends.txt" and match["relation"] == "duplicate"
-    teaser = by_id["tarlow-downed-lines-teaser.txt"]["matches"]  # through the passage path
-    assert [(m["id"], m["relation"]) for m in teaser] == [("ice-storm-outages.txt", "duplicate")]
+    match = by_id[in_folder(COPIES, "brannock-symphony-deal.txt")]["matches"][0]
+    assert match["id"] == in_folder(ORIGINALS, "orchestra-strike-ends.txt") and match["relation"] == "duplicate"
+    teaser = by_id[in_folder(COPIES, "tarlow-downed-lines-teaser.txt")]["matches"]  # through the passage path
+    assert [(m["id"], m["relation"]) for m in teaser] == [(in_folder(ORIGINALS, "ice-storm-outages.txt"), "duplicate")]
     assert set(match) == {"id", "relation", "jaccard", "containment", "cosine", "url"}
     assert all(d["farm"] is None or 0.0 <= d["farm"]["score"] <= 1.0 for d in by_id.values())
     assert all(d["farm"]["id"] == doc_id for doc_id, d in by_id.items() if d["farm"] is not None)
@@ -92,7 +98,7 @@ def test_index_check_jsonl_csv_and_table(filled: Path) -> None:
         csv.reader(io.StringIO(ok("index", "check", COPIES, "-i", filled, "-q", "-f", "csv", "--no-farm").stdout))
     )
     assert rows[0] == ["id", "match", "relation", "jaccard", "containment", "cosine", "farm_score", "flagged"]
-    assert any(r[1] == "orchestra-strike-ends.txt" and r[2] == "duplicate" for r in rows[1:])
+    assert any(r[1] == in_folder(ORIGINALS, "orchestra-strike-ends.txt") and r[2] == "duplicate" for r in rows[1:])
     assert all(r[6] == "" for r in rows[1:])  # --no-farm
     table = ok("index", "check", COPIES, "-i", filled, "-q").stdout
     assert "duplicate" in table and f"{COPIES_DOCUMENTS} documents checked against 14 indexed" in table
@@ -122,7 +128,7 @@ def test_bad_files_are_skipped_and_counted_as_in_a_scan(filled: Path, tmp_path: 
     (folder / "photo.jpg").write_bytes(b"\xff\xd8\xff")
     (folder / "story.txt").write_text((ORIGINALS / "harbor-bridge-vote.txt").read_text(encoding="utf-8"))
     report = json.loads(ok("index", "check", folder, "-i", filled, "-q", "-f", "json").stdout)
-    assert [s["path"] for s in report["skipped"]] == ["empty.txt", "photo.jpg"]
+    assert [s["path"] for s in report["skipped"]] == [in_folder(folder, "empty.txt"), in_folder(folder, "photo.jpg")]
     assert report["summary"]["skipped"] == 2 and report["documents"][0]["matches"][0]["jaccard"] == 1.0
     added = json.loads(ok("index", "add", folder, "-i", filled, "-q", "-f", "json").stdout)
     assert added["summary"]["skipped"] == 2 and len(added["skipped"]) == 2
@@ -133,9 +139,8 @@ def test_index_stats_verify_remove_and_compact(filled: Path) -> None:
     assert stats["documents"] == 14 and stats["backend"] == "sqlite" and stats["settings"]["num_perm"] == 128
     assert "documents" in ok("index", "stats", "-i", filled).stdout
     assert "ok:" in ok("index", "verify", "-i", filled).stdout
-    assert ok(
-        "index", "remove", "harbor-bridge-vote.txt", "bakery-chain-expansion.txt", "nope", "-i", filled
-    ).stdout.strip() == ("2 removed, 1 not in the index")
+    removed = (in_folder(ORIGINALS, "harbor-bridge-vote.txt"), in_folder(ORIGINALS, "bakery-chain-expansion.txt"))
+    assert ok("index", "remove", *removed, "nope", "-i", filled).stdout.strip() == ("2 removed, 1 not in the index")
     stats = json.loads(ok("index", "stats", "-i", filled, "-f", "json").stdout)
     assert stats["documents"] == 12 and stats["log_entries"] == 2
     assert ok("index", "compact", "-i", filled).stdout.strip() == "dropped 1 of the index's log entries"

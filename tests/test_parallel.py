@@ -14,6 +14,7 @@ from dedup.config import ScanConfig
 from dedup.engine.featurize import featurize
 from dedup.errors import InputError
 from dedup.farm.scan import farm_features
+from dedup.io import sources
 from dedup.io.sources import Corpus, read_job
 from dedup.scan import parallel
 from dedup.scan.pipeline import farm_of
@@ -27,7 +28,7 @@ def comparable(result: ScanResult) -> tuple[object, ...]:
 def always_pool(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make every multi-file scan use worker processes, however small."""
     monkeypatch.setattr(parallel, "POOL_MIN_BYTES", 0)
-    monkeypatch.setattr(parallel, "RUN_BYTES", 4096)  # many small runs: order must survive the pool
+    monkeypatch.setattr(sources, "RUN_BYTES", 4096)  # many small runs: order must survive the pool
 
 
 def test_worker_processes_give_the_single_process_result(news_dir: Path, always_pool: None) -> None:
@@ -47,7 +48,7 @@ def test_scores_computed_by_workers_during_the_corpus_stages_are_those_of_one_pr
         batches = list(pool.batches())
         assert len(batches) > 2 and all(callable(b.farm) for b in batches)  # left for later
         later = [farm_of(b.farm) for b in batches if b.farm is not None]
-    here = [farm_features([d for job in run for d in read_job(job)[0]]) for run in parallel._runs(jobs)]
+    here = [farm_features([d for job in run for d in read_job(job)[0]]) for run in sources.file_runs(jobs)]
     for got, expected in zip(later, here, strict=True):
         assert np.array_equal(got.values, expected.values, equal_nan=True)
         assert np.array_equal(got.counts, expected.counts)

@@ -77,7 +77,7 @@ def add(
             yield doc
 
     with Index.open(index, batch_size=batch_size) as idx:
-        corpus = Corpus(paths, max_bytes=max_bytes)
+        corpus = Corpus(paths, max_bytes=max_bytes, prefixed=True)
         added = with_progress(
             quiet, "adding: {} documents", lambda progress: idx.add_many(tally(corpus), progress=progress)
         )
@@ -108,7 +108,7 @@ def check(
 
     started = time.perf_counter()
     with Index.open(index, create=False, farm=farm) as idx:
-        corpus = Corpus(paths, max_bytes=max_bytes)
+        corpus = Corpus(paths, max_bytes=max_bytes, prefixed=True)
 
         def check_all(progress: Progress | None) -> list[tuple[str, Verdict]]:
             # An HTML file's page goes with its text, for the farm score's page-chrome signal.

@@ -146,6 +146,8 @@ def scan(
     except ConfigError as err:  # an option's value: a usage error, as typer's own range checks make it
         raise typer.BadParameter(str(err)) from err
     parquet = output is not None and output.name.lower().endswith(".parquet")
+    if output is not None and output.exists() and any(_same_file(output, p) for p in paths):
+        raise typer.BadParameter(f"{output} is also an input: the report would overwrite it", param_hint="--output")
     if engine is Engine.local and master is not None:
         raise typer.BadParameter("--master applies to --engine spark only", param_hint="--master")
     if engine is Engine.local and parquet:
@@ -168,6 +170,13 @@ def scan(
     write_report(_rendered(result, fmt), output)
     if not result.documents:
         raise nothing_read(len(result.skipped))
+
+
+def _same_file(output: Path, path: str) -> bool:
+    try:
+        return output.samefile(path)
+    except OSError:  # a URI, or a path that is not there
+        return False
 
 
 def _rendered(result: ScanResult, fmt: Format) -> Any:

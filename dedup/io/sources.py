@@ -230,6 +230,10 @@ def _record_text(record: Any, where: str) -> tuple[str | None, str]:
     if not isinstance(text, str):
         text = next((record[f] for f in _TEXT_FIELDS if isinstance(record.get(f), str)), None)
         if text is None:
+            odd = next((f for f in _TEXT_FIELDS if record.get(f) is not None), None)
+            if odd is not None:
+                kind = type(record[odd]).__name__
+                raise _SkipError(f"{where}: its {odd!r} field holds a {kind}, not text")
             raise _SkipError(f"{where}: no text field (expected one of {', '.join(_TEXT_FIELDS)})")
     doc_id = record.get("id")
     if doc_id is None or doc_id == "":
@@ -450,11 +454,17 @@ class Corpus:
     """Documents read from paths (files and folders, recursively); `skipped` fills as they are read.
 
     `jobs()` lists the files to read (folders walked in sorted order) and records what it must skip on the
-    way (hidden entries, unreadable folders, symlink loops); iterating reads them in that order.
+    way (hidden entries, unreadable folders, symlink loops, a file given twice); iterating reads them in that
+    order.
+
+    A file's id is its path as given, or within a folder its path relative to that folder; with `prefixed`
+    (the default when there are several paths) a folder's files keep the folder as given in front, so that
+    `day1/index.txt` and `day2/index.txt` stay two documents, in one run or across runs.
     """
 
     paths: Sequence[str | os.PathLike[str]]
     max_bytes: int = DEFAULT_MAX_BYTES
+    prefixed: bool | None = None
 
     def __post_init__(self) -> None:
         self.skipped: list[Skipped] = []
@@ -475,44 +485,58 @@ class Corpus:
         return FileJob(str(path), rel, size, self.max_bytes)
 
     def _walk(self) -> Iterator[FileJob]:
-        seen: set[tuple[int, int]] = set()
+        folders: set[tuple[int, int]] = set()
+        files: dict[tuple[int, int], str] = {}
+        prefixed = len(self.paths) > 1 if self.prefixed is None else self.prefixed
         for root in self.paths:
             root_path = Path(root)
-            if not root_path.is_dir():
-                yield self._job(root_path, _display(root_path.as_posix()))
+            prefix = f"{root_path.as_posix().rstrip('/')}/" if prefixed and root_path.is_dir() else ""
+            for job in self._root_jobs(root_path, prefix, folders):
+                key = _file_key(job.path)
+                if key is not None and key in files:
+                    self.skipped.append(Skipped(job.rel, f"the same file as {files[key]}: read once"))
+                    continue
+                if key is not None:
+                    files[key] = job.rel
+                yield job
+
+    def _root_jobs(self, root_path: Path, prefix: str, folders: set[tuple[int, int]]) -> Iterator[FileJob]:
+        # The files under one path given, ids `prefix` + their path relative to it; `folders` are the folders
+        # already walked, from any path.
+        if not root_path.is_dir():
+            yield self._job(root_path, _display(root_path.as_posix()))
+            return
+
+        def shown(path: Path) -> str:
+            return _display(prefix + path.relative_to(root_path).as_posix())
+
+        def unreadable(err: OSError) -> None:
+            where = shown(Path(err.filename)) if err.filename else str(root_path)
+            self.skipped.append(Skipped(where, f"unreadable folder: {err.strerror or err}"))
+
+        for dirpath, dirnames, filenames in os.walk(root_path, onerror=unreadable, followlinks=True):
+            here = Path(dirpath)
+            try:
+                info = here.stat()
+            except OSError as err:
+                self.skipped.append(Skipped(shown(here), f"unreadable: {err}"))
+                dirnames[:] = []
                 continue
-
-            def unreadable(err: OSError, root_path: Path = root_path) -> None:
-                where = Path(err.filename).relative_to(root_path).as_posix() if err.filename else str(root_path)
-                self.skipped.append(Skipped(_display(where), f"unreadable folder: {err.strerror or err}"))
-
-            for dirpath, dirnames, filenames in os.walk(root_path, onerror=unreadable, followlinks=True):
-                here = Path(dirpath)
-                try:
-                    info = here.stat()
-                except OSError as err:
-                    where = _display(here.relative_to(root_path).as_posix())
-                    self.skipped.append(Skipped(where, f"unreadable: {err}"))
-                    dirnames[:] = []
+            if (info.st_dev, info.st_ino) in folders:
+                # A symlink to a folder already walked (a loop, or a second way in): its files are read once.
+                self.skipped.append(Skipped(shown(here), "symlink to a folder already scanned (loop or alias)"))
+                dirnames[:] = []
+                continue
+            folders.add((info.st_dev, info.st_ino))
+            for name in sorted(dirnames):
+                if name.startswith("."):
+                    self.skipped.append(Skipped(shown(here / name), "hidden folder"))
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in sorted(filenames):
+                if name.startswith("."):
+                    self.skipped.append(Skipped(shown(here / name), "hidden file"))
                     continue
-                if (info.st_dev, info.st_ino) in seen:
-                    # A symlink to a folder already walked (a loop, or a second way in): its files are read once.
-                    rel_dir = _display(here.relative_to(root_path).as_posix())
-                    self.skipped.append(Skipped(rel_dir, "symlink to a folder already scanned (loop or alias)"))
-                    dirnames[:] = []
-                    continue
-                seen.add((info.st_dev, info.st_ino))
-                for name in sorted(dirnames):
-                    if name.startswith("."):
-                        hidden = (here / name).relative_to(root_path).as_posix()
-                        self.skipped.append(Skipped(_display(hidden), "hidden folder"))
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                for name in sorted(filenames):
-                    rel = (here / name).relative_to(root_path).as_posix()
-                    if name.startswith("."):
-                        self.skipped.append(Skipped(_display(rel), "hidden file"))
-                        continue
-                    yield self._job(here / name, _display(rel))
+                yield self._job(here / name, shown(here / name))
 
     def read(self, jobs: Iterable[FileJob]) -> Iterator[Document]:
         """The documents of `jobs`, read here in order; what cannot be read goes to `skipped`."""
@@ -531,6 +555,15 @@ class Corpus:
 
     def __iter__(self) -> Iterator[Document]:
         return self.read(self.jobs())
+
+
+def _file_key(path: str) -> tuple[int, int] | None:
+    # A file's identity (device, inode), so one file given twice, or reached by two paths, is read once.
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
 
 
 # What the head of an HTML page holds, and no plain text begins with.

@@ -142,9 +142,9 @@ def scan_spark(
 
     `spark` is the session to use; without it, the active one or a new one on `master`.
     """
+    session, _ = spark_session(spark, master)  # first: without PySpark, a ConfigError that says what to install
     from pyspark.sql import functions as sf
 
-    session, _ = spark_session(spark, master)
     timer = _Timer()
     started = time.perf_counter()
     cached: list[Any] = []  # intermediate tables, released once the results are cached
