@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import sys
 from pathlib import Path
 
@@ -10,7 +12,8 @@ from typer.testing import CliRunner
 
 import dedup
 from dedup.cli import app
-from dedup.io.sources import decode, read_file
+from dedup.io import sources
+from dedup.io.sources import Corpus, FileJob, decode, jsonl_parts, read_file, read_job
 from dedup.model import unique_ids
 
 NEWS = Path(__file__).resolve().parent.parent / "fixtures" / "news"
@@ -137,3 +140,45 @@ def test_the_spark_engine_without_pyspark_says_what_to_install(monkeypatch: pyte
     done = runner.invoke(app, ["scan", str(NEWS), "--engine", "spark"])
     assert done.exit_code == 1
     assert 'pip install "dedup[spark]"' in done.output and "Traceback" not in done.output
+
+
+def test_a_jsonl_dump_larger_than_the_size_limit_is_read_record_by_record(tmp_path: Path) -> None:
+    records = [
+        {"id": f"r{i}", "text": f"Record {i} of a large dump, about the harbor and the town."} for i in range(500)
+    ]
+    lines = [json.dumps(r) for r in records]
+    lines[250] = json.dumps({"id": "big", "text": "word " * 400})  # one record over the limit
+    (tmp_path / "dump.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = dedup.scan([tmp_path], max_bytes=1000, score=False)
+    assert len(result.documents) == 499
+    assert [(s.path, s.reason.split(":")[0]) for s in result.skipped] == [("dump.jsonl:251", "record too large")]
+
+
+def test_a_large_jsonl_file_is_read_in_parts_that_keep_every_record_and_its_line(tmp_path: Path) -> None:
+    lines = [json.dumps({"text": f"Line {i} says something about the weather in the valley."}) for i in range(3000)]
+    dump = tmp_path / "dump.jsonl"
+    dump.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    parts = jsonl_parts(dump, dump.stat().st_size, part_bytes=10_000)
+    assert len(parts) > 10 and parts[0].start == 0 and parts[-1].end == dump.stat().st_size
+    assert all(a.end == b.start for a, b in itertools.pairwise(parts))
+    documents = [d for part in parts for d in read_job(FileJob(str(dump), "dump.jsonl", 0, 10_000, part))[0]]
+    assert [d.id for d in documents] == [f"dump.jsonl:{i}" for i in range(1, 3001)]
+    assert documents[1234].text == json.loads(lines[1234])["text"]
+
+
+def test_a_scan_of_a_jsonl_file_in_parts_finds_what_a_scan_of_it_whole_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    story = (NEWS / "originals" / "harbor-bridge-vote.txt").read_text(encoding="utf-8")
+    lines = [
+        json.dumps({"text": f"Note {i}: the ferry to the island leaves at {i % 12 + 1} o'clock."}) for i in range(400)
+    ]
+    lines[10] = lines[390] = json.dumps({"text": story})
+    (tmp_path / "feed.jsonl").write_text("\n".join(lines), encoding="utf-8")
+    whole = dedup.scan([tmp_path], score=False)
+    monkeypatch.setattr(sources, "PART_BYTES", 2_000)
+    assert len(Corpus([tmp_path]).jobs()) > 5
+    parted = dedup.scan([tmp_path], score=False)
+    assert [d.id for d in parted.documents] == [d.id for d in whole.documents]
+    assert [(p.a, p.b) for p in parted.pairs] == [(p.a, p.b) for p in whole.pairs]
+    assert ("feed.jsonl:11", "feed.jsonl:391") in [(p.a, p.b) for p in parted.pairs]

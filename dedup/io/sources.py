@@ -81,19 +81,19 @@ def _kind(name: str) -> tuple[str, bool]:
     return "", gzipped
 
 
-def _read_bytes(path: Path, gzipped: bool, max_bytes: int) -> bytes:
+def _read_bytes(path: Path, gzipped: bool, max_bytes: int | None) -> bytes:
     try:
         info = path.stat()
     except OSError as err:
         raise _SkipError(f"unreadable: {err.strerror or err}") from err
     if not stat.S_ISREG(info.st_mode):
         raise _SkipError("not a regular file")
-    if info.st_size > max_bytes:
+    if max_bytes is not None and info.st_size > max_bytes:
         raise _too_large(info.st_size, max_bytes)
     try:
         with path.open("rb") as handle:
             data = handle.read()
-        if gzipped:
+        if gzipped and max_bytes is not None:
             data = _gunzip(data, max_bytes)
     except (OSError, EOFError, zlib.error) as err:
         reason = "corrupt gzip" if gzipped and not isinstance(err, PermissionError) else "unreadable"
@@ -101,8 +101,9 @@ def _read_bytes(path: Path, gzipped: bool, max_bytes: int) -> bytes:
     return data
 
 
-def _too_large(size: int, max_bytes: int) -> _SkipError:
-    return _SkipError(f"too large: {size:,} bytes (limit {max_bytes:,}; raise it with --max-bytes)")
+def _too_large(size: int, max_bytes: int, what: str = "") -> _SkipError:
+    where = f"{what} " if what else ""
+    return _SkipError(f"{where}too large: {size:,} bytes (limit {max_bytes:,}; raise it with --max-bytes)")
 
 
 def _gunzip(data: bytes, max_bytes: int) -> bytes:
@@ -264,11 +265,14 @@ class _NotUtf8Error(Exception):
     """A JSON file is not UTF-8 after all: it must be decoded with its detected encoding first."""
 
 
-def _parsed_lines(data: bytes) -> Iterator[tuple[int, Any]]:
-    # (line number, record) per non-empty line of UTF-8 bytes; a line that is not JSON yields its error.
+def _parsed_lines(data: bytes, first: int = 1, max_bytes: int | None = None) -> Iterator[tuple[int, Any]]:
+    # (line number, record) per non-empty line of UTF-8 bytes, numbered from `first`; a line that is not JSON
+    # yields its error, and so does a line over `max_bytes` (the limit of a JSONL file is per record).
     # Lines are split on b"\n" only: U+2028 and U+2029 may stand raw inside a JSON string.
-    for number, line in enumerate(data.split(b"\n"), start=1):
-        if line.strip():
+    for number, line in enumerate(data.split(b"\n"), start=first):
+        if max_bytes is not None and len(line) > max_bytes:
+            yield number, _too_large(len(line), max_bytes, "record")
+        elif line.strip():
             try:
                 record = orjson.loads(line)
                 yield number, json.loads(line) if _inexact(record) else record
@@ -280,11 +284,13 @@ def _parsed_lines(data: bytes) -> Iterator[tuple[int, Any]]:
                 yield number, _SkipError(f"invalid JSON: {err}")
 
 
-def _json_documents(data: bytes, rel: str, jsonl: bool) -> tuple[list[Document], list[Skipped]]:
+def _json_documents(
+    data: bytes, rel: str, jsonl: bool, first: int = 1, max_bytes: int | None = None
+) -> tuple[list[Document], list[Skipped]]:
     # UTF-8 bytes in: orjson parses them itself, so a clean file is never decoded to str as a whole.
     records: Iterable[tuple[int, Any]]
     if jsonl:
-        records = _parsed_lines(data)
+        records = _parsed_lines(data, first, max_bytes)
     else:
         try:
             value = orjson.loads(data)
@@ -329,10 +335,12 @@ def read_records(records: Iterable[tuple[int, Any]], rel: str) -> tuple[list[Doc
     return docs, skipped
 
 
-def _read_json(data: bytes, rel: str, jsonl: bool) -> tuple[list[Document], list[Skipped]]:
+def _read_json(
+    data: bytes, rel: str, jsonl: bool, first: int = 1, max_bytes: int | None = None
+) -> tuple[list[Document], list[Skipped]]:
     if not data.startswith((b"\xff\xfe", b"\xfe\xff")) and b"\x00" not in data[:8192]:
         try:
-            return _json_documents(data.removeprefix(b"\xef\xbb\xbf"), rel, jsonl)
+            return _json_documents(data.removeprefix(b"\xef\xbb\xbf"), rel, jsonl, first, max_bytes)
         except _NotUtf8Error:
             pass
     # UTF-16, or a legacy encoding: decode as any text file, then parse the UTF-8 of that.
@@ -340,7 +348,7 @@ def _read_json(data: bytes, rel: str, jsonl: bool) -> tuple[list[Document], list
         text = _decode_bytes(data)
     except (ValueError, UnicodeDecodeError) as err:
         raise _SkipError(str(err)) from err
-    return _json_documents(text.encode("utf-8", "replace"), rel, jsonl)
+    return _json_documents(text.encode("utf-8", "replace"), rel, jsonl, first, max_bytes)
 
 
 def read_file(path: Path, rel: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[list[Document], list[Skipped]]:
@@ -349,9 +357,34 @@ def read_file(path: Path, rel: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple
     try:
         if not kind:
             raise _unsupported()
+        if _jsonl_lines(path.name, gzipped):
+            data = _read_bytes(path, False, None)
+            if not data.strip():
+                raise _SkipError("empty file")
+            return _read_json(data, rel, True, 1, max_bytes)
         return _file_documents(_read_bytes(path, gzipped, max_bytes), path.name, kind, rel)
     except _SkipError as skip:
         return [], [Skipped(rel, str(skip))]
+
+
+def _jsonl_lines(name: str, gzipped: bool) -> bool:
+    # A plain (not gzipped) JSONL file: read record by record, its limit per record, and cut into parts.
+    return not gzipped and name.lower().endswith((".jsonl", ".ndjson"))
+
+
+def _read_part(path: Path, rel: str, part: FilePart, max_bytes: int) -> tuple[list[Document], list[Skipped]]:
+    # The lines of a JSONL file from byte `part.start` to `part.end`, numbered from `part.line`.
+    try:
+        with path.open("rb") as handle:
+            handle.seek(part.start)
+            data = handle.read(part.end - part.start)
+        if not data.strip():
+            return [], []
+        return _read_json(data, rel, True, part.line, max_bytes)
+    except OSError as err:
+        return [], [Skipped(f"{rel}:{part.line}", f"unreadable: {err.strerror or err}")]
+    except _SkipError as skip:
+        return [], [Skipped(f"{rel}:{part.line}", str(skip))]
 
 
 def read_page(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str | None:
@@ -427,18 +460,57 @@ def _file_documents(data: bytes, name: str, kind: str, rel: str) -> tuple[list[D
 
 
 @dataclass(frozen=True)
+class FilePart:
+    """Whole lines of a JSONL file: bytes `start` to `end`, the first of them line number `line`."""
+
+    start: int
+    end: int
+    line: int
+
+
+@dataclass(frozen=True)
 class FileJob:
-    """One input file to read: its path, its id in the report, its size, and the size limit."""
+    """One input file to read, or one part of a large JSONL file: its path, its id in the report, its size
+    (of the part), the size limit (of a record, for JSONL), and the part (None: the whole file)."""
 
     path: str
     rel: str
     size: int
     max_bytes: int
+    part: FilePart | None = None
+
+
+# A JSONL file larger than this is read in parts of about this size, each a job of its own: a dump of many
+# gigabytes streams through the workers instead of sitting whole in one process's memory.
+PART_BYTES = 16 * 1024 * 1024
+
+
+def jsonl_parts(path: Path, size: int, part_bytes: int = PART_BYTES) -> list[FilePart]:
+    """The parts of a JSONL file of `size` bytes: cut at the first line break after every `part_bytes`, with
+    the line number each part starts at (one pass over the file, counting line breaks)."""
+    parts: list[FilePart] = []
+    start, line, position = 0, 1, 0
+    with path.open("rb") as handle:
+        while True:
+            block = handle.read(part_bytes)
+            if not block:
+                break
+            position += len(block)
+            rest = handle.readline()  # to the end of the line the block stopped in
+            position += len(rest)
+            block += rest
+            parts.append(FilePart(start, position, line))
+            line += block.count(b"\n")
+            start = position
+    return parts or [FilePart(0, size, 1)]
 
 
 def read_job(job: FileJob) -> tuple[list[Document], list[Skipped]]:
-    """`read_file` that never raises: an unexpected failure becomes a `Skipped` row too."""
+    """`read_file` (or its part of a JSONL file) that never raises: an unexpected failure becomes a `Skipped`
+    row too."""
     try:
+        if job.part is not None:
+            return _read_part(Path(job.path), job.rel, job.part, job.max_bytes)
         return read_file(Path(job.path), job.rel, job.max_bytes)
     except Exception as err:  # noqa: BLE001 -- one broken file must never end a scan; it is reported instead
         return [], [Skipped(job.rel, f"failed to read: {type(err).__name__}: {err}")]
@@ -477,12 +549,21 @@ class Corpus:
         self.skipped.clear()
         return list(self._walk())
 
-    def _job(self, path: Path, rel: str) -> FileJob:
+    def _jobs(self, path: Path, rel: str) -> Iterator[FileJob]:
         try:
             size = path.stat().st_size
         except OSError:
             size = 0  # read_file reports why
-        return FileJob(str(path), rel, size, self.max_bytes)
+        if size > PART_BYTES and _jsonl_lines(path.name, _kind(path.name)[1]):
+            try:
+                parts = jsonl_parts(path, size, PART_BYTES)
+            except OSError:
+                parts = []  # read_file reports why
+            if parts:
+                for part in parts:
+                    yield FileJob(str(path), rel, part.end - part.start, self.max_bytes, part)
+                return
+        yield FileJob(str(path), rel, size, self.max_bytes)
 
     def _walk(self) -> Iterator[FileJob]:
         folders: set[tuple[int, int]] = set()
@@ -491,20 +572,24 @@ class Corpus:
         for root in self.paths:
             root_path = Path(root)
             prefix = f"{root_path.as_posix().rstrip('/')}/" if prefixed and root_path.is_dir() else ""
+            repeated = False
             for job in self._root_jobs(root_path, prefix, folders):
-                key = _file_key(job.path)
-                if key is not None and key in files:
-                    self.skipped.append(Skipped(job.rel, f"the same file as {files[key]}: read once"))
-                    continue
-                if key is not None:
-                    files[key] = job.rel
-                yield job
+                if job.part is None or job.part.start == 0:  # a file's first (or only) job decides for all of it
+                    key = _file_key(job.path)
+                    first_as = files.get(key) if key is not None else None
+                    repeated = first_as is not None
+                    if first_as is not None:
+                        self.skipped.append(Skipped(job.rel, f"the same file as {first_as}: read once"))
+                    elif key is not None:
+                        files[key] = job.rel
+                if not repeated:
+                    yield job
 
     def _root_jobs(self, root_path: Path, prefix: str, folders: set[tuple[int, int]]) -> Iterator[FileJob]:
         # The files under one path given, ids `prefix` + their path relative to it; `folders` are the folders
         # already walked, from any path.
         if not root_path.is_dir():
-            yield self._job(root_path, _display(root_path.as_posix()))
+            yield from self._jobs(root_path, _display(root_path.as_posix()))
             return
 
         def shown(path: Path) -> str:
@@ -536,7 +621,7 @@ class Corpus:
                 if name.startswith("."):
                     self.skipped.append(Skipped(shown(here / name), "hidden file"))
                     continue
-                yield self._job(here / name, shown(here / name))
+                yield from self._jobs(here / name, shown(here / name))
 
     def read(self, jobs: Iterable[FileJob]) -> Iterator[Document]:
         """The documents of `jobs`, read here in order; what cannot be read goes to `skipped`."""
