@@ -100,10 +100,11 @@ def _two_days(tmp_path: Path) -> tuple[Path, Path]:
     return day1, day2
 
 
-def test_files_of_the_same_name_in_two_folders_stay_two_documents(tmp_path: Path) -> None:
+def test_files_of_the_same_name_in_two_folders_of_one_scan_stay_two_documents(tmp_path: Path) -> None:
     day1, day2 = _two_days(tmp_path)
     result = dedup.scan([day1, day2])
-    assert sorted(d.id for d in result.documents) == [f"{day1.as_posix()}/index.txt", f"{day2.as_posix()}/index.txt"]
+    assert [d.id for d in result.documents] == ["index.txt", "index.txt#2"]
+    assert result.summary is not None and result.summary.renamed_ids == 1
 
 
 def test_the_index_keeps_pages_of_the_same_name_from_two_folders_in_one_run_or_two(tmp_path: Path) -> None:

@@ -529,14 +529,14 @@ class Corpus:
     way (hidden entries, unreadable folders, symlink loops, a file given twice); iterating reads them in that
     order.
 
-    A file's id is its path as given, or within a folder its path relative to that folder; with `prefixed`
-    (the default when there are several paths) a folder's files keep the folder as given in front, so that
-    `day1/index.txt` and `day2/index.txt` stay two documents, in one run or across runs.
+    A file's id is its path as given, or within a folder its path relative to that folder (two folders'
+    `index.txt` meet as `index.txt` and `index.txt#2` in a scan); with `prefixed` a folder's files keep the
+    folder as given in front (`day1/index.txt`), ids that stay apart across runs too, as an index needs.
     """
 
     paths: Sequence[str | os.PathLike[str]]
     max_bytes: int = DEFAULT_MAX_BYTES
-    prefixed: bool | None = None
+    prefixed: bool = False
 
     def __post_init__(self) -> None:
         self.skipped: list[Skipped] = []
@@ -568,10 +568,9 @@ class Corpus:
     def _walk(self) -> Iterator[FileJob]:
         folders: set[tuple[int, int]] = set()
         files: dict[tuple[int, int], str] = {}
-        prefixed = len(self.paths) > 1 if self.prefixed is None else self.prefixed
         for root in self.paths:
             root_path = Path(root)
-            prefix = f"{root_path.as_posix().rstrip('/')}/" if prefixed and root_path.is_dir() else ""
+            prefix = f"{root_path.as_posix().rstrip('/')}/" if self.prefixed and root_path.is_dir() else ""
             repeated = False
             for job in self._root_jobs(root_path, prefix, folders):
                 if job.part is None or job.part.start == 0:  # a file's first (or only) job decides for all of it
