@@ -1,0 +1,111 @@
+"""The first run of a fresh install: how long each command waits for numba to compile its kernels.
+
+Each revision is checked out into a temporary git worktree and every command is run as a user would run it,
+twice: first with an empty numba cache (NUMBA_CACHE_DIR pointed at a new folder, so nothing compiled before
+is found), then again with that cache filled. The commands: `dedup scan fixtures/news`, `dedup score` of a
+fixture article, `dedup index add` of the originals and `dedup index check` of the copies against them
+(`index add` compiles first, so `index check` is timed on its own cold cache after an add on another).
+
+    python bench/first_run.py --before 3cbd839 --after HEAD
+
+Writes bench/results/first_run.md (or --output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ab import checkout
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "first_run.md"
+
+
+def commands(tree: Path, scratch: Path) -> dict[str, list[str]]:
+    news = tree / "fixtures" / "news"
+    index = scratch / "crawl.index"
+    return {
+        "dedup scan fixtures/news": ["scan", str(news), "--format", "json", "--output", str(scratch / "scan.json")],
+        "dedup score fixtures/farm/templated-farm.txt": [
+            "score",
+            str(tree / "fixtures" / "farm" / "templated-farm.txt"),
+            "--format",
+            "json",
+        ],
+        "dedup index add fixtures/news/originals": ["index", "add", str(news / "originals"), "--index", str(index)],
+        "dedup index check fixtures/news/copies": ["index", "check", str(news / "copies"), "--index", str(index)],
+    }
+
+
+def run(tree: Path, args: list[str], cache: Path) -> float:
+    env = {**os.environ, "PYTHONPATH": str(tree), "NUMBA_CACHE_DIR": str(cache)}
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "dedup", *args], cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL, stdin=None
+    )
+    return time.perf_counter() - started
+
+
+def measure(tree: Path, base: Path) -> dict[str, tuple[float, float]]:
+    """Per command: seconds on an empty cache, then on the cache that run filled."""
+    out: dict[str, tuple[float, float]] = {}
+    scratch = base / "scratch"
+    scratch.mkdir(parents=True, exist_ok=True)
+    for name, args in commands(tree, scratch).items():
+        cache = Path(tempfile.mkdtemp(prefix="numba-", dir=base))
+        if name.startswith("dedup index check"):
+            # The index it checks against is made on another cache, so this command's own compiles are timed.
+            add = commands(tree, scratch)["dedup index add fixtures/news/originals"]
+            run(tree, add, Path(tempfile.mkdtemp(prefix="numba-", dir=base)))
+        cold = run(tree, args, cache)
+        warm = run(tree, args, cache)
+        out[name] = (cold, warm)
+        for stale in scratch.glob("crawl.index*"):
+            stale.unlink()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--before", required=True, help="the revision to compare against")
+    parser.add_argument("--after", default="HEAD", help="the revision under test")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    results: dict[str, dict[str, tuple[float, float]]] = {}
+    commits: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="dedup-first-run-") as tmp:
+        base = Path(tmp)
+        for side, ref in (("before", args.before), ("after", args.after)):
+            tree = base / side
+            commits[side] = checkout(ref, tree)
+            try:
+                results[side] = measure(tree, base / f"{side}-work")
+            finally:
+                subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
+    lines = [
+        "# The first run of a fresh install",
+        "",
+        f"`python bench/first_run.py --before {args.before} --after {args.after}`, {os.cpu_count()} cores. Seconds "
+        "of wall time per command with an empty numba cache (first run), then with the cache it filled.",
+        "",
+        f"| command | before ({args.before}, {commits['before'][:10]}) first / later | "
+        f"after ({args.after}, {commits['after'][:10]}) first / later |",
+        "|---|---:|---:|",
+    ]
+    for name in results["before"]:
+        (b_cold, b_warm), (a_cold, a_warm) = results["before"][name], results["after"][name]
+        lines.append(f"| `{name}` | {b_cold:.1f} / {b_warm:.1f} | {a_cold:.1f} / {a_warm:.1f} |")
+    lines.append("")
+    args.output.write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
