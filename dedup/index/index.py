@@ -688,11 +688,14 @@ def _reconcile(store: Store, given: dict[str, object], config: IndexConfig) -> I
     # The engine and the format first: an index of an older format may lack settings this version keeps (and
     # its documents what they shape), and settings of another engine's index are not comparable anyway.
     if meta["engine"] != engine_fingerprint() or meta["schema"] != SCHEMA:
+        # A released version has one fingerprint (tests/test_index_settings.py): the same version here means a
+        # development build made the index, and no release reads it.
+        other = f"use dedup {made_by} with it" if made_by != _version() else "it was made by a development build"
         raise ConfigError(
             f"{store.location} was built by dedup {made_by}, whose text normalization or hashing differs from this "
             f"dedup {_version()}'s (engine {meta['engine']} format {meta['schema']}, here {engine_fingerprint()} "
             f"format {SCHEMA}): its signatures cannot be compared with new ones -- build the index again with this "
-            f"version, or use dedup {made_by} with it"
+            f"version ({other})"
         )
     differ = [name for name in SETTINGS if name in given and given[name] != stored[name]]
     if differ:
