@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+from dedup.engine.tfidf import N_FEATURES
 from dedup.errors import IndexStoreError
 from dedup.index.features import Ragged
 
@@ -50,6 +51,8 @@ DTYPES: dict[str, np.dtype[Any]] = {
     "sketch": np.dtype("<u1"),
     "anchors": np.dtype("<u4"),
 }
+# Fields whose values index an array, and its length.
+BOUNDS = {"terms": N_FEATURES}
 SETTINGS = (
     "k",
     "passage_window",
@@ -76,7 +79,16 @@ def unpack(blob: bytes | None, field: str, where: str) -> npt.NDArray[Any]:
     if not isinstance(blob, bytes | bytearray | memoryview) or len(blob) % dtype.itemsize:
         size = len(blob) if isinstance(blob, bytes | bytearray | memoryview) else type(blob).__name__
         raise IndexStoreError(f"{where}: field {field!r} is damaged ({size} bytes, not whole {dtype.str} values)")
-    return np.frombuffer(blob, dtype=dtype).astype(dtype.newbyteorder("="), copy=False)
+    return _in_range(np.frombuffer(blob, dtype=dtype).astype(dtype.newbyteorder("="), copy=False), field, where)
+
+
+def _in_range(values: npt.NDArray[Any], field: str, where: str) -> npt.NDArray[Any]:
+    # Values that index an array (term columns) must be in its range: a damaged blob would otherwise make the
+    # index allocate by its largest value (gigabytes) or index out of bounds, far from where the damage is.
+    bound = BOUNDS.get(field)
+    if bound is not None and values.shape[0] and int(values.max()) >= bound:
+        raise IndexStoreError(f"{where}: field {field!r} is damaged (a value past {bound - 1})")
+    return values
 
 
 def ragged(blobs: Sequence[bytes], field: str, where: str) -> Ragged:
@@ -88,7 +100,7 @@ def ragged(blobs: Sequence[bytes], field: str, where: str) -> Ragged:
     ptr = np.zeros(len(blobs) + 1, dtype=np.int64)
     np.cumsum(sizes // dtype.itemsize, out=ptr[1:])
     values = np.frombuffer(b"".join(blobs), dtype=dtype).astype(dtype.newbyteorder("="), copy=False)
-    return Ragged(values, ptr)
+    return Ragged(_in_range(values, field, where), ptr)
 
 
 @dataclass(frozen=True, slots=True)
