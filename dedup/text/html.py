@@ -4,9 +4,12 @@ lxml for the page's text nodes, and a tree-less tokenizer for pages nested past 
 from __future__ import annotations
 
 import functools
+import re
 from html.parser import HTMLParser
 
 __all__ = ["extract_html"]
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 # Elements whose text a reader never sees.
@@ -21,11 +24,15 @@ def extract_html(html: str) -> tuple[str, str]:
     import trafilatura
     from lxml import html as lxml_html
 
+    # Control characters have no place in HTML, and lxml refuses to move text that holds one.
+    html = _CONTROL.sub("", html)
     parser = lxml_html.HTMLParser()
     try:
         tree = lxml_html.fromstring(html, parser=parser)
     except (ValueError, lxml_html.etree.ParserError):
         tree = None
+    if tree is not None and not isinstance(tree.tag, str):
+        tree = None  # a page that is only a comment or processing instruction: no element to walk
     if tree is not None and any(error.type_name == "ERR_RESOURCE_LIMIT" for error in parser.error_log):
         # libxml2 stops at 256 levels of nesting (pages of unclosed tags reach them) and keeps only the text
         # above; trafilatura parses with it too. The page's text is read by a tokenizer that keeps no tree.
