@@ -21,7 +21,8 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup.jit import kernel
-from dedup.text.normalize import class_table, decode_utf8, fmix64
+from dedup.text.normalize import class_table, fmix64
+from dedup.text.utf8 import decode_utf8
 
 __all__ = [
     "ALNUM",
@@ -142,18 +143,13 @@ def scan_words(
 ) -> int:
     """The words of `buf[i:end]` into rows `n`, `n + 1`, ... of `keys`, `spans` (byte start and end),
     `chars` (characters) and `shapes` (`UPPER`/`LOWER`: the first character's case; `DIGIT`: all digits);
-    returns the next free row. One state machine over the bytes (ASCII without decoding)."""
+    returns the next free row. One state machine over the code points."""
     inside = False
     h = np.uint64(_FNV_OFFSET)
     shape = 0
     count = 0
     while i < end:
-        b = buf[i]
-        if b < 0x80:
-            cp = int(b)
-            width = 1
-        else:
-            cp, width = decode_utf8(buf, i, end)
+        cp, width = decode_utf8(buf, i, end)
         # Inline, not a helper: a call that passes an array costs more than the whole step here.
         f = int(flags[cp]) if cp < flags.shape[0] else WORD | ALNUM | ALPHA
         if f & WORD:
@@ -174,12 +170,8 @@ def scan_words(
         elif inside:
             joined = False
             if (cp == 0x27 or cp == 0x2019) and i + width < end:  # noqa: PLR1714 -- compiles to faster code
-                nb = buf[i + width]
-                if nb < 0x80:
-                    after = int(flags[nb])
-                else:
-                    nxt, _ = decode_utf8(buf, i + width, end)
-                    after = int(flags[nxt]) if nxt < flags.shape[0] else WORD
+                nxt, _ = decode_utf8(buf, i + width, end)
+                after = int(flags[nxt]) if nxt < flags.shape[0] else WORD
                 if after & WORD:
                     h = (h ^ np.uint64(0x27)) * np.uint64(_FNV_PRIME)
                     count += 1
