@@ -72,8 +72,8 @@ def tables() -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int32]]:
 
 
 def byte_set(*members: int) -> npt.NDArray[np.bool_]:
-    """A read-only table of the 256 byte values, true for `members`: one test a byte in a compiled loop, where
-    a chain of byte comparisons compiles to a jump table that costs several times more.
+    """A read-only table of the 256 byte values, true for `members`: one load and test a byte in a compiled
+    loop, where a chain of byte comparisons compiles to a jump table.
 
     >>> marks = byte_set(0x2E, 0x21)
     >>> bool(marks[ord(".")]), bool(marks[ord("a")])
@@ -150,7 +150,7 @@ def scan_words(
     count = 0
     while i < end:
         cp, width = decode_utf8(buf, i, end)
-        # Inline, not a helper: a call that passes an array costs more than the whole step here.
+        # The flags inline (what `flags_of` gives): this is the layout's hottest step.
         f = int(flags[cp]) if cp < flags.shape[0] else WORD | ALNUM | ALPHA
         if f & WORD:
             if not inside:

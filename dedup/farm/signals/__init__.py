@@ -1,5 +1,5 @@
-"""The intrinsic signals of the content-farm scorer: one compiled kernel per signal (or per pair of signals
-read in one pass), grouped by family, and a `Measure` (value and evidence) of each.
+"""The intrinsic signals of the content-farm scorer, computed by one compiled kernel per family, and a `Measure`
+(value and evidence) of each.
 
 - `phrases`: stock phrases, buzzwords, first person, transitions (lexicon matching);
 - `style`: lexical diversity, burstiness, figures and dates, attribution, names, word length, punctuation;
@@ -9,7 +9,7 @@ read in one pass), grouped by family, and a `Measure` (value and evidence) of ea
 - `measure`: all of them over one text (`measure_layout`, `measured`) or a batch (`measure_batch`).
 
 Values are rates (per sentence, per 1,000 words, or shares of the text) so articles of any length compare;
-each kernel writes its value (NaN when the text gives nothing to measure), a count for messages, and up to
+the kernels write each signal's value (NaN when the text gives nothing to measure), a count for messages, and up to
 `MAX_SPANS` evidence spans; the value always counts everything. The scan and `dedup.score` run the same
 kernels, the scan without building any `Measure`.
 """

@@ -1,10 +1,12 @@
 """What every family of signals shares: the column of each signal, the arrays a kernel reads and writes (named
 tuples, so a kernel takes three arguments rather than thirty), and the one way to record evidence.
 
-A signal kernel is `signal(page, tables, out)`: it reads one laid-out text (`Page`) and the compiled lexicon
-(`Tables`), and writes its value to `out.values[k]` (left NaN when the text gives nothing to measure), a count
-for messages to `out.counts[k]`, and up to `out.ev.shape[1]` evidence spans (byte offsets into the text) to
-`out.ev[k]` (`put`); the value always counts everything, whatever room there is for evidence.
+A family's kernel is `family(page, tables, out)`: it reads one laid-out text (`Page`) and what words and
+characters are looked up in (`Tables`), and for each of its signals writes the value to `out.values[k]` (left
+NaN when the text gives nothing to measure), a count for messages to `out.counts[k]`, and up to
+`out.ev.shape[1]` evidence spans (byte offsets into the text) to `out.ev[k]` (`put`); the value always counts
+everything, whatever room there is for evidence. A family is one kernel rather than one per signal because
+numba builds every kernel on its own (its module and its wrapper unboxing each array of the named tuples).
 """
 
 from __future__ import annotations

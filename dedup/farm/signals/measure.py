@@ -72,8 +72,8 @@ def measure_layout(buf: npt.NDArray[np.uint8], lo: np.int64, lay: Layout, t: Tab
     out.values[:] = np.nan
     out.counts[:] = 0
     out.ev_n[:] = 0
-    # The prose words' rows gathered in one loop: five fancy-index copies (`w_key[prose]`, ...) cost several
-    # times more in numba.
+    # The prose words' rows gathered in one loop rather than five fancy-index copies (`w_key[prose]`, ...),
+    # which numba compiles to a general gather each.
     prose = lay.prose
     n = prose.shape[0]
     keys = np.empty(n, dtype=np.uint64)

@@ -45,7 +45,7 @@ def gram_counts(local: npt.NDArray[np.int64], n: np.int64) -> tuple[npt.NDArray[
         if total[ids[i]] == 0:
             first_at[ids[i]] = i
         total[ids[i]] += 1
-    # Explicit loops, not `total[ids]`: numba's fancy indexing is several times slower.
+    # Explicit loops, not `total[ids]`: numba compiles fancy indexing to a general, slower gather.
     out_total = np.empty(grams, dtype=np.int64)
     out_first = np.empty(grams, dtype=np.int64)
     for i in range(grams):
