@@ -58,7 +58,10 @@ __all__ = [
     "Article",
     "Layout",
     "Line",
+    "Lines",
+    "Lookup",
     "Rows",
+    "Words",
     "encode_batch",
     "layout",
     "layout_batch",
@@ -96,6 +99,37 @@ class Line:
     end: int
     kind: str
     words: int
+
+
+class Lookup(NamedTuple):
+    """What the layout passes look characters and words up in: the flags and lower case of each code point
+    (`chars.tables()`), the lexicon's word table, its words' flags and the abbreviations (`lexicon()`)."""
+
+    flags: npt.NDArray[np.uint8]
+    lower: npt.NDArray[np.int32]
+    lex_keys: npt.NDArray[np.uint64]
+    lex_ids: npt.NDArray[np.int32]
+    lex_flags: npt.NDArray[np.int32]
+    abbreviations: npt.NDArray[np.uint64]
+
+
+class Words(NamedTuple):
+    """Where pass 1 writes the words, a row each: key, lexicon id, byte span, characters, shape."""
+
+    key: npt.NDArray[np.uint64]
+    lex: npt.NDArray[np.int32]
+    pos: npt.NDArray[np.int64]
+    chars: npt.NDArray[np.int32]
+    shape: npt.NDArray[np.uint8]
+
+
+class Lines(NamedTuple):
+    """Where pass 1 writes the non-blank lines, a row each: `pos` (start, end, characters, first word, last
+    word + 1), flags, and the key of the line's exact bytes."""
+
+    pos: npt.NDArray[np.int64]
+    flags: npt.NDArray[np.uint8]
+    key: npt.NDArray[np.uint64]
 
 
 @kernel
@@ -142,26 +176,21 @@ def _heading_like(buf: npt.NDArray[np.uint8], s: int, e: int, words: int, flags:
 def lines_batch(
     buf: npt.NDArray[np.uint8],
     offsets: npt.NDArray[np.int64],
-    flags: npt.NDArray[np.uint8],
-    lower: npt.NDArray[np.int32],
-    lex_keys: npt.NDArray[np.uint64],
-    lex_ids: npt.NDArray[np.int32],
-    lex_flags: npt.NDArray[np.int32],
-    w_key: npt.NDArray[np.uint64],
-    w_lex: npt.NDArray[np.int32],
-    w_pos: npt.NDArray[np.int64],
-    w_chars: npt.NDArray[np.int32],
-    w_shape: npt.NDArray[np.uint8],
-    l_pos: npt.NDArray[np.int64],
-    l_flags: npt.NDArray[np.uint8],
-    l_key: npt.NDArray[np.uint64],
-    w_ptr: npt.NDArray[np.int64],
-    l_ptr: npt.NDArray[np.int64],
+    look: Lookup,
+    word_rows: Words,
+    line_rows: Lines,
+    ptrs: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
 ) -> None:
     """Pass 1 over texts `buf[offsets[d]:offsets[d + 1]]`: every word (key, lexicon id, byte span,
     characters, shape) and every non-blank line (`l_pos` rows: start, end, characters, first word, last
     word + 1; flags; the key of its exact bytes). Text `d` owns word rows `w_ptr[d]:w_ptr[d + 1]` and line
-    rows `l_ptr[d]:l_ptr[d + 1]`; its offsets are relative to its start, its word rows to its first."""
+    rows `l_ptr[d]:l_ptr[d + 1]` (`ptrs = (w_ptr, l_ptr)`); its offsets are relative to its start, its word rows
+    to its first."""
+    flags, lower = look.flags, look.lower
+    lex_keys, lex_ids, lex_flags = look.lex_keys, look.lex_ids, look.lex_flags
+    w_key, w_lex, w_pos, w_chars, w_shape = word_rows
+    l_pos, l_flags, l_key = line_rows
+    w_ptr, l_ptr = ptrs
     mask = np.uint64(lex_keys.shape[0] - 1)
     nw = 0
     nl = 0
@@ -241,17 +270,10 @@ def _same_words(w_key: npt.NDArray[np.uint64], a0: int, a1: int, b0: int, b1: in
 
 
 @kernel
-def _sentence_end(
-    buf: npt.NDArray[np.uint8],
-    i: int,
-    s: int,
-    e: int,
-    flags: npt.NDArray[np.uint8],
-    lower: npt.NDArray[np.int32],
-    abbreviations: npt.NDArray[np.uint64],
-) -> tuple[int, int]:
+def _sentence_end(buf: npt.NDArray[np.uint8], i: int, s: int, e: int, look: Lookup) -> tuple[int, int]:
     """At byte `i` of the line `buf[s:e]`, a run of `.!?`: `(where the run and its closing quotes end,
     whether a sentence ends there)`."""
+    flags, lower, abbreviations = look.flags, look.lower, look.abbreviations
     j = i
     while j < e and (buf[j] == 0x2E or buf[j] == 0x21 or buf[j] == 0x3F):
         j += 1
@@ -293,25 +315,18 @@ def _sentence_end(
 def prose_batch(
     buf: npt.NDArray[np.uint8],
     offsets: npt.NDArray[np.int64],
-    flags: npt.NDArray[np.uint8],
-    lower: npt.NDArray[np.int32],
-    abbreviations: npt.NDArray[np.uint64],
-    w_key: npt.NDArray[np.uint64],
-    w_pos: npt.NDArray[np.int64],
-    l_pos: npt.NDArray[np.int64],
+    look: Lookup,
+    lay: Layout,
     l_flags: npt.NDArray[np.uint8],
-    kinds: npt.NDArray[np.uint8],
-    w_ptr: npt.NDArray[np.int64],
-    l_ptr: npt.NDArray[np.int64],
-    prose: npt.NDArray[np.int64],
-    sentences: npt.NDArray[np.int64],
-    p_ptr: npt.NDArray[np.int64],
-    s_ptr: npt.NDArray[np.int64],
+    ptrs: Rows,
 ) -> None:
-    """Pass 2 over a batch laid out by `lines_batch`, once `kinds` says which lines are chrome, footers and
-    dates: titles and headings into `kinds`, each text's prose words (indices into its word rows) into
+    """Pass 2 over a batch laid out by `lines_batch`, once `lay.kinds` says which lines are chrome, footers and
+    dates: titles and headings into `lay.kinds`, each text's prose words (indices into its word rows) into
     `prose` and its sentences (`sentences` rows: first and last + 1 prose word, byte start, byte end), text
-    `d`'s into rows `p_ptr[d]:p_ptr[d + 1]` and `s_ptr[d]:s_ptr[d + 1]`."""
+    `d`'s into rows `p_ptr[d]:p_ptr[d + 1]` and `s_ptr[d]:s_ptr[d + 1]` (`ptrs = (w_ptr, l_ptr, p_ptr, s_ptr)`;
+    `lay.prose` and `lay.sentences` have room for every word)."""
+    w_key, w_pos, l_pos, kinds, prose, sentences = lay.w_key, lay.w_pos, lay.l_pos, lay.kinds, lay.prose, lay.sentences
+    w_ptr, l_ptr, p_ptr, s_ptr = ptrs
     np_ = 0
     ns = 0
     for d in range(offsets.shape[0] - 1):
@@ -362,7 +377,7 @@ def prose_batch(
                         j += 1
                     if j == e:
                         break
-                    j, ends = _sentence_end(buf, j, s, e, flags, lower, abbreviations)
+                    j, ends = _sentence_end(buf, j, s, e, look)
                     if ends:
                         cut = j
                         break
@@ -477,24 +492,19 @@ def layout_encoded(data: bytes, offsets: npt.NDArray[np.int64]) -> tuple[Layout,
     l_flags = np.empty(room, dtype=np.uint8)
     l_key = np.empty(room, dtype=np.uint64)
     w_ptr, l_ptr, p_ptr, s_ptr = (np.zeros(n + 1, dtype=np.int64) for _ in range(4))
+    look = Lookup(flags, lower, lex.words.keys, lex.words.ids, lex.flags, lex.abbreviations)
     lines_batch(
-        buf, offsets, flags, lower, lex.words.keys, lex.words.ids, lex.flags,
-        w_key, w_lex, w_pos, w_chars, w_shape, l_pos, l_flags, l_key, w_ptr, l_ptr,
-    )  # fmt: skip
+        buf, offsets, look, Words(w_key, w_lex, w_pos, w_chars, w_shape), Lines(l_pos, l_flags, l_key), (w_ptr, l_ptr)
+    )
     nw, nl = int(w_ptr[-1]), int(l_ptr[-1])
     l_pos, l_flags = l_pos[:nl], l_flags[:nl]
     kinds = line_kinds(data, np.repeat(offsets[:-1], np.diff(l_ptr)), l_pos, l_flags)
-    prose = np.empty(nw, dtype=np.int64)
-    sentences = np.empty((nw, 4), dtype=np.int64)
-    prose_batch(
-        buf, offsets, flags, lower, lex.abbreviations, w_key, w_pos, l_pos, l_flags, kinds, w_ptr, l_ptr,
-        prose, sentences, p_ptr, s_ptr,
-    )  # fmt: skip
-    np_, ns = int(p_ptr[-1]), int(s_ptr[-1])
     lay = Layout(
         w_key[:nw], w_lex[:nw], w_pos[:nw], w_chars[:nw], w_shape[:nw], l_pos, l_key[:nl], kinds,
-        prose[:np_], sentences[:ns],
+        np.empty(nw, dtype=np.int64), np.empty((nw, 4), dtype=np.int64),
     )  # fmt: skip
+    prose_batch(buf, offsets, look, lay, l_flags, (w_ptr, l_ptr, p_ptr, s_ptr))
+    lay = lay._replace(prose=lay.prose[: int(p_ptr[-1])], sentences=lay.sentences[: int(s_ptr[-1])])
     return lay, (w_ptr, l_ptr, p_ptr, s_ptr)
 
 
