@@ -123,8 +123,8 @@ def tables_for(style: StyleTable) -> Tables:
 class Page(NamedTuple):
     """One laid-out text: `buf[lo:]` holds its bytes, `lay` its layout (offsets relative to `lo`), and its
     prose words gathered in order, one row each: `keys`, lexicon `ids`, byte span `pos`, `chars`, `shape`,
-    and `local` (small integers, equal words equal, `local_ids`). `scratch` has a row per word and one more,
-    for matches."""
+    and `local` (small integers, equal words equal, `local_ids`). `scratch` has a row for each of the text's
+    words (prose or not) and one more, for matches."""
 
     buf: npt.NDArray[np.uint8]
     lo: np.int64
