@@ -67,7 +67,7 @@ def test_each_text_of_a_batch_has_the_layout_it_has_alone() -> None:
     for d, text in enumerate(texts):
         alone = layout(text.encode("utf-8"))
         one = lay.text(rows, d)
-        for name in alone.__dataclass_fields__:
+        for name in alone._fields:
             assert np.array_equal(getattr(one, name), getattr(alone, name)), (d, name)
 
 

@@ -21,7 +21,8 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup.jit import kernel
-from dedup.text.normalize import class_table, decode_utf8, fmix64
+from dedup.text.normalize import class_table, fmix64
+from dedup.text.utf8 import decode_utf8
 
 __all__ = [
     "ALNUM",
@@ -71,8 +72,8 @@ def tables() -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int32]]:
 
 
 def byte_set(*members: int) -> npt.NDArray[np.bool_]:
-    """A read-only table of the 256 byte values, true for `members`: one test a byte in a compiled loop, where
-    a chain of byte comparisons compiles to a jump table that costs several times more.
+    """A read-only table of the 256 byte values, true for `members`: one load and test a byte in a compiled
+    loop, where a chain of byte comparisons compiles to a jump table.
 
     >>> marks = byte_set(0x2E, 0x21)
     >>> bool(marks[ord(".")]), bool(marks[ord("a")])
@@ -142,19 +143,14 @@ def scan_words(
 ) -> int:
     """The words of `buf[i:end]` into rows `n`, `n + 1`, ... of `keys`, `spans` (byte start and end),
     `chars` (characters) and `shapes` (`UPPER`/`LOWER`: the first character's case; `DIGIT`: all digits);
-    returns the next free row. One state machine over the bytes (ASCII without decoding)."""
+    returns the next free row. One state machine over the code points."""
     inside = False
     h = np.uint64(_FNV_OFFSET)
     shape = 0
     count = 0
     while i < end:
-        b = buf[i]
-        if b < 0x80:
-            cp = int(b)
-            width = 1
-        else:
-            cp, width = decode_utf8(buf, i, end)
-        # Inline, not a helper: a call that passes an array costs more than the whole step here.
+        cp, width = decode_utf8(buf, i, end)
+        # The flags inline (what `flags_of` gives): this is the layout's hottest step.
         f = int(flags[cp]) if cp < flags.shape[0] else WORD | ALNUM | ALPHA
         if f & WORD:
             if not inside:
@@ -174,12 +170,8 @@ def scan_words(
         elif inside:
             joined = False
             if (cp == 0x27 or cp == 0x2019) and i + width < end:  # noqa: PLR1714 -- compiles to faster code
-                nb = buf[i + width]
-                if nb < 0x80:
-                    after = int(flags[nb])
-                else:
-                    nxt, _ = decode_utf8(buf, i + width, end)
-                    after = int(flags[nxt]) if nxt < flags.shape[0] else WORD
+                nxt, _ = decode_utf8(buf, i + width, end)
+                after = int(flags[nxt]) if nxt < flags.shape[0] else WORD
                 if after & WORD:
                     h = (h ^ np.uint64(0x27)) * np.uint64(_FNV_PRIME)
                     count += 1

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -105,29 +105,33 @@ _SPACE_BYTES.setflags(write=False)
 _NUMBER, _MONTH, _WEEKDAY = np.uint64(0x4E554D424552), np.uint64(0x4D4F4E5448), np.uint64(0x5745454B444159)
 
 
+class _Prints(NamedTuple):
+    # What `_fingerprint_batch` writes: keyed lines and sentences (byte spans relative to their text), text
+    # d's in rows `line_ptr[d]:line_ptr[d + 1]` and `sentence_ptr[d]:sentence_ptr[d + 1]`.
+    line_keys: npt.NDArray[np.uint64]
+    line_spans: npt.NDArray[np.int64]
+    sentence_keys: npt.NDArray[np.uint64]
+    sentence_spans: npt.NDArray[np.int64]
+    line_ptr: npt.NDArray[np.int64]
+    sentence_ptr: npt.NDArray[np.int64]
+
+
 @kernel
 def _words_key(
-    w_key: npt.NDArray[np.uint64],
-    w_shape: npt.NDArray[np.uint8],
-    w_lex: npt.NDArray[np.int32],
-    lex_flags: npt.NDArray[np.int32],
-    rows: npt.NDArray[np.int64],
-    lo: int,
-    hi: int,
-    base: int,
+    lay: Layout, lex_flags: npt.NDArray[np.int32], rows: npt.NDArray[np.int64], lo: int, hi: int, base: int
 ) -> np.uint64:
     # An order-sensitive multiply-add over the words' keys (each the FNV-1a hash of the lower-cased word, or
     # the number, month or weekday class), then the 64-bit finalizer: the same words in the same order give
-    # the same key in every process and on every machine.
+    # the same key in every process and on every machine. The words are `base + rows[lo:hi]`.
     acc = np.uint64(hi - lo) ^ np.uint64(0x51D3C0DE)
     for j in range(lo, hi):
         w = base + rows[j]
-        key = w_key[w]
-        if w_shape[w] & DIGIT:
+        key = lay.w_key[w]
+        if lay.w_shape[w] & DIGIT:
             key = _NUMBER
-        elif lex_flags[w_lex[w]] & MONTH:
+        elif lex_flags[lay.w_lex[w]] & MONTH:
             key = _MONTH
-        elif lex_flags[w_lex[w]] & WEEKDAY:
+        elif lex_flags[lay.w_lex[w]] & WEEKDAY:
             key = _WEEKDAY
         acc = acc * np.uint64(0x9E3779B97F4A7C15) + key
     return fmix64(acc)
@@ -137,64 +141,50 @@ def _words_key(
 def _fingerprint_batch(
     buf: npt.NDArray[np.uint8],
     offsets: npt.NDArray[np.int64],
-    w_key: npt.NDArray[np.uint64],
-    w_shape: npt.NDArray[np.uint8],
-    w_lex: npt.NDArray[np.int32],
+    lay: Layout,
+    ptrs: Rows,
     lex_flags: npt.NDArray[np.int32],
-    l_pos: npt.NDArray[np.int64],
-    kinds: npt.NDArray[np.uint8],
-    prose: npt.NDArray[np.int64],
-    sentences: npt.NDArray[np.int64],
-    w_ptr: npt.NDArray[np.int64],
-    l_ptr: npt.NDArray[np.int64],
-    p_ptr: npt.NDArray[np.int64],
-    s_ptr: npt.NDArray[np.int64],
-    line_rows: npt.NDArray[np.int64],
-    space: npt.NDArray[np.bool_],
-    min_words: int,
-    line_keys: npt.NDArray[np.uint64],
-    line_spans: npt.NDArray[np.int64],
-    sentence_keys: npt.NDArray[np.uint64],
-    sentence_spans: npt.NDArray[np.int64],
-    line_ptr: npt.NDArray[np.int64],
-    sentence_ptr: npt.NDArray[np.int64],
+    out: _Prints,
 ) -> None:
     # Text d's layout rows (`Layout`, offsets relative to the text) -> its keyed lines and sentences, byte
-    # spans relative to the text. `line_rows` is 0, 1, 2, ...: a line's words are consecutive word rows.
+    # spans relative to the text.
+    w_ptr, l_ptr, p_ptr, s_ptr = ptrs
+    l_pos, sentences = lay.l_pos, lay.sentences
+    line_rows = np.arange(w_ptr[-1] + 1)  # a line's words are consecutive word rows: 0, 1, 2, ...
     nl = 0
     ns = 0
     for d in range(offsets.shape[0] - 1):
-        line_ptr[d] = nl
-        sentence_ptr[d] = ns
+        out.line_ptr[d] = nl
+        out.sentence_ptr[d] = ns
         wb = w_ptr[d]
         for i in range(l_ptr[d], l_ptr[d + 1]):
-            if kinds[i] == K_TITLE or l_pos[i, 4] == l_pos[i, 3]:
+            if lay.kinds[i] == K_TITLE or l_pos[i, 4] == l_pos[i, 3]:
                 continue
-            line_keys[nl] = _words_key(w_key, w_shape, w_lex, lex_flags, line_rows, l_pos[i, 3], l_pos[i, 4], wb)
-            line_spans[nl, 0] = l_pos[i, 0]
-            line_spans[nl, 1] = l_pos[i, 1]
+            out.line_keys[nl] = _words_key(lay, lex_flags, line_rows, l_pos[i, 3], l_pos[i, 4], wb)
+            out.line_spans[nl, 0] = l_pos[i, 0]
+            out.line_spans[nl, 1] = l_pos[i, 1]
             nl += 1
         pb = p_ptr[d]
         for k in range(s_ptr[d], s_ptr[d + 1]):
             lo, hi = sentences[k, 0], sentences[k, 1]
-            if hi - lo < min_words:
+            if hi - lo < MIN_SENTENCE_WORDS:
                 continue
-            sentence_keys[ns] = _words_key(w_key, w_shape, w_lex, lex_flags, prose, pb + lo, pb + hi, wb)
+            out.sentence_keys[ns] = _words_key(lay, lex_flags, lay.prose, pb + lo, pb + hi, wb)
             # A sentence's layout span starts where the one before it ended: skip the space between them.
             start, stop = sentences[k, 2], sentences[k, 3]
             at = offsets[d]
             while start < stop:
-                if space[buf[at + start]]:
+                if _SPACE_BYTES[buf[at + start]]:
                     start += 1
                 elif buf[at + start] == 0xC2 and start + 1 < stop and buf[at + start + 1] == 0xA0:
                     start += 2
                 else:
                     break
-            sentence_spans[ns, 0] = start
-            sentence_spans[ns, 1] = stop
+            out.sentence_spans[ns, 0] = start
+            out.sentence_spans[ns, 1] = stop
             ns += 1
-    line_ptr[offsets.shape[0] - 1] = nl
-    sentence_ptr[offsets.shape[0] - 1] = ns
+    out.line_ptr[offsets.shape[0] - 1] = nl
+    out.sentence_ptr[offsets.shape[0] - 1] = ns
 
 
 def fingerprint_batch(
@@ -210,18 +200,13 @@ def fingerprint_batch(
     if n == 0:
         return []
     buf = np.frombuffer(data, dtype=np.uint8) if data else np.zeros(1, dtype=np.uint8)
-    w_ptr, l_ptr, p_ptr, s_ptr = ptrs
+    _, l_ptr, _, s_ptr = ptrs
     lines, sents = int(l_ptr[-1]), int(s_ptr[-1])
     line_keys, line_spans = np.empty(lines, dtype=np.uint64), np.empty((lines, 2), dtype=np.int64)
     sentence_keys, sentence_spans = np.empty(sents, dtype=np.uint64), np.empty((sents, 2), dtype=np.int64)
     line_ptr, sentence_ptr = np.zeros(n + 1, dtype=np.int64), np.zeros(n + 1, dtype=np.int64)
-    rows = np.arange(int(w_ptr[-1]) + 1, dtype=np.int64)
-    _fingerprint_batch(
-        buf, offsets, lay.w_key, lay.w_shape, lay.w_lex, lexicon().flags, lay.l_pos, lay.kinds, lay.prose,
-        lay.sentences, w_ptr, l_ptr, p_ptr, s_ptr,
-        rows, _SPACE_BYTES, MIN_SENTENCE_WORDS,
-        line_keys, line_spans, sentence_keys, sentence_spans, line_ptr, sentence_ptr,
-    )  # fmt: skip
+    out = _Prints(line_keys, line_spans, sentence_keys, sentence_spans, line_ptr, sentence_ptr)
+    _fingerprint_batch(buf, offsets, lay, ptrs, lexicon().flags, out)
     nl, ns = int(line_ptr[-1]), int(sentence_ptr[-1])
     line_keys, line_spans = line_keys[:nl], line_spans[:nl]
     sentence_keys, sentence_spans = sentence_keys[:ns], sentence_spans[:ns]

@@ -16,12 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from dedup.farm.chars import tables
 from dedup.farm.combine import LEARNED, contributions, load_params
 from dedup.farm.corpus import CORPUS, Fingerprints, KeyCounts, corpus_measures, count_keys, fingerprint_batch
-from dedup.farm.lexicon import lexicon, style_table
+from dedup.farm.lexicon import style_table
 from dedup.farm.score import MESSAGES, MIN_ENGLISH_SHARE, SIGNALS, measure, suffix
-from dedup.farm.signals import CODES, COLUMNS, ENGLISH, measure_batch
+from dedup.farm.signals import CODES, ENGLISH, measure_texts
 from dedup.farm.text import Article, encode_batch, layout_encoded
 from dedup.model import Document
 
@@ -132,19 +131,9 @@ def farm_features(documents: Sequence[Document] | FarmInput) -> FarmFeatures:
     data, offsets = batch.data, batch.offsets
     n = offsets.shape[0] - 1
     lay, rows = layout_encoded(data, offsets)
-    w_ptr, l_ptr, p_ptr, s_ptr = rows
+    _, l_ptr, p_ptr, s_ptr = rows
     buf = np.frombuffer(data, dtype=np.uint8) if data else np.zeros(1, dtype=np.uint8)
-    flags, _ = tables()
-    lex = lexicon()
-    style = style_table(load_params().vocabulary)
-    measured = np.empty((n, COLUMNS), dtype=np.float64)
-    measured_counts = np.empty((n, COLUMNS), dtype=np.int64)
-    measure_batch(
-        buf, offsets, flags, lay.w_key, lay.w_lex, lay.w_pos, lay.w_chars, lay.w_shape, lay.l_pos, lay.l_key,
-        lay.kinds, lay.prose, lay.sentences, w_ptr, l_ptr, p_ptr, s_ptr, lex.flags, lex.singles, lex.pairs.keys,
-        lex.pairs.ids, lex.group_ptr, lex.phrase_words, lex.phrase_len, style.words.keys, style.words.ids,
-        style.weights, style.ranks, measured, measured_counts,
-    )  # fmt: skip
+    measured, measured_counts = measure_texts(buf, offsets, lay, rows, style_table(load_params().vocabulary))
     values = np.full((n, len(_INTRINSIC)), np.nan)
     counts = np.zeros((n, len(_INTRINSIC)), dtype=np.int64)
     values[:, _FROM_KERNEL] = measured[:, :ENGLISH]

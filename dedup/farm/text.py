@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -43,7 +44,8 @@ from dedup.farm.chars import (
 )
 from dedup.farm.lexicon import MONTH, WEEKDAY, lexicon
 from dedup.jit import kernel
-from dedup.text.normalize import decode_utf8, fmix64, join_bytes
+from dedup.text.normalize import fmix64, join_bytes
+from dedup.text.utf8 import decode_utf8
 
 __all__ = [
     "CHROME",
@@ -56,7 +58,10 @@ __all__ = [
     "Article",
     "Layout",
     "Line",
+    "Lines",
+    "Lookup",
     "Rows",
+    "Words",
     "encode_batch",
     "layout",
     "layout_batch",
@@ -94,6 +99,37 @@ class Line:
     end: int
     kind: str
     words: int
+
+
+class Lookup(NamedTuple):
+    """What the layout passes look characters and words up in: the flags and lower case of each code point
+    (`chars.tables()`), the lexicon's word table, its words' flags and the abbreviations (`lexicon()`)."""
+
+    flags: npt.NDArray[np.uint8]
+    lower: npt.NDArray[np.int32]
+    lex_keys: npt.NDArray[np.uint64]
+    lex_ids: npt.NDArray[np.int32]
+    lex_flags: npt.NDArray[np.int32]
+    abbreviations: npt.NDArray[np.uint64]
+
+
+class Words(NamedTuple):
+    """Where pass 1 writes the words, a row each: key, lexicon id, byte span, characters, shape."""
+
+    key: npt.NDArray[np.uint64]
+    lex: npt.NDArray[np.int32]
+    pos: npt.NDArray[np.int64]
+    chars: npt.NDArray[np.int32]
+    shape: npt.NDArray[np.uint8]
+
+
+class Lines(NamedTuple):
+    """Where pass 1 writes the non-blank lines, a row each: `pos` (start, end, characters, first word, last
+    word + 1), flags, and the key of the line's exact bytes."""
+
+    pos: npt.NDArray[np.int64]
+    flags: npt.NDArray[np.uint8]
+    key: npt.NDArray[np.uint64]
 
 
 @kernel
@@ -137,125 +173,88 @@ def _heading_like(buf: npt.NDArray[np.uint8], s: int, e: int, words: int, flags:
 
 
 @kernel
-def _lines(
-    buf: npt.NDArray[np.uint8],
-    lo: int,
-    hi: int,
-    flags: npt.NDArray[np.uint8],
-    lower: npt.NDArray[np.int32],
-    lex_keys: npt.NDArray[np.uint64],
-    lex_ids: npt.NDArray[np.int32],
-    lex_flags: npt.NDArray[np.int32],
-    w_key: npt.NDArray[np.uint64],
-    w_lex: npt.NDArray[np.int32],
-    w_pos: npt.NDArray[np.int64],
-    w_chars: npt.NDArray[np.int32],
-    w_shape: npt.NDArray[np.uint8],
-    l_pos: npt.NDArray[np.int64],
-    l_flags: npt.NDArray[np.uint8],
-    l_key: npt.NDArray[np.uint64],
-    wbase: int,
-    lbase: int,
-) -> tuple[int, int]:
-    """Pass 1 over the text `buf[lo:hi]`: every word (key, lexicon id, byte span, characters, shape) and
-    every non-blank line (`l_pos` rows: start, end, characters, first word, last word + 1; flags; the key of
-    its exact bytes), from rows `wbase` and `lbase` on; offsets relative to `lo`, word rows to `wbase`.
-    Returns the counts."""
-    mask = np.uint64(lex_keys.shape[0] - 1)
-    nw = wbase
-    nl = lbase
-    at = lo
-    while at < hi:
-        stop = at
-        while stop < hi and buf[stop] != 0x0A:
-            stop += 1
-        s, e = _strip(buf, at, stop, flags)
-        at = stop + 1
-        if s == e:
-            continue
-        first = nw
-        nw = scan_words(buf, s, e, flags, lower, w_key, w_pos, w_chars, w_shape, nw)
-        named = 0
-        numeric = 0
-        separators = False
-        for w in range(first, nw):
-            key = w_key[w]
-            slot = key & mask
-            word = 0
-            while lex_ids[slot] != 0:
-                if lex_keys[slot] == key:
-                    word = lex_ids[slot]
-                    break
-                slot = (slot + np.uint64(1)) & mask
-            w_lex[w] = word
-            w_pos[w, 0] -= lo
-            w_pos[w, 1] -= lo
-            if lex_flags[word] & (MONTH | WEEKDAY):
-                named += 1
-            elif w_shape[w] & DIGIT:
-                numeric += 1
-        chars = 0
-        h = np.uint64(0xCBF29CE484222325)
-        i = s
-        while i < e:
-            b = buf[i]
-            h = (h ^ np.uint64(b)) * np.uint64(0x100000001B3)
-            if (b & 0xC0) != 0x80:
-                chars += 1
-            # '|', or the lead byte of the middle dot, the guillemet, the bullet or the single angle quote
-            if b == 0x7C or b == 0xC2 or b == 0xE2:  # noqa: PLR1714 -- compiles to faster code than a set test
-                separators = True
-            i += 1
-        words = nw - first
-        line_flags = _heading_like(buf, s, e, words, flags)
-        if 1 <= words <= MAX_DATE_WORDS and named + numeric == words and (named >= 1 or numeric >= 2):
-            line_flags |= _DATE_LIKE
-        if separators:
-            line_flags |= _SEPARATORS
-        l_pos[nl, 0] = s - lo
-        l_pos[nl, 1] = e - lo
-        l_pos[nl, 2] = chars
-        l_pos[nl, 3] = first - wbase
-        l_pos[nl, 4] = nw - wbase
-        l_flags[nl] = line_flags
-        l_key[nl] = fmix64(h)
-        nl += 1
-    return nw - wbase, nl - lbase
-
-
-@kernel
 def lines_batch(
     buf: npt.NDArray[np.uint8],
     offsets: npt.NDArray[np.int64],
-    flags: npt.NDArray[np.uint8],
-    lower: npt.NDArray[np.int32],
-    lex_keys: npt.NDArray[np.uint64],
-    lex_ids: npt.NDArray[np.int32],
-    lex_flags: npt.NDArray[np.int32],
-    w_key: npt.NDArray[np.uint64],
-    w_lex: npt.NDArray[np.int32],
-    w_pos: npt.NDArray[np.int64],
-    w_chars: npt.NDArray[np.int32],
-    w_shape: npt.NDArray[np.uint8],
-    l_pos: npt.NDArray[np.int64],
-    l_flags: npt.NDArray[np.uint8],
-    l_key: npt.NDArray[np.uint64],
-    w_ptr: npt.NDArray[np.int64],
-    l_ptr: npt.NDArray[np.int64],
+    look: Lookup,
+    word_rows: Words,
+    line_rows: Lines,
+    ptrs: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
 ) -> None:
-    """`_lines` over texts `buf[offsets[d]:offsets[d + 1]]`: text `d` owns word rows `w_ptr[d]:w_ptr[d + 1]`
-    and line rows `l_ptr[d]:l_ptr[d + 1]`."""
+    """Pass 1 over texts `buf[offsets[d]:offsets[d + 1]]`: every word (key, lexicon id, byte span,
+    characters, shape) and every non-blank line (`l_pos` rows: start, end, characters, first word, last
+    word + 1; flags; the key of its exact bytes). Text `d` owns word rows `w_ptr[d]:w_ptr[d + 1]` and line
+    rows `l_ptr[d]:l_ptr[d + 1]` (`ptrs = (w_ptr, l_ptr)`); its offsets are relative to its start, its word rows
+    to its first."""
+    flags, lower = look.flags, look.lower
+    lex_keys, lex_ids, lex_flags = look.lex_keys, look.lex_ids, look.lex_flags
+    w_key, w_lex, w_pos, w_chars, w_shape = word_rows
+    l_pos, l_flags, l_key = line_rows
+    w_ptr, l_ptr = ptrs
+    mask = np.uint64(lex_keys.shape[0] - 1)
     nw = 0
     nl = 0
     for d in range(offsets.shape[0] - 1):
         w_ptr[d] = nw
         l_ptr[d] = nl
-        words, lines = _lines(
-            buf, offsets[d], offsets[d + 1], flags, lower, lex_keys, lex_ids, lex_flags,
-            w_key, w_lex, w_pos, w_chars, w_shape, l_pos, l_flags, l_key, nw, nl,
-        )  # fmt: skip
-        nw += words
-        nl += lines
+        wbase = nw
+        lo, hi = offsets[d], offsets[d + 1]
+        at = lo
+        while at < hi:
+            stop = at
+            while stop < hi and buf[stop] != 0x0A:
+                stop += 1
+            s, e = _strip(buf, at, stop, flags)
+            at = stop + 1
+            if s == e:
+                continue
+            first = nw
+            nw = scan_words(buf, s, e, flags, lower, w_key, w_pos, w_chars, w_shape, nw)
+            named = 0
+            numeric = 0
+            separators = False
+            for w in range(first, nw):
+                key = w_key[w]
+                slot = key & mask
+                word = 0
+                while lex_ids[slot] != 0:
+                    if lex_keys[slot] == key:
+                        word = lex_ids[slot]
+                        break
+                    slot = (slot + np.uint64(1)) & mask
+                w_lex[w] = word
+                w_pos[w, 0] -= lo
+                w_pos[w, 1] -= lo
+                if lex_flags[word] & (MONTH | WEEKDAY):
+                    named += 1
+                elif w_shape[w] & DIGIT:
+                    numeric += 1
+            chars = 0
+            h = np.uint64(0xCBF29CE484222325)
+            i = s
+            while i < e:
+                b = buf[i]
+                h = (h ^ np.uint64(b)) * np.uint64(0x100000001B3)
+                if (b & 0xC0) != 0x80:
+                    chars += 1
+                # '|', or the lead byte of the middle dot, the guillemet, the bullet or the single angle quote
+                if b == 0x7C or b == 0xC2 or b == 0xE2:  # noqa: PLR1714 -- compiles to faster code than a set test
+                    separators = True
+                i += 1
+            words = nw - first
+            line_flags = _heading_like(buf, s, e, words, flags)
+            if 1 <= words <= MAX_DATE_WORDS and named + numeric == words and (named >= 1 or numeric >= 2):
+                line_flags |= _DATE_LIKE
+            if separators:
+                line_flags |= _SEPARATORS
+            l_pos[nl, 0] = s - lo
+            l_pos[nl, 1] = e - lo
+            l_pos[nl, 2] = chars
+            l_pos[nl, 3] = first - wbase
+            l_pos[nl, 4] = nw - wbase
+            l_flags[nl] = line_flags
+            l_key[nl] = fmix64(h)
+            nl += 1
     w_ptr[offsets.shape[0] - 1] = nw
     l_ptr[offsets.shape[0] - 1] = nl
 
@@ -271,17 +270,10 @@ def _same_words(w_key: npt.NDArray[np.uint64], a0: int, a1: int, b0: int, b1: in
 
 
 @kernel
-def _sentence_end(
-    buf: npt.NDArray[np.uint8],
-    i: int,
-    s: int,
-    e: int,
-    flags: npt.NDArray[np.uint8],
-    lower: npt.NDArray[np.int32],
-    abbreviations: npt.NDArray[np.uint64],
-) -> tuple[int, int]:
+def _sentence_end(buf: npt.NDArray[np.uint8], i: int, s: int, e: int, look: Lookup) -> tuple[int, int]:
     """At byte `i` of the line `buf[s:e]`, a run of `.!?`: `(where the run and its closing quotes end,
     whether a sentence ends there)`."""
+    flags, lower, abbreviations = look.flags, look.lower, look.abbreviations
     j = i
     while j < e and (buf[j] == 0x2E or buf[j] == 0x21 or buf[j] == 0x3F):
         j += 1
@@ -320,108 +312,21 @@ def _sentence_end(
 
 
 @kernel
-def _prose(
-    buf: npt.NDArray[np.uint8],
-    lo: int,
-    flags: npt.NDArray[np.uint8],
-    lower: npt.NDArray[np.int32],
-    abbreviations: npt.NDArray[np.uint64],
-    w_key: npt.NDArray[np.uint64],
-    w_pos: npt.NDArray[np.int64],
-    l_pos: npt.NDArray[np.int64],
-    l_flags: npt.NDArray[np.uint8],
-    kinds: npt.NDArray[np.uint8],
-    prose: npt.NDArray[np.int64],
-    sentences: npt.NDArray[np.int64],
-    pbase: int,
-    sbase: int,
-) -> tuple[int, int]:
-    """Pass 2 over one text's lines (`kinds` says which are chrome, footers and dates; `lo` is the text's
-    start in `buf`): titles and headings into `kinds`, the prose words (indices into the word rows) into
-    `prose` and the sentences (`sentences` rows: first and last + 1 prose word, byte start, byte end) from
-    rows `pbase` and `sbase` on. Returns the counts."""
-    n_lines = kinds.shape[0]
-    # Titles and headings: heading-like lines with prose after them.
-    prose_after = np.zeros(n_lines, dtype=np.bool_)
-    seen = False
-    for i in range(n_lines - 1, -1, -1):
-        prose_after[i] = seen
-        if kinds[i] == K_PROSE and not l_flags[i] & _HEADING_LIKE:
-            seen = True
-    title = -1
-    have_title = False
-    for i in range(n_lines):
-        words = l_pos[i, 4] - l_pos[i, 3]
-        if kinds[i] != K_PROSE or not prose_after[i] or words == 0:
-            have_title = have_title or kinds[i] == K_PROSE
-            continue
-        if title >= 0 and _same_words(w_key, l_pos[i, 3], l_pos[i, 4], l_pos[title, 3], l_pos[title, 4]):
-            kinds[i] = K_TITLE  # the title again, word for word
-        elif not have_title and l_flags[i] & _TITLE_LIKE:
-            kinds[i] = K_TITLE
-            title = i
-        elif have_title and l_flags[i] & _HEADING_LIKE:
-            kinds[i] = K_HEADING
-        have_title = True
-    np_ = pbase
-    ns = sbase
-    for i in range(n_lines):
-        if kinds[i] != K_PROSE:
-            continue
-        s = lo + l_pos[i, 0]
-        e = lo + l_pos[i, 1]
-        w = l_pos[i, 3]
-        w_end = l_pos[i, 4]
-        cut_from = s
-        j = s
-        while cut_from < e:
-            cut = e
-            while j < e:
-                # To the next `.`, `!` or `?` in a tight loop: one table test a byte (`byte_set`).
-                while j < e and not _SENTENCE_MARKS[buf[j]]:
-                    j += 1
-                if j == e:
-                    break
-                j, ends = _sentence_end(buf, j, s, e, flags, lower, abbreviations)
-                if ends:
-                    cut = j
-                    break
-            first = np_
-            while w < w_end and lo + w_pos[w, 0] < cut:
-                prose[np_] = w
-                np_ += 1
-                w += 1
-            if np_ > first:
-                sentences[ns, 0] = first - pbase
-                sentences[ns, 1] = np_ - pbase
-                sentences[ns, 2] = cut_from - lo
-                sentences[ns, 3] = cut - lo
-                ns += 1
-            cut_from = cut
-    return np_ - pbase, ns - sbase
-
-
-@kernel
 def prose_batch(
     buf: npt.NDArray[np.uint8],
     offsets: npt.NDArray[np.int64],
-    flags: npt.NDArray[np.uint8],
-    lower: npt.NDArray[np.int32],
-    abbreviations: npt.NDArray[np.uint64],
-    w_key: npt.NDArray[np.uint64],
-    w_pos: npt.NDArray[np.int64],
-    l_pos: npt.NDArray[np.int64],
+    look: Lookup,
+    lay: Layout,
     l_flags: npt.NDArray[np.uint8],
-    kinds: npt.NDArray[np.uint8],
-    w_ptr: npt.NDArray[np.int64],
-    l_ptr: npt.NDArray[np.int64],
-    prose: npt.NDArray[np.int64],
-    sentences: npt.NDArray[np.int64],
-    p_ptr: npt.NDArray[np.int64],
-    s_ptr: npt.NDArray[np.int64],
+    ptrs: Rows,
 ) -> None:
-    """`_prose` over a batch laid out by `lines_batch` (line kinds found): text `d`'s prose words and
-    sentences go to rows `p_ptr[d]:p_ptr[d + 1]` and `s_ptr[d]:s_ptr[d + 1]`."""
+    """Pass 2 over a batch laid out by `lines_batch`, once `lay.kinds` says which lines are chrome, footers and
+    dates: titles and headings into `lay.kinds`, each text's prose words (indices into its word rows) into
+    `prose` and its sentences (`sentences` rows: first and last + 1 prose word, byte start, byte end), text
+    `d`'s into rows `p_ptr[d]:p_ptr[d + 1]` and `s_ptr[d]:s_ptr[d + 1]` (`ptrs = (w_ptr, l_ptr, p_ptr, s_ptr)`;
+    `lay.prose` and `lay.sentences` have room for every word)."""
+    w_key, w_pos, l_pos, kinds, prose, sentences = lay.w_key, lay.w_pos, lay.l_pos, lay.kinds, lay.prose, lay.sentences
+    w_ptr, l_ptr, p_ptr, s_ptr = ptrs
     np_ = 0
     ns = 0
     for d in range(offsets.shape[0] - 1):
@@ -429,19 +334,72 @@ def prose_batch(
         l0, l1 = l_ptr[d], l_ptr[d + 1]
         p_ptr[d] = np_
         s_ptr[d] = ns
-        words, sents = _prose(
-            buf, offsets[d], flags, lower, abbreviations, w_key[w0:w1], w_pos[w0:w1], l_pos[l0:l1], l_flags[l0:l1],
-            kinds[l0:l1], prose, sentences, np_, ns,
-        )  # fmt: skip
-        np_ += words
-        ns += sents
+        lo, pbase = offsets[d], np_
+        keys, spans = w_key[w0:w1], w_pos[w0:w1]
+        lines, line_flags, text_kinds = l_pos[l0:l1], l_flags[l0:l1], kinds[l0:l1]
+        n_lines = text_kinds.shape[0]
+        # Titles and headings: heading-like lines with prose after them.
+        prose_after = np.zeros(n_lines, dtype=np.bool_)
+        seen = False
+        for i in range(n_lines - 1, -1, -1):
+            prose_after[i] = seen
+            if text_kinds[i] == K_PROSE and not line_flags[i] & _HEADING_LIKE:
+                seen = True
+        title = -1
+        have_title = False
+        for i in range(n_lines):
+            words = lines[i, 4] - lines[i, 3]
+            if text_kinds[i] != K_PROSE or not prose_after[i] or words == 0:
+                have_title = have_title or text_kinds[i] == K_PROSE
+                continue
+            if title >= 0 and _same_words(keys, lines[i, 3], lines[i, 4], lines[title, 3], lines[title, 4]):
+                text_kinds[i] = K_TITLE  # the title again, word for word
+            elif not have_title and line_flags[i] & _TITLE_LIKE:
+                text_kinds[i] = K_TITLE
+                title = i
+            elif have_title and line_flags[i] & _HEADING_LIKE:
+                text_kinds[i] = K_HEADING
+            have_title = True
+        for i in range(n_lines):
+            if text_kinds[i] != K_PROSE:
+                continue
+            s = lo + lines[i, 0]
+            e = lo + lines[i, 1]
+            w = lines[i, 3]
+            w_end = lines[i, 4]
+            cut_from = s
+            j = s
+            while cut_from < e:
+                cut = e
+                while j < e:
+                    # To the next `.`, `!` or `?` in a tight loop: one table test a byte (`byte_set`).
+                    while j < e and not _SENTENCE_MARKS[buf[j]]:
+                        j += 1
+                    if j == e:
+                        break
+                    j, ends = _sentence_end(buf, j, s, e, look)
+                    if ends:
+                        cut = j
+                        break
+                first = np_
+                while w < w_end and lo + spans[w, 0] < cut:
+                    prose[np_] = w
+                    np_ += 1
+                    w += 1
+                if np_ > first:
+                    sentences[ns, 0] = first - pbase
+                    sentences[ns, 1] = np_ - pbase
+                    sentences[ns, 2] = cut_from - lo
+                    sentences[ns, 3] = cut - lo
+                    ns += 1
+                cut_from = cut
     p_ptr[offsets.shape[0] - 1] = np_
     s_ptr[offsets.shape[0] - 1] = ns
 
 
-@dataclass(frozen=True)
-class Layout:
-    """One text's layout as the kernels leave it: byte offsets, one row per word, line and sentence.
+class Layout(NamedTuple):
+    """One text's layout as the kernels leave it and read it: byte offsets, one row per word, line and
+    sentence.
 
     `w_key`/`w_lex`/`w_pos`/`w_chars`/`w_shape`: every word of every line (key, lexicon id, byte span,
     characters, shape); `l_pos` rows: start, end, characters, first word, last word + 1, with `kinds`;
@@ -534,24 +492,19 @@ def layout_encoded(data: bytes, offsets: npt.NDArray[np.int64]) -> tuple[Layout,
     l_flags = np.empty(room, dtype=np.uint8)
     l_key = np.empty(room, dtype=np.uint64)
     w_ptr, l_ptr, p_ptr, s_ptr = (np.zeros(n + 1, dtype=np.int64) for _ in range(4))
+    look = Lookup(flags, lower, lex.words.keys, lex.words.ids, lex.flags, lex.abbreviations)
     lines_batch(
-        buf, offsets, flags, lower, lex.words.keys, lex.words.ids, lex.flags,
-        w_key, w_lex, w_pos, w_chars, w_shape, l_pos, l_flags, l_key, w_ptr, l_ptr,
-    )  # fmt: skip
+        buf, offsets, look, Words(w_key, w_lex, w_pos, w_chars, w_shape), Lines(l_pos, l_flags, l_key), (w_ptr, l_ptr)
+    )
     nw, nl = int(w_ptr[-1]), int(l_ptr[-1])
     l_pos, l_flags = l_pos[:nl], l_flags[:nl]
     kinds = line_kinds(data, np.repeat(offsets[:-1], np.diff(l_ptr)), l_pos, l_flags)
-    prose = np.empty(nw, dtype=np.int64)
-    sentences = np.empty((nw, 4), dtype=np.int64)
-    prose_batch(
-        buf, offsets, flags, lower, lex.abbreviations, w_key, w_pos, l_pos, l_flags, kinds, w_ptr, l_ptr,
-        prose, sentences, p_ptr, s_ptr,
-    )  # fmt: skip
-    np_, ns = int(p_ptr[-1]), int(s_ptr[-1])
     lay = Layout(
         w_key[:nw], w_lex[:nw], w_pos[:nw], w_chars[:nw], w_shape[:nw], l_pos, l_key[:nl], kinds,
-        prose[:np_], sentences[:ns],
+        np.empty(nw, dtype=np.int64), np.empty((nw, 4), dtype=np.int64),
     )  # fmt: skip
+    prose_batch(buf, offsets, look, lay, l_flags, (w_ptr, l_ptr, p_ptr, s_ptr))
+    lay = lay._replace(prose=lay.prose[: int(p_ptr[-1])], sentences=lay.sentences[: int(s_ptr[-1])])
     return lay, (w_ptr, l_ptr, p_ptr, s_ptr)
 
 
@@ -653,8 +606,8 @@ class Article:
         return self._joined().lower().replace("\u2019", "'").split("\x00")
 
     def _joined(self) -> str:
-        # The prose words joined by NUL, cut out of the text by numpy (the text as UTF-32) rather than one
-        # slice per word: several times faster on a whole article.
+        # The prose words joined by NUL, cut out of the text by numpy (the text as UTF-32) in a few array
+        # operations rather than a Python slice per word.
         starts, ends = (np.array(x, dtype=np.int64) for x in self.offsets)
         chars = np.frombuffer(self.text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         edge = np.zeros(chars.shape[0] + 1, dtype=np.int64)

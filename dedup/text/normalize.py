@@ -33,13 +33,13 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup.jit import kernel, spread
+from dedup.text.utf8 import decode_utf8
 
 __all__ = [
     "Folding",
     "TokenBatch",
     "class_table",
     "date_folding",
-    "decode_utf8",
     "encode_batch",
     "fmix64",
     "join_bytes",
@@ -159,21 +159,6 @@ def _fold(
 
 
 @kernel
-def decode_utf8(buf: npt.NDArray[np.uint8], i: int, end: int) -> tuple[int, int]:
-    """The code point at `buf[i]` and its length in bytes (invalid bytes read as U+FFFD, one byte each)."""
-    b0 = buf[i]
-    if b0 < 0x80:
-        return int(b0), 1
-    if b0 >= 0xF0 and i + 3 < end:
-        return ((b0 & 0x07) << 18) | ((buf[i + 1] & 0x3F) << 12) | ((buf[i + 2] & 0x3F) << 6) | (buf[i + 3] & 0x3F), 4
-    if b0 >= 0xE0 and i + 2 < end:
-        return ((b0 & 0x0F) << 12) | ((buf[i + 1] & 0x3F) << 6) | (buf[i + 2] & 0x3F), 3
-    if b0 >= 0xC0 and i + 1 < end:
-        return ((b0 & 0x1F) << 6) | (buf[i + 1] & 0x3F), 2
-    return 0xFFFD, 1
-
-
-@kernel
 def tokenize_doc(
     buf: npt.NDArray[np.uint8],
     start: int,
@@ -203,10 +188,7 @@ def tokenize_doc(
     tok_start = 0
     while i < end:
         b0 = buf[i]
-        if b0 < 0x80:  # most text is ASCII: skip the decoder
-            cp, length = int(b0), 1
-        else:
-            cp, length = decode_utf8(buf, i, end)
+        cp, length = decode_utf8(buf, i, end)
         cls = table[cp] if cp < table.shape[0] else 1
         if cls == 4:  # joiner: part of a number only between two digits
             cls = 0

@@ -1,0 +1,206 @@
+"""Every intrinsic signal of a text in one compiled call, and the `Measure` (value and evidence) of each.
+
+`measure_layout` gathers one laid-out text's prose words into a `Page` and runs each family's kernels over
+it; `measure_batch` does so for every text of a batch laid out at once, with no evidence (a scan reports
+none). `measured` is the per-article entry point of `dedup.score`: the same kernels, with room for evidence,
+whose byte spans become character offsets only when a person asks for them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from dedup.farm.lexicon import FUNCTION_WORD, StyleTable, style_table
+from dedup.farm.signals.base import CODES, COLUMNS, ENGLISH, MAX_SPANS, STYLE, Out, Page, Tables, local_ids, tables_for
+from dedup.farm.signals.layout import page_layout
+from dedup.farm.signals.phrases import phrases
+from dedup.farm.signals.repetition import repetition
+from dedup.farm.signals.style import rhythm, sourcing
+from dedup.farm.signals.vocabulary import style_words
+from dedup.farm.text import Article, Layout, Rows
+from dedup.jit import kernel
+
+__all__ = [
+    "CODES",
+    "COLUMNS",
+    "ENGLISH",
+    "INTRINSIC",
+    "MAX_SPANS",
+    "Measure",
+    "Measured",
+    "SignalFn",
+    "measure_batch",
+    "measure_layout",
+    "measure_texts",
+    "measured",
+]
+
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """A signal's value (None when the text gives nothing to measure), its evidence and a count for messages.
+
+    Evidence is `spans` (character offsets) and `words` (prose word ranges, turned into offsets only when
+    a person asks for evidence).
+    """
+
+    value: float | None
+    spans: tuple[Span, ...] = ()
+    words: tuple[Span, ...] = ()
+    count: int = 0
+
+    def evidence(self, a: Article) -> list[Span]:
+        """Every evidence span as character offsets into `a.text`, in text order."""
+        return sorted([*self.spans, *(a.span(i, j) for i, j in self.words)])
+
+
+SignalFn = Callable[[Article], Measure]
+
+
+@kernel
+def measure_layout(buf: npt.NDArray[np.uint8], lo: np.int64, lay: Layout, t: Tables, out: Out) -> None:
+    """Every intrinsic signal of one laid-out text (`lo`: its start in `buf`) into `out`: values (NaN where
+    not measured), counts and evidence (byte spans; `out.ev.shape[1]` of them at most, none when no one reads
+    them); `out.values[ENGLISH]` is the share of its prose words that are common English function words."""
+    out.values[:] = np.nan
+    out.counts[:] = 0
+    out.ev_n[:] = 0
+    # The prose words' rows gathered in one loop rather than five fancy-index copies (`w_key[prose]`, ...),
+    # which numba compiles to a general gather each.
+    prose = lay.prose
+    n = prose.shape[0]
+    keys = np.empty(n, dtype=np.uint64)
+    ids = np.empty(n, dtype=np.int32)
+    pos = np.empty((n, 2), dtype=np.int64)
+    chars = np.empty(n, dtype=np.int32)
+    shape = np.empty(n, dtype=np.uint8)
+    for i in range(n):
+        w = prose[i]
+        keys[i] = lay.w_key[w]
+        ids[i] = lay.w_lex[w]
+        pos[i, 0] = lay.w_pos[w, 0]
+        pos[i, 1] = lay.w_pos[w, 1]
+        chars[i] = lay.w_chars[w]
+        shape[i] = lay.w_shape[w]
+    local, _ = local_ids(keys)
+    scratch = np.empty((max(n, lay.w_lex.shape[0]) + 1, 2), dtype=np.int64)
+    page = Page(buf, lo, lay, keys, ids, pos, chars, shape, local, scratch)
+    # The families' kernels, each filling its own columns.
+    phrases(page, t, out)
+    rhythm(page, t, out)
+    sourcing(page, t, out)
+    repetition(page, t, out)
+    page_layout(page, t, out)
+    style_words(page, t, out)
+    function = 0
+    for i in range(n):
+        if t.word_flags[ids[i]] & FUNCTION_WORD:
+            function += 1
+    out.values[ENGLISH] = function / n if n else 0.0
+
+
+@kernel
+def measure_batch(
+    buf: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64], lay: Layout, rows: Rows, t: Tables, out: Out
+) -> None:
+    """`measure_layout` over a batch laid out by `text.layout_encoded` (text `d` owns the rows
+    `rows[0][d]:rows[0][d + 1]` of the words, and so on): its measures to `out.values[d]` and
+    `out.counts[d]`, a row per text; `out.ev` and `out.ev_n` are shared by the texts (no room: a scan
+    reports no evidence)."""
+    w_ptr, l_ptr, p_ptr, s_ptr = rows
+    for d in range(offsets.shape[0] - 1):
+        w0, w1 = w_ptr[d], w_ptr[d + 1]
+        l0, l1 = l_ptr[d], l_ptr[d + 1]
+        text = Layout(
+            lay.w_key[w0:w1], lay.w_lex[w0:w1], lay.w_pos[w0:w1], lay.w_chars[w0:w1], lay.w_shape[w0:w1],
+            lay.l_pos[l0:l1], lay.l_key[l0:l1], lay.kinds[l0:l1], lay.prose[p_ptr[d] : p_ptr[d + 1]],
+            lay.sentences[s_ptr[d] : s_ptr[d + 1]],
+        )  # fmt: skip
+        measure_layout(buf, offsets[d], text, t, Out(out.values[d], out.counts[d], out.ev, out.ev_n))
+
+
+def measure_texts(
+    buf: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64], lay: Layout, rows: Rows, style: StyleTable
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """`measure_batch` of a batch laid out by `text.layout_encoded`, `style_words` over `style`: the values
+    (NaN where not measured) and counts of every text, a row each."""
+    n = offsets.shape[0] - 1
+    out = Out(
+        np.empty((n, COLUMNS), dtype=np.float64),
+        np.empty((n, COLUMNS), dtype=np.int64),
+        np.empty((COLUMNS, 0, 2), dtype=np.int64),
+        np.zeros(COLUMNS, dtype=np.int64),
+    )
+    measure_batch(buf, offsets, lay, rows, tables_for(style), out)
+    return out.values, out.counts
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What `measure_layout` found for one article: values (NaN: not measured), counts, byte evidence."""
+
+    values: npt.NDArray[np.float64]
+    counts: npt.NDArray[np.int64]
+    ev: npt.NDArray[np.int64]
+    ev_n: npt.NDArray[np.int64]
+
+    def measure(self, a: Article, k: int) -> Measure:
+        """Signal `k` as a `Measure`, its evidence in character offsets into `a.text`."""
+        return self.measures(a)[k]
+
+    def measures(self, a: Article) -> list[Measure]:
+        """Every column but the last as a `Measure`, evidence in character offsets into `a.text`."""
+        n = self.ev_n[:ENGLISH]
+        # Only the filled evidence rows, as (start, end) tuples in signal order: most signals have none.
+        filled = self.ev[:ENGLISH][np.arange(self.ev.shape[1]) < n[:, None]]
+        spans = list(map(tuple, a.chars(filled).tolist()))
+        out = []
+        at = 0
+        values, counts = self.values[:ENGLISH].tolist(), self.counts[:ENGLISH].tolist()
+        for value, count, found in zip(values, counts, n.tolist(), strict=True):
+            evidence = tuple(spans[at : at + found])
+            at += found
+            out.append(Measure(None if math.isnan(value) else value, evidence, count=count))
+        return out
+
+
+def measured(a: Article, vocabulary: dict[str, float] | None = None) -> Measured:
+    """Every signal of `a` (`style_words` over `vocabulary`, by default the shipped model's), once per
+    article and vocabulary."""
+    if vocabulary is None:
+        from dedup.farm.combine import load_params
+
+        vocabulary = load_params().vocabulary
+    key = f"measured:{id(vocabulary)}"
+    found = a.memo.get(key)
+    if isinstance(found, tuple) and found[0] is vocabulary:
+        return found[1]  # type: ignore[no-any-return]
+    buf = np.frombuffer(a.data, dtype=np.uint8) if a.data else np.zeros(1, dtype=np.uint8)
+    out = Out(
+        np.empty(COLUMNS, dtype=np.float64),
+        np.empty(COLUMNS, dtype=np.int64),
+        np.zeros((COLUMNS, MAX_SPANS, 2), dtype=np.int64),
+        np.empty(COLUMNS, dtype=np.int64),
+    )
+    measure_layout(buf, np.int64(0), a.layout, tables_for(style_table(vocabulary)), out)
+    result = Measured(*out)
+    a.memo[key] = (vocabulary, result)
+    return result
+
+
+def _signal(k: int) -> SignalFn:
+    def signal(a: Article) -> Measure:
+        return measured(a).measure(a, k)
+
+    signal.__name__ = CODES[k]
+    return signal
+
+
+INTRINSIC: dict[str, SignalFn] = {code: _signal(k) for k, code in enumerate(CODES) if k != STYLE}
