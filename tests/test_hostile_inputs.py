@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import json
 import sys
@@ -13,7 +14,7 @@ from typer.testing import CliRunner
 import dedup
 from dedup.cli import app
 from dedup.io import sources
-from dedup.io.sources import Corpus, FileJob, decode, jsonl_parts, read_file, read_job
+from dedup.io.sources import Corpus, FileJob, decode, jsonl_parts, read_data, read_file, read_job
 from dedup.model import unique_ids
 
 NEWS = Path(__file__).resolve().parent.parent / "fixtures" / "news"
@@ -183,3 +184,50 @@ def test_a_scan_of_a_jsonl_file_in_parts_finds_what_a_scan_of_it_whole_finds(
     assert [d.id for d in parted.documents] == [d.id for d in whole.documents]
     assert [(p.a, p.b) for p in parted.pairs] == [(p.a, p.b) for p in whole.pairs]
     assert ("feed.jsonl:11", "feed.jsonl:391") in [(p.a, p.b) for p in parted.pairs]
+
+
+# Hostile inputs and what dedup gives for each: the table in docs/hostile-inputs.md is made from these, and
+# the test below fails, printing the table, when what dedup does and what the page says part.
+HOSTILE = [
+    ("an empty file", "a.txt", b""),
+    ("a binary file (NUL bytes)", "a.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"),
+    ("an unsupported type", "report.pdf", b"%PDF-1.7 ..."),
+    ("UTF-8 with one stray windows-1252 byte", "a.txt", "Caf\u00e9 \u2013 ".encode() + b"it\x92s open"),
+    ("a windows-1252 file", "a.txt", "Cr\u00e8me br\u00fbl\u00e9e, na\u00efve caf\u00e9s".encode("cp1252")),
+    ("UTF-16 with a byte-order mark", "a.txt", "Grand opening today".encode("utf-16")),
+    ("text encoded twice (mojibake)", "a.txt", "caf\u00e9 don\u2019t".encode().decode("cp1252").encode()),
+    ("a gzip bomb (1 MB of zeros in 1 KB)", "a.txt.gz", gzip.compress(b"0" * (1 << 20))),
+    ("a corrupt gzip file", "a.txt.gz", b"\x1f\x8b\x08\x00garbage"),
+    ("a page that is only a comment", "a.html", b"<body><!--"),
+    ("a page with a control character", "a.html", b"<p>Tide\x08 tables for the week.</p>"),
+    ("a page nested 3,000 levels deep", "a.html", b"<div>" * 3000 + b"Deep text here." + b"</div>" * 3000),
+    ("a JSONL line that is not JSON", "a.jsonl", b'{"text": "fine"}\n{"text": oops}\n'),
+    ("a JSONL record whose text is a number", "a.jsonl", b'{"id": "x", "text": 12345}\n'),
+    ("a JSON id past 64 bits", "a.jsonl", b'{"id": 18446744073709551617, "text": "big id"}\n'),
+    ("a JSON id that is true", "a.jsonl", b'{"id": true, "text": "boolean id"}\n'),
+    ("a JSON array of bare strings", "a.json", b'["one text", "another text"]'),
+]
+
+
+def outcome(data: bytes, name: str) -> str:
+    documents, skipped = read_data(data, name, name, max_bytes=100_000)
+    said = [f"document `{d.id}`: {d.text[:24]!r}" for d in documents]
+    said += [f"skipped `{s.path}`: {_reason(s.reason)}" for s in skipped]
+    return "; ".join(said)
+
+
+def _reason(reason: str) -> str:
+    # The reason without what the parser or zlib adds (their wording changes between versions).
+    short = reason.split(" (", maxsplit=1)[0]
+    return short.split(":")[0] if short.startswith(("invalid JSON", "corrupt gzip")) else short
+
+
+def hostile_table() -> str:
+    rows = [f"| {what} | `{name}` | {outcome(data, name)} |" for what, name, data in HOSTILE]
+    return "\n".join(["| input | file | what dedup gives |", "|---|---|---|", *rows])
+
+
+def test_the_hostile_inputs_page_says_what_dedup_does_with_each() -> None:
+    page = (NEWS.parent.parent / "docs" / "hostile-inputs.md").read_text(encoding="utf-8")
+    table = hostile_table()
+    assert table in page, f"docs/hostile-inputs.md is out of date; its table is now:\n\n{table}\n"
