@@ -20,6 +20,7 @@ __all__ = [
     "ScanResult",
     "ScanSummary",
     "Skipped",
+    "skipped_order",
     "unique_ids",
 ]
 
@@ -320,3 +321,16 @@ def unique_ids(ids: list[str]) -> tuple[list[str], int]:
         seen.add(new_id)
         out.append(new_id)
     return out, renamed
+
+
+def skipped_order(skipped: Skipped) -> tuple[str, int, int]:
+    """How skipped rows are listed: by path, and a file's records by number (`a.jsonl:2` before `a.jsonl:10`).
+
+    >>> rows = [Skipped("a.jsonl:10", ""), Skipped("a.jsonl:2", ""), Skipped("a", "")]
+    >>> [s.path for s in sorted(rows, key=skipped_order)]
+    ['a', 'a.jsonl:2', 'a.jsonl:10']
+    """
+    base, _, number = skipped.path.rpartition(":")
+    if base and number.isdigit():
+        return base, 1, int(number)
+    return skipped.path, 0, 0

@@ -231,3 +231,17 @@ def test_the_hostile_inputs_page_says_what_dedup_does_with_each() -> None:
     page = (NEWS.parent.parent / "docs" / "hostile-inputs.md").read_text(encoding="utf-8")
     table = hostile_table()
     assert table in page, f"docs/hostile-inputs.md is out of date; its table is now:\n\n{table}\n"
+
+
+def test_skipped_records_are_listed_by_number_not_as_text(tmp_path: Path) -> None:
+    lines = ['{"text": "ok"}'] + ["not json"] * 11
+    (tmp_path / "feed.jsonl").write_text("\n".join(lines), encoding="utf-8")
+    result = dedup.scan([tmp_path], score=False)
+    assert [s.path for s in result.skipped] == [f"feed.jsonl:{n}" for n in range(2, 13)]
+
+
+def test_an_index_add_that_reads_nothing_makes_no_index_file(tmp_path: Path) -> None:
+    (tmp_path / "empty.txt").write_text("", encoding="utf-8")
+    index = tmp_path / "crawl.index"
+    done = runner.invoke(app, ["index", "add", str(tmp_path / "empty.txt"), "--index", str(index), "-q"])
+    assert done.exit_code == 1 and not index.exists()

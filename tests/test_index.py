@@ -355,10 +355,18 @@ def test_matches_come_best_first(location: str) -> None:
 
 def test_texts_without_words_are_kept_but_never_match(location: str) -> None:
     with Index.open(location) as index:
-        assert index.add("blank", "   \n\t ").matches == ()
         index.add("dots", "... --- !!!")
-        assert index.check("...  ---").matches == () and len(index) == 2
-        assert index.check("").farm is None
+        assert index.check("...  ---").matches == () and len(index) == 1
+
+
+def test_an_empty_text_is_refused_as_a_scan_skips_it_and_a_score_refuses_it(location: str) -> None:
+    with Index.open(location) as index:
+        for blank in ("", "   \n\t "):
+            with pytest.raises(InputError, match="empty"):
+                index.add("blank", blank)
+            with pytest.raises(InputError, match="empty"):
+                index.check(blank)
+        assert len(index) == 0
 
 
 def test_a_second_process_sees_what_the_first_added_and_removed(location: str) -> None:

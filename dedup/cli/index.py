@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
@@ -14,6 +15,7 @@ import typer
 from dedup.cli.common import Format, Progress, fail, nothing_read, with_progress, write_report
 from dedup.config import INDEX_BATCH_SIZE, IndexConfig
 from dedup.io.sources import DEFAULT_MAX_BYTES
+from dedup.model import skipped_order
 
 if TYPE_CHECKING:
     from dedup.index import Verdict
@@ -76,14 +78,21 @@ def add(
             read += 1
             yield doc
 
-    with Index.open(index, batch_size=batch_size) as idx:
-        corpus = Corpus(paths, max_bytes=max_bytes, prefixed=True)
-        added = with_progress(
-            quiet, "adding: {} documents", lambda progress: idx.add_many(tally(corpus), progress=progress)
-        )
-        held = len(idx)
-    skipped = tuple(sorted(corpus.skipped, key=lambda s: s.path))
-    report = AddReport(skipped, idx.location, read, added, held, time.perf_counter() - started)
+    corpus = Corpus(paths, max_bytes=max_bytes, prefixed=True)
+    documents = tally(corpus)
+    # The first document is read before the index is opened: when nothing is readable, no index file is made.
+    first = next(documents, None)
+    added, held, location = 0, 0, str(index)
+    if first is not None:
+        with Index.open(index, batch_size=batch_size) as idx:
+            added = with_progress(
+                quiet,
+                "adding: {} documents",
+                lambda progress: idx.add_many(itertools.chain([first], documents), progress=progress),
+            )
+            held, location = len(idx), idx.location
+    skipped = tuple(sorted(corpus.skipped, key=skipped_order))
+    report = AddReport(skipped, location, read, added, held, time.perf_counter() - started)
     write_report(add_table(report) if fmt is AddFormat.table else render_add(report, fmt.value), output)
     if read == 0:
         raise nothing_read(len(skipped))
@@ -126,7 +135,7 @@ def check(
 
         verdicts = with_progress(quiet, "checking: {} documents", check_all)
         held = len(idx)
-    skipped = tuple(sorted(corpus.skipped, key=lambda s: s.path))
+    skipped = tuple(sorted(corpus.skipped, key=skipped_order))
     report = CheckReport(tuple(verdicts), skipped, idx.location, held, time.perf_counter() - started)
     write_report(check_table(report) if fmt is Format.table else render_check(report, fmt.value), output)
     if not verdicts:

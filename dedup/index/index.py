@@ -744,3 +744,6 @@ def _check_id(doc_id: object) -> None:
 def _check_text(text: object) -> None:
     if not isinstance(text, str):
         raise InputError(f"a document's text must be a str, not {type(text).__name__}")
+    if not text.strip():
+        # As a scan skips an empty file and dedup.score refuses one: an empty document matches nothing.
+        raise InputError("a document's text is empty: there is nothing to index or check")

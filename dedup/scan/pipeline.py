@@ -53,6 +53,7 @@ from dedup.model import (
     ScanResult,
     ScanSummary,
     Skipped,
+    skipped_order,
     unique_ids,
 )
 
@@ -195,7 +196,7 @@ def scan_batches(
         features = Features.concat(parts, config.signature.num_perm)
         del parts
         warm_up.join()
-        ordered_skips = tuple(sorted(skipped, key=lambda s: s.path))
+        ordered_skips = tuple(sorted(skipped, key=skipped_order))
         scored = farm_parts if config.score else None
         return _corpus_stages(ids, features, config, workers, timer, started, ordered_skips, scored)
 

@@ -26,7 +26,18 @@ from dedup.engine.confirm import DUPLICATE, REWRITE
 from dedup.engine.lsh import bands
 from dedup.engine.tfidf import N_FEATURES, PRIOR_DOCUMENTS, idf, prior_frequencies, rewrite_max_df
 from dedup.io.sources import DEFAULT_MAX_BYTES
-from dedup.model import SOURCE, Cluster, Document, DocumentResult, Pair, Pairs, ScanResult, ScanSummary, Skipped
+from dedup.model import (
+    SOURCE,
+    Cluster,
+    Document,
+    DocumentResult,
+    Pair,
+    Pairs,
+    ScanResult,
+    ScanSummary,
+    Skipped,
+    skipped_order,
+)
 from dedup.spark import arrow, stages
 from dedup.spark.components import components
 from dedup.spark.inputs import SOURCE_SCHEMA, features_schema, list_inputs, read_and_featurize, source_rows
@@ -64,7 +75,7 @@ class SparkScan:
             "documents": self.documents.orderBy("position"),
             "pairs": self.pairs.orderBy("a", "b"),
             "clusters": self.clusters.orderBy("root"),
-            "skipped": self.skipped.orderBy("path", "order"),
+            "skipped": self.skipped.orderBy(*_skipped_order()),
         }
 
     def collect(self) -> ScanResult:
@@ -88,7 +99,10 @@ class SparkScan:
             Cluster(r.id, r.relation, tuple(r.members), r.representative, r.source)
             for r in sorted(found, key=lambda r: r[0])
         )
-        skipped = tuple(Skipped(r[0], r[2]) for r in sorted(self.skipped.select("path", "order", "reason").collect()))
+        rows = self.skipped.select("path", "order", "reason").collect()
+        skipped = tuple(
+            Skipped(r[0], r[2]) for r in sorted(rows, key=lambda r: (skipped_order(Skipped(r[0], r[2])), r[1]))
+        )
         return ScanResult(documents, pairs, clusters, skipped, self.summary)
 
     def write_jsonl(self, folder: str) -> None:
@@ -491,3 +505,12 @@ def _farm_scores(farm: Any, index: Any, members: Any, n: int, parts: int) -> Any
     return docs.join(shared, "position", "left").mapInArrow(
         partial(farm_stages.score, documents=n), farm_stages.SCORE_SCHEMA
     )
+
+
+def _skipped_order() -> list[Any]:
+    # `dedup.model.skipped_order` as Spark columns: by path, a file's records by number, then input order.
+    from pyspark.sql import functions as sf
+
+    record = sf.regexp_extract("path", r"^(.+):(\d+)$", 2)
+    base = sf.when(record == "", sf.col("path")).otherwise(sf.regexp_extract("path", r"^(.+):(\d+)$", 1))
+    return [base, (record != "").cast("int"), sf.when(record == "", 0).otherwise(record.cast("long")), "order"]
