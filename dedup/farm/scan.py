@@ -20,6 +20,7 @@ from dedup.farm.chars import tables
 from dedup.farm.combine import LEARNED, contributions, load_params
 from dedup.farm.corpus import CORPUS, Fingerprints, KeyCounts, corpus_measures, count_keys, fingerprint_batch
 from dedup.farm.lexicon import lexicon, style_table
+from dedup.farm.prose import load_prose, prose_batch
 from dedup.farm.score import MESSAGES, MIN_ENGLISH_SHARE, SIGNALS, measure, suffix
 from dedup.farm.signals import CODES, COLUMNS, ENGLISH, measure_batch
 from dedup.farm.text import Article, encode_batch, layout_encoded
@@ -30,7 +31,10 @@ __all__ = ["TOP_REASONS", "DocumentFarm", "FarmFeatures", "FarmInput", "corpus_s
 TOP_REASONS = 3
 _INTRINSIC = tuple(code for code in SIGNALS if code not in CORPUS)
 _COLUMN = {code: j for j, code in enumerate(_INTRINSIC)}
-_FROM_KERNEL = np.array([_COLUMN[code] for code in CODES])
+# The kernel's columns that are signals of this model (it still measures the older `style_words`).
+_KERNEL_CODES = [k for k, code in enumerate(CODES) if code in _COLUMN]
+_FROM_KERNEL = np.array([_COLUMN[CODES[k]] for k in _KERNEL_CODES])
+_PROSE = _COLUMN["machine_prose"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,8 +143,12 @@ def farm_features(documents: Sequence[Document] | FarmInput) -> FarmFeatures:
     )  # fmt: skip
     values = np.full((n, len(_INTRINSIC)), np.nan)
     counts = np.zeros((n, len(_INTRINSIC)), dtype=np.int64)
-    values[:, _FROM_KERNEL] = measured[:, :ENGLISH]
-    counts[:, _FROM_KERNEL] = measured_counts[:, :ENGLISH]
+    values[:, _FROM_KERNEL] = measured[:, _KERNEL_CODES]
+    counts[:, _FROM_KERNEL] = measured_counts[:, _KERNEL_CODES]
+    prose = load_prose()
+    logits = np.empty(n, dtype=np.float64)
+    prose_batch(lay.w_key, lay.prose, w_ptr, p_ptr, prose.weights, prose.bits, prose.intercept, logits)
+    values[:, _PROSE] = np.where(np.diff(p_ptr) > 0, logits, np.nan)
     line_chars = np.add.reduceat(np.append(lay.l_pos[:, 2], 0), l_ptr[:-1]) * (np.diff(l_ptr) > 0)
     prints = fingerprint_batch(data, offsets, lay, rows)
     for d, chrome in batch.chrome.items():
