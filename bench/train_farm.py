@@ -72,6 +72,11 @@ BASE_SIGNALS = (
     "top_ngram",
 )
 LEARNED_SIGNALS = (*BASE_SIGNALS, "machine_prose")
+# The signals the combiner weighs; the others are measured and shown but weigh nothing: left-out registers
+# (textbooks, academic prose) carry transitions, buzzwords and few numbers or quotes as machine text does, so
+# those signals raised the worst register's false positives more than they caught machine text
+# (bench/results/farm.md, "what was tried").
+COMBINED = ("stock_phrases", "machine_prose")
 # Counts and rates squeezed so one outlier cannot dominate; shares, ratios and log-odds stay linear.
 LOG_SIGNALS = {
     "stock_phrases",
@@ -241,7 +246,9 @@ class Fitted:
         return np.column_stack([f.values, self.prose(f)])
 
     def logit(self, f: Features) -> npt.NDArray[np.float64]:
-        out: npt.NDArray[np.float64] = self.intercept + standardised(self.columns(f), self.center, self.scale) @ self.weight
+        out: npt.NDArray[np.float64] = (
+            self.intercept + standardised(self.columns(f), self.center, self.scale) @ self.weight
+        )
         return out
 
     def predict(self, f: Features) -> npt.NDArray[np.float64]:
@@ -258,13 +265,15 @@ def fit(f: Features, machine: npt.NDArray[np.bool_], calibrate: npt.NDArray[np.b
     partial = Fitted(weights, intercept, np.zeros(0), np.zeros(0), np.zeros(0), 0.0, np.zeros(0))
     values = partial.columns(f)
     t = transform(values)
-    human = fitting & ~machine
-    # Centered on human text: a contribution says how far a signal moved the text from typical human
-    # writing, and a text with no style evidence at all (too short, not English) scores like it.
+    # Centered on human text the prose model never saw (its scores of its own training rows are too sure): a
+    # contribution says how far a signal moved the text from typical human writing, and a text with no style
+    # evidence at all (too short, not English) scores like it.
+    human = calibrate & ~machine
     center = np.nanmedian(t[human], axis=0)
     scale = np.nanstd(t[human], axis=0)
     scale = np.where(scale > 0, scale, 1.0)
     z = standardised(values, center, scale)
+    z[:, [code not in COMBINED for code in LEARNED_SIGNALS]] = 0.0
     model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=5000)
     model.fit(z[calibrate], machine[calibrate])
     weight = model.coef_[0].astype(np.float64)

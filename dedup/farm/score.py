@@ -49,9 +49,7 @@ MESSAGES: dict[str, _Message] = {
     "word_length": lambda v, k: f"words average {_n(v):.2f} characters",
     "punctuation": lambda v, k: f"{_n(v):.2f} colons, semicolons, brackets or dashes per sentence",
     "first_person": lambda v, k: f"{k} first-person words ({_n(v):.1f} per 1,000 words)",
-    "machine_prose": lambda v, k: (
-        f"its words and word pairs give {_n(v):+.2f} log-odds of machine prose"
-    ),
+    "machine_prose": lambda v, k: f"its words and word pairs give {_n(v):+.2f} log-odds of machine prose",
     "repeated_ngrams": lambda v, k: f"{_n(v):.0%} of the words sit in 5-word phrases used more than once",
     "top_ngram": lambda v, k: f"the most frequent 3-word phrase takes {_n(v):.1%} of the words ({k} times)",
     "generic_headings": lambda v, k: f"{_n(v):.0f} of {k} headings are stock section names",
@@ -97,9 +95,13 @@ def machine_prose(a: Article) -> Measure | None:
     push it most toward machine prose (`dedup.farm.prose.explain`), its count the terms leaning machine."""
     if not a.word_count:
         return None
+    value = prose_logit(a)
+    if value <= load_params().signals["machine_prose"].center:
+        # In the human range the terms pushing toward machine prose did not make the signal count: quote none.
+        return Measure(value)
     content = (lexicon().flags[a.layout.w_lex[a.layout.prose]] & FUNCTION_WORD) == 0
     found = explain(a, content)
-    return Measure(prose_logit(a), words=tuple((i, i + k) for i, k, _ in found), count=len(found))
+    return Measure(value, words=tuple((i, i + k) for i, k, _ in found), count=len(found))
 
 
 def measure(
@@ -192,7 +194,9 @@ def combine(
         note = (
             f"only {words} words of prose: style signals count for {reliability:.0%} (full weight from {p.min_words})"
         )
-    return FarmScore(doc_id, probability, probability >= cut, cut, tuple(reasons), words, note, prose_probability, basis)
+    return FarmScore(
+        doc_id, probability, probability >= cut, cut, tuple(reasons), words, note, prose_probability, basis
+    )
 
 
 def _basis(flagged: bool, prose: bool, farm: bool) -> str:
