@@ -101,6 +101,8 @@ class Baseline:
         platt.fit(model.decision_function(self.x[held]).reshape(-1, 1), machine[held])
 
         def predict(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+            if not mask.any():
+                return np.zeros(0)
             out: npt.NDArray[np.float64] = platt.predict_proba(model.decision_function(self.x[mask]).reshape(-1, 1))[
                 :, 1
             ]
@@ -121,7 +123,7 @@ class Run:
 
     def ours(self, rows: npt.NDArray[np.bool_]) -> Predict:
         fitted = fit(self.features.take(rows), self.rows.machine[rows], self.calibrate[rows])
-        return lambda mask: fitted.predict(self.features.take(mask))
+        return lambda mask: fitted.predict(self.features.take(mask)) if mask.any() else np.zeros(0)
 
 
 def held_out(run: Run, shipped: list[FarmScore], base_scores: npt.NDArray[np.float64]) -> list[str]:

@@ -75,7 +75,7 @@ LEARNED_SIGNALS = (*BASE_SIGNALS, "machine_prose")
 # The signals the combiner weighs; the others are measured and shown but weigh nothing: left-out registers
 # (textbooks, academic prose) carry transitions, buzzwords and few numbers or quotes as machine text does, so
 # those signals raised the worst register's false positives more than they caught machine text
-# (bench/results/farm.md, "what was tried").
+# (bench/results/farm_tried.md).
 COMBINED = ("stock_phrases", "machine_prose")
 # Counts and rates squeezed so one outlier cannot dominate; shares, ratios and log-odds stay linear.
 LOG_SIGNALS = {
