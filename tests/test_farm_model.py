@@ -117,6 +117,9 @@ SAMPLE_PER_FILE = 40
 MIN_AUC = 0.85
 MAX_REGISTER_FPR = 0.10
 MIN_TPR = 0.30
+# Calibration under even odds: typical human text scores low, typical machine text high.
+MAX_HUMAN_MEDIAN = 0.15
+MIN_MACHINE_MEDIAN = 0.7
 
 
 def _sample(shared: Path) -> list[tuple[str, str, bool]]:
@@ -147,6 +150,8 @@ def test_the_shipped_model_keeps_its_floors_on_real_data(shared_data: Path) -> N
     flagged = np.array([r.flagged for r in results])
     assert roc_auc_score(machine, scores) >= MIN_AUC
     assert flagged[machine].mean() >= MIN_TPR
+    assert np.median(scores[~machine]) <= MAX_HUMAN_MEDIAN
+    assert np.median(scores[machine]) >= MIN_MACHINE_MEDIAN
     registers = np.array([r for r, _, _ in sample])
     for register in sorted(set(registers[~machine].tolist())):
         human = (registers == register) & ~machine

@@ -73,7 +73,11 @@ class Terms:
 
 def terms(keys: npt.NDArray[np.uint64], bits: int) -> Terms:
     """The feature vector of a text's prose word keys: `1 + log count` per bucket, scaled to unit length."""
-    buckets, counts = np.unique(hashed(keys, bits), return_counts=True)
+    return _terms(hashed(keys, bits))
+
+
+def _terms(where: npt.NDArray[np.int64]) -> Terms:
+    buckets, counts = np.unique(where, return_counts=True)
     tf = 1.0 + np.log(counts.astype(np.float64))
     norm = math.sqrt(float(tf @ tf)) if tf.shape[0] else 1.0
     return Terms(buckets, tf / norm)
@@ -145,16 +149,23 @@ def prose_keys(a: Article) -> npt.NDArray[np.uint64]:
     return keys
 
 
-def prose_logit(a: Article, model: ProseModel | None = None) -> float:
-    """The machine-prose log-odds of an article (memoised on it)."""
-    m = model or load_prose()
+def _hashed_terms(a: Article, m: ProseModel) -> tuple[npt.NDArray[np.int64], Terms]:
+    # Each position's bucket and the feature vector, once per article and model: the score and its
+    # explanation both need them.
     key = f"prose:{id(m)}"
     found = a.memo.get(key)
-    if isinstance(found, float):
-        return found
-    value = m.logit(terms(prose_keys(a), m.bits))
-    a.memo[key] = value
-    return value
+    if isinstance(found, tuple) and found[0] is m:
+        return found[1], found[2]
+    where = hashed(prose_keys(a), m.bits)
+    t = _terms(where)
+    a.memo[key] = (m, where, t)
+    return where, t
+
+
+def prose_logit(a: Article, model: ProseModel | None = None) -> float:
+    """The machine-prose log-odds of an article."""
+    m = model or load_prose()
+    return m.logit(_hashed_terms(a, m)[1])
 
 
 def explain(
@@ -162,33 +173,25 @@ def explain(
 ) -> list[tuple[int, int, float]]:
     """The `n` terms that push the article most toward machine prose, as (first prose word, word count, part
     of the log-odds), strongest first: only terms with a content word (`content[i]`: prose word `i` is not a
-    function word), and each term once (its first occurrence)."""
+    function word), each quoted once (where it first occurs with a content word)."""
     m = model or load_prose()
-    keys = prose_keys(a)
-    k = keys.shape[0]
+    k = a.word_count
     if k == 0:
         return []
-    t = terms(keys, m.bits)
-    part = np.zeros(1 << m.bits, dtype=np.float64)
-    part[t.buckets] = m.weights[t.buckets].astype(np.float64) * t.values
-    where = hashed(keys, m.bits)
+    where, t = _hashed_terms(a, m)
     # Position i < k: word i; position k + j: the pair of words j, j + 1.
-    first = np.arange(where.shape[0])
-    starts = np.where(first < k, first, first - k)
-    sizes = np.where(first < k, 1, 2)
-    useful = content[starts] | ((sizes == 2) & content[np.minimum(starts + 1, k - 1)])
-    order = np.lexsort((first, -part[where]))
-    out: list[tuple[int, int, float]] = []
-    seen: set[int] = set()
-    for i in order.tolist():
-        b = int(where[i])
-        if part[b] <= 0.0 or len(out) >= n:
-            break
-        if b in seen or not useful[i]:
-            continue
-        seen.add(b)
-        out.append((int(starts[i]), int(sizes[i]), float(part[b])))
-    return out
+    useful = np.concatenate([content, content[:-1] | content[1:]])
+    positions = np.flatnonzero(useful)
+    buckets, first = np.unique(where[positions], return_index=True)
+    # A bucket's part of the log-odds: its weight times its value (`t.buckets` is sorted and holds them all).
+    parts = m.weights[buckets].astype(np.float64) * t.values[np.searchsorted(t.buckets, buckets)]
+    at = positions[first]
+    chosen = np.lexsort((at, -parts))[:n]
+    return [
+        (int(i if i < k else i - k), 1 if i < k else 2, float(part))
+        for i, part in zip(at[chosen].tolist(), parts[chosen].tolist(), strict=True)
+        if part > 0.0
+    ]
 
 
 @lru_cache(maxsize=1)
