@@ -23,7 +23,7 @@ from importlib import resources
 import numpy as np
 import numpy.typing as npt
 
-from dedup._jit import kernel
+from dedup._jit import kernel, radix_sort
 from dedup.errors import ConfigError
 from dedup.farm.text import Article
 from dedup.normalize import fmix64
@@ -114,13 +114,16 @@ def prose_batch(
     """`ProseModel.logit` of every text of a batch laid out by `text.layout_batch` (text `d`'s prose words are
     `w_key[w_ptr[d] + prose[p_ptr[d]:p_ptr[d + 1]]]`) into `out[d]`: the same terms as `terms`, compiled."""
     mask = np.uint64((1 << bits) - 1)
+    longest = int(np.max(np.diff(p_ptr))) if p_ptr.shape[0] > 1 else 0
+    room = np.empty(max(2 * longest - 1, 1), dtype=np.int64)
+    scratch = np.empty_like(room)
     for d in range(out.shape[0]):
         p0, p1 = p_ptr[d], p_ptr[d + 1]
         n = p1 - p0
         if n == 0:
             out[d] = intercept
             continue
-        where = np.empty(2 * n - 1, dtype=np.int64)
+        where = room[: 2 * n - 1]
         prev = np.uint64(0)
         for i in range(n):
             key = w_key[w_ptr[d] + prose[p0 + i]]
@@ -128,7 +131,7 @@ def prose_batch(
             if i > 0:
                 where[n + i - 1] = np.int64(fmix64(fmix64(prev ^ _BIGRAM) ^ key) & mask)
             prev = key
-        where.sort()
+        radix_sort(where, scratch, bits)
         dot = 0.0
         norm = 0.0
         run = 1
