@@ -1,55 +1,61 @@
-"""Train the content-farm scorer's combiner and write its parameters into the package (dedup/farm/params.json).
+"""Train the content-farm scorer and write its parameters into the package (dedup/farm/params.json, prose.npy).
 
-Reads ../shared/data/farm (beside the checkout) and exits cleanly when it is absent. Steps:
+Reads ../shared/data/farm and ../shared/data/registers (beside the checkout; bench/farm_data.py cleans them
+and groups rows by story) and exits cleanly when they are absent. Steps:
 
-1. Rows flagged `short<50w`, `refusal` or `scrape_error` are dropped; mojibake is repaired (ftfy) on both
-   classes, so no model can learn the encoding; texts whose sentences mostly start in lower case (scrapes
-   that lost their capitals, nearly all of them human) are dropped, so none can learn the case either, and
-   so are the few generations with no words at all.
-2. Stories are split by `pair_id` (a human article and its machine rewrites share one), 80% to train and
-   20% held out for bench/farm_quality.py: no story is on both sides.
-3. On the training part: a logistic regression over the standardised learned signals, with balanced class
-   weights (the score is a probability under even prior odds), fitted on 75% of it; Platt scaling on the
-   other 25%, folded into the weights. The default threshold keeps the false-positive rate on the
-   calibration part's human news at 3%, under the 5% target with a margin for unseen sources.
-4. `style_words` is learned too: per-word weights over the words that at least 2% of the documents of every
-   training corpus use (function words and other topic-neutral vocabulary), on sublinear term frequencies
-   scaled to unit length (as TF-IDF without the IDF), cross-fitted for step 3.
+1. Stories are split by group: 20% held out for bench/farm_quality.py, never seen here. Of the rest, 25%
+   of the stories are the calibration part.
+2. `machine_prose`: a logistic regression (SGD, log loss, balanced classes) over hashed word unigrams and
+   bigrams (`dedup.farm.prose`), fitted on the other 75%: human writing of every register against machine
+   text of every generator.
+3. The combiner: a logistic regression with balanced classes over the surface signals and `machine_prose`,
+   each centered on its median over human text (a value in the human range contributes about nothing) and
+   scaled by its human spread, fitted on the calibration part, whose prose scores come from a model that
+   never saw those stories: its output is a probability under even prior odds.
+4. The default threshold: leave one register out. For each register with human text, the whole recipe
+   (steps 2-3) is run without that register, and its human texts are scored; the threshold is the lowest
+   at which no register (of at least `MIN_REGISTER_HUMANS` human texts) has more than `TARGET_WORST_FPR`
+   of its human texts flagged.
 5. Signals the data cannot teach (page templates, corpus context) get the hand-set weights in `PRIORS`.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
+import io
 import json
 import sys
 import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import farm_data
 import numpy as np
 import numpy.typing as npt
+from farm_data import Rows
 
 import dedup
 from dedup.farm.combine import LEARNED, PRIOR
-from dedup.farm.score import SIGNALS, measure
-from dedup.farm.text import Article, parse
+from dedup.farm.prose import prose_keys, terms
+from dedup.farm.score import SIGNALS
+from dedup.farm.signals import CODES, measured
+from dedup.farm.text import parse
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data" / "farm"
 PARAMS = ROOT / "dedup" / "farm" / "params.json"
-DROP_FLAGS = {"short<50w", "refusal", "scrape_error"}
-SEED = 20240611
+WEIGHTS = ROOT / "dedup" / "farm" / "prose.npy"
 TEST_SHARE = 0.2
 CALIBRATION_SHARE = 0.25
-TARGET_HUMAN_FPR = 0.03
+TARGET_WORST_FPR = 0.05
+MIN_REGISTER_HUMANS = 30
 MIN_WORDS = 50
 CLIP = 4.0
+PROSE_BITS = 20
+PROSE_ALPHA = 2e-6
+PROSE_EPOCHS = 15
 
-# The learned signals: style statistics any article has, measured the same with or without line breaks.
+# The surface signals: style statistics any article has, measured the same with or without line breaks.
 BASE_SIGNALS = (
     "stock_phrases",
     "buzzwords",
@@ -65,14 +71,13 @@ BASE_SIGNALS = (
     "repeated_ngrams",
     "top_ngram",
 )
-# Word choice: weights over a topic-neutral vocabulary, learned here and shipped in params.json.
-LEARNED_SIGNALS = (*BASE_SIGNALS, "style_words")
-# A word is topic-neutral when this share of all documents uses it, and this share of every corpus's.
-NEUTRAL_DF = 0.02
-EVERY_CORPUS_DF = 0.02
-STYLE_FOLDS = 5
-STYLE_C = 0.5
-# Counts and rates squeezed so one outlier cannot dominate; shares and ratios stay linear.
+LEARNED_SIGNALS = (*BASE_SIGNALS, "machine_prose")
+# The signals the combiner weighs; the others are measured and shown but weigh nothing: left-out registers
+# (textbooks, academic prose) carry transitions, buzzwords and few numbers or quotes as machine text does, so
+# those signals raised the worst register's false positives more than they caught machine text
+# (bench/results/farm_tried.md).
+COMBINED = ("stock_phrases", "machine_prose")
+# Counts and rates squeezed so one outlier cannot dominate; shares, ratios and log-odds stay linear.
 LOG_SIGNALS = {
     "stock_phrases",
     "buzzwords",
@@ -154,142 +159,52 @@ PRIORS: dict[str, dict[str, Any]] = {
 
 
 @dataclass
-class Rows:
-    """The cleaned corpus: texts with labels and grouping, and what was dropped on the way."""
-
-    texts: list[str]
-    machine: npt.NDArray[np.bool_]
-    dataset: npt.NDArray[np.str_]
-    generator: npt.NDArray[np.str_]
-    group: npt.NDArray[np.str_]
-    dropped: Counter[str]
-
-
-def lowercased(a: Article) -> bool:
-    """Whether most sentences start in lower case (a scrape that lost its capitals)."""
-    if not a.sentences:
-        return False
-    lower = sum(a.cased[lo][0].islower() for lo, _ in a.sentences)
-    return lower / len(a.sentences) > 0.5
-
-
-def load_rows(data: Path = DATA) -> Rows:
-    """Every usable row of ../shared/data/farm, cleaned as the module docstring says."""
-    import ftfy
-
-    texts: list[str] = []
-    machine: list[bool] = []
-    dataset: list[str] = []
-    generator: list[str] = []
-    group: list[str] = []
-    dropped: Counter[str] = Counter()
-    for path in sorted(data.glob("*.jsonl")):
-        name = path.name.removesuffix(".jsonl")
-        with path.open(encoding="utf-8") as handle:
-            for line in handle:
-                row = json.loads(line)
-                flags = set(row.get("flags") or ())
-                bad = sorted(flags & DROP_FLAGS)
-                if bad:
-                    dropped[bad[0]] += 1
-                    continue
-                # Both classes go through the same repair: fix_text also maps stray C1 controls (\x97).
-                text = ftfy.fix_text(row["text"])
-                article = parse(text)
-                if not article.words:
-                    dropped[f"no words ({row['label']})"] += 1
-                    continue
-                if lowercased(article):
-                    dropped[f"lower-case scrape ({row['label']})"] += 1
-                    continue
-                texts.append(text)
-                machine.append(row["label"] == "machine")
-                dataset.append(name)
-                generator.append(str(row.get("generator") or "human"))
-                group.append(f"{name}:{row.get('pair_id') or row['id']}")
-    return Rows(texts, np.array(machine), np.array(dataset), np.array(generator), np.array(group), dropped)
-
-
-def split_of(group: str, share: float = TEST_SHARE, salt: str = "test") -> bool:
-    """Whether a story (all rows of one `pair_id`) falls in the held-out part: a stable hash, no RNG state."""
-    digest = hashlib.blake2b(f"{SEED}:{salt}:{group}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") / 2**64 < share
-
-
-@dataclass
 class Features:
-    """The base signals' values (NaN where one could not be measured) and each text's prose words."""
+    """Every row's prose terms (a sparse matrix, one row per text) and surface signal values (NaN where
+    one could not be measured)."""
 
+    terms: Any
     values: npt.NDArray[np.float64]
-    words: list[list[str]]
 
-    def take(self, idx: npt.NDArray[np.int64]) -> Features:
-        return Features(self.values[idx], [self.words[i] for i in idx.tolist()])
+    def take(self, mask: npt.NDArray[np.bool_]) -> Features:
+        return Features(self.terms[mask], self.values[mask])
 
 
-def featurize(texts: list[str]) -> Features:
-    """The base signals, one row per text, and the words `style_words` is learned from."""
-    out = np.full((len(texts), len(BASE_SIGNALS)), np.nan)
-    words: list[list[str]] = []
+def featurize(texts: list[str], bits: int = PROSE_BITS) -> Features:
+    """The prose terms (as `dedup.farm.prose.terms` makes them) and surface signals of every text."""
+    import scipy.sparse as sp
+
+    values = np.full((len(texts), len(BASE_SIGNALS)), np.nan)
+    indptr = [0]
+    buckets: list[npt.NDArray[np.int64]] = []
+    weights: list[npt.NDArray[np.float64]] = []
     for i, text in enumerate(texts):
         article = parse(text)
-        measures = measure(article)
+        t = terms(prose_keys(article), bits)
+        buckets.append(t.buckets)
+        weights.append(t.values)
+        indptr.append(indptr[-1] + t.buckets.shape[0])
+        # The kernel's measures alone: the surface signals do not depend on the shipped prose model.
+        measures = dict(zip(CODES, measured(article, {}).measures(article), strict=True))
         for j, code in enumerate(BASE_SIGNALS):
             m = measures[code]
             if m is not None and m.value is not None:
-                out[i, j] = m.value
-        words.append(article.words)
-    return Features(out, words)
+                values[i, j] = m.value
+    matrix = sp.csr_matrix(
+        (np.concatenate(weights), np.concatenate(buckets), np.array(indptr)), shape=(len(texts), 1 << bits)
+    )
+    return Features(matrix, values)
 
 
-def neutral_vocabulary(
-    words: list[list[str]],
-    datasets: npt.NDArray[np.str_],
-    share: float = NEUTRAL_DF,
-    every: float = EVERY_CORPUS_DF,
-) -> list[str]:
-    """Words used by at least `share` of all documents and by at least `every` of the documents of every
-    corpus: a topic word (a name, a place, an era's subject) is missing from some corpus, so what remains is
-    how things are said, not what about."""
-    overall: Counter[str] = Counter()
-    keep: set[str] | None = None
-    for d in sorted(set(datasets.tolist())):
-        docs = [words[i] for i in np.flatnonzero(datasets == d).tolist()]
-        df: Counter[str] = Counter()
-        for doc in docs:
-            df.update(set(doc))
-        overall.update(df)
-        present = {w for w, c in df.items() if c >= every * len(docs)}
-        keep = present if keep is None else keep & present
-    floor = share * len(words)
-    return sorted(w for w in keep or () if overall[w] >= floor and not any(ch.isdigit() for ch in w))
+def fit_prose(x: Any, machine: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.float32], float]:
+    """The `machine_prose` weights and intercept: logistic loss by SGD (fixed seed), balanced classes."""
+    from sklearn.linear_model import SGDClassifier
 
-
-def frequencies(words: list[list[str]], vocabulary: list[str]) -> Any:
-    """Each text's vocabulary words as sublinear term frequencies (1 + log count), scaled to unit length
-    and then by 100 (a sparse matrix): `dedup.farm.signals.style_words` computes the same."""
-    from sklearn.feature_extraction.text import CountVectorizer
-    from sklearn.preprocessing import normalize
-
-    counts = CountVectorizer(analyzer=lambda doc: doc, vocabulary=vocabulary).transform(words).astype(np.float64)
-    counts.data = 1.0 + np.log(counts.data)
-    return normalize(counts, norm="l2", copy=False) * 100.0
-
-
-def style_weights(x: Any, machine: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
-    """Per-word weights: a logistic regression on `frequencies`, whose linear score is `style_words`' value."""
-    from sklearn.linear_model import LogisticRegression
-
-    model = LogisticRegression(C=STYLE_C, class_weight="balanced", max_iter=5000).fit(x, machine)
-    weights: npt.NDArray[np.float64] = 100.0 * model.coef_[0]
-    return weights
-
-
-def style_values(features: Features, vocabulary: dict[str, float]) -> npt.NDArray[np.float64]:
-    """`style_words` of each text under `vocabulary` (word -> weight), as `dedup.farm.signals` computes it."""
-    words = list(vocabulary)
-    out: npt.NDArray[np.float64] = frequencies(features.words, words) @ np.array([vocabulary[w] for w in words]) / 100.0
-    return out
+    model = SGDClassifier(
+        loss="log_loss", alpha=PROSE_ALPHA, class_weight="balanced", max_iter=PROSE_EPOCHS, tol=None, random_state=0
+    )
+    model.fit(x, machine)
+    return model.coef_[0].astype("<f4"), float(model.intercept_[0])
 
 
 def transform(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -311,95 +226,101 @@ def standardised(
 
 @dataclass
 class Fitted:
-    """A fitted combiner over the learned signals, in the form params.json stores."""
+    """A fitted model in the form the package ships: the prose model and the combiner over the learned
+    signals (the threshold is set afterwards, by `loro_threshold`)."""
 
+    prose_weights: npt.NDArray[np.float32]
+    prose_intercept: float
     center: npt.NDArray[np.float64]
     scale: npt.NDArray[np.float64]
     weight: npt.NDArray[np.float64]
     intercept: float
-    threshold: float
     value_threshold: npt.NDArray[np.float64]
-    vocabulary: dict[str, float]
+    threshold: float = 0.5
 
-    def columns(self, features: Features) -> npt.NDArray[np.float64]:
-        """Every learned signal's value: the base signals and `style_words` under this fit's vocabulary."""
-        return np.column_stack([features.values, style_values(features, self.vocabulary)])
-
-    def logit(self, features: Features) -> npt.NDArray[np.float64]:
-        z = standardised(self.columns(features), self.center, self.scale)
-        out: npt.NDArray[np.float64] = self.intercept + z @ self.weight
+    def prose(self, f: Features) -> npt.NDArray[np.float64]:
+        out: npt.NDArray[np.float64] = f.terms @ self.prose_weights.astype(np.float64) + self.prose_intercept
         return out
 
-    def predict(self, features: Features) -> npt.NDArray[np.float64]:
-        out: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp(-self.logit(features)))
+    def columns(self, f: Features) -> npt.NDArray[np.float64]:
+        return np.column_stack([f.values, self.prose(f)])
+
+    def logit(self, f: Features) -> npt.NDArray[np.float64]:
+        out: npt.NDArray[np.float64] = (
+            self.intercept + standardised(self.columns(f), self.center, self.scale) @ self.weight
+        )
+        return out
+
+    def predict(self, f: Features) -> npt.NDArray[np.float64]:
+        out: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp(-self.logit(f)))
         return out
 
 
-def learned_values(
-    features: Features,
-    machine: npt.NDArray[np.bool_],
-    groups: npt.NDArray[np.str_],
-    fitting: npt.NDArray[np.int64],
-    vocabulary: list[str],
-) -> tuple[npt.NDArray[np.float64], dict[str, float]]:
-    """Every learned signal's value on every row, and the word weights learned on the `fitting` rows. The
-    `style_words` values of the fitting rows are cross-fitted (each fold's from the other folds' weights), so
-    a model fitted on them sees them as it will on new text."""
-    x = frequencies(features.words, vocabulary)
-    weights = style_weights(x[fitting], machine[fitting])
-    style = x @ weights / 100.0
-    fold = np.array([int(hashlib.blake2b(g.encode(), digest_size=2).hexdigest(), 16) % STYLE_FOLDS for g in groups])
-    for k in range(STYLE_FOLDS):
-        inside = fitting[fold[fitting] != k]
-        outside = fitting[fold[fitting] == k]
-        style[outside] = x[outside] @ style_weights(x[inside], machine[inside]) / 100.0
-    shipped = {w: round(float(v), 5) for w, v in zip(vocabulary, weights.tolist(), strict=True)}
-    return np.column_stack([features.values, style]), shipped
-
-
-def calibration_part(groups: npt.NDArray[np.str_]) -> npt.NDArray[np.bool_]:
-    """The stories held back from the regression for Platt scaling and the threshold (25%, by hash)."""
-    return np.array([split_of(g, CALIBRATION_SHARE, "calibration") for g in groups.tolist()])
-
-
-def fit(
-    features: Features,
-    machine: npt.NDArray[np.bool_],
-    groups: npt.NDArray[np.str_],
-    datasets: npt.NDArray[np.str_],
-    target_fpr: float = TARGET_HUMAN_FPR,
-) -> Fitted:
-    """Word weights and logistic regression on 75% of the stories, Platt scaling and the threshold on the
-    other 25%."""
+def fit(f: Features, machine: npt.NDArray[np.bool_], calibrate: npt.NDArray[np.bool_]) -> Fitted:
+    """The prose model on the rows outside `calibrate`, the combiner on those inside (module docstring)."""
     from sklearn.linear_model import LogisticRegression
 
-    calibrate = calibration_part(groups)
-    fitting = np.flatnonzero(~calibrate)
-    vocabulary = neutral_vocabulary([features.words[i] for i in fitting.tolist()], datasets[fitting])
-    values, shipped = learned_values(features, machine, groups, fitting, vocabulary)
+    fitting = ~calibrate
+    weights, intercept = fit_prose(f.terms[fitting], machine[fitting])
+    partial = Fitted(weights, intercept, np.zeros(0), np.zeros(0), np.zeros(0), 0.0, np.zeros(0))
+    values = partial.columns(f)
     t = transform(values)
-    # Centered on human news: a contribution says how far a signal moved the text from a typical human
-    # article, and a text with no style evidence at all (too short, not English) scores like one.
-    center = np.nanmean(t[~calibrate & ~machine], axis=0)
-    scale = np.nanstd(t[~calibrate], axis=0)
+    # Centered on human text the prose model never saw (its scores of its own training rows are too sure): a
+    # contribution says how far a signal moved the text from typical human writing, and a text with no style
+    # evidence at all (too short, not English) scores like it.
+    human = calibrate & ~machine
+    center = np.nanmedian(t[human], axis=0)
+    scale = np.nanstd(t[human], axis=0)
     scale = np.where(scale > 0, scale, 1.0)
     z = standardised(values, center, scale)
+    z[:, [code not in COMBINED for code in LEARNED_SIGNALS]] = 0.0
     model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=5000)
-    model.fit(z[~calibrate], machine[~calibrate])
-    raw = model.decision_function(z[calibrate])
-    # Platt (1999): a one-feature logistic fit of the raw log-odds, balanced like the model itself.
-    platt = LogisticRegression(C=1e6, class_weight="balanced", max_iter=5000)
-    platt.fit(raw.reshape(-1, 1), machine[calibrate])
-    a, b = float(platt.coef_[0, 0]), float(platt.intercept_[0])
-    weight = a * model.coef_[0]
-    intercept = a * float(model.intercept_[0]) + b
-    human = ~machine & ~calibrate
+    model.fit(z[calibrate], machine[calibrate])
+    weight = model.coef_[0].astype(np.float64)
     low = np.nanpercentile(values[human], 5, axis=0)
     high = np.nanpercentile(values[human], 95, axis=0)
-    fitted = Fitted(center, scale, weight, intercept, 0.5, np.where(weight >= 0, high, low), shipped)
-    human_scores = fitted.predict(features.take(np.flatnonzero(calibrate & ~machine)))
-    fitted.threshold = float(np.round(np.quantile(human_scores, 1.0 - target_fpr), 3))
-    return fitted
+    return Fitted(
+        weights, intercept, center, scale, weight, float(model.intercept_[0]), np.where(weight >= 0, high, low)
+    )
+
+
+def calibration_part(rows: Rows) -> npt.NDArray[np.bool_]:
+    """The stories held back from the prose model for the combiner (25%, by a stable hash of the group)."""
+    return farm_data.split(rows, CALIBRATION_SHARE, "calibration")
+
+
+def human_registers(rows: Rows) -> list[str]:
+    """The registers with human text, sorted."""
+    return sorted(set(rows.register[~rows.machine].tolist()))
+
+
+def leave_one_register_out(rows: Rows, f: Features, calibrate: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+    """Every row's score from the recipe run without its register (NaN for registers with no human text)."""
+    out = np.full(len(rows), np.nan)
+    for register in human_registers(rows):
+        inside = rows.register == register
+        fitted = fit(f.take(~inside), rows.machine[~inside], calibrate[~inside])
+        out[inside] = fitted.predict(f.take(inside))
+        print(f"  without {register}: fitted", flush=True)
+    return out
+
+
+def worst_fpr(rows: Rows, scores: npt.NDArray[np.float64], threshold: float) -> tuple[float, str]:
+    """The highest human false-positive rate of a register (of enough human texts) at `threshold`."""
+    worst = (0.0, "")
+    for register in human_registers(rows):
+        human = (rows.register == register) & ~rows.machine & ~np.isnan(scores)
+        if human.sum() >= MIN_REGISTER_HUMANS:
+            worst = max(worst, (float(np.mean(scores[human] >= threshold)), register))
+    return worst
+
+
+def loro_threshold(rows: Rows, scores: npt.NDArray[np.float64], target: float = TARGET_WORST_FPR) -> float:
+    """The lowest threshold (in steps of 0.001) at which no register's left-out human FPR passes `target`."""
+    for threshold in np.round(np.arange(0.5, 1.0, 0.001), 3).tolist():
+        if worst_fpr(rows, scores, threshold)[0] <= target:
+            return float(threshold)
+    return 0.999
 
 
 def params_json(fitted: Fitted, summary: dict[str, Any]) -> dict[str, Any]:
@@ -435,50 +356,77 @@ def params_json(fitted: Fitted, summary: dict[str, Any]) -> dict[str, Any]:
         "about": (
             "The content-farm scorer's combiner, written by bench/train_farm.py: log-odds = intercept + sum of "
             "weight * clip((transform(value) - center) / scale, low, high) over the signals (see "
-            "dedup/farm/combine.py). 'learned' signals are fitted on ../shared/data/farm; 'prior' ones are set "
-            "by hand, for the reason given."
+            "dedup/farm/combine.py); 'machine_prose' is the log-odds of the hashed word and word-pair model "
+            "whose weights are prose.npy (see dedup/farm/prose.py). 'learned' signals are fitted on "
+            "../shared/data/farm and ../shared/data/registers; 'prior' ones are set by hand, for the reason given."
         ),
         "intercept": round(fitted.intercept, 6),
         "threshold": fitted.threshold,
         "min_words": MIN_WORDS,
+        "prose_intercept": round(fitted.prose_intercept, 6),
+        "prose_bits": PROSE_BITS,
         "trained": summary,
         "signals": signals,
-        "vocabulary": fitted.vocabulary,
+        "vocabulary": {},
     }
+
+
+def npy_bytes(weights: npt.NDArray[np.float32]) -> bytes:
+    """`weights` as a .npy file of little-endian float32 (no pickle)."""
+    out = io.BytesIO()
+    np.save(out, weights.astype("<f4"), allow_pickle=False)
+    return out.getvalue()
+
+
+def train(rows: Rows, f: Features) -> tuple[Fitted, npt.NDArray[np.float64]]:
+    """The shipped model fitted on `rows` (the training part), its threshold by leave one register out;
+    also the left-out scores the threshold came from."""
+    calibrate = calibration_part(rows)
+    fitted = fit(f, rows.machine, calibrate)
+    loro = leave_one_register_out(rows, f, calibrate)
+    fitted.threshold = loro_threshold(rows, loro)
+    return fitted, loro
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=PARAMS, help="where to write the parameters")
+    parser.add_argument("--weights", type=Path, default=WEIGHTS, help="where to write the prose weights")
     args = parser.parse_args(argv)
-    if not DATA.is_dir():
-        print(f"skipped: training data not found at {DATA}")
+    if not farm_data.available():
+        print(f"skipped: training data not found at {farm_data.SHARED}")
         return 0
     started = time.perf_counter()
-    rows = load_rows()
-    held_out = np.array([split_of(g) for g in rows.group.tolist()])
-    train = ~held_out
-    features = featurize([t for t, keep in zip(rows.texts, train.tolist(), strict=True) if keep])
-    fitted = fit(features, rows.machine[train], rows.group[train], rows.dataset[train])
+    rows = farm_data.load()
+    held_out = farm_data.split(rows, TEST_SHARE, "test")
+    part = rows.take(~held_out)
+    f = featurize(part.texts)
+    print(f"features of {len(part):,} rows: {time.perf_counter() - started:.0f}s", flush=True)
+    fitted, loro = train(part, f)
+    worst, register = worst_fpr(part, loro, fitted.threshold)
     summary = {
         "dedup": dedup.__version__,
-        "rows": int(train.sum()),
-        "human": int((~rows.machine[train]).sum()),
-        "machine": int(rows.machine[train].sum()),
+        "rows": len(part),
+        "human": int((~part.machine).sum()),
+        "machine": int(part.machine.sum()),
         "held_out_rows": int(held_out.sum()),
         "dropped": dict(sorted(rows.dropped.items())),
-        "split": f"by pair_id, {TEST_SHARE:.0%} of stories held out (blake2b of seed and pair_id)",
-        "threshold_rule": f"{TARGET_HUMAN_FPR:.0%} false positives on the calibration part's human news",
+        "split": (
+            f"stories grouped by text (bench/farm_data.py), {TEST_SHARE:.0%} held out, "
+            f"{CALIBRATION_SHARE:.0%} of the rest for the combiner (blake2b of seed and group)"
+        ),
+        "threshold_rule": (
+            f"lowest threshold with every register's left-out human FPR <= {TARGET_WORST_FPR:.0%} "
+            f"(registers of >= {MIN_REGISTER_HUMANS} human texts); worst: {register} {worst:.1%}"
+        ),
     }
     args.output.write_text(json.dumps(params_json(fitted, summary), indent=1) + "\n", encoding="utf-8")
+    args.weights.write_bytes(npy_bytes(fitted.prose_weights))
     print(f"trained on {summary['rows']:,} rows ({summary['human']:,} human, {summary['machine']:,} machine)")
-    print(f"dropped: {summary['dropped']}")
     for code, w in sorted(zip(LEARNED_SIGNALS, fitted.weight.tolist(), strict=True), key=lambda kv: -abs(kv[1])):
         print(f"  {code:18s} weight {w:+.3f}")
-    leaning = sorted(fitted.vocabulary.items(), key=lambda kv: kv[1])
-    print(f"style vocabulary: {len(leaning)} words; most human {leaning[:8]}; most machine {leaning[-8:]}")
-    print(f"intercept {fitted.intercept:+.3f}, threshold {fitted.threshold}; wrote {args.output}")
-    print(f"{time.perf_counter() - started:.1f}s")
+    print(f"intercept {fitted.intercept:+.3f}, threshold {fitted.threshold} ({summary['threshold_rule']})")
+    print(f"wrote {args.output} and {args.weights}; {time.perf_counter() - started:.0f}s")
     return 0
 
 

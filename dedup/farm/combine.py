@@ -56,13 +56,17 @@ class SignalParams:
 @dataclass(frozen=True, slots=True)
 class Params:
     """The whole model: intercept, default flag threshold, the length below which style evidence is
-    discounted, one `SignalParams` per signal code, and the word weights of the `style_words` signal."""
+    discounted, one `SignalParams` per signal code, the word weights of the older `style_words` signal (empty
+    when the model does not use it), and the intercept and table size of the `machine_prose` model (its
+    weights ship in `prose.npy`, see `dedup.farm.prose`)."""
 
     intercept: float
     threshold: float
     min_words: int
     signals: dict[str, SignalParams]
     vocabulary: dict[str, float]
+    prose_intercept: float = 0.0
+    prose_bits: int = 20
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold < 1.0:
@@ -139,6 +143,8 @@ def parse_params(raw: dict[str, object]) -> Params:
             for code, s in signals.items()
         },
         vocabulary={str(w): float(x) for w, x in dict(raw.get("vocabulary") or {}).items()},  # type: ignore[call-overload]
+        prose_intercept=float(raw.get("prose_intercept", 0.0)),  # type: ignore[arg-type]
+        prose_bits=int(raw.get("prose_bits", 20)),  # type: ignore[call-overload]
     )
 
 

@@ -59,7 +59,13 @@ class Reason:
 class FarmScore:
     """A content-farm score: `score` in [0, 1] is a calibrated probability that the text is farm output,
     `flagged` is `score >= threshold`, and `reasons` lists every signal, strongest contribution first.
-    `note` says when the verdict rests on little (a very short or non-English text)."""
+    `note` says when the verdict rests on little (a very short or non-English text).
+
+    Two questions answered apart: `machine_prose` is the probability from the prose alone (the learned
+    signals, page and corpus evidence left out) that the text is machine-written; `basis` says what a
+    verdict rests on: "machine_prose" (the prose alone passes the threshold), "farm_evidence" (the page and
+    corpus evidence alone would, over ordinary prose), "both", "together" (neither alone), "" when not flagged.
+    """
 
     id: str
     score: float
@@ -68,6 +74,8 @@ class FarmScore:
     reasons: tuple[Reason, ...]
     words: int = 0
     note: str = ""
+    machine_prose: float = 0.0
+    basis: str = ""
 
     def top(self, n: int = 3) -> tuple[Reason, ...]:
         """The `n` reasons that raised the score most (those with a positive contribution)."""
@@ -82,5 +90,7 @@ class FarmScore:
             "threshold": self.threshold,
             "words": self.words,
             "note": self.note,
+            "machine_prose": round(self.machine_prose, 4),
+            "basis": self.basis,
             "reasons": [r.to_dict() for r in self.reasons],
         }

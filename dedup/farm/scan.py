@@ -19,6 +19,7 @@ import numpy.typing as npt
 from dedup.farm.combine import LEARNED, contributions, load_params
 from dedup.farm.corpus import CORPUS, Fingerprints, KeyCounts, corpus_measures, count_keys, fingerprint_batch
 from dedup.farm.lexicon import style_table
+from dedup.farm.prose import load_prose, prose_batch
 from dedup.farm.score import MESSAGES, MIN_ENGLISH_SHARE, SIGNALS, measure, suffix
 from dedup.farm.signals import CODES, ENGLISH, measure_texts
 from dedup.farm.text import Article, encode_batch, layout_encoded
@@ -37,7 +38,10 @@ __all__ = [
 TOP_REASONS = 3
 _INTRINSIC = tuple(code for code in SIGNALS if code not in CORPUS)
 _COLUMN = {code: j for j, code in enumerate(_INTRINSIC)}
-_FROM_KERNEL = np.array([_COLUMN[code] for code in CODES])
+# The kernel's columns that are signals of this model (it still measures the older `style_words`).
+_KERNEL_CODES = [k for k, code in enumerate(CODES) if code in _COLUMN]
+_FROM_KERNEL = np.array([_COLUMN[CODES[k]] for k in _KERNEL_CODES])
+_PROSE = _COLUMN["machine_prose"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,13 +135,17 @@ def farm_features(documents: Sequence[Document] | FarmInput) -> FarmFeatures:
     data, offsets = batch.data, batch.offsets
     n = offsets.shape[0] - 1
     lay, rows = layout_encoded(data, offsets)
-    _, l_ptr, p_ptr, s_ptr = rows
+    w_ptr, l_ptr, p_ptr, s_ptr = rows
     buf = np.frombuffer(data, dtype=np.uint8) if data else np.zeros(1, dtype=np.uint8)
     measured, measured_counts = measure_texts(buf, offsets, lay, rows, style_table(load_params().vocabulary))
     values = np.full((n, len(_INTRINSIC)), np.nan)
     counts = np.zeros((n, len(_INTRINSIC)), dtype=np.int64)
-    values[:, _FROM_KERNEL] = measured[:, :ENGLISH]
-    counts[:, _FROM_KERNEL] = measured_counts[:, :ENGLISH]
+    values[:, _FROM_KERNEL] = measured[:, _KERNEL_CODES]
+    counts[:, _FROM_KERNEL] = measured_counts[:, _KERNEL_CODES]
+    prose = load_prose()
+    logits = np.empty(n, dtype=np.float64)
+    prose_batch(lay.w_key, lay.prose, w_ptr, p_ptr, prose.weights, prose.bits, prose.intercept, logits)
+    values[:, _PROSE] = np.where(np.diff(p_ptr) > 0, logits, np.nan)
     line_chars = np.add.reduceat(np.append(lay.l_pos[:, 2], 0), l_ptr[:-1]) * (np.diff(l_ptr) > 0)
     prints = fingerprint_batch(data, offsets, lay, rows)
     for d, chrome in batch.chrome.items():

@@ -8,7 +8,8 @@ from collections.abc import Callable, Mapping
 from dedup.errors import InputError
 from dedup.farm.combine import LEARNED, Params, contribution, load_params, sigmoid
 from dedup.farm.corpus import CORPUS, CorpusContext
-from dedup.farm.lexicon import lexicon
+from dedup.farm.lexicon import FUNCTION_WORD, lexicon
+from dedup.farm.prose import explain, prose_logit
 from dedup.farm.result import Evidence, FarmScore, Reason
 from dedup.farm.signals import CODES, ENGLISH, MAX_SPANS, Measure, measured
 from dedup.farm.text import MAX_FARM_CHROME_WORDS, Article, parse
@@ -48,9 +49,7 @@ MESSAGES: dict[str, _Message] = {
     "word_length": lambda v, k: f"words average {_n(v):.2f} characters",
     "punctuation": lambda v, k: f"{_n(v):.2f} colons, semicolons, brackets or dashes per sentence",
     "first_person": lambda v, k: f"{k} first-person words ({_n(v):.1f} per 1,000 words)",
-    "style_words": lambda v, k: (
-        f"word choice scores {_n(v):+.2f} on the learned topic-neutral profile ({k} words lean machine)"
-    ),
+    "machine_prose": lambda v, k: f"its words and word pairs give {_n(v):+.2f} log-odds of machine prose",
     "repeated_ngrams": lambda v, k: f"{_n(v):.0%} of the words sit in 5-word phrases used more than once",
     "top_ngram": lambda v, k: f"the most frequent 3-word phrase takes {_n(v):.1%} of the words ({k} times)",
     "generic_headings": lambda v, k: f"{_n(v):.0f} of {k} headings are stock section names",
@@ -91,12 +90,27 @@ def _farm_footers(chrome: str) -> list[str]:
     return [line for line in chrome.split("\n") if len(line.split()) <= MAX_FARM_CHROME_WORDS and farm.search(line)]
 
 
+def machine_prose(a: Article) -> Measure | None:
+    """The `machine_prose` signal: the prose model's log-odds, its evidence the content-bearing terms that
+    push it most toward machine prose (`dedup.farm.prose.explain`), its count the terms leaning machine."""
+    if not a.word_count:
+        return None
+    value = prose_logit(a)
+    if value <= load_params().signals["machine_prose"].center:
+        # In the human range the terms pushing toward machine prose did not make the signal count: quote none.
+        return Measure(value)
+    content = (lexicon().flags[a.layout.w_lex[a.layout.prose]] & FUNCTION_WORD) == 0
+    found = explain(a, content)
+    return Measure(value, words=tuple((i, i + k) for i, k, _ in found), count=len(found))
+
+
 def measure(
     a: Article, *, chrome: str | None = None, context: CorpusContext | None = None, params: Params | None = None
 ) -> dict[str, Measure | None]:
     """Every signal's measure, in `SIGNALS` order; None for those the inputs cannot give."""
     found = measured(a, (params or load_params()).vocabulary)
     out: dict[str, Measure | None] = dict(zip(CODES, found.measures(a), strict=True))
+    out["machine_prose"] = machine_prose(a)
     out["page_chrome"] = page_chrome(a.text, chrome) if chrome is not None else None
     if chrome:
         # A page's footer sits outside its main text: count the syndication footers found there too.
@@ -113,7 +127,7 @@ def measure(
 def suffix(weight: float, threshold: float, learned: bool) -> str:
     """What a reason's message adds after the measurement: where human news lies, or where a count starts."""
     if learned:
-        return f" (95% of human news: {'<' if weight >= 0 else '>'} {threshold:.3g})"
+        return f" (95% of human text: {'<' if weight >= 0 else '>'} {threshold:.3g})"
     return f" (counts from {threshold:.3g})"
 
 
@@ -170,6 +184,9 @@ def combine(
         reasons.append(Reason(code, value, sp.threshold, sp.weight, c, message, found))
     reasons.sort(key=lambda r: (-r.contribution, r.code))
     probability = sigmoid(logit)
+    prose = sum(r.contribution for r in reasons if p.signals[r.code].kind == LEARNED)
+    prose_probability = sigmoid(p.intercept + prose)
+    basis = _basis(probability >= cut, prose_probability >= cut, sigmoid(logit - prose) >= cut)
     note = ""
     if not english:
         note = "the text does not read as English: the style signals were not applied"
@@ -177,7 +194,18 @@ def combine(
         note = (
             f"only {words} words of prose: style signals count for {reliability:.0%} (full weight from {p.min_words})"
         )
-    return FarmScore(doc_id, probability, probability >= cut, cut, tuple(reasons), words, note)
+    return FarmScore(
+        doc_id, probability, probability >= cut, cut, tuple(reasons), words, note, prose_probability, basis
+    )
+
+
+def _basis(flagged: bool, prose: bool, farm: bool) -> str:
+    # What a verdict rests on: the prose alone, the page and corpus evidence alone, either, or only both together.
+    if not flagged:
+        return ""
+    if prose and farm:
+        return "both"
+    return "machine_prose" if prose else "farm_evidence" if farm else "together"
 
 
 def score_article(
