@@ -20,6 +20,7 @@ from dedup._version import __version__
 from dedup.errors import DedupError
 from dedup.io.report.scan import counted, render, render_table
 from dedup.io.sources import DEFAULT_MAX_BYTES
+from dedup.jit import compiled_before, remember_compiled
 from dedup.model import ScanResult
 from dedup.scan.api import scan as scan_paths
 
@@ -87,9 +88,7 @@ def _nothing_read(skipped: int) -> typer.Exit:
 
 def _note_first_run(*kernels: Any) -> None:
     """On a terminal, say why a fresh install's first run pauses: numba compiles the inner loops once."""
-    from dedup.jit import cached
-
-    if sys.stderr.isatty() and not cached(*kernels):
+    if sys.stderr.isatty() and not compiled_before(*kernels):
         typer.echo(
             "note: first run of this install: compiling the inner loops once (under a minute); "
             "later runs start at once",
@@ -227,11 +226,13 @@ def scan(
         return
     if engine is Engine.local and _own_process:
         _lean_scikit_learn()
+    kernels: tuple[Any, ...] = ()
     if engine is Engine.local and not quiet:
         from dedup.engine.featurize import _featurize_range
         from dedup.farm.signals import measure_batch
 
-        _note_first_run(_featurize_range, *([measure_batch] if score else []))
+        kernels = (_featurize_range, *([measure_batch] if score else []))
+        _note_first_run(*kernels)
     try:
         result = _run_with_progress(
             quiet,
@@ -247,6 +248,7 @@ def scan(
         raise _fail(f"cannot write the report to {output}: {err.strerror or err}") from err
     if not result.documents:
         raise _nothing_read(len(result.skipped))
+    remember_compiled(*kernels)
 
 
 def _scan_on_spark_to_files(
@@ -449,6 +451,7 @@ def score(
     if not results:
         raise typer.Exit(EXIT_INPUT)
     _print_scores(results, fmt)
+    remember_compiled(measure_layout)
     if failed:
         raise typer.Exit(EXIT_INPUT)
 

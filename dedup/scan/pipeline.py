@@ -29,12 +29,12 @@ from dedup.engine.confirm import DUPLICATE, REWRITE, ConfirmedPairs, classify, o
 from dedup.engine.featurize import Features, featurize
 from dedup.engine.lsh import candidate_pairs, merge_pairs
 from dedup.engine.passages import anchor_pairs
-from dedup.engine.shingle import SetBatch
 from dedup.engine.signature import minhash
 from dedup.engine.tfidf import document_frequencies, pair_cosines, rewrite_max_df, tfidf, top_terms
 from dedup.farm.scan import DocumentFarm, FarmFeatures, corpus_scores, farm_features
 from dedup.jit import cores
 from dedup.model import Cluster, Document, DocumentResult, Pairs, ScanResult, Skipped, unique_ids
+from dedup.text.ragged import Ragged
 
 __all__ = [
     "Batch",
@@ -219,7 +219,7 @@ def _corpus_stages(
         top = (
             top_terms(matrix, config.confirm.rewrite_top_terms, max_df, df=df, workers=workers)
             if n
-            else SetBatch.concat([])
+            else Ragged.empty(np.uint32)
         )
         top_sigs = minhash(top, config.signature, workers=workers)
         rewrite_candidates = candidate_pairs(top_sigs, config.rewrite_lsh, active, rank, workers=workers)
