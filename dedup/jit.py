@@ -51,9 +51,10 @@ Int = int | np.int64
 def kernel(fn: F) -> F:
     """Compile `fn` in nopython mode on its first call, cached on disk, GIL released.
 
-    One compiled version per distinct argument types: a kernel called from another with a constant or a
-    counter that starts at a constant (`0`) is typed as that literal value and compiled once more for it, so
-    kernels pass such arguments to kernels as `np.int64(...)`.
+    Numba compiles a kernel once per distinct set of argument types, and types a constant passed by another
+    kernel as its value (`Literal[int](0)`), as well as a counter that starts at a constant until inference
+    reaches the loop that raises it: kernels pass integer constants and counters to kernels as
+    `np.int64(...)`, so that each is compiled once (tests/test_jit.py checks it for a scan and an index).
     """
     return cast(F, numba.njit(cache=True, nogil=True)(fn))
 
