@@ -12,57 +12,102 @@ choice that is safe under both.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
+import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import numba
 import numpy as np
 import numpy.typing as npt
-from numba.core import types
-from numba.core.registry import CPUDispatcher
 
-__all__ = ["cached", "cores", "kernel", "radix_sort", "slices", "spread"]
+from dedup._version import __version__
+
+__all__ = [
+    "Int",
+    "compiled_before",
+    "cores",
+    "first_above",
+    "first_at_least",
+    "kernel",
+    "radix_sort",
+    "remember_compiled",
+    "slices",
+    "spread",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 
-
-class _Kernel(CPUDispatcher):
-    """A kernel that other kernels call with plain argument types.
-
-    Numba types a constant argument as its value (`Literal[int](0)`), and a counter that starts at 0 as
-    that value until inference reaches the loop that raises it, and compiles the callee once more for
-    each: one helper was compiled 19 times, and the first `dedup score` of a fresh install took twice as long. Calls
-    from kernels are typed without literals, so one compiled version serves them all."""
-
-    def get_call_template(self, args: Any, kws: Any) -> Any:
-        plain: Any = types.unliteral
-        return super().get_call_template([plain(a) for a in args], {k: plain(v) for k, v in kws.items()})
+# An integer argument of a kernel: a Python int when called from Python, an `np.int64` from another kernel.
+Int = int | np.int64
 
 
 def kernel(fn: F) -> F:
-    """Compile `fn` in nopython mode, cached, GIL released."""
-    compiled: Any = numba.njit(cache=True, nogil=True)(fn)
-    compiled.__class__ = _Kernel  # numba's dispatcher, with calls from other kernels typed as above
-    return cast(F, compiled)
+    """Compile `fn` in nopython mode on its first call, cached on disk, GIL released.
+
+    Numba compiles a kernel once per distinct set of argument types, and types a constant passed by another
+    kernel as its value (`Literal[int](0)`), as well as a counter that starts at a constant until inference
+    reaches the loop that raises it: kernels pass integer constants and counters to kernels as
+    `np.int64(...)`, so that each is compiled once (tests/test_jit.py checks it for a scan and an index).
+    """
+    return cast(F, numba.njit(cache=True, nogil=True)(fn))
 
 
-def cached(*kernels: Any) -> bool:
-    """Whether every one of `kernels` has compiled code in numba's on-disk cache, so that its first call in a
-    process loads it rather than compiling (False on a fresh install's first run). A guess from the cache's
-    index file: a stale or other-CPU entry still compiles. True when numba does not say."""
+def compiled_before(*kernels: Any) -> bool:
+    """Whether a run that called these kernels has told `remember_compiled` so, with this dedup, numba, Python,
+    numba cache folder and these kernels' sources: if not, their first calls here will most likely compile
+    rather than load them (a fresh install's first run). A guess kept in a marker file of our own; when the
+    marker cannot be read, False."""
+    return _marker(kernels).exists()
+
+
+def remember_compiled(*kernels: Any) -> None:
+    """Note that these kernels ran to the end of a command (so numba has them in its cache): later runs'
+    `compiled_before` says True. Nothing happens when the marker cannot be written."""
+    marker = _marker(kernels)
+    with contextlib.suppress(OSError):
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+
+
+def _marker(kernels: tuple[Any, ...]) -> Path:
+    # Keyed as numba's cache is: a kernel's compiled code is reused while its source file keeps its path,
+    # modification time and size, for one numba version and Python.
+    digest = hashlib.blake2b(digest_size=12)
+    for part in (__version__, numba.__version__, sys.version, _numba_cache_dir()):
+        digest.update(f"{part}\0".encode())
     for k in kernels:
-        index = getattr(getattr(getattr(k, "_cache", None), "_cache_file", None), "_index_path", None)
-        if isinstance(index, str) and not os.path.exists(index):
-            return False
-    return True
+        fn = k.py_func
+        source = fn.__code__.co_filename
+        try:
+            stat = os.stat(source)
+            stamp = f"{stat.st_mtime_ns}:{stat.st_size}"
+        except OSError:
+            stamp = "?"
+        digest.update(f"{fn.__module__}.{fn.__qualname__}\0{source}\0{stamp}\0".encode())
+    return _cache_folder() / f"compiled-{digest.hexdigest()}"
+
+
+def _numba_cache_dir() -> str:
+    # NUMBA_CACHE_DIR as numba read it ("" when unset); numba sets its config module's attributes at run time.
+    return str(getattr(numba.config, "CACHE_DIR", ""))
+
+
+def _cache_folder() -> Path:
+    # Numba's own cache folder when one is set; otherwise ours, where per-user caches go.
+    if _numba_cache_dir():
+        return Path(_numba_cache_dir())
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dedup"
 
 
 @kernel
-def radix_sort(values: npt.NDArray[Any], scratch: npt.NDArray[Any], bits: int) -> None:
+def radix_sort(values: npt.NDArray[Any], scratch: npt.NDArray[Any], bits: Int) -> None:
     """Sort non-negative integers below 2**bits in place (LSD radix, a byte a pass; `scratch` as long).
 
     Several times faster than a comparison sort on the few hundred values of one document's set, and
@@ -74,7 +119,8 @@ def radix_sort(values: npt.NDArray[Any], scratch: npt.NDArray[Any], bits: int) -
     count = np.empty(257, dtype=np.int64)
     src, dst = values, scratch[:n]
     for shift in range(0, bits, 8):
-        count[:] = 0
+        for i in range(257):
+            count[i] = 0
         for i in range(n):
             count[((src[i] >> shift) & 255) + 1] += 1
         for i in range(256):
@@ -85,7 +131,39 @@ def radix_sort(values: npt.NDArray[Any], scratch: npt.NDArray[Any], bits: int) -
             count[digit] += 1
         src, dst = dst, src
     if src is not values:
-        values[:] = src
+        # A loop, not `values[:] = src`: array assignment brings in numba's string formatting for its error
+        # messages, more to compile than the whole sort.
+        for i in range(n):
+            values[i] = src[i]
+
+
+@kernel
+def first_at_least(values: npt.NDArray[np.uint64], key: np.uint64) -> int:
+    """Where `key` would go in the sorted `values`, before any equal ones (`np.searchsorted(side="left")`, which
+    brings in several more kernels to compile)."""
+    lo = 0
+    hi = values.shape[0]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if values[mid] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@kernel
+def first_above(values: npt.NDArray[np.uint64], key: np.uint64) -> int:
+    """Where `key` would go in the sorted `values`, after any equal ones (`np.searchsorted(side="right")`)."""
+    lo = 0
+    hi = values.shape[0]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if values[mid] <= key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 def cores() -> int:
@@ -116,7 +194,7 @@ def slices(weights: npt.NDArray[np.int64], parts: int) -> list[tuple[int, int]]:
     return list(pairwise(bounds))
 
 
-# Below this much work a thread pool costs more than it saves (its start is about 0.1 ms).
+# Below this much work starting a thread pool costs more than its threads save.
 _MIN_PARALLEL_WEIGHT = 20_000
 
 

@@ -8,13 +8,13 @@ import scipy.sparse as sp
 
 from dedup.config import ConfirmConfig
 from dedup.engine.confirm import classify, overlaps
-from dedup.engine.shingle import SetBatch
 from dedup.engine.tfidf import _DENSE_FROM, N_FEATURES, counts, pair_cosines, tfidf, top_terms
 from dedup.text.normalize import normalize_text, tokenize
+from dedup.text.ragged import Ragged
 
 
 def test_overlaps_are_exact_jaccard_and_containment() -> None:
-    sets = SetBatch(np.array([1, 2, 3, 4, 3, 4, 5, 9], dtype=np.uint32), np.array([0, 4, 6, 8], dtype=np.int64))
+    sets = Ragged(np.array([1, 2, 3, 4, 3, 4, 5, 9], dtype=np.uint32), np.array([0, 4, 6, 8], dtype=np.int64))
     jaccard, containment = overlaps(sets, np.array([[0, 1], [0, 2], [1, 2]]))
     assert jaccard.tolist() == pytest.approx([2 / 4, 0.0, 0.0])
     assert containment.tolist() == pytest.approx([1.0, 0.0, 0.0])

@@ -18,13 +18,11 @@ from dedup.config import IndexConfig
 from dedup.engine.featurize import Features, featurize
 from dedup.engine.lsh import agreement
 from dedup.engine.passages import anchor_pairs
-from dedup.engine.shingle import SetBatch
 from dedup.engine.tfidf import N_FEATURES, pair_cosines, tfidf, tfidf_rows
 from dedup.errors import IndexStoreError
 from dedup.farm.corpus import Fingerprints, batch_fingerprints, fingerprints
 from dedup.farm.text import parse
 from dedup.index.features import (
-    Ragged,
     cosines,
     engine_fingerprint,
     featurize_index,
@@ -33,6 +31,7 @@ from dedup.index.features import (
 )
 from dedup.index.state import TAIL, BandTable, IndexState, SegmentCounts
 from dedup.index.storage.records import SCHEMA, SETTINGS, StateRows, dump_meta, pack, parse_meta, unpack
+from dedup.text.ragged import Ragged
 
 STORIES = [
     "The council voted on Tuesday to rebuild the harbor bridge at a cost of 84 million dollars.",
@@ -180,7 +179,7 @@ def test_the_engine_fingerprint_changes_with_the_line_and_sentence_keys(monkeypa
 def test_the_engine_fingerprint_changes_with_the_passage_anchors(monkeypatch: pytest.MonkeyPatch) -> None:
     def other_anchors(*args: object, **kwargs: object) -> Features:
         features = featurize(*args, **kwargs)  # type: ignore[arg-type]
-        anchors = SetBatch(features.anchors.values[1:], np.maximum(features.anchors.ptr - 1, 0))
+        anchors = Ragged(features.anchors.values[1:], np.maximum(features.anchors.ptr - 1, 0))
         return replace(features, anchors=anchors)
 
     monkeypatch.setattr("dedup.index.features.featurize", other_anchors)
@@ -284,7 +283,7 @@ def test_the_passage_table_finds_the_documents_a_scans_passage_path_pairs_with_t
             state.passages.merge(state.alive, everything=lo == 0)
     gone = sorted(s for s in removed if s <= len(docs))
     state.remove(_anchor_state_rows(gone, [docs[s - 1] for s in gone]))
-    batch = SetBatch.concat([SetBatch(np.array(d, dtype=np.uint32), np.array([0, len(d)])) for d in [*docs, query]])
+    batch = Ragged.from_rows([np.array(d, dtype=np.uint32) for d in [*docs, query]], np.uint32)
     live = np.array([*state.alive[1 : len(docs) + 1], True])
     pairs = anchor_pairs(batch, max_bucket, live)
     assert _passages(state, query, max_bucket) == [int(i) + 1 for i, j in pairs.tolist() if j == len(docs)]
@@ -353,7 +352,7 @@ def test_state_rows_join_documents_and_mark_those_without_words() -> None:
     assert rows.bands.tolist() == [[7, 8], [0, 0]] and rows.active.tolist() == [True, False]
     assert rows.sketches.tolist() == [[5, 6, 7], [0, 0, 0]]
     assert rows.anchors.of(0).tolist() == [2, 9, 40] and rows.anchors.sizes().tolist() == [3, 0]
-    rows = Ragged.of_rows([np.array([1]), np.array([2, 3]), np.array([], dtype=np.uint32), np.array([4])], np.uint32)
+    rows = Ragged.from_rows([np.array([1]), np.array([2, 3]), np.array([], dtype=np.uint32), np.array([4])], np.uint32)
     assert rows.sizes().tolist() == [1, 2, 0, 1]
     chosen = rows.select(np.array([3, 1, 2]))
     assert [chosen.of(i).tolist() for i in range(3)] == [[4], [2, 3], []]

@@ -5,19 +5,17 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dedup.text.normalize import normalize_text, token_hash, tokenize, tokenizer_input
+from dedup.text.normalize import normalize_text, token_hash, token_spans, tokenize, tokenizer_input
 
 
 def tokens_of(text: str) -> list[str]:
     normalized = normalize_text(text)
-    batch = tokenize([normalized], offsets=True)
-    assert batch.starts is not None and batch.ends is not None
     data = normalized.encode("utf-8")
-    return [data[s:e].decode("utf-8") for s, e in zip(batch.starts.tolist(), batch.ends.tolist(), strict=True)]
+    return [data[s:e].decode("utf-8") for s, e in token_spans([normalized]).of(0).tolist()]
 
 
 def hashes_of(text: str) -> list[int]:
-    return tokenize([normalize_text(text)]).hashes.tolist()
+    return tokenize([normalize_text(text)]).values.tolist()
 
 
 def test_case_and_compatibility_forms_fold_together() -> None:
@@ -50,7 +48,7 @@ def test_scripts_without_spaces_give_one_token_per_character() -> None:
 
 def test_empty_and_symbol_only_texts_have_no_tokens() -> None:
     batch = tokenize([normalize_text(t) for t in ["", "  \n", "!!! --- ???"]])
-    assert batch.counts().tolist() == [0, 0, 0]
+    assert batch.sizes().tolist() == [0, 0, 0]
 
 
 def test_token_hash_is_stable_across_runs_and_machines() -> None:
@@ -86,4 +84,4 @@ def test_the_cached_character_classes_equal_a_fresh_build() -> None:
 
 @given(st.text(max_size=300))
 def test_the_tokenizer_folds_ascii_case_itself_so_ascii_text_skips_normalization(text: str) -> None:
-    assert tokenize([tokenizer_input(text)]).hashes.tolist() == hashes_of(text)
+    assert tokenize([tokenizer_input(text)]).values.tolist() == hashes_of(text)

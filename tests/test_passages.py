@@ -13,7 +13,7 @@ import dedup
 from dedup.config import ShingleConfig, SignatureConfig
 from dedup.engine.featurize import featurize
 from dedup.engine.passages import SHARED, anchor_pairs, enough, winnow
-from dedup.engine.shingle import SetBatch
+from dedup.text.ragged import Ragged
 
 # Made-up words of letters only (normalization folds digits, so "w1" and "w2" would be one word).
 _LETTERS = random.Random(0)
@@ -75,11 +75,9 @@ def test_any_shared_passage_of_window_plus_k_minus_one_words_gives_a_shared_anch
     assert mine & theirs
 
 
-def sets(*rows: list[int]) -> SetBatch:
+def sets(*rows: list[int]) -> Ragged[np.uint32]:
     sizes = [len(r) for r in rows]
-    return SetBatch(
-        np.array([a for row in rows for a in row], dtype=np.uint32), np.cumsum([0, *sizes]).astype(np.int64)
-    )
+    return Ragged(np.array([a for row in rows for a in row], dtype=np.uint32), np.cumsum([0, *sizes]).astype(np.int64))
 
 
 def test_documents_sharing_two_anchors_or_all_of_the_smaller_ones_are_candidates() -> None:

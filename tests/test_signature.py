@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 
 from dedup.config import ShingleConfig, SignatureConfig
-from dedup.engine.shingle import SetBatch, shingle
+from dedup.engine.shingle import shingle
 from dedup.engine.signature import EMPTY, minhash, permutations
 from dedup.text.normalize import normalize_text, tokenize
+from dedup.text.ragged import Ragged
 
 
-def sets_of(texts: list[str], k: int = 3) -> SetBatch:
+def sets_of(texts: list[str], k: int = 3) -> Ragged[np.uint32]:
     return shingle(tokenize([normalize_text(t) for t in texts]), ShingleConfig(k))
 
 
@@ -42,7 +43,7 @@ def test_signature_agreement_estimates_jaccard_within_statistical_tolerance() ->
     rng = np.random.default_rng(3)
     universe = rng.choice(2**32, size=4000, replace=False).astype(np.uint32)
     a, b = np.sort(universe[:2000]), np.sort(universe[1000:3000])  # Jaccard 1000 / 3000
-    sets = SetBatch(np.concatenate([a, b]), np.array([0, 2000, 4000], dtype=np.int64))
+    sets = Ragged(np.concatenate([a, b]), np.array([0, 2000, 4000], dtype=np.int64))
     signatures = minhash(sets, SignatureConfig(num_perm=512))
     estimate = float((signatures[0] == signatures[1]).mean())
     # Binomial standard error at 512 permutations is about 0.021: allow four of them.

@@ -192,12 +192,12 @@ def test_passage_buckets_split_over_partitions_give_the_local_passage_pairs() ->
     from dedup.config import ConfirmConfig
     from dedup.engine.lsh import bands
     from dedup.engine.passages import SHARED, anchor_pairs
-    from dedup.engine.shingle import SetBatch
     from dedup.engine.tfidf import N_FEATURES
     from dedup.scan.pipeline import rewrite_max_df, scan_documents
     from dedup.spark import stages
     from dedup.spark.arrow import gather, routes, unpack
     from dedup.spark.inputs import _features_batch
+    from dedup.text.ragged import Ragged
 
     config = replace(
         CONFIG,
@@ -267,7 +267,7 @@ def test_passage_buckets_split_over_partitions_give_the_local_passage_pairs() ->
         if paths & (1 << stages.PASSAGE_PATH):
             counts.setdefault((named[a], named[b]), []).append(int(count))
     words = table.column("words").to_numpy()
-    local_passage = anchor_pairs(SetBatch(anchors, ptr), 3, words > 0, rank).tolist()
+    local_passage = anchor_pairs(Ragged(anchors, ptr), 3, words > 0, rank).tolist()
     kept = {(min(ids[i], ids[j]), max(ids[i], ids[j])) for i, j in local_passage}
     reported = {(a, b) for a, b, _ in ours}
 

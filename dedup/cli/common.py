@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
@@ -24,7 +25,7 @@ __all__ = [
     "console",
     "error",
     "fail",
-    "note_first_run",
+    "first_run_note",
     "nothing_read",
     "with_progress",
     "write_report",
@@ -65,16 +66,20 @@ def nothing_read(skipped: int) -> typer.Exit:
     return fail(f"no document could be read ({counted(skipped, 'input')} skipped)")
 
 
-def note_first_run(*kernels: Any) -> None:
-    """On a terminal, say why a fresh install's first run pauses: numba compiles the inner loops once."""
-    from dedup.jit import cached
+@contextlib.contextmanager
+def first_run_note(*kernels: Any) -> Iterator[None]:
+    """Around a command that runs these kernels: on a terminal, say why a fresh install's first run pauses
+    (numba compiles the inner loops once), and once the command has run, that they are compiled."""
+    from dedup.jit import compiled_before, remember_compiled
 
-    if sys.stderr.isatty() and not cached(*kernels):
+    if sys.stderr.isatty() and not compiled_before(*kernels):
         typer.echo(
             "note: first run of this install: compiling the inner loops once (under a minute); "
             "later runs start at once",
             err=True,
         )
+    yield
+    remember_compiled(*kernels)
 
 
 def with_progress(quiet: bool, line: str, call: Callable[[Progress | None], T]) -> T:

@@ -8,11 +8,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from dedup.cli.common import Format, Progress, fail, nothing_read, with_progress, write_report
+from dedup.cli.common import Format, Progress, fail, first_run_note, nothing_read, with_progress, write_report
 from dedup.config import INDEX_BATCH_SIZE, IndexConfig
 from dedup.io.sources import DEFAULT_MAX_BYTES
 from dedup.model import skipped_order
@@ -84,7 +84,7 @@ def add(
     first = next(documents, None)
     added, held, location = 0, 0, str(index)
     if first is not None:
-        with Index.open(index, batch_size=batch_size) as idx:
+        with Index.open(index, batch_size=batch_size) as idx, first_run_note(*_kernels(idx.config.farm)):
             added = with_progress(
                 quiet,
                 "adding: {} documents",
@@ -96,6 +96,15 @@ def add(
     write_report(add_table(report) if fmt is AddFormat.table else render_add(report, fmt.value), output)
     if read == 0:
         raise nothing_read(len(skipped))
+
+
+def _kernels(farm: bool) -> tuple[Any, ...]:
+    # What adding to or checking against an index compiles on a fresh install: the tokenizer's pass, and the
+    # farm's when it scores.
+    from dedup.farm.signals import measure_layout
+    from dedup.text.normalize import tokenize_doc
+
+    return (tokenize_doc, measure_layout) if farm else (tokenize_doc,)
 
 
 def check(
@@ -133,7 +142,8 @@ def check(
                     progress(1)
             return verdicts
 
-        verdicts = with_progress(quiet, "checking: {} documents", check_all)
+        with first_run_note(*_kernels(farm)):
+            verdicts = with_progress(quiet, "checking: {} documents", check_all)
         held = len(idx)
     skipped = tuple(sorted(corpus.skipped, key=skipped_order))
     report = CheckReport(tuple(verdicts), skipped, idx.location, held, time.perf_counter() - started)

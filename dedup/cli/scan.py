@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from dedup.cli.common import Format, note_first_run, nothing_read, with_progress, write_report
+from dedup.cli.common import Format, first_run_note, nothing_read, with_progress, write_report
 from dedup.config import FRACTION, NUM_PERM, PASSAGE_WINDOW, SEED, SHINGLE_SIZE, WORKERS, ScanConfig, scan_config
 from dedup.errors import ConfigError
 from dedup.io.report.scan import render, render_table
@@ -155,21 +155,26 @@ def scan(
     if engine is Engine.spark and output is not None and (parquet or fmt is Format.jsonl):
         _scan_on_spark_to_files(paths, str(output), parquet, master, max_bytes, config)
         return
-    if engine is Engine.local and not quiet:
-        from dedup.engine.featurize import _featurize_range
-        from dedup.farm.signals import measure_batch
-
-        note_first_run(_featurize_range, *([measure_batch] if score else []))
-    result = with_progress(
-        quiet,
-        "scanning: {} documents read",
-        lambda progress: scan_paths(
-            paths, max_bytes=max_bytes, progress=progress, engine=engine.value, master=master, **settings
-        ),
-    )
+    kernels = _kernels(score) if engine is Engine.local and not quiet else ()
+    with first_run_note(*kernels):
+        result = with_progress(
+            quiet,
+            "scanning: {} documents read",
+            lambda progress: scan_paths(
+                paths, max_bytes=max_bytes, progress=progress, engine=engine.value, master=master, **settings
+            ),
+        )
     write_report(_rendered(result, fmt), output)
     if not result.documents:
         raise nothing_read(len(result.skipped))
+
+
+def _kernels(score: bool) -> tuple[Any, ...]:
+    # What a local scan compiles on a fresh install: the tokenizer's pass, and the farm's when it scores.
+    from dedup.farm.signals import measure_batch
+    from dedup.text.normalize import tokenize_doc
+
+    return (tokenize_doc, measure_batch) if score else (tokenize_doc,)
 
 
 def _same_file(output: Path, path: str) -> bool:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dedup.cli.common import EXIT_INPUT, console, error, note_first_run
+from dedup.cli.common import EXIT_INPUT, console, error, first_run_note
 from dedup.config import FRACTION
 from dedup.errors import DedupError
 from dedup.io.sources import DEFAULT_MAX_BYTES, read_source
@@ -46,10 +46,20 @@ def score(
 
     Example: curl -s URL | dedup score - --format json
     """
-    from dedup.farm import score as score_text
     from dedup.farm.signals import measure_layout
 
-    note_first_run(measure_layout)
+    with first_run_note(measure_layout):
+        results, failed = _score_all(sources, max_bytes, threshold)
+    if results:
+        _print_scores(results, fmt)
+    if failed or not results:
+        raise typer.Exit(EXIT_INPUT)
+
+
+def _score_all(sources: list[str], max_bytes: int, threshold: float | None) -> tuple[list[FarmScore], int]:
+    # Each input on its own: one that cannot be read is reported, and the others are still scored.
+    from dedup.farm import score as score_text
+
     results: list[FarmScore] = []
     failed = 0
     for source in sources:
@@ -65,10 +75,7 @@ def score(
         except OSError as err:
             error(f"cannot read {source}: {err.strerror or err}")
             failed += 1
-    if results:
-        _print_scores(results, fmt)
-    if failed or not results:
-        raise typer.Exit(EXIT_INPUT)
+    return results, failed
 
 
 def _print_scores(results: list[FarmScore], fmt: ScoreFormat) -> None:

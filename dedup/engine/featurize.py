@@ -19,11 +19,12 @@ import scipy.sparse as sp
 
 from dedup.config import ShingleConfig, SignatureConfig
 from dedup.engine.passages import winnow
-from dedup.engine.shingle import SetBatch, distinct_sorted, kgram_hashes
+from dedup.engine.shingle import distinct_sorted, kgram_hashes
 from dedup.engine.signature import minhash_row, permutations
 from dedup.engine.tfidf import N_FEATURES, count_terms
 from dedup.jit import kernel, spread
 from dedup.text.normalize import class_table, date_folding, encode_batch, token_capacity, tokenize_doc, tokenizer_input
+from dedup.text.ragged import Ragged, offsets
 
 __all__ = ["Features", "featurize"]
 
@@ -38,10 +39,10 @@ class Features:
     """
 
     words: npt.NDArray[np.int64]
-    shingles: SetBatch
+    shingles: Ragged[np.uint32]
     signatures: npt.NDArray[np.uint32]
     terms: sp.csr_matrix
-    anchors: SetBatch
+    anchors: Ragged[np.uint32]
 
     def __len__(self) -> int:
         return int(self.words.shape[0])
@@ -52,19 +53,19 @@ class Features:
         if not parts:
             return Features(
                 np.zeros(0, dtype=np.int64),
-                SetBatch.concat([]),
+                Ragged.empty(np.uint32),
                 np.zeros((0, num_perm), dtype=np.uint32),
                 sp.csr_matrix((0, N_FEATURES), dtype=np.float32),
-                SetBatch.concat([]),
+                Ragged.empty(np.uint32),
             )
         if len(parts) == 1:
             return parts[0]
         return Features(
             np.concatenate([p.words for p in parts]),
-            SetBatch.concat([p.shingles for p in parts]),
+            Ragged.concat([p.shingles for p in parts], np.uint32),
             np.concatenate([p.signatures for p in parts]),
             sp.vstack([p.terms for p in parts], format="csr"),
-            SetBatch.concat([p.anchors for p in parts]),
+            Ragged.concat([p.anchors for p in parts], np.uint32),
         )
 
 
@@ -97,32 +98,34 @@ def _featurize_range(
         room += capacity[d]
         widest = max(widest, capacity[d])
     tokens = np.empty(widest, dtype=np.uint64)
-    no_offsets = np.empty(0, dtype=np.int32)
+    no_spans = np.empty(0, dtype=np.int32)
     sets = np.empty(room, dtype=np.uint32)
-    set_scratch = np.empty(widest, dtype=np.uint32)
+    scratch = np.empty(widest, dtype=np.uint32)  # for each sort in turn
     cols = np.empty(room, dtype=np.int32)
-    col_scratch = np.empty(widest, dtype=np.int32)
     counts = np.empty(room, dtype=np.float32)
     anchors = np.empty(room, dtype=np.uint32)
     queue = np.empty(widest, dtype=np.int64)
-    set_end = 0
-    term_end = 0
-    anchor_end = 0
+    # int64 from the start, constants too: a kernel is compiled for the types it is called with, and a
+    # literal 0 is a type of its own.
+    start = np.int64(0)
+    set_end = np.int64(0)
+    term_end = np.int64(0)
+    anchor_end = np.int64(0)
     for d in range(lo, hi):
         n = tokenize_doc(
-            buf, offsets[d], offsets[d + 1], table, fold_from, fold_to, fold_filter, tokens, no_offsets, no_offsets, 0
+            buf, offsets[d], offsets[d + 1], table, fold_from, fold_to, fold_filter, tokens, no_spans, no_spans, start
         )
         words[d] = n
         # The k-gram hashes in text order are winnowed before they are sorted into the document's set.
-        m = kgram_hashes(tokens, 0, n, k, sets, set_end)
+        m = kgram_hashes(tokens, start, n, k, sets, set_end)
         picked = winnow(sets, set_end, m, window, anchors, anchor_end, queue)
-        size = distinct_sorted(sets, set_end, m, set_scratch)
+        size = distinct_sorted(sets, set_end, m, scratch)
         minhash_row(sets, set_end, set_end + size, a, b, signatures[d])
         set_sizes[d] = size
         set_end += size
-        anchor_sizes[d] = distinct_sorted(anchors, anchor_end, picked, set_scratch)
+        anchor_sizes[d] = distinct_sorted(anchors, anchor_end, picked, scratch)
         anchor_end += anchor_sizes[d]
-        runs = count_terms(tokens, 0, n, cols, counts, term_end, col_scratch)
+        runs = count_terms(tokens, start, n, cols, counts, term_end, scratch)
         term_sizes[d] = runs
         term_end += runs
     return sets[:set_end].copy(), cols[:term_end].copy(), counts[:term_end].copy(), anchors[:anchor_end].copy()
@@ -133,8 +136,8 @@ def featurize(
 ) -> Features:
     """The features of each text (raw text: normalization is the first stage)."""
     n = len(texts)
-    buf, offsets = encode_batch([tokenizer_input(t) for t in texts])
-    nbytes = np.diff(offsets)
+    buf, starts = encode_batch([tokenizer_input(t) for t in texts])
+    nbytes = np.diff(starts)
     capacity = token_capacity(nbytes)
     folding = date_folding()
     table = class_table()
@@ -149,22 +152,16 @@ def featurize(
         lo: int, hi: int
     ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int32], npt.NDArray[np.float32], npt.NDArray[np.uint32]]:
         return _featurize_range(
-            buf, offsets, capacity, table, folding.words, folding.token, folding.filter, shingle.k, shingle.window,
+            buf, starts, capacity, table, folding.words, folding.token, folding.filter, shingle.k, shingle.window,
             a, b, signatures, words, set_sizes, term_sizes, anchor_sizes, lo, hi,
         )  # fmt: skip
 
     parts = spread(run, nbytes + 1, workers)
-    set_ptr, term_ptr, anchor_ptr = (_offsets(sizes) for sizes in (set_sizes, term_sizes, anchor_sizes))
+    set_ptr, term_ptr, anchor_ptr = (offsets(sizes) for sizes in (set_sizes, term_sizes, anchor_sizes))
     if parts:
         sets, cols, counts, anchors = (np.concatenate([p[i] for p in parts]) for i in range(4))
     else:
         sets, cols, counts = np.zeros(0, np.uint32), np.zeros(0, np.int32), np.zeros(0, np.float32)
         anchors = np.zeros(0, np.uint32)
     terms = sp.csr_matrix((counts, cols, term_ptr), shape=(n, N_FEATURES))
-    return Features(words, SetBatch(sets, set_ptr), signatures, terms, SetBatch(anchors, anchor_ptr))
-
-
-def _offsets(sizes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    ptr = np.zeros(sizes.shape[0] + 1, dtype=np.int64)
-    np.cumsum(sizes, out=ptr[1:])
-    return ptr
+    return Features(words, Ragged(sets, set_ptr), signatures, terms, Ragged(anchors, anchor_ptr))

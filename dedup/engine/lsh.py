@@ -34,8 +34,8 @@ __all__ = [
 
 
 # datasketch's choice for the default settings of both paths (threshold 0.2, 128 permutations, weight 0.8),
-# which every scan, index and Spark task starts with: learning it costs a process a tenth of a second
-# (importing datasketch, then a numeric optimization). A test checks it against datasketch.
+# which every scan, index and Spark task starts with: learning it would mean importing datasketch and running a
+# numeric optimization in every process. A test checks it against datasketch.
 KNOWN_BANDS = {(0.2, 128, 0.8): (56, 2)}
 
 

@@ -1,14 +1,13 @@
 """Shingle sequences -> passage anchors -> candidate pairs: the path for copied passages (winnowing; Schleimer,
 Wilkerson and Aiken 2003).
 
-Jaccard bands find documents that share a good part of both their shingle sets; an excerpt, a teaser or a
-quoted paragraph is a small part of the larger document, so its Jaccard with it is small too (a tenth of an
-article: about 0.1), and bands miss many (bench/quality.py: a fifth of 10% excerpts, two fifths of 5% ones).
-Winnowing picks, in every window of `window`
+Jaccard bands find documents that share a good part of both their shingle sets; an excerpt, a teaser or a quoted
+paragraph is a small part of the larger document, so its Jaccard with it is small too (a tenth of an article: about
+0.1), and bands miss many of them (bench/quality.py counts how many). Winnowing picks, in every window of `window`
 consecutive shingle hashes, the smallest (the rightmost of equals): a passage of `window + k - 1` words that two
 documents share then gives both the same pick, whatever surrounds it. Those picks, a document's anchors, are
-bucketed like band hashes: two documents sharing `SHARED` of them (or all of the smaller one's) are a
-candidate, and confirmation measures the containment.
+bucketed like band hashes: two documents sharing `SHARED` of them (or all of the smaller one's) are a candidate, and
+confirmation measures the containment.
 """
 
 from __future__ import annotations
@@ -17,26 +16,26 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup.engine.lsh import band_pairs, decode_pairs
-from dedup.engine.shingle import SetBatch
-from dedup.jit import kernel
+from dedup.jit import Int, kernel
+from dedup.text.ragged import Ragged
 
 __all__ = ["SHARED", "anchor_pairs", "enough", "winnow"]
 
 # Anchors two documents must share to be compared (or all of the smaller one's, when it has fewer). An excerpt
 # shares every anchor it has with its source (each of its windows is one of the source's), whereas one
-# sentence two articles quote, or the opening two model continuations of one prompt share, gives one: on the
-# 30,000 articles of bench/throughput.py, two cut the path's candidates from 172,640 to 39,716.
+# sentence two articles quote, or the opening two model continuations of one prompt share, gives one: asking for
+# two keeps the excerpts and drops most pairs that share a single quote.
 SHARED = 2
 
 
 @kernel
 def winnow(
     hashes: npt.NDArray[np.uint32],
-    lo: int,
+    lo: Int,
     m: int,
     window: int,
     out: npt.NDArray[np.uint32],
-    base: int,
+    base: Int,
     queue: npt.NDArray[np.int64],
 ) -> int:
     """The anchors of the k-gram hashes `hashes[lo:lo+m]` (in text order), into `out[base:]`; returns how many
@@ -68,7 +67,7 @@ def winnow(
 
 
 def anchor_pairs(
-    anchors: SetBatch,
+    anchors: Ragged[np.uint32],
     max_bucket: int,
     active: npt.NDArray[np.bool_] | None = None,
     rank: npt.NDArray[np.int64] | None = None,

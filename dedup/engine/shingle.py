@@ -6,46 +6,15 @@ Shingle hashes are 32-bit because that is the input datasketch's `affine32` MinH
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import numpy.typing as npt
 
 from dedup.config import ShingleConfig
-from dedup.jit import kernel, radix_sort, spread
-from dedup.text.normalize import TokenBatch, fmix64
+from dedup.jit import Int, kernel, radix_sort, spread
+from dedup.text.normalize import fmix64
+from dedup.text.ragged import Ragged, compact, offsets
 
-__all__ = ["SetBatch", "distinct_sorted", "kgram_hashes", "shingle", "shingle_capacity", "shingle_doc"]
-
-
-@dataclass(frozen=True)
-class SetBatch:
-    """Sorted, duplicate-free uint32 sets, flat: document `d` owns `values[ptr[d]:ptr[d+1]]`."""
-
-    values: npt.NDArray[np.uint32]
-    ptr: npt.NDArray[np.int64]
-
-    def __len__(self) -> int:
-        return int(self.ptr.shape[0] - 1)
-
-    def sizes(self) -> npt.NDArray[np.int64]:
-        """Set size per document."""
-        return np.diff(self.ptr)
-
-    def of(self, d: int) -> npt.NDArray[np.uint32]:
-        """The set of document `d`."""
-        return self.values[self.ptr[d] : self.ptr[d + 1]]
-
-    @staticmethod
-    def concat(batches: list[SetBatch]) -> SetBatch:
-        """Join batches in order."""
-        if not batches:
-            return SetBatch(np.zeros(0, dtype=np.uint32), np.zeros(1, dtype=np.int64))
-        values = np.concatenate([b.values for b in batches])
-        sizes = np.concatenate([b.sizes() for b in batches])
-        ptr = np.zeros(sizes.shape[0] + 1, dtype=np.int64)
-        np.cumsum(sizes, out=ptr[1:])
-        return SetBatch(values, ptr)
+__all__ = ["distinct_sorted", "kgram_hashes", "shingle", "shingle_capacity", "shingle_doc"]
 
 
 @kernel
@@ -55,7 +24,7 @@ def _mix32(acc: np.uint64) -> np.uint32:
 
 @kernel
 def kgram_hashes(
-    tokens: npt.NDArray[np.uint64], lo: int, n: int, k: int, out: npt.NDArray[np.uint32], base: int
+    tokens: npt.NDArray[np.uint64], lo: Int, n: int, k: int, out: npt.NDArray[np.uint32], base: Int
 ) -> int:
     """The k-gram hashes of `tokens[lo:lo+n]` in text order, into `out[base:]`; returns how many.
 
@@ -73,12 +42,12 @@ def kgram_hashes(
 
 
 @kernel
-def distinct_sorted(values: npt.NDArray[np.uint32], base: int, m: int, scratch: npt.NDArray[np.uint32]) -> int:
+def distinct_sorted(values: npt.NDArray[np.uint32], base: Int, m: int, scratch: npt.NDArray[np.uint32]) -> int:
     """`values[base:base+m]` sorted and distinct in place; returns how many remain (`scratch`: room for `m`)."""
     if m == 0:
         return 0
     seg = values[base : base + m]
-    radix_sort(seg, scratch, 32)
+    radix_sort(seg, scratch, np.int64(32))
     u = 1
     for i in range(1, m):
         if seg[i] != seg[u - 1]:
@@ -128,32 +97,13 @@ def _shingle_range(
         sizes[d] = shingle_doc(tokens, ptr[d], ptr[d + 1] - ptr[d], k, raw, room[d], scratch)
 
 
-@kernel
-def _compact_range(
-    raw: npt.NDArray[np.uint32],
-    room: npt.NDArray[np.int64],
-    ptr: npt.NDArray[np.int64],
-    out: npt.NDArray[np.uint32],
-    lo: int,
-    hi: int,
-) -> None:
-    for d in range(lo, hi):
-        n = ptr[d + 1] - ptr[d]
-        out[ptr[d] : ptr[d] + n] = raw[room[d] : room[d] + n]
-
-
-def shingle(tokens: TokenBatch, config: ShingleConfig, *, workers: int = 1) -> SetBatch:
-    """Hash every word k-gram of each document into a sorted set of uint32."""
-    counts = tokens.counts()
-    room = np.zeros(len(tokens) + 1, dtype=np.int64)
-    np.cumsum(shingle_capacity(counts, config.k), out=room[1:])
+def shingle(tokens: Ragged[np.uint64], config: ShingleConfig, *, workers: int = 1) -> Ragged[np.uint32]:
+    """Hash every word k-gram of each document (a row of token hashes) into a sorted set of uint32."""
+    counts = tokens.sizes()
+    room = offsets(shingle_capacity(counts, config.k))
     raw = np.empty(int(room[-1]), dtype=np.uint32)
     sizes = np.zeros(len(tokens), dtype=np.int64)
     spread(
-        lambda lo, hi: _shingle_range(tokens.hashes, tokens.ptr, config.k, room, raw, sizes, lo, hi), counts, workers
+        lambda lo, hi: _shingle_range(tokens.values, tokens.ptr, config.k, room, raw, sizes, lo, hi), counts, workers
     )
-    ptr = np.zeros(len(tokens) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=ptr[1:])
-    values = np.empty(int(ptr[-1]), dtype=np.uint32)
-    spread(lambda lo, hi: _compact_range(raw, room, ptr, values, lo, hi), sizes, workers)
-    return SetBatch(values, ptr)
+    return Ragged.from_sizes(compact(raw, room, sizes), sizes)

@@ -14,8 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup.config import SignatureConfig
-from dedup.engine.shingle import SetBatch
-from dedup.jit import kernel, spread
+from dedup.jit import Int, kernel, spread
+from dedup.text.ragged import Ragged
 
 __all__ = ["EMPTY", "minhash", "minhash_row", "permutations"]
 
@@ -36,8 +36,8 @@ def permutations(num_perm: int, seed: int) -> tuple[npt.NDArray[np.uint32], npt.
 @kernel
 def minhash_row(
     values: npt.NDArray[np.uint32],
-    lo: int,
-    hi: int,
+    lo: Int,
+    hi: Int,
     a: npt.NDArray[np.uint32],
     b: npt.NDArray[np.uint32],
     row: npt.NDArray[np.uint32],
@@ -75,7 +75,7 @@ def _minhash_range(
         minhash_row(values, ptr[d], ptr[d + 1], a, b, out[d])
 
 
-def minhash(sets: SetBatch, config: SignatureConfig, *, workers: int = 1) -> npt.NDArray[np.uint32]:
+def minhash(sets: Ragged[np.uint32], config: SignatureConfig, *, workers: int = 1) -> npt.NDArray[np.uint32]:
     """One signature row (uint32, `num_perm` wide) per set."""
     a, b = permutations(config.num_perm, config.seed)
     out = np.empty((len(sets), config.num_perm), dtype=np.uint32)

@@ -14,10 +14,10 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from dedup.engine.shingle import SetBatch
-from dedup.jit import kernel, radix_sort, spread
+from dedup.jit import Int, kernel, radix_sort, spread
 from dedup.text.function_words import FUNCTION_WORDS
-from dedup.text.normalize import TokenBatch, normalize_text, tokenize
+from dedup.text.normalize import normalize_text, tokenize
+from dedup.text.ragged import Ragged, compact, offsets
 
 __all__ = [
     "N_FEATURES",
@@ -36,18 +36,20 @@ __all__ = [
 ]
 
 N_FEATURES = 1 << 20
+# A term's column is the top 20 bits of its token hash (well mixed by the tokenizer's finalizer).
+_COLUMN_SHIFT = np.uint64(64 - 20)
 PRIOR_DOCUMENTS = 1000
 
 
 @kernel
 def count_terms(
     tokens: npt.NDArray[np.uint64],
-    lo: int,
-    hi: int,
+    lo: Int,
+    hi: Int,
     out_cols: npt.NDArray[np.int32],
     out_counts: npt.NDArray[np.float32],
-    base: int,
-    scratch: npt.NDArray[np.int32],
+    base: Int,
+    scratch: npt.NDArray[np.uint32],
 ) -> int:
     """Term counts of `tokens[lo:hi]` as sorted (column, count) runs into `out_*[base:]`; returns the run count.
 
@@ -58,9 +60,9 @@ def count_terms(
     if n == 0:
         return 0
     for i in range(n):
-        out_cols[base + i] = np.int32(tokens[lo + i] >> np.uint64(44))
+        out_cols[base + i] = np.int32(tokens[lo + i] >> _COLUMN_SHIFT)
     seg = out_cols[base : base + n]
-    radix_sort(seg, scratch, 20)
+    radix_sort(seg.view(np.uint32), scratch, np.int64(20))  # columns are below 2**20: the sign bit is 0
     u = 0
     out_counts[base] = 1.0
     for i in range(1, n):
@@ -86,7 +88,7 @@ def _count_range(
     widest = 0
     for d in range(lo, hi):
         widest = max(widest, ptr[d + 1] - ptr[d])
-    scratch = np.empty(widest, dtype=np.int32)
+    scratch = np.empty(widest, dtype=np.uint32)
     for d in range(lo, hi):
         distinct[d] = count_terms(tokens, ptr[d], ptr[d + 1], out_cols, out_counts, ptr[d], scratch)
 
@@ -98,23 +100,20 @@ def runs_matrix(
     sizes: npt.NDArray[np.int64],
 ) -> sp.csr_matrix:
     """A CSR matrix from rows written at `room[d]` with `sizes[d]` entries each (the rest of the room unused)."""
-    n = sizes.shape[0]
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(sizes, out=indptr[1:])
-    spare = np.diff(room)
-    keep = np.arange(int(room[-1])) - np.repeat(room[:-1], spare) < np.repeat(sizes, spare)
-    return sp.csr_matrix((values[keep], cols[keep], indptr), shape=(n, N_FEATURES))
+    return sp.csr_matrix(
+        (compact(values, room, sizes), compact(cols, room, sizes), offsets(sizes)), shape=(sizes.shape[0], N_FEATURES)
+    )
 
 
-def counts(tokens: TokenBatch, *, workers: int = 1) -> sp.csr_matrix:
-    """Term counts, one row per document (columns sorted); columns are folded token hashes."""
+def counts(tokens: Ragged[np.uint64], *, workers: int = 1) -> sp.csr_matrix:
+    """Term counts, one row per document (a row of token hashes; columns sorted); columns are folded hashes."""
     n = len(tokens)
-    out_cols = np.empty(tokens.hashes.shape[0], dtype=np.int32)
-    out_counts = np.empty(tokens.hashes.shape[0], dtype=np.float32)
+    out_cols = np.empty(tokens.values.shape[0], dtype=np.int32)
+    out_counts = np.empty(tokens.values.shape[0], dtype=np.float32)
     distinct = np.zeros(n, dtype=np.int64)
     spread(
-        lambda lo, hi: _count_range(tokens.hashes, tokens.ptr, out_cols, out_counts, distinct, lo, hi),
-        tokens.counts(),
+        lambda lo, hi: _count_range(tokens.values, tokens.ptr, out_cols, out_counts, distinct, lo, hi),
+        tokens.sizes(),
         workers,
     )
     return runs_matrix(out_cols, out_counts, tokens.ptr, distinct)
@@ -133,9 +132,9 @@ def prior_frequencies() -> npt.NDArray[np.int64]:
     story share both); these rows say that function words are everywhere and anything else is rare, and a
     large corpus outweighs them.
     """
-    row = counts(tokenize([normalize_text(" ".join(sorted(FUNCTION_WORDS)))]))
+    hashes = tokenize([normalize_text(" ".join(sorted(FUNCTION_WORDS)))]).values
     df = np.zeros(N_FEATURES, dtype=np.int64)
-    df[row.indices] = PRIOR_DOCUMENTS
+    df[(hashes >> _COLUMN_SHIFT).astype(np.int64)] = PRIOR_DOCUMENTS  # the columns `counts` would give them
     df.setflags(write=False)
     return df
 
@@ -198,8 +197,8 @@ def tfidf(
     # elsewhere.
     transformer.fit(sp.csr_matrix((1, N_FEATURES), dtype=np.float32))
     transformer.idf_ = idf(df + prior_frequencies(), documents + PRIOR_DOCUMENTS)
-    # One copy of the counts, which the transformer then weighs in place: with its own copies and ours, a
-    # 30,000-document scan spent a fifth of a second copying (and first touching) arrays of millions of values.
+    # One copy of the counts, which the transformer then weighs in place: the arrays of a large scan hold
+    # millions of values, and copying (and first touching) them again would be most of this stage.
     matrix = transformer.transform(term_counts.astype(np.float32, copy=True), copy=False)
     matrix = matrix.astype(np.float32, copy=False).tocsr()
     matrix.sort_indices()
@@ -241,9 +240,15 @@ def _top_range(
             best_cols[j + 1] = np.uint32(col)
             if m < k:
                 m += 1
-        chosen = best_cols[:m].copy()
-        chosen.sort()
-        out[d * k : d * k + m] = chosen
+        # Into out in column order, by insertion: k is small, and a library sort would be one more kernel to compile.
+        base = d * k
+        for j in range(m):
+            col = best_cols[j]
+            i = base + j
+            while i > base and out[i - 1] > col:
+                out[i] = out[i - 1]
+                i -= 1
+            out[i] = col
         sizes[d] = m
 
 
@@ -254,7 +259,7 @@ def top_terms(
     *,
     df: npt.NDArray[np.int64] | None = None,
     workers: int = 1,
-) -> SetBatch:
+) -> Ragged[np.uint32]:
     """The `k` highest-weighted terms of each row, as sorted sets of column ids.
 
     With `max_df`, terms found in more than that many documents are left out: they name a topic, not a story.
@@ -276,10 +281,7 @@ def top_terms(
         _top_range(indptr, indices, matrix.data, allowed, k, out, sizes, lo, hi)
 
     spread(run, np.diff(indptr), workers)
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(sizes, out=ptr[1:])
-    keep = np.arange(n * k) % k < np.repeat(sizes, k)
-    return SetBatch(out[keep], ptr)
+    return Ragged.from_sizes(compact(out, np.arange(n + 1, dtype=np.int64) * k, sizes), sizes)
 
 
 @kernel
@@ -356,7 +358,7 @@ def rewrite_max_df(documents: int) -> int:
     """The rewrite path leaves out terms found in more documents than this, of `documents`.
 
     Terms in more than 2% of the documents (and at least 100) name a topic shared by many unrelated stories;
-    leaving them out halves the rewrite path's candidates on real data for about one point of recall
-    (bench/quality.py).
+    leaving them out removes many of the rewrite path's chance candidates for little recall (bench/quality.py
+    measures both).
     """
     return max(100, documents // 50)

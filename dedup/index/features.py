@@ -28,16 +28,15 @@ from dedup.config import IndexConfig, LSHConfig, ShingleConfig, SignatureConfig
 from dedup.engine.confirm import overlaps
 from dedup.engine.featurize import featurize
 from dedup.engine.lsh import band_hashes, bands
-from dedup.engine.shingle import SetBatch
 from dedup.engine.signature import minhash
 from dedup.engine.tfidf import N_FEATURES, PRIOR_DOCUMENTS, pair_cosines, rewrite_max_df, tfidf_rows, top_terms
 from dedup.farm.corpus import Fingerprints, batch_fingerprints
 from dedup.jit import spread
 from dedup.text.normalize import normalize_text, tokenize
+from dedup.text.ragged import Ragged
 
 __all__ = [
     "IndexFeatures",
-    "Ragged",
     "Segments",
     "cosines",
     "engine_fingerprint",
@@ -51,41 +50,6 @@ __all__ = [
 
 # A rewrite-path band hash is xor-ed with this, so the two paths never share a bucket by construction.
 _REWRITE_SALT = np.uint32(0x5EED5EED)
-
-
-@dataclass(frozen=True)
-class Ragged:
-    """Variable-length rows, flat: row `d` is `values[ptr[d]:ptr[d+1]]`."""
-
-    values: npt.NDArray[np.generic]
-    ptr: npt.NDArray[np.int64]
-
-    def __len__(self) -> int:
-        return int(self.ptr.shape[0] - 1)
-
-    def sizes(self) -> npt.NDArray[np.int64]:
-        """Length of each row."""
-        return np.diff(self.ptr)
-
-    def of(self, d: int) -> npt.NDArray[np.generic]:
-        """Row `d`."""
-        return self.values[self.ptr[d] : self.ptr[d + 1]]
-
-    def select(self, rows: npt.NDArray[np.int64]) -> Ragged:
-        """These rows only, in this order."""
-        sizes = self.sizes()[rows]
-        ptr = np.zeros(rows.shape[0] + 1, dtype=np.int64)
-        np.cumsum(sizes, out=ptr[1:])
-        at = np.repeat(self.ptr[:-1][rows] - ptr[:-1], sizes) + np.arange(int(ptr[-1]), dtype=np.int64)
-        return Ragged(self.values[at], ptr)
-
-    @staticmethod
-    def of_rows(rows: Sequence[npt.NDArray[np.generic]], dtype: npt.DTypeLike) -> Ragged:
-        """Rows joined."""
-        ptr = np.zeros(len(rows) + 1, dtype=np.int64)
-        np.cumsum([r.shape[0] for r in rows], out=ptr[1:])
-        values = np.concatenate(rows).astype(dtype, copy=False) if rows else np.zeros(0, dtype=dtype)
-        return Ragged(values, ptr)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -110,7 +74,7 @@ class Segments:
     """
 
     prints: tuple[Fingerprints, ...]
-    distinct: Ragged
+    distinct: Ragged[np.uint64]
 
 
 # Sentence keys are stored xor-ed with this, so that a line and a sentence of the same words count apart, as
@@ -132,11 +96,11 @@ def _segments(texts: Sequence[str], workers: int) -> Segments:
     parts = spread(lambda lo, hi: batch_fingerprints(texts[lo:hi]), weights, workers)
     prints = tuple(p for part in parts for p in part)
     distinct = [np.unique(np.concatenate(stored_keys(p))) for p in prints]
-    return Segments(prints, Ragged.of_rows(distinct, np.uint64))
+    return Segments(prints, Ragged.from_rows(distinct, np.uint64))
 
 
 def _no_segments(n: int) -> Segments:
-    return Segments((_NO_PRINTS,) * n, Ragged(_NO_KEYS, np.zeros(n + 1, dtype=np.int64)))
+    return Segments((_NO_PRINTS,) * n, Ragged.empty(np.uint64, n))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -153,10 +117,10 @@ class IndexFeatures:
     """
 
     words: npt.NDArray[np.int64]
-    shingles: SetBatch
+    shingles: Ragged[np.uint32]
     terms: sp.csr_matrix
     duplicate_bands: npt.NDArray[np.uint32]
-    anchors: SetBatch
+    anchors: Ragged[np.uint32]
     segments: Segments
 
     def __len__(self) -> int:
@@ -218,7 +182,11 @@ def sketch_agreement(query: npt.NDArray[np.uint8], sketches: npt.NDArray[np.uint
 
 
 def cosines(
-    query_terms: sp.csr_matrix, terms: Ragged, counts: Ragged, df: npt.NDArray[np.int32], documents: int
+    query_terms: sp.csr_matrix,
+    terms: Ragged[np.uint32],
+    counts: Ragged[np.uint32],
+    df: npt.NDArray[np.int32],
+    documents: int,
 ) -> npt.NDArray[np.float64]:
     """TF-IDF cosine of a document (one row of term counts) with each candidate (`terms.of(i)`, `counts.of(i)`),
     as `tfidf.pair_cosines` over `tfidf.tfidf` rows would give it.
@@ -236,7 +204,7 @@ def cosines(
 
 
 def overlap(
-    query_shingles: npt.NDArray[np.uint32], shingles: Ragged
+    query_shingles: npt.NDArray[np.uint32], shingles: Ragged[np.uint32]
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Exact `(jaccard, containment)` of a document's shingle set with each candidate's (`shingles.of(i)`)."""
     n = len(shingles)
@@ -245,7 +213,7 @@ def overlap(
         return empty, empty
     values = np.concatenate([query_shingles, shingles.values]).astype(np.uint32, copy=False)
     ptr = np.concatenate([[0], query_shingles.shape[0] + shingles.ptr]).astype(np.int64)
-    return overlaps(SetBatch(values, ptr), _against_first(n))
+    return overlaps(Ragged(values, ptr), _against_first(n))
 
 
 def _against_first(n: int) -> npt.NDArray[np.int64]:
@@ -279,7 +247,7 @@ def engine_fingerprint() -> str:
     features = featurize([_CANARY], config.shingle, config.signature)
     digest = hashlib.blake2b(digest_size=12)
     for part in (
-        tokenize([normalize_text(_CANARY)]).hashes,
+        tokenize([normalize_text(_CANARY)]).values,
         features.shingles.values,
         features.anchors.values,
         features.signatures,

@@ -26,14 +26,14 @@ import numpy.typing as npt
 from dedup.engine.passages import enough
 from dedup.engine.tfidf import N_FEATURES
 from dedup.errors import IndexStoreError
-from dedup.index.features import Ragged
 from dedup.index.storage.records import StateRows
-from dedup.jit import kernel
+from dedup.jit import first_above, first_at_least, kernel
+from dedup.text.ragged import Ragged
 
 __all__ = ["BandTable", "IndexState", "SegmentCounts"]
 
-# Documents in a band table's unsorted tail before a lookup sorts it into the recent part: a check scans the
-# tail (bands x TAIL hashes, well under 0.1 ms).
+# Documents in a band table's unsorted tail before a lookup sorts it into the recent part: small enough that a
+# check scans the whole tail (bands x TAIL hashes) without slowing down.
 TAIL = 2048
 _MAX_SEQ = 2**32 - 1  # band tables keep sequence numbers in 32 bits
 
@@ -49,7 +49,7 @@ _SEQ = np.uint64(0xFFFFFFFF)  # a table entry is (band hash << 32) | sequence nu
 def _bucket(row: npt.NDArray[np.uint64], q: np.uint32) -> tuple[int, int]:
     # The range of a sorted row holding band hash q.
     low = np.uint64(q) << np.uint64(32)
-    return int(np.searchsorted(row, low, side="left")), int(np.searchsorted(row, low | _SEQ, side="right"))
+    return first_at_least(row, low), first_above(row, low | _SEQ)
 
 
 @kernel
@@ -431,7 +431,7 @@ def _first_of_each(seqs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
     return first
 
 
-def _rows(ragged: Ragged, chosen: npt.NDArray[np.bool_]) -> npt.NDArray[np.generic]:
+def _rows(ragged: Ragged[Any], chosen: npt.NDArray[np.bool_]) -> npt.NDArray[np.generic]:
     # The values of the chosen rows, concatenated.
     if chosen.all():
         return ragged.values

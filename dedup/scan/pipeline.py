@@ -29,7 +29,6 @@ from dedup.engine.confirm import DUPLICATE, REWRITE, ConfirmedPairs, classify, o
 from dedup.engine.featurize import Features, featurize
 from dedup.engine.lsh import candidate_pairs, merge_pairs
 from dedup.engine.passages import anchor_pairs
-from dedup.engine.shingle import SetBatch
 from dedup.engine.signature import minhash
 from dedup.engine.source import cluster_sources
 from dedup.engine.tfidf import (
@@ -56,6 +55,7 @@ from dedup.model import (
     skipped_order,
     unique_ids,
 )
+from dedup.text.ragged import Ragged
 
 __all__ = [
     "Batch",
@@ -243,7 +243,7 @@ def _corpus_stages(
         top = (
             top_terms(matrix, config.confirm.rewrite_top_terms, max_df, df=df, workers=workers)
             if n
-            else SetBatch.concat([])
+            else Ragged.empty(np.uint32)
         )
         top_sigs = minhash(top, config.signature, workers=workers)
         rewrite_candidates = candidate_pairs(top_sigs, config.rewrite_lsh, active, rank, workers=workers)

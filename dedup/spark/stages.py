@@ -2,7 +2,7 @@
 a thin wrapper around the local engine's stage functions.
 
 Per-document arrays travel as binary values (`dedup.spark.arrow`), so a batch of documents becomes the same
-`SetBatch`, CSR matrix or signature matrix the local stages take, without a loop per document; band hashes and
+`Ragged` sets, CSR matrix or signature matrix the local stages take, without a loop per document; band hashes and
 anchors (32-bit) are bucketed as 64-bit keys.
 
 The pair stages see whole partitions: `bucket` a partition of band keys and passage anchors (every document of
@@ -28,12 +28,12 @@ from dedup.engine.cluster import describe
 from dedup.engine.confirm import DUPLICATE, REWRITE, classify, overlaps
 from dedup.engine.lsh import agreement, band_hashes, band_pairs, sorted_unique
 from dedup.engine.passages import enough
-from dedup.engine.shingle import SetBatch
 from dedup.engine.signature import minhash
 from dedup.engine.source import cluster_sources
 from dedup.engine.tfidf import N_FEATURES, document_frequencies, pair_cosines, tfidf, top_terms
 from dedup.model import unique_ids
 from dedup.spark.arrow import gather, pack, scatter, select, unpack, unpack_rows
+from dedup.text.ragged import Ragged
 
 __all__ = [
     "BAND_SCHEMA",
@@ -87,9 +87,9 @@ CONFIRMED_SCHEMA = (
 )
 
 
-def _sets(column: Any) -> SetBatch:
+def _sets(column: Any) -> Ragged[np.uint32]:
     values, ptr = unpack(column, np.uint32)
-    return SetBatch(values, ptr)
+    return Ragged(values, ptr)
 
 
 def _matrix(cols: Any, vals: Any, rows: int) -> sp.csr_matrix:
@@ -389,7 +389,7 @@ def evaluate(batches: Iterable[Any], config: ScanConfig) -> Iterator[Any]:
     if config.rewrite_lsh.min_agreement > 0 and r.any():
         # The rewrite path's signatures (the MinHash of each document's top terms), once per document here.
         on_path = np.flatnonzero(r)
-        signatures = minhash(SetBatch(*column("top", np.uint32)), config.signature)
+        signatures = minhash(Ragged(*column("top", np.uint32)), config.signature)
         r[on_path] = agreement(signatures, pairs[on_path]) >= config.rewrite_lsh.min_agreement
     keep = d | p | r
     tally = [int(d.sum()), int(p.sum()), int(r.sum()), int(keep.sum())]
@@ -402,7 +402,7 @@ def evaluate(batches: Iterable[Any], config: ScanConfig) -> Iterator[Any]:
     measured = cosine >= min(config.confirm.duplicate_cosine, config.confirm.rewrite_cosine)
     candidates, cosine = candidates[measured], cosine[measured]
     tally.append(int(candidates.shape[0]))
-    jaccard, containment = overlaps(SetBatch(*column("shingles", np.uint32)), candidates)
+    jaccard, containment = overlaps(Ragged(*column("shingles", np.uint32)), candidates)
     confirmed = classify(candidates, jaccard, containment, cosine, config.confirm)
     # Each pair as (smaller rank, larger rank), with its documents' ids.
     i, j = confirmed.pairs[:, 0], confirmed.pairs[:, 1]

@@ -32,12 +32,12 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from dedup.jit import kernel, spread
+from dedup.jit import Int, first_at_least, kernel, spread
+from dedup.text.ragged import Ragged, compact, offsets
 from dedup.text.utf8 import decode_utf8
 
 __all__ = [
     "Folding",
-    "TokenBatch",
     "class_table",
     "date_folding",
     "encode_batch",
@@ -47,6 +47,7 @@ __all__ = [
     "pack",
     "token_capacity",
     "token_hash",
+    "token_spans",
     "tokenize",
     "tokenize_doc",
     "tokenizer_input",
@@ -101,8 +102,9 @@ def normalize_text(text: str) -> str:
 @lru_cache(maxsize=1)
 def class_table() -> npt.NDArray[np.uint8]:
     """The tokenizer's character class of every code point below `_TABLE_SIZE` (one byte each)."""
-    # Building the table asks unicodedata about 196,608 code points (0.2 s): keep it beside the compiled
-    # kernels, keyed by the Unicode version it came from, and build it again when that cannot be read.
+    # Building the table asks unicodedata about every code point below _TABLE_SIZE, too slow for each start of a
+    # process: keep it beside the compiled kernels, keyed by the Unicode version it came from, and build it
+    # again when that cannot be read.
     cache = Path(__file__).parent / "__pycache__" / f"classes-{unicodedata.unidata_version}-{_TABLE_SIZE}.npy"
     with contextlib.suppress(OSError, ValueError):
         table: npt.NDArray[np.uint8] = np.load(cache, allow_pickle=False)
@@ -152,7 +154,7 @@ def _fold(
     # fold_filter marks the low bits of the listed hashes, so nearly every other token skips the search.
     if fold_filter.shape[0] == 0 or not fold_filter[h & np.uint64(fold_filter.shape[0] - 1)]:
         return h
-    i = np.searchsorted(fold_from, h)
+    i = first_at_least(fold_from, h)
     if i < fold_from.shape[0] and fold_from[i] == h:
         return fold_to
     return h
@@ -170,14 +172,14 @@ def tokenize_doc(
     out_hash: npt.NDArray[np.uint64],
     out_start: npt.NDArray[np.int32],
     out_end: npt.NDArray[np.int32],
-    base: int,
+    base: Int,
 ) -> int:
     """Tokens of the UTF-8 text `buf[start:end]` into `out_hash[base:]`; returns how many.
 
     Room for `token_capacity(end - start)` tokens must be there. Byte offsets (relative to `start`) go to
     `out_start`/`out_end` too, unless those are empty.
     """
-    offsets = out_start.shape[0] > 0
+    spans = out_start.shape[0] > 0
     fnv_offset = np.uint64(0xCBF29CE484222325)
     fnv_prime = np.uint64(0x100000001B3)
     n = base
@@ -215,7 +217,7 @@ def tokenize_doc(
         elif cls != 5:
             if in_tok:
                 out_hash[n] = _fold(fmix64(h), fold_from, fold_to, fold_filter)
-                if offsets:
+                if spans:
                     out_start[n] = tok_start
                     out_end[n] = i - start
                 n += 1
@@ -226,18 +228,18 @@ def tokenize_doc(
                 for j in range(length):
                     hs = (hs ^ np.uint64(buf[i + j])) * fnv_prime
                 out_hash[n] = fmix64(hs)
-                if offsets:
+                if spans:
                     out_start[n] = i - start
                     out_end[n] = i - start + length
                 n += 1
         i += length
     if in_tok:
         out_hash[n] = _fold(fmix64(h), fold_from, fold_to, fold_filter)
-        if offsets:
+        if spans:
             out_start[n] = tok_start
             out_end[n] = end - start
         n += 1
-    return n - base
+    return int(n - base)
 
 
 def token_capacity(nbytes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -252,7 +254,7 @@ def token_capacity(nbytes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
 @kernel
 def _tokenize_range(
     buf: npt.NDArray[np.uint8],
-    offsets: npt.NDArray[np.int64],
+    starts: npt.NDArray[np.int64],
     table: npt.NDArray[np.uint8],
     fold_from: npt.NDArray[np.uint64],
     fold_to: np.uint64,
@@ -268,8 +270,8 @@ def _tokenize_range(
     for d in range(lo, hi):
         counts[d] = tokenize_doc(
             buf,
-            offsets[d],
-            offsets[d + 1],
+            starts[d],
+            starts[d + 1],
             table,
             fold_from,
             fold_to,
@@ -281,49 +283,23 @@ def _tokenize_range(
         )
 
 
-@dataclass(frozen=True)
-class TokenBatch:
-    """The tokens of a batch of documents, flat: document `d` owns `hashes[ptr[d]:ptr[d+1]]`.
-
-    `starts`/`ends`, when asked for, are byte offsets of each token in the document's normalized UTF-8 text.
-    """
-
-    hashes: npt.NDArray[np.uint64]
-    ptr: npt.NDArray[np.int64]
-    starts: npt.NDArray[np.int32] | None = None
-    ends: npt.NDArray[np.int32] | None = None
-
-    def __len__(self) -> int:
-        return int(self.ptr.shape[0] - 1)
-
-    def counts(self) -> npt.NDArray[np.int64]:
-        """Tokens per document."""
-        return np.diff(self.ptr)
-
-    def of(self, d: int) -> npt.NDArray[np.uint64]:
-        """Token hashes of document `d`."""
-        return self.hashes[self.ptr[d] : self.ptr[d + 1]]
-
-
 def join_bytes(parts: Sequence[bytes]) -> tuple[bytes, npt.NDArray[np.int64]]:
     """Byte strings -> one byte string and the offset of each in it (`offsets[i]:offsets[i+1]`)."""
-    offsets = np.zeros(len(parts) + 1, dtype=np.int64)
-    np.cumsum([len(x) for x in parts], out=offsets[1:])
-    return b"".join(parts), offsets
+    return b"".join(parts), offsets([len(x) for x in parts])
 
 
 def pack(parts: Sequence[bytes]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
     """Byte strings -> one buffer and the offset of each in it (`offsets[i]:offsets[i+1]`)."""
-    data, offsets = join_bytes(parts)
-    return np.frombuffer(data, dtype=np.uint8), offsets
+    data, starts = join_bytes(parts)
+    return np.frombuffer(data, dtype=np.uint8), starts
 
 
 def encode_batch(normalized: list[str]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
     """Texts -> one UTF-8 buffer and the byte offsets of each text in it (`offsets[d]:offsets[d+1]`)."""
-    buf, offsets = pack([t.encode("utf-8", "surrogatepass") for t in normalized])
-    if buf.shape[0] == 0:
-        buf = np.zeros(1, dtype=np.uint8)
-    return buf, offsets
+    buf, starts = pack([t.encode("utf-8", "surrogatepass") for t in normalized])
+    if buf.shape[0] == 0:  # one byte to read, read-only like every other buffer (one compiled tokenizer)
+        buf = np.frombuffer(b"\0", dtype=np.uint8)
+    return buf, starts
 
 
 @dataclass(frozen=True)
@@ -346,29 +322,29 @@ _NO_FOLDING = Folding(np.zeros(0, dtype=np.uint64), np.uint64(0), np.zeros(0, dt
 
 
 def _raw_tokenize(
-    normalized: list[str], folding: Folding = _NO_FOLDING, offsets_wanted: bool = False, workers: int = 1
-) -> TokenBatch:
-    buf, offsets = encode_batch(normalized)
-    nbytes = np.diff(offsets)
-    room = np.zeros(len(normalized) + 1, dtype=np.int64)
-    np.cumsum(token_capacity(nbytes), out=room[1:])
+    normalized: list[str], folding: Folding = _NO_FOLDING, spans: bool = False, workers: int = 1
+) -> tuple[Ragged[np.uint64], Ragged[np.int32]]:
+    # The token hashes of each text and, with `spans`, their byte offsets (else no rows).
+    buf, starts = encode_batch(normalized)
+    nbytes = np.diff(starts)
+    room = offsets(token_capacity(nbytes))
     scratch = np.empty(int(room[-1]), dtype=np.uint64)
-    starts = np.empty(int(room[-1]) if offsets_wanted else 0, dtype=np.int32)
-    ends = np.empty_like(starts)
+    begins = np.empty(int(room[-1]) if spans else 0, dtype=np.int32)
+    ends = np.empty_like(begins)
     counts = np.zeros(len(normalized), dtype=np.int64)
     table = class_table()
 
     def run(lo: int, hi: int) -> None:
         _tokenize_range(
             buf,
-            offsets,
+            starts,
             table,
             folding.words,
             folding.token,
             folding.filter,
             room,
             scratch,
-            starts,
+            begins,
             ends,
             counts,
             lo,
@@ -376,37 +352,43 @@ def _raw_tokenize(
         )
 
     spread(run, nbytes, workers)
-    ptr = np.zeros(len(normalized) + 1, dtype=np.int64)
-    np.cumsum(counts, out=ptr[1:])
-    # Each document's tokens sit at the start of its room: move them together.
-    keep = np.arange(int(room[-1])) - np.repeat(room[:-1], np.diff(room)) < np.repeat(counts, np.diff(room))
-    hashes = scratch[keep]
-    if offsets_wanted:
-        return TokenBatch(hashes, ptr, starts[keep], ends[keep])
-    return TokenBatch(hashes, ptr)
+    hashes = Ragged.from_sizes(compact(scratch, room, counts), counts)
+    if not spans:
+        return hashes, Ragged.empty(np.int32)
+    pairs = np.stack([compact(begins, room, counts), compact(ends, room, counts)], axis=1)
+    return hashes, Ragged(pairs, hashes.ptr)
 
 
 @lru_cache(maxsize=1)
 def date_folding() -> Folding:
     """Month and weekday names, folded into one date token."""
-    words = _raw_tokenize([_DATE_WORDS]).hashes
-    date_token = _raw_tokenize(["\u2020date\u2020"]).hashes[0] ^ np.uint64(0x5DA7E)
+    words = _raw_tokenize([_DATE_WORDS])[0].values
+    date_token = _raw_tokenize(["\u2020date\u2020"])[0].values[0] ^ np.uint64(0x5DA7E)
     return Folding.of(words, date_token)
 
 
-def tokenize(normalized: list[str], *, offsets: bool = False, workers: int = 1) -> TokenBatch:
-    """Tokenize a batch of `normalize_text` outputs (steps 3-6), with token byte offsets if asked.
+def tokenize(normalized: list[str], *, workers: int = 1) -> Ragged[np.uint64]:
+    """The token hashes of each of a batch of `normalize_text` outputs (steps 3-6), a row per text.
 
     >>> batch = tokenize([normalize_text("Sales rose 4.5% on Monday."), normalize_text("sales rose 12% on friday")])
     >>> bool((batch.of(0) == batch.of(1)).all())
     True
     """
-    return _raw_tokenize(normalized, date_folding(), offsets, workers)
+    return _raw_tokenize(normalized, date_folding(), False, workers)[0]
+
+
+def token_spans(normalized: list[str], *, workers: int = 1) -> Ragged[np.int32]:
+    """Where `tokenize`'s tokens are: a `(start, end)` row of byte offsets into each text's UTF-8 per token.
+
+    >>> token_spans(["hi, you"]).of(0).tolist()
+    [[0, 2], [4, 7]]
+    """
+    return _raw_tokenize(normalized, date_folding(), True, workers)[1]
 
 
 def token_hash(word: str) -> int:
     """The stable hash of one word as `tokenize` computes it (for lexicons and tests)."""
-    hashes = tokenize([normalize_text(word)]).hashes
+    hashes = tokenize([normalize_text(word)]).values
     if hashes.shape[0] != 1:
         raise ValueError(f"{word!r} is not a single token (it normalizes to {hashes.shape[0]} tokens)")
     return int(hashes[0])

@@ -17,7 +17,7 @@ import orjson
 
 from dedup.engine.tfidf import N_FEATURES
 from dedup.errors import IndexStoreError
-from dedup.index.features import Ragged
+from dedup.text.ragged import Ragged
 
 __all__ = [
     "DTYPES",
@@ -91,16 +91,14 @@ def _in_range(values: npt.NDArray[Any], field: str, where: str) -> npt.NDArray[A
     return values
 
 
-def ragged(blobs: Sequence[bytes], field: str, where: str) -> Ragged:
+def ragged(blobs: Sequence[bytes], field: str, where: str) -> Ragged[Any]:
     """Many rows of one field, joined (one buffer, one pass)."""
     dtype = DTYPES[field]
     sizes = np.array(list(map(len, blobs)), dtype=np.int64)
     if (sizes % dtype.itemsize).any():
         raise IndexStoreError(f"{where}: field {field!r} of a document is damaged (not whole {dtype.str} values)")
-    ptr = np.zeros(len(blobs) + 1, dtype=np.int64)
-    np.cumsum(sizes // dtype.itemsize, out=ptr[1:])
     values = np.frombuffer(b"".join(blobs), dtype=dtype).astype(dtype.newbyteorder("="), copy=False)
-    return Ragged(_in_range(values, field, where), ptr)
+    return Ragged.from_sizes(_in_range(values, field, where), sizes // dtype.itemsize)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +135,7 @@ class StoredRows:
     ids: list[str]
     urls: list[str | None]
     words: npt.NDArray[np.int64]
-    arrays: dict[str, Ragged]
+    arrays: dict[str, Ragged[Any]]
 
     def __len__(self) -> int:
         return int(self.seqs.shape[0])
@@ -183,9 +181,9 @@ class StateRows:
     bands: npt.NDArray[np.uint32]
     sketches: npt.NDArray[np.uint8]
     active: npt.NDArray[np.bool_]
-    terms: Ragged
-    segments: Ragged
-    anchors: Ragged
+    terms: Ragged[Any]
+    segments: Ragged[Any]
+    anchors: Ragged[Any]
 
     def __len__(self) -> int:
         return int(self.seqs.shape[0])

@@ -46,7 +46,7 @@ PRETTY_LIMIT = 2000
 
 
 @kernel
-def _put(out: npt.NDArray[np.uint8], at: int, src: npt.NDArray[np.uint8], lo: int, hi: int) -> int:
+def _put(out: npt.NDArray[np.uint8], at: np.int64, src: npt.NDArray[np.uint8], lo: int, hi: int) -> np.int64:
     for i in range(lo, hi):
         out[at] = src[i]
         at += 1
@@ -67,8 +67,9 @@ def _pair_rows(
     pieces: npt.NDArray[np.uint8],
     piece_ptr: npt.NDArray[np.int64],
 ) -> None:
-    # Pieces (see _PIECES) interleaved with each row's encoded fields.
-    at = 0
+    # Pieces (see _PIECES) interleaved with each row's encoded fields. An int64 from the start, as `_put` returns:
+    # a literal 0 would compile `_put` once more.
+    at = np.int64(0)
     for k in range(a.shape[0]):
         if k:
             at = _put(out, at, pieces, piece_ptr[7], piece_ptr[8])
