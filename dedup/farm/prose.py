@@ -115,7 +115,8 @@ def prose_batch(
     `w_key[w_ptr[d] + prose[p_ptr[d]:p_ptr[d + 1]]]`) into `out[d]`: the same terms as `terms`, compiled."""
     mask = np.uint64((1 << bits) - 1)
     longest = int(np.max(np.diff(p_ptr))) if p_ptr.shape[0] > 1 else 0
-    room = np.empty(max(2 * longest - 1, 1), dtype=np.int64)
+    # Buckets as uint32, the one type jit.radix_sort is compiled for (`bits` is at most 32).
+    room = np.empty(max(2 * longest - 1, 1), dtype=np.uint32)
     scratch = np.empty_like(room)
     for d in range(out.shape[0]):
         p0, p1 = p_ptr[d], p_ptr[d + 1]
@@ -127,11 +128,11 @@ def prose_batch(
         prev = np.uint64(0)
         for i in range(n):
             key = w_key[w_ptr[d] + prose[p0 + i]]
-            where[i] = np.int64(fmix64(key ^ _UNIGRAM) & mask)
+            where[i] = np.uint32(fmix64(key ^ _UNIGRAM) & mask)
             if i > 0:
-                where[n + i - 1] = np.int64(fmix64(fmix64(prev ^ _BIGRAM) ^ key) & mask)
+                where[n + i - 1] = np.uint32(fmix64(fmix64(prev ^ _BIGRAM) ^ key) & mask)
             prev = key
-        radix_sort(where, scratch, bits)
+        radix_sort(where, scratch, np.int64(bits))
         dot = 0.0
         norm = 0.0
         run = 1
