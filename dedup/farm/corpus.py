@@ -28,6 +28,7 @@ from dedup.farm.signals import MAX_SPANS, Measure
 from dedup.farm.text import K_TITLE, Article, Layout, Rows, layout_batch
 from dedup.jit import kernel
 from dedup.text.normalize import fmix64
+from dedup.text.utf8 import byte_view
 
 __all__ = [
     "CORPUS",
@@ -199,7 +200,7 @@ def fingerprint_batch(
     n = offsets.shape[0] - 1
     if n == 0:
         return []
-    buf = np.frombuffer(data, dtype=np.uint8) if data else np.zeros(1, dtype=np.uint8)
+    buf = byte_view(data)
     _, l_ptr, _, s_ptr = ptrs
     lines, sents = int(l_ptr[-1]), int(s_ptr[-1])
     line_keys, line_spans = np.empty(lines, dtype=np.uint64), np.empty((lines, 2), dtype=np.int64)

@@ -24,6 +24,7 @@ from dedup.farm.score import MESSAGES, MIN_ENGLISH_SHARE, SIGNALS, measure, suff
 from dedup.farm.signals import CODES, ENGLISH, measure_texts
 from dedup.farm.text import Article, encode_batch, layout_encoded
 from dedup.model import Document
+from dedup.text.utf8 import byte_view
 
 __all__ = [
     "TOP_REASONS",
@@ -136,7 +137,7 @@ def farm_features(documents: Sequence[Document] | FarmInput) -> FarmFeatures:
     n = offsets.shape[0] - 1
     lay, rows = layout_encoded(data, offsets)
     w_ptr, l_ptr, p_ptr, s_ptr = rows
-    buf = np.frombuffer(data, dtype=np.uint8) if data else np.zeros(1, dtype=np.uint8)
+    buf = byte_view(data)
     measured, measured_counts = measure_texts(buf, offsets, lay, rows, style_table(load_params().vocabulary))
     values = np.full((n, len(_INTRINSIC)), np.nan)
     counts = np.zeros((n, len(_INTRINSIC)), dtype=np.int64)

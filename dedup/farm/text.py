@@ -45,7 +45,7 @@ from dedup.farm.chars import (
 from dedup.farm.lexicon import MONTH, WEEKDAY, lexicon
 from dedup.jit import kernel
 from dedup.text.normalize import fmix64, join_bytes
-from dedup.text.utf8 import decode_utf8
+from dedup.text.utf8 import byte_view, decode_utf8
 
 __all__ = [
     "CHROME",
@@ -479,7 +479,7 @@ def layout_encoded(data: bytes, offsets: npt.NDArray[np.int64]) -> tuple[Layout,
     """`layout_batch` of texts already encoded (`encode_batch`): text `d` is `data[offsets[d]:offsets[d + 1]]`."""
     # The three passes over the texts: lines, their kinds, the prose.
     n = offsets.shape[0] - 1
-    buf = np.frombuffer(data, dtype=np.uint8) if data else np.zeros(1, dtype=np.uint8)
+    buf = byte_view(data)
     flags, lower = tables()
     lex = lexicon()
     room = len(data) // 2 + n + 1  # a word or a line takes a byte and a separator, or ends its text

@@ -11,7 +11,10 @@ import numpy.typing as npt
 
 from dedup.jit import kernel
 
-__all__ = ["decode_utf8"]
+__all__ = ["byte_view", "decode_utf8"]
+
+# What an empty text reads as: one NUL byte, read-only like every other text's bytes.
+_EMPTY = np.frombuffer(b"\0", dtype=np.uint8)
 
 
 @kernel
@@ -28,3 +31,9 @@ def decode_utf8(buf: npt.NDArray[np.uint8], i: int, end: int) -> tuple[int, int]
     if b0 >= 0xC0 and i + 1 < end:
         return ((b0 & 0x1F) << 6) | (buf[i + 1] & 0x3F), 2
     return 0xFFFD, 1
+
+
+def byte_view(data: bytes) -> npt.NDArray[np.uint8]:
+    """`data` as the read-only byte array the kernels walk (one NUL byte for no data, so a kernel may index
+    it): every caller hands kernels the same kind of array, and numba compiles each of them once."""
+    return np.frombuffer(data, dtype=np.uint8) if data else _EMPTY

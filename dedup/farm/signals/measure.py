@@ -24,6 +24,7 @@ from dedup.farm.signals.style import rhythm, sourcing
 from dedup.farm.signals.vocabulary import style_words
 from dedup.farm.text import Article, Layout, Rows
 from dedup.jit import kernel
+from dedup.text.utf8 import byte_view
 
 __all__ = [
     "CODES",
@@ -182,7 +183,7 @@ def measured(a: Article, vocabulary: dict[str, float] | None = None) -> Measured
     found = a.memo.get(key)
     if isinstance(found, tuple) and found[0] is vocabulary:
         return found[1]  # type: ignore[no-any-return]
-    buf = np.frombuffer(a.data, dtype=np.uint8) if a.data else np.zeros(1, dtype=np.uint8)
+    buf = byte_view(a.data)
     out = Out(
         np.empty(COLUMNS, dtype=np.float64),
         np.empty(COLUMNS, dtype=np.int64),
