@@ -12,6 +12,7 @@ import gzip
 import json
 import os
 import shutil
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -412,3 +413,8 @@ def test_engine_names_and_spark_options_are_checked() -> None:
     runner = CliRunner()
     assert runner.invoke(app, ["scan", str(NEWS), "--output", "out.parquet"]).exit_code == 2
     assert runner.invoke(app, ["scan", str(NEWS), "--master", "local[2]"]).exit_code == 2
+
+
+def test_a_local_session_runs_its_python_workers_on_this_interpreter(spark: Any) -> None:
+    # Not the first python3 on PATH, which lacks dedup when a virtual environment's dedup runs unactivated.
+    assert spark.sparkContext.getConf().get("spark.pyspark.python") == sys.executable

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from typing import Any
 
 from dedup.errors import ConfigError
@@ -51,6 +52,10 @@ def spark_session(spark: Any = None, master: str | None = None) -> tuple[Any, bo
         if cores:
             # 200 shuffle partitions suit a cluster; one machine wants a few per core.
             builder = builder.config("spark.sql.shuffle.partitions", str(2 * cores))
+            # Local workers run this interpreter, the one dedup is installed in: Spark would start the first
+            # python3 on PATH, which lacks dedup when the command runs from a virtual environment not
+            # activated (pipx, cron).
+            builder = builder.config("spark.pyspark.python", sys.executable)
     try:
         return builder.getOrCreate(), True
     except Exception as err:  # PySpark reports a missing JVM as a bare runtime error: say what to install
