@@ -60,6 +60,7 @@ from dedup.text.ragged import Ragged
 __all__ = [
     "Batch",
     "FarmPart",
+    "Timer",
     "farm_of",
     "featurize_batch",
     "featurize_batches",
@@ -73,7 +74,9 @@ Progress = Callable[[int], None]
 FarmPart = FarmFeatures | Callable[[], FarmFeatures]
 
 
-class _Timer:
+class Timer:
+    """Seconds per named stage of a run (a stage entered twice adds up): the summary's `seconds`."""
+
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
 
@@ -170,7 +173,7 @@ def scan_batches(
 
     Batches may come from this process or from workers; `skipped` is read after they are consumed.
     """
-    timer = _Timer()
+    timer = Timer()
     started = time.perf_counter()
     workers = config.workers or cores()
     # scikit-learn takes most of a second to import and is first needed once every batch is featurized:
@@ -223,7 +226,7 @@ def _corpus_stages(
     features: Features,
     config: ScanConfig,
     workers: int,
-    timer: _Timer,
+    timer: Timer,
     started: float,
     skipped: tuple[Skipped, ...],
     farm_parts: Sequence[FarmPart] | None = None,

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any
@@ -38,6 +37,7 @@ from dedup.model import (
     Skipped,
     skipped_order,
 )
+from dedup.scan.pipeline import Timer
 from dedup.spark import arrow, stages
 from dedup.spark.components import components
 from dedup.spark.inputs import SOURCE_SCHEMA, features_schema, list_inputs, read_and_featurize, source_rows
@@ -124,19 +124,6 @@ class SparkScan:
             table.unpersist()
 
 
-class _Timer:
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
-
-
 def _persist(df: Any) -> Any:
     from pyspark import StorageLevel
 
@@ -159,7 +146,7 @@ def scan_spark(
     session, _ = spark_session(spark, master)  # first: without PySpark, a ConfigError that says what to install
     from pyspark.sql import functions as sf
 
-    timer = _Timer()
+    timer = Timer()
     started = time.perf_counter()
     cached: list[Any] = []  # intermediate tables, released once the results are cached
     paths = [os.fspath(i) for i in inputs if not isinstance(i, Document)]
