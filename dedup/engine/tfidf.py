@@ -15,7 +15,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from dedup.jit import Int, kernel, radix_sort, spread
-from dedup.text.function_words import FUNCTION_WORDS
+from dedup.text.function_words import FUNCTION_CHARACTERS, FUNCTION_WORDS
 from dedup.text.normalize import normalize_text, tokenize
 from dedup.text.ragged import Ragged, compact, offsets
 
@@ -132,7 +132,7 @@ def prior_frequencies() -> npt.NDArray[np.int64]:
     story share both); these rows say that function words are everywhere and anything else is rare, and a
     large corpus outweighs them.
     """
-    hashes = tokenize([normalize_text(" ".join(sorted(FUNCTION_WORDS)))]).values
+    hashes = tokenize([normalize_text(" ".join(sorted(FUNCTION_WORDS | FUNCTION_CHARACTERS)))]).values
     df = np.zeros(N_FEATURES, dtype=np.int64)
     df[(hashes >> _COLUMN_SHIFT).astype(np.int64)] = PRIOR_DOCUMENTS  # the columns `counts` would give them
     df.setflags(write=False)
