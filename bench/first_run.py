@@ -8,7 +8,7 @@ fixture article, `dedup index add` of the originals and `dedup index check` of t
 
     python bench/first_run.py --before 3cbd839 --after HEAD
 
-Writes bench/results/first_run.md (or --output).
+Writes bench/results/first-run.md (or --output).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 from ab import checkout
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results" / "first_run.md"
+RESULTS = ROOT / "bench" / "results" / "first-run.md"
 
 
 def commands(tree: Path, scratch: Path) -> dict[str, list[str]]:
