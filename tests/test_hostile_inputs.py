@@ -245,3 +245,12 @@ def test_an_index_add_that_reads_nothing_makes_no_index_file(tmp_path: Path) -> 
     index = tmp_path / "crawl.index"
     done = runner.invoke(app, ["index", "add", str(tmp_path / "empty.txt"), "--index", str(index), "-q"])
     assert done.exit_code == 1 and not index.exists()
+
+
+def test_score_jsonl_is_one_object_a_line_for_one_article_or_many() -> None:
+    farm = NEWS.parent / "farm"
+    one = runner.invoke(app, ["score", str(farm / "wire-story.txt"), "-f", "jsonl"])
+    two = runner.invoke(app, ["score", str(farm / "wire-story.txt"), str(farm / "templated-farm.txt"), "-f", "jsonl"])
+    assert one.exit_code == two.exit_code == 0
+    assert [json.loads(line)["id"] for line in one.stdout.splitlines()] == [str(farm / "wire-story.txt")]
+    assert len(two.stdout.splitlines()) == 2 and all(json.loads(line)["score"] >= 0 for line in two.stdout.splitlines())

@@ -22,13 +22,22 @@ __all__ = ["score"]
 class ScoreFormat(StrEnum):
     table = "table"
     json = "json"
+    jsonl = "jsonl"
 
 
 def score(
     sources: Annotated[
         list[str], typer.Argument(help="Files (.txt, .md, .html, .json/.jsonl), or - for standard input.")
     ],
-    fmt: Annotated[ScoreFormat, typer.Option("--format", "-f", help="Output format.")] = ScoreFormat.table,
+    fmt: Annotated[
+        ScoreFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format: json is one object for one article and a list for several; jsonl is one object "
+            "a line, always.",
+        ),
+    ] = ScoreFormat.table,
     threshold: Annotated[
         float | None,
         typer.Option(
@@ -84,6 +93,12 @@ def _print_scores(results: list[FarmScore], fmt: ScoreFormat) -> None:
 
         data: object = results[0].to_dict() if len(results) == 1 else [r.to_dict() for r in results]
         sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n")
+        return
+    if fmt is ScoreFormat.jsonl:
+        import orjson
+
+        # One object a line, however many articles: the same shape for a script whatever its glob matched.
+        sys.stdout.write("".join(orjson.dumps(r.to_dict()).decode("utf-8") + "\n" for r in results))
         return
     from dedup.io.report.scan import render_score
 
