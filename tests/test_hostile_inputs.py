@@ -254,3 +254,10 @@ def test_score_jsonl_is_one_object_a_line_for_one_article_or_many() -> None:
     assert one.exit_code == two.exit_code == 0
     assert [json.loads(line)["id"] for line in one.stdout.splitlines()] == [str(farm / "wire-story.txt")]
     assert len(two.stdout.splitlines()) == 2 and all(json.loads(line)["score"] >= 0 for line in two.stdout.splitlines())
+
+
+def test_scoring_a_symlink_loop_says_so(tmp_path: Path) -> None:
+    loop = tmp_path / "loop.txt"
+    loop.symlink_to(loop)
+    done = runner.invoke(app, ["score", str(loop)])
+    assert done.exit_code == 1 and "loops or points to nothing" in done.output

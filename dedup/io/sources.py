@@ -672,6 +672,8 @@ def read_source(
         return [_read_stdin(sys.stdin.buffer if stdin is None else stdin, max_bytes)]
     path = Path(source)
     if not path.exists():
+        if os.path.lexists(path):  # the name is there, but following it leads nowhere
+            raise InputError(f"cannot read {source}: a symbolic link that loops or points to nothing")
         raise InputError(f"no such file: {source}")
     if path.is_dir():
         raise InputError(f"{source} is a folder: score one file at a time, or run dedup scan on the folder")
