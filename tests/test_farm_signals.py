@@ -192,6 +192,16 @@ def test_generic_headings_count_stock_section_names() -> None:
     assert quotes("generic_headings", text) == ["The Background", "Looking Ahead"]
 
 
+def test_a_heading_about_something_is_not_a_stock_heading_for_one_stock_word() -> None:
+    text = (
+        "A Title\n\nIntro text here.\n\nGlobal Affiliate Network\n\nMore.\n\n"
+        "What does leadership mean to you in your current role?\n\nEven more.\n\nRegional Dynamics\n\nEnd."
+    )
+    m = measured("generic_headings", text)
+    assert (m.value, m.count) == (1.0, 3)  # stock terms make half a heading's content words, or it is not stock
+    assert quotes("generic_headings", text) == ["Regional Dynamics"]
+
+
 def test_title_repetition_counts_the_title_coming_back() -> None:
     text = (
         "Storm Closes Wrenfield Port\n\nStorm Closes Wrenfield Port\n\n"

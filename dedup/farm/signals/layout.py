@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dedup.farm.lexicon import HEADING_TERMS
+from dedup.farm.lexicon import FUNCTION_WORD, HEADING_TERMS
 from dedup.farm.signals.base import (
     BOILERPLATE,
     DUPLICATE_LINES,
@@ -53,7 +53,18 @@ def page_layout(page: Page, t: Tables, out: Out) -> None:
             continue
         headings += 1
         lo, hi = l_pos[line, 3], l_pos[line, 4]
-        if match_phrases(lay.w_lex, lo, hi, hi, np.int64(HEADING_TERMS), t.phrases, page.scratch):
+        found = match_phrases(lay.w_lex, lo, hi, hi, np.int64(HEADING_TERMS), t.phrases, page.scratch)
+        # Stock when stock section terms make at least half of its content words ("The Background", "Regional
+        # Dynamics", "Looking Ahead: Prospects for a Breakthrough"); one such word in a heading about something
+        # ("Global Affiliate Network", a question that ends in "role") is not a template's.
+        covered = np.int64(0)
+        for r in range(found):
+            covered += page.scratch[r, 1] - page.scratch[r, 0]
+        content = np.int64(0)
+        for i in range(lo, hi):
+            if not t.word_flags[lay.w_lex[i]] & FUNCTION_WORD:
+                content += 1
+        if found and 2 * covered >= content:
             put(out, HEADINGS, l_pos[line, 0], l_pos[line, 1])
             generic += 1
     out.values[HEADINGS] = generic
