@@ -261,3 +261,24 @@ def test_scoring_a_symlink_loop_says_so(tmp_path: Path) -> None:
     loop.symlink_to(loop)
     done = runner.invoke(app, ["score", str(loop)])
     assert done.exit_code == 1 and "loops or points to nothing" in done.output
+
+
+def test_a_scan_reads_json_lines_from_standard_input_and_lists_what_it_skipped() -> None:
+    lines = [
+        '{"id": "a", "text": "The ferry leaves at noon."}',
+        "not json",
+        '{"id": "b", "text": "The ferry leaves at noon."}',
+    ]
+    done = runner.invoke(app, ["scan", "-", "-f", "json"], input="\n".join(lines))
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.stdout)
+    assert [d["id"] for d in report["documents"]] == ["a", "b"]
+    assert [s["path"] for s in report["skipped"]] == ["-:2"] and report["summary"]["skipped"] == 1
+
+
+def test_a_scan_reads_a_text_from_standard_input_beside_files() -> None:
+    story = (NEWS / "originals" / "harbor-bridge-vote.txt").read_text(encoding="utf-8")
+    done = runner.invoke(app, ["scan", "-", str(NEWS / "originals"), "-f", "json"], input=story)
+    assert done.exit_code == 0, done.output
+    pairs = json.loads(done.stdout)["pairs"]
+    assert [(p["a"], p["b"], p["relation"]) for p in pairs] == [("-", "harbor-bridge-vote.txt", "duplicate")]

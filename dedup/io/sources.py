@@ -44,6 +44,7 @@ __all__ = [
     "read_page",
     "read_records",
     "read_source",
+    "read_stdin",
     "repair",
 ]
 
@@ -683,6 +684,17 @@ def read_source(
         raise InputError(f"cannot score {source}: {reason}")
     page = read_page(path, max_bytes)
     return [(doc, page) for doc in documents]
+
+
+def read_stdin(stdin: IO[bytes], max_bytes: int) -> tuple[list[Document], list[Skipped]]:
+    """Standard input as a scan reads it (`dedup scan -`): JSON lines, a record per line, when it starts as a
+    JSON object (each record limited by `max_bytes`, as in a JSONL file), else one document, an HTML page's
+    main text or the text (limited as a whole). Its id is `-`, a record's `-:n` when it has none."""
+    data = stdin.read()
+    if data.lstrip()[:1] == b"{":
+        return _read_json(data, "-", True, 1, max_bytes)
+    page = _looks_like_html(data[:2048].decode("utf-8", "replace"))
+    return read_data(data, "-.html" if page else "-.txt", "-", max_bytes)
 
 
 def _read_stdin(stdin: IO[bytes], max_bytes: int) -> tuple[Document, str | None]:
