@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-__all__ = ["SPIN_PRIOR_WEIGHT", "cluster_sources", "coverage"]
+__all__ = ["SPIN_PRIOR_WEIGHT", "cluster_sources", "coverage", "named_sources"]
 
 # How much a member's probability of being machine-written counts against its claim, against coverage (a
 # share in [0, 1]): half, so a clear lead in content still wins over the prior.
@@ -91,3 +91,28 @@ def cluster_sources(
         best[c] = rows[order[0]]
         lead[c] = values[order[0]] - values[order[1]] if rows.size > 1 else 0.0
     return best, lead, claim
+
+
+def named_sources(
+    matrix: sp.csr_matrix,
+    idf: npt.NDArray[np.floating],
+    members: Sequence[Sequence[int]],
+    margin: float,
+    spun: npt.NDArray[np.float64] | None = None,
+) -> tuple[list[int | None], npt.NDArray[np.bool_]]:
+    """The rule of every engine: each cluster's source (a row of `matrix`) where its claim leads the next by
+    `margin`, else None; and, per row, whether it may be its cluster's source (the likeliest, and every member
+    whose claim is within `margin` of it), which no spin signal may count against.
+
+    >>> m = sp.csr_matrix(np.array([[1, 1, 1, 1], [1, 1, 0, 0], [0, 0, 1, 1], [5, 5, 5, 5]], dtype=np.float32))
+    >>> sources, unspun = named_sources(m, np.ones(4), [[0, 1, 2]], margin=0.1)
+    >>> sources, unspun.tolist()
+    ([0], [True, False, False, False])
+    """
+    best, lead, claim = cluster_sources(matrix, idf, members, spun)
+    sources = [int(row) if gap >= margin else None for row, gap in zip(best.tolist(), lead.tolist(), strict=True)]
+    best_claim = np.full(claim.shape[0], np.inf)
+    for c, group in enumerate(members):
+        best_claim[np.asarray(group, dtype=np.int64)] = claim[best[c]]
+    unspun: npt.NDArray[np.bool_] = claim >= best_claim - margin  # NaN outside clusters: False
+    return sources, unspun

@@ -30,7 +30,7 @@ from dedup.engine.featurize import Features, featurize
 from dedup.engine.lsh import candidate_pairs, merge_pairs
 from dedup.engine.passages import anchor_pairs
 from dedup.engine.signature import minhash
-from dedup.engine.source import cluster_sources
+from dedup.engine.source import named_sources
 from dedup.engine.tfidf import (
     PRIOR_DOCUMENTS,
     document_frequencies,
@@ -265,18 +265,14 @@ def _corpus_stages(
 
     label = clusters.label.tolist()
     scores: list[DocumentFarm] = []
-    farm = FarmFeatures.concat([farm_of(part) for part in farm_parts]) if farm_parts is not None else None
+    farm = None
+    if farm_parts is not None:
+        with timer.stage("farm"):  # the stage's time adds up: the rest comes once sources are known
+            farm = FarmFeatures.concat([farm_of(part) for part in farm_parts])
     with timer.stage("source"):
         weights = idf(df + prior_frequencies(), n + PRIOR_DOCUMENTS)
         spun = intrinsic_scores(farm) if farm is not None else None
-        likeliest, lead, claim = cluster_sources(matrix, weights, clusters.members, spun)
-        margin = config.cluster.source_margin
-        sources = [int(d) if gap >= margin else None for d, gap in zip(likeliest, lead, strict=True)]
-        # Whoever may be the source: the likeliest, and every member whose claim is within the margin of it.
-        clustered = clusters.label >= 0
-        best_claim = np.full(n, np.inf)
-        best_claim[clustered] = claim[likeliest][clusters.label[clustered]]
-        unspun = clustered & (claim >= best_claim - margin)
+        sources, unspun = named_sources(matrix, weights, clusters.members, config.cluster.source_margin, spun)
     if farm is not None:
         with timer.stage("farm"):
             scores = _farm_scores(farm, label, clusters.relations, clusters.members, unspun)

@@ -29,7 +29,7 @@ from dedup.engine.confirm import DUPLICATE, REWRITE, classify, overlaps
 from dedup.engine.lsh import agreement, band_hashes, band_pairs, sorted_unique
 from dedup.engine.passages import enough
 from dedup.engine.signature import minhash
-from dedup.engine.source import cluster_sources
+from dedup.engine.source import named_sources
 from dedup.engine.tfidf import N_FEATURES, document_frequencies, pair_cosines, tfidf, top_terms
 from dedup.model import unique_ids
 from dedup.spark.arrow import gather, pack, scatter, select, unpack, unpack_rows
@@ -447,7 +447,7 @@ CLUSTER_SCHEMA = (
 def describe_clusters(batches: Iterable[Any], config: ClusterConfig, idf: npt.NDArray[np.float32]) -> Iterator[Any]:
     """Components (root, members' ranks, ids, words, positions, duplicate-graph roots, TF-IDF columns and, when
     the scan scores, `spun` priors, in rank order) -> `CLUSTER_SCHEMA`: each described by the local rules
-    (`cluster.describe`, `source.cluster_sources`): id, relation, members, representative, source, and the ranks
+    (`cluster.describe`, `source.named_sources`): id, relation, members, representative, source, and the ranks
     that may be the source (`unspun`)."""
     import pyarrow as pa
 
@@ -468,13 +468,12 @@ def describe_clusters(batches: Iterable[Any], config: ClusterConfig, idf: npt.ND
         )
         flat = [p for member_priors in priors for p in member_priors]
         spun = None if any(p is None for p in flat) else np.array(flat, dtype=np.float64)
-        likeliest, lead, claim = cluster_sources(matrix, idf, members, spun)
+        sources, unspun_rows = named_sources(matrix, idf, members, config.source_margin, spun)
         for c, (root, ranks, ids, words, positions, dup_roots) in enumerate(zip(*columns, strict=True)):
             cid, relation, rep = describe(ids, words, positions, len(set(dup_roots)) == 1, config)
-            local = int(likeliest[c]) - int(starts[c])
-            source = ids[local] if lead[c] >= config.source_margin else None
-            own = claim[starts[c] : starts[c + 1]]
-            unspun = [r for r, x in zip(ranks, own.tolist(), strict=True) if x >= own[local] - config.source_margin]
+            row = sources[c]
+            source = None if row is None else ids[row - int(starts[c])]
+            unspun = [r for r, may in zip(ranks, unspun_rows[starts[c] : starts[c + 1]].tolist(), strict=True) if may]
             values = (root, cid, relation, ids, ids[rep], source, unspun, ranks)
             for key, value in zip(out, values, strict=True):
                 out[key].append(value)
