@@ -169,13 +169,18 @@ def _stray_byte(error: UnicodeError) -> tuple[str, int]:
 codecs.register_error("dedup-stray-cp1252", _stray_byte)
 
 
+# A byte that is not UTF-8, as errors="surrogateescape" keeps it.
+_STRAY_BYTE = re.compile("[\udc80-\udcff]")
+
+
 def _mostly_utf8(data: bytes) -> str | None:
     """UTF-8 or ASCII bytes with a few stray bytes of another encoding -> the text, the strays read as
     windows-1252; None when the stray bytes are as many as the multi-byte UTF-8 characters and more than 2%
     of the bytes or two (a file in a legacy encoding, for charset detection)."""
     text = data.decode("utf-8-sig", errors="surrogateescape")
-    strays = sum(1 for ch in text if "\udc80" <= ch <= "\udcff")
-    wide = sum(1 for ch in text if ch > "\x7f") - strays
+    # Counted by the str machinery, not a Python loop: a legacy file of megabytes comes through here.
+    strays = len(_STRAY_BYTE.findall(text))
+    wide = len(text) - len(text.encode("ascii", "ignore")) - strays
     if wide <= strays and strays > max(2, len(data) // 50):
         return None
     return data.decode("utf-8-sig", errors="dedup-stray-cp1252")
@@ -550,11 +555,19 @@ class Corpus:
         self.skipped.clear()
         return list(self._walk())
 
-    def _jobs(self, path: Path, rel: str) -> Iterator[FileJob]:
+    def _jobs(self, path: Path, rel: str, files: dict[tuple[int, int], str]) -> Iterator[FileJob]:
+        # The jobs of one file, or none when it was met already (`files`: the id each file was first met as).
         try:
-            size = path.stat().st_size
+            info = path.stat()
         except OSError:
             size = 0  # read_file reports why
+        else:
+            key = (info.st_dev, info.st_ino)
+            if key in files:
+                self.skipped.append(Skipped(rel, f"the same file as {files[key]}: read once"))
+                return
+            files[key] = rel
+            size = info.st_size
         if size > PART_BYTES and _jsonl_lines(path.name, _kind(path.name)[1]):
             try:
                 parts = jsonl_parts(path, size, PART_BYTES)
@@ -572,24 +585,15 @@ class Corpus:
         for root in self.paths:
             root_path = Path(root)
             prefix = f"{root_path.as_posix().rstrip('/')}/" if self.prefixed and root_path.is_dir() else ""
-            repeated = False
-            for job in self._root_jobs(root_path, prefix, folders):
-                if job.part is None or job.part.start == 0:  # a file's first (or only) job decides for all of it
-                    key = _file_key(job.path)
-                    first_as = files.get(key) if key is not None else None
-                    repeated = first_as is not None
-                    if first_as is not None:
-                        self.skipped.append(Skipped(job.rel, f"the same file as {first_as}: read once"))
-                    elif key is not None:
-                        files[key] = job.rel
-                if not repeated:
-                    yield job
+            yield from self._root_jobs(root_path, prefix, folders, files)
 
-    def _root_jobs(self, root_path: Path, prefix: str, folders: set[tuple[int, int]]) -> Iterator[FileJob]:
-        # The files under one path given, ids `prefix` + their path relative to it; `folders` are the folders
-        # already walked, from any path.
+    def _root_jobs(
+        self, root_path: Path, prefix: str, folders: set[tuple[int, int]], files: dict[tuple[int, int], str]
+    ) -> Iterator[FileJob]:
+        # The files under one path given, ids `prefix` + their path relative to it; `folders` and `files` are
+        # the folders and files already met, from any path.
         if not root_path.is_dir():
-            yield from self._jobs(root_path, _display(root_path.as_posix()))
+            yield from self._jobs(root_path, _display(root_path.as_posix()), files)
             return
 
         def shown(path: Path) -> str:
@@ -621,7 +625,7 @@ class Corpus:
                 if name.startswith("."):
                     self.skipped.append(Skipped(shown(here / name), "hidden file"))
                     continue
-                yield from self._jobs(here / name, shown(here / name))
+                yield from self._jobs(here / name, shown(here / name), files)
 
     def read(self, jobs: Iterable[FileJob]) -> Iterator[Document]:
         """The documents of `jobs`, read here in order; what cannot be read goes to `skipped`."""
@@ -640,15 +644,6 @@ class Corpus:
 
     def __iter__(self) -> Iterator[Document]:
         return self.read(self.jobs())
-
-
-def _file_key(path: str) -> tuple[int, int] | None:
-    # A file's identity (device, inode), so one file given twice, or reached by two paths, is read once.
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return info.st_dev, info.st_ino
 
 
 # What the head of an HTML page holds, and no plain text begins with.
