@@ -282,3 +282,26 @@ def test_a_scan_reads_a_text_from_standard_input_beside_files() -> None:
     assert done.exit_code == 0, done.output
     pairs = json.loads(done.stdout)["pairs"]
     assert [(p["a"], p["b"], p["relation"]) for p in pairs] == [("-", "harbor-bridge-vote.txt", "duplicate")]
+
+
+def test_a_page_of_more_tags_than_any_article_is_read_as_its_visible_text_without_article_extraction() -> None:
+    from dedup.text.html import MAX_TAGS, extract_html
+
+    menu = "<nav><a>Home</a></nav><script>var x = 1;</script>"
+    page = f"<html><body>{menu}<p>First words.</p>{'<i>x</i>' * MAX_TAGS}</body></html>"
+    main, chrome = extract_html(page)
+    assert main.startswith("Home\nFirst words.") and "var x" not in main
+    assert chrome == ""
+
+
+def test_a_text_longer_than_an_article_is_scored_on_its_first_part_and_says_so() -> None:
+    from dedup.farm.text import MAX_SCORED_CHARS
+
+    para = "The council met on Tuesday and voted to repave the harbor road before the winter storms.\n"
+    text = para * (MAX_SCORED_CHARS // len(para) + 50)
+    head = text[: text.rfind("\n", 0, MAX_SCORED_CHARS + 1)]
+    long = dedup.score(text)
+    assert long.score == dedup.score(head).score
+    assert long.note == f"scored the first {len(head):,} of {len(text):,} characters"
+    scanned = dedup.scan([dedup.Document("long", text), dedup.Document("other", "A different story altogether.")])
+    assert scanned.documents[0].farm_score == pytest.approx(long.score)

@@ -49,7 +49,9 @@ class StatsFormat(StrEnum):
 
 
 def add(
-    paths: Annotated[list[Path], typer.Argument(help="Files and folders to add (folders recursively).")],
+    paths: Annotated[
+        list[Path], typer.Argument(metavar="PATH", help="Files and folders to add (folders recursively).")
+    ],
     index: IndexLocation,
     fmt: Annotated[AddFormat, typer.Option("--format", "-f", help="Output format.")] = AddFormat.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
@@ -108,7 +110,9 @@ def _kernels(farm: bool) -> tuple[Any, ...]:
 
 
 def check(
-    paths: Annotated[list[Path], typer.Argument(help="Files and folders to check (folders recursively).")],
+    paths: Annotated[
+        list[Path], typer.Argument(metavar="PATH", help="Files and folders to check (folders recursively).")
+    ],
     index: IndexLocation,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
@@ -186,7 +190,7 @@ def verify(index: IndexLocation) -> None:
 
 
 def remove(
-    ids: Annotated[list[str], typer.Argument(help="Ids of the documents to remove.")],
+    ids: Annotated[list[str], typer.Argument(metavar="ID", help="Ids of the documents to remove.")],
     index: IndexLocation,
 ) -> None:
     """Remove documents from an index by id (an id not there is reported, not an error).

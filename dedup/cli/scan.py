@@ -34,7 +34,8 @@ def scan(
     paths: Annotated[
         list[str],
         typer.Argument(
-            help="Files and folders to scan (folders recursively); with --engine spark also URIs (s3a://...)."
+            metavar="PATH",
+            help="Files and folders to scan (folders recursively); with --engine spark also URIs (s3a://...).",
         ),
     ],
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,

@@ -27,7 +27,8 @@ class ScoreFormat(StrEnum):
 
 def score(
     sources: Annotated[
-        list[str], typer.Argument(help="Files (.txt, .md, .html, .json/.jsonl), or - for standard input.")
+        list[str],
+        typer.Argument(metavar="FILE", help="Files (.txt, .md, .html, .json/.jsonl), or - for standard input."),
     ],
     fmt: Annotated[
         ScoreFormat,

@@ -22,7 +22,7 @@ from dedup.farm.lexicon import style_table
 from dedup.farm.prose import load_prose, prose_batch
 from dedup.farm.score import MESSAGES, MIN_ENGLISH_SHARE, SIGNALS, measure, suffix
 from dedup.farm.signals import CODES, ENGLISH, measure_texts
-from dedup.farm.text import Article, encode_batch, layout_encoded
+from dedup.farm.text import Article, encode_batch, layout_encoded, scored_part
 from dedup.model import Document
 from dedup.text.utf8 import byte_view
 
@@ -125,7 +125,7 @@ class FarmInput:
     @classmethod
     def of(cls, documents: Sequence[Document]) -> FarmInput:
         """The input of `documents`."""
-        data, offsets = encode_batch([doc.text for doc in documents])
+        data, offsets = encode_batch([scored_part(doc.text) for doc in documents])
         return cls(data, offsets, {d: doc.chrome for d, doc in enumerate(documents) if doc.chrome})
 
 

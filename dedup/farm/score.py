@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Mapping
 
@@ -12,7 +13,7 @@ from dedup.farm.lexicon import FUNCTION_WORD, lexicon
 from dedup.farm.prose import explain, prose_logit
 from dedup.farm.result import Evidence, FarmScore, Reason
 from dedup.farm.signals import CODES, ENGLISH, MAX_SPANS, Measure, measured
-from dedup.farm.text import MAX_FARM_CHROME_WORDS, Article, parse
+from dedup.farm.text import MAX_FARM_CHROME_WORDS, Article, parse, scored_part
 
 __all__ = [
     "MESSAGES",
@@ -266,7 +267,7 @@ def score(
         raise InputError(f"cannot score a {type(text).__name__}: pass the article's text as a str")
     if html is not None and not isinstance(html, str):
         raise InputError(f"html must be a str, not {type(html).__name__}")
-    a = parse(text)
+    a = parse(scored_part(text))
     if a.empty:
         raise InputError("nothing to score: the text has no words")
     chrome = None
@@ -275,4 +276,8 @@ def score(
 
         chrome = extract_html(html)[1]
     measures = measure(a, chrome=chrome, context=context)
-    return score_article(a, measures, threshold=threshold, doc_id=doc_id, html=html, chrome=chrome or "")
+    result = score_article(a, measures, threshold=threshold, doc_id=doc_id, html=html, chrome=chrome or "")
+    if len(a.text) < len(text):
+        read = f"scored the first {len(a.text):,} of {len(text):,} characters"
+        result = dataclasses.replace(result, note=f"{read}; {result.note}" if result.note else read)
+    return result

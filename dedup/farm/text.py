@@ -53,6 +53,7 @@ __all__ = [
     "FARM_CHROME",
     "HEADING",
     "KINDS",
+    "MAX_SCORED_CHARS",
     "PROSE",
     "TITLE",
     "Article",
@@ -70,6 +71,7 @@ __all__ = [
     "lines_batch",
     "parse",
     "prose_batch",
+    "scored_part",
 ]
 
 TITLE, HEADING, CHROME, FARM_CHROME, DATE, PROSE = "title", "heading", "chrome", "farm_chrome", "date", "prose"
@@ -634,6 +636,24 @@ class Article:
         """The character span of prose words `first..last - 1`."""
         starts, ends = self.offsets
         return starts[first], ends[last - 1]
+
+
+# A farm verdict is about an article; past this many characters the rest of a text (a book, a log, a dump
+# given as one document) adds no evidence but time and memory that grow with it, so it is not read.
+MAX_SCORED_CHARS = 200_000
+
+
+def scored_part(text: str) -> str:
+    """The part of `text` the scorer reads: all of it, or its first `MAX_SCORED_CHARS` characters, cut at the
+    last line break before the limit when that keeps at least half of them.
+
+    >>> len(scored_part("a" * (MAX_SCORED_CHARS + 5))) == MAX_SCORED_CHARS
+    True
+    """
+    if len(text) <= MAX_SCORED_CHARS:
+        return text
+    cut = text.rfind("\n", 0, MAX_SCORED_CHARS + 1)
+    return text[: cut if cut >= MAX_SCORED_CHARS // 2 else MAX_SCORED_CHARS]
 
 
 def parse(text: str) -> Article:

@@ -1,16 +1,21 @@
 """An HTML page -> its main text and the rest of its visible text (chrome): trafilatura for the article,
-lxml for the page's text nodes, and a tree-less tokenizer for pages nested past libxml2's depth limit."""
+lxml for the page's text nodes, and a tree-less tokenizer for pages nested past libxml2's depth limit or
+with more than `MAX_TAGS` tags."""
 
 from __future__ import annotations
 
 import functools
+import io
 import re
-from html.parser import HTMLParser
 
-__all__ = ["extract_html"]
+__all__ = ["MAX_TAGS", "extract_html"]
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
+
+# Past this many tags a page is read by the tokenizer that keeps no tree: the tree and the article extraction
+# take time and memory that grow with the tags far faster than with the bytes, and no article has this many.
+MAX_TAGS = 100_000
 
 # Elements whose text a reader never sees.
 _HIDDEN_TAGS = ("script", "style", "noscript", "template")
@@ -26,6 +31,8 @@ def extract_html(html: str) -> tuple[str, str]:
 
     # Control characters have no place in HTML, and lxml refuses to move text that holds one.
     html = _CONTROL.sub("", html)
+    if html.count("<") > MAX_TAGS:
+        return _visible_text(html), ""
     parser = lxml_html.HTMLParser()
     try:
         tree = lxml_html.fromstring(html, parser=parser)
@@ -52,36 +59,49 @@ def extract_html(html: str) -> tuple[str, str]:
     return main, chrome
 
 
-class _TextCollector(HTMLParser):
-    # Text outside script, style and the like; a line break at each block-level tag.
+class _TextCollector:
+    # An lxml parser target: text outside script, style and the like, a line break at each block-level tag,
+    # and no tree kept (huge_tree lifts libxml2's depth limit, which matters only for a tree).
     HIDDEN = frozenset((*_HIDDEN_TAGS, "head"))
     BLOCKS = frozenset(("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article"))
 
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
+        self.parts = io.StringIO()
         self.hidden = 0
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    def start(self, tag: str, attrib: object) -> None:
         if tag in self.HIDDEN:
             self.hidden += 1
         elif tag in self.BLOCKS:
-            self.parts.append("\n")
+            self.parts.write("\n")
 
-    def handle_endtag(self, tag: str) -> None:
+    def end(self, tag: str) -> None:
         if tag in self.HIDDEN:
             self.hidden = max(0, self.hidden - 1)
         elif tag in self.BLOCKS:
-            self.parts.append("\n")
+            self.parts.write("\n")
 
-    def handle_data(self, data: str) -> None:
+    def data(self, data: str) -> None:
         if not self.hidden:
-            self.parts.append(data)
+            self.parts.write(data)
+
+    def comment(self, text: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 def _visible_text(html: str) -> str:
+    from lxml import etree
+
     collector = _TextCollector()
-    collector.feed(html)
-    collector.close()
-    lines = (" ".join(line.split()) for line in "".join(collector.parts).split("\n"))
+    parser = etree.HTMLParser(target=collector, huge_tree=True)
+    try:
+        parser.feed(html)
+        parser.close()
+    except etree.LxmlError:
+        pass  # what was read before the parser gave up is still the page's text
+    collector.parts.seek(0)
+    lines = (" ".join(line.split()) for line in collector.parts)
     return "\n".join(line for line in lines if line)
