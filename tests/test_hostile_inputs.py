@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import itertools
 import json
 import sys
@@ -282,6 +283,15 @@ def test_a_scan_reads_a_text_from_standard_input_beside_files() -> None:
     assert done.exit_code == 0, done.output
     pairs = json.loads(done.stdout)["pairs"]
     assert [(p["a"], p["b"], p["relation"]) for p in pairs] == [("-", "harbor-bridge-vote.txt", "duplicate")]
+
+
+def test_the_library_scans_a_binary_stream_as_the_cli_scans_standard_input(tmp_path: Path) -> None:
+    (tmp_path / "c.txt").write_text("The ferry leaves at noon from the north pier.", encoding="utf-8")
+    feed = io.BytesIO(b'{"id": "a", "text": "The ferry leaves at noon."}\n{oops\n{"id": "b", "text": "x y z"}\n')
+    result = dedup.scan([tmp_path, feed])
+    assert sorted(d.id for d in result.documents) == ["a", "b", "c.txt"]
+    assert [s.path for s in result.skipped] == ["-:2"] and result.summary is not None
+    assert result.summary.skipped == 1
 
 
 def test_a_page_of_more_tags_than_any_article_is_read_as_its_visible_text_without_article_extraction() -> None:

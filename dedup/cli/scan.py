@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import sys
-from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,7 +15,7 @@ from dedup.config import FRACTION, NUM_PERM, PASSAGE_WINDOW, SEED, SHINGLE_SIZE,
 from dedup.errors import ConfigError
 from dedup.io.report.scan import render, render_table
 from dedup.io.sources import DEFAULT_MAX_BYTES
-from dedup.model import DUPLICATE, REWRITE, ScanResult, Skipped, skipped_order
+from dedup.model import DUPLICATE, REWRITE, ScanResult
 from dedup.scan.api import scan as scan_paths
 
 __all__ = ["scan"]
@@ -158,15 +157,8 @@ def scan(
     if engine is Engine.spark and output is not None and (parquet or fmt is Format.jsonl):
         _scan_on_spark_to_files(paths, str(output), parquet, master, max_bytes, config)
         return
-    inputs: list[Any] = list(paths)
-    piped_skips: list[Skipped] = []
-    if "-" in paths:  # standard input: its documents join the files'
-        from dedup.io.sources import read_stdin
-
-        piped, piped_skips = read_stdin(sys.stdin.buffer, max_bytes)
-        inputs = [p for p in paths if p != "-"] + piped
-        if not piped and not inputs:
-            raise nothing_read(len(piped_skips))
+    # Standard input (`-`) is read by the library as a stream; its documents join the files'.
+    inputs: list[Any] = [sys.stdin.buffer if p == "-" else p for p in paths]
     kernels = _kernels(score) if engine is Engine.local and not quiet else ()
     with first_run_note(*kernels):
         result = with_progress(
@@ -176,10 +168,6 @@ def scan(
                 inputs, max_bytes=max_bytes, progress=progress, engine=engine.value, master=master, **settings
             ),
         )
-    if piped_skips:  # what standard input could not give is listed with the files' skipped inputs
-        skipped = tuple(sorted((*result.skipped, *piped_skips), key=skipped_order))
-        summary = None if result.summary is None else replace(result.summary, skipped=len(skipped))
-        result = replace(result, skipped=skipped, summary=summary)
     write_report(_rendered(result, fmt), output)
     if not result.documents:
         raise nothing_read(len(result.skipped))

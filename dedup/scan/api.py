@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import os
 from collections.abc import Callable, Iterable
 from itertools import chain
 
 from dedup.config import scan_config
 from dedup.errors import ConfigError, InputError
-from dedup.io.sources import DEFAULT_MAX_BYTES, Corpus
+from dedup.io.sources import DEFAULT_MAX_BYTES, Corpus, read_stdin
 from dedup.jit import cores
-from dedup.model import Document, ScanResult
+from dedup.model import Document, ScanResult, Skipped, skipped_order
 from dedup.scan.parallel import FilePool, worth_a_pool
 from dedup.scan.pipeline import featurize_batches, scan_batches, scan_documents
 
 __all__ = ["scan"]
 
-Input = str | os.PathLike[str] | Document
+# A binary stream (standard input's `sys.stdin.buffer`) is read as `dedup scan -` reads it.
+Input = str | os.PathLike[str] | Document | io.IOBase
 
 
 def scan(
@@ -29,7 +32,8 @@ def scan(
     master: str | None = None,
     **settings: object,
 ) -> ScanResult:
-    """Find duplicate and rewrite clusters among files, folders (recursively) and `Document` objects.
+    """Find duplicate and rewrite clusters among files, folders (recursively), `Document` objects and binary
+    streams (such as `sys.stdin.buffer`: JSON lines when it starts with a JSON object, else one document).
 
     `settings` are the scan options by name (`k`, `num_perm`, `seed`, `duplicate_threshold`,
     `rewrite_threshold`, `duplicate_containment`, `excerpt_containment`, `duplicate_jaccard`, `duplicate_cosine`,
@@ -47,12 +51,18 @@ def scan(
         raise ConfigError(f"engine={engine!r} -- use 'local' or 'spark'.")
     if engine == "local" and (spark is not None or master is not None):
         raise ConfigError("spark= and master= apply to engine='spark' only -- pass engine='spark' too.")
-    items = [inputs] if isinstance(inputs, str | os.PathLike | Document) else list(inputs)
+    items = [inputs] if isinstance(inputs, str | os.PathLike | Document | io.IOBase) else list(inputs)
     paths = [i for i in items if isinstance(i, str | os.PathLike)]
     documents = [i for i in items if isinstance(i, Document)]
-    if len(paths) + len(documents) != len(items):
-        odd = next(i for i in items if not isinstance(i, str | os.PathLike | Document))
-        raise InputError(f"cannot scan a {type(odd).__name__}: pass paths or dedup.Document objects")
+    streams = [i for i in items if isinstance(i, io.IOBase)]
+    if len(paths) + len(documents) + len(streams) != len(items):
+        odd = next(i for i in items if not isinstance(i, str | os.PathLike | Document | io.IOBase))
+        raise InputError(f"cannot scan a {type(odd).__name__}: pass paths, dedup.Document objects or a stream")
+    piped: list[Skipped] = []
+    for piped_input in streams:
+        read, skips = read_stdin(piped_input, max_bytes)  # type: ignore[arg-type]
+        documents += read
+        piped += skips
     # A text passed where a path goes would otherwise read as a missing file.
     text = next((p for p in paths if isinstance(p, str) and len(p.split()) > 2 and not os.path.lexists(p)), None)
     if text is not None:
@@ -66,15 +76,27 @@ def scan(
     if engine == "spark":
         from dedup.spark import scan_spark
 
-        return scan_spark(items, config, spark=spark, master=master, max_bytes=max_bytes, progress=progress).collect()
+        on_spark = [*paths, *documents]
+        result = scan_spark(on_spark, config, spark=spark, master=master, max_bytes=max_bytes, progress=progress)
+        return _with_skipped(result.collect(), piped)
     workers = config.workers or cores()
     if not paths:
-        return scan_documents(documents, config, progress=progress)
+        return scan_documents(documents, config, skipped=piped, progress=progress)
     corpus = Corpus(paths, max_bytes=max_bytes)
     jobs = corpus.jobs()
+    corpus.skipped += piped
     if worth_a_pool(jobs, workers):
         with FilePool(jobs, config, workers, corpus.skipped) as pool:
             batches = chain(pool.batches(), featurize_batches(documents, config))
             return scan_batches(batches, config, skipped=corpus.skipped, progress=progress)
     stream = chain(corpus.read(jobs), documents)
     return scan_documents(stream, config, skipped=corpus.skipped, progress=progress)
+
+
+def _with_skipped(result: ScanResult, skipped: list[Skipped]) -> ScanResult:
+    # What a stream could not give, listed with the files' skipped inputs (Spark reads only the paths).
+    if not skipped:
+        return result
+    rows = tuple(sorted((*result.skipped, *skipped), key=skipped_order))
+    summary = None if result.summary is None else dataclasses.replace(result.summary, skipped=len(rows))
+    return dataclasses.replace(result, skipped=rows, summary=summary)
