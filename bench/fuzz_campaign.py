@@ -27,9 +27,9 @@ DONE = re.compile(r"Done (\d+) runs in (\d+) second")
 STAT = re.compile(r"#(\d+)\s+\w+\s+cov: (\d+)")
 
 
-def run(minutes: float, work: Path) -> list[dict[str, object]]:
+def run(minutes: float, work: Path, targets: tuple[str, ...]) -> list[dict[str, object]]:
     procs = {}
-    for target in TARGETS:
+    for target in targets:
         corpus = work / target
         corpus.mkdir(parents=True, exist_ok=True)
         log = (work / f"{target}.log").open("w")
@@ -70,17 +70,19 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--work", type=Path, default=None, help="corpus and log folder (default: temporary)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "fuzz.md")
+    parser.add_argument("--targets", nargs="+", choices=TARGETS, default=list(TARGETS))
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="dedup-fuzz-"))
     work.mkdir(parents=True, exist_ok=True)
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    rows = run(args.minutes, work)
+    targets = tuple(args.targets)
+    rows = run(args.minutes, work, targets)
     lines = [
         "# Fuzzing campaign",
         "",
-        f"`python bench/fuzz_campaign.py --minutes {args.minutes:g}` (dedup {dedup.__version__}, started {started}):",
-        f"the {len(TARGETS)} targets of `bench/fuzz.py` at once, one libFuzzer process each, on "
-        f"{os.cpu_count()} cores.",
+        f"`python bench/fuzz_campaign.py --minutes {args.minutes:g} --targets {' '.join(targets)}` (dedup "
+        f"{dedup.__version__}, started {started}): {len(targets)} target(s) of `bench/fuzz.py` at once, one "
+        f"libFuzzer process each, on {os.cpu_count()} cores.",
         "",
         "| target | inputs run | seconds | coverage (edges) | corpus kept | crashes |",
         "|---|---:|---:|---:|---:|---|",
