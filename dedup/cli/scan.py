@@ -39,12 +39,13 @@ def scan(
     ],
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     output: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--output",
             "-o",
+            metavar="PATH",
             help="Write the report to this file. With --engine spark: a new folder of part files for --format jsonl, "
-            "or Parquet datasets when the name ends in .parquet.",
+            "or Parquet datasets when the name ends in .parquet; there also a URI (s3a://bucket/report/).",
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -147,16 +148,23 @@ def scan(
         config = scan_config(**settings)
     except ConfigError as err:  # an option's value: a usage error, as typer's own range checks make it
         raise typer.BadParameter(str(err)) from err
-    parquet = output is not None and output.name.lower().endswith(".parquet")
-    if output is not None and output.exists() and any(_same_file(output, p) for p in paths):
-        raise typer.BadParameter(f"{output} is also an input: the report would overwrite it", param_hint="--output")
+    # A URI is handed to Spark as typed: a Path would fold its `//` and lose the bucket.
+    parquet = output is not None and output.rstrip("/").lower().endswith(".parquet")
     if engine is Engine.local and master is not None:
         raise typer.BadParameter("--master applies to --engine spark only", param_hint="--master")
     if engine is Engine.local and parquet:
         raise typer.BadParameter("Parquet output needs --engine spark", param_hint="--output")
     if engine is Engine.spark and output is not None and (parquet or fmt is Format.jsonl):
-        _scan_on_spark_to_files(paths, str(output), parquet, master, max_bytes, config)
+        _scan_on_spark_to_files(paths, output, parquet, master, max_bytes, config)
         return
+    if output is not None and "://" in output:
+        raise typer.BadParameter(
+            f"{output} is a URI: only --engine spark with --format jsonl or a .parquet name writes there",
+            param_hint="--output",
+        )
+    report = None if output is None else Path(output)
+    if report is not None and report.exists() and any(_same_file(report, p) for p in paths):
+        raise typer.BadParameter(f"{output} is also an input: the report would overwrite it", param_hint="--output")
     # Standard input (`-`) is read by the library as a stream; its documents join the files'.
     inputs: list[Any] = [sys.stdin.buffer if p == "-" else p for p in paths]
     kernels = _kernels(score) if engine is Engine.local and not quiet else ()
@@ -168,7 +176,7 @@ def scan(
                 inputs, max_bytes=max_bytes, progress=progress, engine=engine.value, master=master, **settings
             ),
         )
-    write_report(_rendered(result, fmt), output)
+    write_report(_rendered(result, fmt), report)
     if not result.documents:
         raise nothing_read(len(result.skipped))
 
