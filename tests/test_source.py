@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from hypothesis import given
+from hypothesis import strategies as st
 
 import dedup
 from dedup import Document
-from dedup.engine.source import cluster_sources, coverage
+from dedup.engine.source import cluster_sources, coverage, named_sources, undominated
 
 # An invented story, and two spins that each retell part of it in other words, dropping what the other keeps.
 SOURCE = (
@@ -54,6 +56,28 @@ def test_a_prior_against_machine_prose_decides_between_equal_claims() -> None:
     matrix = sp.csr_matrix(np.array([[1, 1], [1, 1]], dtype=np.float32))
     best, lead, _ = cluster_sources(matrix, np.ones(2), [[0, 1]], spun=np.array([0.9, 0.1]))
     assert best.tolist() == [1] and lead[0] > 0.0
+
+
+def test_a_member_no_other_beats_on_both_coverage_and_prior_may_be_the_source() -> None:
+    # Member 1 expands member 0 (keeps all of it, adds more) and leads on the claim; member 0 reads as more
+    # human, so it may still be the source; member 2 is beaten by member 1 on both counts.
+    matrix = sp.csr_matrix(np.array([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1], [1, 1, 0, 0, 1, 1]], dtype=np.float32))
+    spun = np.array([0.2, 0.3, 0.9])
+    sources, unspun = named_sources(matrix, np.ones(6), [[0, 1, 2]], margin=0.05, spun=spun)
+    assert sources == [1]
+    assert unspun.tolist() == [True, True, False]
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 100), st.integers(0, 100)), min_size=1, max_size=12),
+    st.floats(0, 20),
+)
+def test_the_likeliest_source_under_any_prior_weight_is_undominated(
+    members: list[tuple[int, int]], weight: float
+) -> None:
+    cover, spun = (np.array(x, dtype=np.float64) / 100 for x in zip(*members, strict=True))
+    best = int(np.argmax(cover - weight * spun))
+    assert undominated(cover, spun, [range(len(members))])[best]
 
 
 def test_a_scan_names_the_source_of_its_spins_whatever_the_input_order() -> None:
