@@ -369,8 +369,9 @@ def test_a_spark_scan_collects_to_the_local_result_and_writes_parquet(spark: Any
 
     page = (FARM / "farm-page.html").read_text(encoding="utf-8")
     documents = [
-        Document("b", ARTICLE * 5),
-        Document("a", ARTICLE * 5),
+        # Copies of one text: their dates tell the source, and travel with each document on Spark.
+        Document("b", ARTICLE * 5, published=1_709_600_000.0),
+        Document("a", ARTICLE * 5, published=1_709_510_400.0),
         Document("a", "An unrelated note on gardening, the tomatoes and the long dry summer. " * 4),
         Document("page", page[:200], chrome=page[200:]),  # the page furniture counts in its farm score
     ]
@@ -394,7 +395,7 @@ def test_a_spark_scan_collects_to_the_local_result_and_writes_parquet(spark: Any
             "relation": "duplicate",
             "members": ["a", "b"],
             "representative": "a",
-            "source": None,
+            "source": "a",
         }
     ]
     pair = result.pairs[0]

@@ -12,6 +12,10 @@ by a prior: how likely it is to be a spin itself (the content-farm scorer's mach
 best claim is the likeliest source; a scan names it where it leads the next by a clear margin (copies of one
 text cover each other alike, and their source cannot be told from the text).
 
+A date, where the input gives one, comes first: when every member of a cluster states when it was published and
+one was published before all the others, it is the source, and the only member that may be. Otherwise (some
+members undated, or the earliest date shared) the text decides, as below.
+
 Which member may be the source is a wider question than which is likeliest: a member that no other member
 beats on both counts, coverage and (lower) machine-prose probability, is the source under some weighing of the
 two, so no spin signal may count against it (a Pareto front, whatever the weight).
@@ -25,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-__all__ = ["SPIN_PRIOR_WEIGHT", "cluster_sources", "coverage", "named_sources", "undominated"]
+__all__ = ["SPIN_PRIOR_WEIGHT", "cluster_sources", "coverage", "earliest", "named_sources", "undominated"]
 
 # How much a member's probability of being machine-written counts against its claim, against coverage (a
 # share in [0, 1]). Spins that polish or expand a text keep nearly all of it, so coverage alone often ties them
@@ -132,11 +136,14 @@ def named_sources(
     members: Sequence[Sequence[int]],
     margin: float,
     spun: npt.NDArray[np.float64] | None = None,
+    published: npt.NDArray[np.float64] | None = None,
 ) -> tuple[list[int | None], npt.NDArray[np.bool_]]:
     """The rule of every engine: each cluster's source (a row of `matrix`) where its claim leads the next by
     `margin`, else None; and, per row, whether it may be its cluster's source (the likeliest, every member whose
     claim is within `margin` of it and, given `spun`, every member no other beats on both coverage and prior:
-    `undominated`), which no spin signal may count against.
+    `undominated`), which no spin signal may count against. `published[d]`, when given, is when document `d`
+    was published (NaN where unknown): a cluster whose members all have one and one earliest has that one as
+    its source, and as the only member that may be.
 
     >>> m = sp.csr_matrix(np.array([[1, 1, 1, 1], [1, 1, 0, 0], [0, 0, 1, 1], [5, 5, 5, 5]], dtype=np.float32))
     >>> sources, unspun = named_sources(m, np.ones(4), [[0, 1, 2]], margin=0.1)
@@ -153,4 +160,25 @@ def named_sources(
     unspun: npt.NDArray[np.bool_] = claim >= best_claim - margin  # NaN outside clusters: False
     if spun is not None:
         unspun |= undominated(cover, spun, members)
+    if published is not None:
+        for c, group in enumerate(members):
+            rows = np.asarray(group, dtype=np.int64)
+            first = earliest(published[rows])
+            if first is not None:
+                sources[c] = int(rows[first])
+                unspun[rows] = False
+                unspun[rows[first]] = True
     return sources, unspun
+
+
+def earliest(published: npt.NDArray[np.float64]) -> int | None:
+    """The index of the one date before all the others, or None when any is unknown (NaN) or the earliest is
+    shared.
+
+    >>> earliest(np.array([3.0, 1.0, 2.0])), earliest(np.array([1.0, 1.0, 2.0])), earliest(np.array([np.nan, 1.0]))
+    (1, None, None)
+    """
+    if published.shape[0] < 2 or np.isnan(published).any():
+        return None
+    order = np.argsort(published, kind="stable")
+    return int(order[0]) if published[order[0]] < published[order[1]] else None
