@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import dedup
 from dedup import Document
-from dedup.engine.source import cluster_sources, coverage, named_sources, undominated
+from dedup.engine.source import DATE_MARGIN, cluster_sources, coverage, named_sources, undominated
 
 # An invented story, and two spins that each retell part of it in other words, dropping what the other keeps.
 SOURCE = (
@@ -86,16 +86,19 @@ def test_the_likeliest_source_under_any_prior_weight_is_undominated(
 
 def test_a_date_before_every_other_members_names_the_source_and_only_it_may_be() -> None:
     matrix = sp.csr_matrix(np.array([[1, 1, 1, 1], [1, 1, 0, 0], [0, 0, 1, 1]], dtype=np.float32))
-    published = np.array([300.0, 100.0, 200.0])
+    published = np.array([3.0, 1.0, 2.0]) * DATE_MARGIN
     sources, unspun = named_sources(matrix, np.ones(4), [[0, 1, 2]], margin=0.05, published=published)
     assert sources == [1]
     assert unspun.tolist() == [False, True, False]
 
 
-@pytest.mark.parametrize("published", [[np.nan, 100.0, 200.0], [100.0, 100.0, 200.0]])
-def test_without_a_date_for_every_member_or_with_a_shared_earliest_the_text_decides(published: list[float]) -> None:
+@pytest.mark.parametrize("published", [[np.nan, 1.0, 2.0], [1.0, 1.0, 2.0], [3.0, 1.5, 1.0]])
+def test_without_a_date_for_every_member_or_a_day_ahead_the_text_decides(published: list[float]) -> None:
+    # A date alone stands for any time of its day, and a time without a zone may be hours off: dates less than
+    # a day apart do not order their pages.
     matrix = sp.csr_matrix(np.array([[1, 1, 1, 1], [1, 1, 0, 0], [0, 0, 1, 1]], dtype=np.float32))
-    sources, _ = named_sources(matrix, np.ones(4), [[0, 1, 2]], margin=0.05, published=np.array(published))
+    dates = np.array(published) * DATE_MARGIN
+    sources, _ = named_sources(matrix, np.ones(4), [[0, 1, 2]], margin=0.05, published=dates)
     assert sources == [0]
 
 

@@ -13,8 +13,8 @@ best claim is the likeliest source; a scan names it where it leads the next by a
 text cover each other alike, and their source cannot be told from the text).
 
 A date, where the input gives one, comes first: when every member of a cluster states when it was published and
-one was published before all the others, it is the source, and the only member that may be. Otherwise (some
-members undated, or the earliest date shared) the text decides, as below.
+one was published at least `DATE_MARGIN` before all the others, it is the source, and the only member that may
+be. Otherwise (some members undated, or the earliest dates too close to order) the text decides, as below.
 
 Which member may be the source is a wider question than which is likeliest: a member that no other member
 beats on both counts, coverage and (lower) machine-prose probability, is the source under some weighing of the
@@ -29,13 +29,25 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-__all__ = ["SPIN_PRIOR_WEIGHT", "cluster_sources", "coverage", "earliest", "named_sources", "undominated"]
+__all__ = [
+    "DATE_MARGIN",
+    "SPIN_PRIOR_WEIGHT",
+    "cluster_sources",
+    "coverage",
+    "earliest",
+    "named_sources",
+    "undominated",
+]
 
 # How much a member's probability of being machine-written counts against its claim, against coverage (a
 # share in [0, 1]). Spins that polish or expand a text keep nearly all of it, so coverage alone often ties them
 # with their source or puts them ahead; a spin's machine prose tells them apart more often than its content does
 # (bench/results/farm_spins.md), so the prior weighs more than coverage.
 SPIN_PRIOR_WEIGHT = 3.0
+
+# How much earlier than every other member a date must be to name the source (seconds): a day, as a date
+# without a time stands for any moment of its day, and a time without a zone is read as UTC, hours off.
+DATE_MARGIN = 86_400.0
 
 
 def coverage(
@@ -142,8 +154,8 @@ def named_sources(
     `margin`, else None; and, per row, whether it may be its cluster's source (the likeliest, every member whose
     claim is within `margin` of it and, given `spun`, every member no other beats on both coverage and prior:
     `undominated`), which no spin signal may count against. `published[d]`, when given, is when document `d`
-    was published (NaN where unknown): a cluster whose members all have one and one earliest has that one as
-    its source, and as the only member that may be.
+    was published (seconds, NaN where unknown): a cluster whose members all have one and one earliest by
+    `DATE_MARGIN` has that one as its source, and as the only member that may be.
 
     >>> m = sp.csr_matrix(np.array([[1, 1, 1, 1], [1, 1, 0, 0], [0, 0, 1, 1], [5, 5, 5, 5]], dtype=np.float32))
     >>> sources, unspun = named_sources(m, np.ones(4), [[0, 1, 2]], margin=0.1)
@@ -171,14 +183,15 @@ def named_sources(
     return sources, unspun
 
 
-def earliest(published: npt.NDArray[np.float64]) -> int | None:
-    """The index of the one date before all the others, or None when any is unknown (NaN) or the earliest is
-    shared.
+def earliest(published: npt.NDArray[np.float64], margin: float = DATE_MARGIN) -> int | None:
+    """The index of the date at least `margin` before all the others, or None when there is none or any date is
+    unknown (NaN).
 
-    >>> earliest(np.array([3.0, 1.0, 2.0])), earliest(np.array([1.0, 1.0, 2.0])), earliest(np.array([np.nan, 1.0]))
+    >>> day = DATE_MARGIN
+    >>> earliest(np.array([3, 1, 2]) * day), earliest(np.array([1, 1.5]) * day), earliest(np.array([np.nan, 1.0]))
     (1, None, None)
     """
     if published.shape[0] < 2 or np.isnan(published).any():
         return None
     order = np.argsort(published, kind="stable")
-    return int(order[0]) if published[order[0]] < published[order[1]] else None
+    return int(order[0]) if published[order[1]] - published[order[0]] >= margin else None
