@@ -229,6 +229,7 @@ def test_a_record_carries_its_date_from_date_then_published_then_timestamp(tmp_p
         ('<meta property="article:published_time" content="2024-03-04T00:00:00Z">', 1709510400.0),
         ("<meta itemprop='datePublished' content='2024-03-04'>", 1709510400.0),
         ('<script type="application/ld+json">{"datePublished": "2024-03-04T00:00:00Z"}</script>', 1709510400.0),
+        ('<meta name="parsely-pub-date" content="2024-03-04T00:00:00Z">', 1709510400.0),
         ('<meta name="description" content="2024-03-04">', None),
     ],
 )
@@ -238,6 +239,15 @@ def test_an_html_page_carries_the_publication_time_its_markup_states(
     write(tmp_path / "page.html", page().replace("<title>", head + "<title>"))
     documents, _ = read(tmp_path)
     assert documents["page.html"].published == published
+
+
+def test_a_pages_published_time_metadata_comes_before_its_time_elements(tmp_path: Path) -> None:
+    # A page's <time> elements may date its comments or related stories; its metadata dates the article.
+    head = '<meta content="2024-03-04" property="article:published_time" />'
+    html = page().replace("<title>", head + "<title>").replace("<h1>", '<time datetime="2024-03-09">9 March</time><h1>')
+    write(tmp_path / "page.html", html)
+    documents, _ = read(tmp_path)
+    assert documents["page.html"].published == 1709510400.0
 
 
 def test_an_html_page_without_metadata_takes_its_first_time_element(tmp_path: Path) -> None:

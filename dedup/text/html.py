@@ -108,8 +108,10 @@ def _visible_text(html: str) -> str:
 
 
 # What a page says of when it was published, strongest first: Open Graph's article metadata, schema.org's
-# datePublished (a meta or any element's attribute, or JSON-LD), then the first <time datetime>.
-_PUBLISHED_NAMES = ("article:published_time", "og:article:published_time", "datepublished", "pubdate")
+# datePublished (a meta or any element's attribute, or JSON-LD), the names publishing systems use besides,
+# then the first <time datetime>.
+_PUBLISHED = ("article:published_time", "og:article:published_time", "datepublished")
+_ALSO_PUBLISHED = ("pubdate", "publishdate", "publish-date", "publish_date", "parsely-pub-date", "dc.date.issued")
 _TAG = re.compile(r"<(meta|time|[a-z][a-z0-9]*)\b([^<>]{0,2000})>", re.IGNORECASE)
 _ATTRIBUTE = re.compile(r"""([a-zA-Z_:][-\w:.]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""")
 _JSON_LD = re.compile(r'"datePublished"\s*:\s*"([^"]{1,64})"')
@@ -136,12 +138,12 @@ def published_time(html: str) -> str | None:
             first_time = attributes["datetime"].strip()
         name = next((attributes[k].lower() for k in ("property", "name", "itemprop") if k in attributes), "")
         value = attributes.get("content") or attributes.get("datetime") or ""
-        if name in _PUBLISHED_NAMES and value.strip():
+        if name in _PUBLISHED + _ALSO_PUBLISHED and value.strip():
             found.setdefault(name, value.strip())
-    for name in _PUBLISHED_NAMES[:3]:
+    for name in _PUBLISHED:
         if name in found:
             return found[name]
     ld = _JSON_LD.search(html)
     if ld is not None:
         return ld[1]
-    return found.get("pubdate") or first_time
+    return next((found[name] for name in _ALSO_PUBLISHED if name in found), first_time)
