@@ -26,7 +26,8 @@ import orjson
 
 from dedup.errors import InputError
 from dedup.model import Document, Skipped
-from dedup.text.html import extract_html
+from dedup.text.dates import parse_date
+from dedup.text.html import extract_html, published_time
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -55,7 +56,9 @@ JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
 SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSON_SUFFIXES
 _ID_FIELDS = ("id", "url", "doc_id", "uid")
 _TEXT_FIELDS = ("text", "content", "body")
-RECORD_FIELDS = _TEXT_FIELDS + _ID_FIELDS  # the fields of a record that make a document
+# When a record was published (the first of them that holds a date: `dedup.text.dates.parse_date`).
+_DATE_FIELDS = ("date", "published", "timestamp")
+RECORD_FIELDS = _TEXT_FIELDS + _ID_FIELDS + _DATE_FIELDS  # the fields of a record that make a document
 
 
 _CHAOS_MARGIN = 0.15
@@ -248,6 +251,12 @@ def _record_text(record: Any, where: str) -> tuple[str | None, str]:
     return (None if doc_id is None else _id_text(doc_id)), text
 
 
+def _record_date(record: Any) -> float | None:
+    if not isinstance(record, dict):
+        return None
+    return next((d for d in map(parse_date, (record.get(f) for f in _DATE_FIELDS)) if d is not None), None)
+
+
 def _id_text(value: object) -> str:
     # An id as its JSON text: 7 is "7", true is "true", a list or object its compact JSON (keys sorted), so a
     # report names a record as its file does, never as Python's repr.
@@ -337,7 +346,7 @@ def read_records(records: Iterable[tuple[int, Any]], rel: str) -> tuple[list[Doc
         except _SkipError as skip:
             skipped.append(Skipped(where, str(skip)))
             continue
-        docs.append(Document(doc_id or where, repair(body), source=where))
+        docs.append(Document(doc_id or where, repair(body), source=where, published=_record_date(record)))
     return docs, skipped
 
 
@@ -458,11 +467,13 @@ def _file_documents(data: bytes, name: str, kind: str, rel: str) -> tuple[list[D
         raise _SkipError(str(err)) from err
     text = repair(text)
     chrome = ""
+    published = None
     if kind == "html":
+        published = parse_date(published_time(text))
         text, chrome = extract_html(text)
     if not text.strip():
         raise _SkipError("no text")
-    return [Document(rel, text, chrome=chrome, source=rel)], []
+    return [Document(rel, text, chrome=chrome, source=rel, published=published)], []
 
 
 @dataclass(frozen=True)
@@ -704,7 +715,7 @@ def _read_stdin(stdin: IO[bytes], max_bytes: int) -> tuple[Document, str | None]
         raise InputError(f"cannot read standard input: {err}") from err
     if _looks_like_html(text):
         main, chrome = extract_html(text)
-        return Document("-", main, chrome=chrome, source="-"), text
+        return Document("-", main, chrome=chrome, source="-", published=parse_date(published_time(text))), text
     return Document("-", text, source="-"), None
 
 
