@@ -43,7 +43,7 @@
     const k = Math.floor(d / DATA.chunk);
     if (!chunks.has(k)) {
       const block = document.getElementById("dedup-texts-" + k);
-      if (!block) return null; // not parsed yet: the page is still loading
+      if (!block || !parsed(k)) return null; // not parsed yet: the page is still loading
       chunks.set(k, JSON.parse(block.textContent));
     }
     return chunks.get(k)[d % DATA.chunk];
@@ -382,14 +382,14 @@
     const rb = row(y);
     const head = el("div", { class: "view-head" }, el("a", { href: "#", class: "back" }, "← all clusters"),
       el("h2", {}, "Pair: ", el("a", { href: `#doc=${x}` }, DATA.ids[x]), " and ", el("a", { href: `#doc=${y}` }, DATA.ids[y])));
-    if (!ra || !rb || ra[0] === null || rb[0] === null) return el("div", {}, head, el("p", {}, "The text of a document of this pair is not in the report."));
+    if (!ra || !rb || ra[0] === null || rb[0] === null) return el("div", {}, head, el("p", {}, loaded() ? "The text of a document of this pair is not in the report." : "Loading the texts…"));
     const known = pairMeasures(x, y);
     const facts = el("div", { class: "pair-facts" });
     if (known && known.m) facts.append(el("p", {}, `Relation: ${known.relation}. J / C / cos: ${measureText(known.m)}.`), thresholdsTable(known.m));
     else if (known) facts.append(el("p", {}, `Both are in one ${known.relation} cluster, related through other members: dedup explain measures this pair.`));
     const passages = sharedPassages(ra[0], rb[0], DATA.k || 5);
     const shared = passages.reduce((s, p) => s + p.words, 0);
-    facts.appendChild(el("p", { class: "passage-count" }, `${passages.length} shared passages of at least ${DATA.k || 5} words, ${count(shared)} words in all (highlighted; click one to find it on the other side).`));
+    facts.appendChild(el("p", { class: "passage-count" }, `${passages.length} shared passage${passages.length === 1 ? "" : "s"} of at least ${DATA.k || 5} words, ${count(shared)} words in all (highlighted; click one to find it on the other side).`));
     const spansA = passages.map((p, i) => [p.a[0], p.a[1], "passage", { "data-p": i, title: `passage ${i + 1}: ${p.words} words` }]);
     const spansB = passages.map((p, i) => [p.b[0], p.b[1], "passage", { "data-p": i, title: `passage ${i + 1}: ${p.words} words` }]);
     const left = el("div", { class: "side", "data-side": "a" }, el("h3", {}, DATA.ids[x]), marked(ra[0], spansA));
@@ -414,7 +414,7 @@
     const r = row(d);
     const n = clusterOf.get(d);
     const head = el("div", { class: "view-head" }, el("a", { href: "#", class: "back" }, DATA.kind === "score" ? "← all articles" : "← all clusters"), el("h2", {}, DATA.ids[d]));
-    if (!r || r[0] === null) return el("div", {}, head, el("p", {}, "The text of this document is not in the report."));
+    if (!r || r[0] === null) return el("div", {}, head, el("p", {}, loaded() ? "The text of this document is not in the report." : "Loading the texts…"));
     const [text, top, details] = r;
     const facts = el("p", { class: "doc-facts" }, `${count(DATA.words[d])} words`);
     if (DATA.score[d] !== null) facts.append(`; content-farm score ${fmt(DATA.score[d], 3)}${flagged.has(d) ? " (flagged)" : ""}`);
@@ -458,6 +458,9 @@
   }
 
   // ---- routing: #pair=a,b and #doc=n open those views; anything else the main view
+  // A block of texts is whole once the parser has started the next one, or finished the page.
+  const parsed = (k) => loaded() || document.getElementById("dedup-texts-" + (k + 1)) !== null;
+  let waiting = 0;
   function route() {
     const hash = decodeURIComponent(location.hash.slice(1));
     let view = "main";
@@ -466,9 +469,11 @@
     const doc = /^doc=(\d+)$/.exec(hash);
     const valid = (d) => d >= 0 && d < DATA.ids.length;
     const single = DATA.kind === "score" && DATA.ids.length === 1 && !hash;
-    if ((pair || doc || single) && !loaded()) {
-      // The texts come after this script in the page: render once they are parsed.
-      document.addEventListener("DOMContentLoaded", route, { once: true });
+    const needed = pair ? [+pair[1], +pair[2]] : doc ? [+doc[1]] : single ? [0] : [];
+    clearTimeout(waiting);
+    if (!needed.every((d) => !valid(d) || parsed(Math.floor(d / DATA.chunk)))) {
+      // The texts come after this script in the page: look again shortly, until the blocks needed are read.
+      waiting = setTimeout(route, 25);
       if (app.querySelector(".loading")) return;
     }
     if (pair && valid(+pair[1]) && valid(+pair[2])) {
@@ -493,5 +498,7 @@
     }
   }
   window.addEventListener("hashchange", route);
+  // When every block of texts is parsed (what a text search and an early pair or document view wait for).
+  document.addEventListener("DOMContentLoaded", () => document.body.setAttribute("data-parsed", performance.now().toFixed(1)));
   route();
 })();
