@@ -149,3 +149,29 @@ def test_dedup_explain_of_an_id_not_in_the_report_is_an_error(tmp_path: Path) ->
     result = dedup_cli("explain", "wire-006", "nothing.txt", "--report", report, "--root", FIXTURES / "news")
     assert result.exit_code == 1
     assert "no document 'nothing.txt' in the report" in result.stderr
+
+
+def test_a_renamed_id_shows_the_text_of_its_own_document(tmp_path: Path) -> None:
+    for folder, text in (("one", "The first text about the harbour."), ("two", "The second text, on the tram.")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "index.txt").write_text(text, encoding="utf-8")
+    out = tmp_path / "report.html"
+    result = dedup_cli("scan", tmp_path / "one", tmp_path / "two", "--format", "html", "-o", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    data, texts = data_of(page), data_of(page, "dedup-texts-0")
+    assert isinstance(data, dict) and isinstance(texts, list)
+    shown = {doc_id: row[0] for doc_id, row in zip(data["ids"], texts, strict=True)}
+    assert shown == {"index.txt": "The first text about the harbour.", "index.txt#2": "The second text, on the tram."}
+
+
+def test_standard_input_is_scanned_and_shown_in_the_page(tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    lines = '{"id": "piped", "text": "A text that came down a pipe to the scan."}\n{"id": "empty", "text": ""}\n'
+    result = runner.invoke(app, ["scan", "-", "--format", "html", "-o", str(out), "--quiet"], input=lines)
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    data, texts = data_of(page), data_of(page, "dedup-texts-0")
+    assert isinstance(data, dict) and isinstance(texts, list)
+    assert data["ids"] == ["piped"] and texts[0][0] == "A text that came down a pipe to the scan."
+    assert data["summary"]["skipped"] == len(data["skipped"]) == 1
