@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from dedup.config import LSHConfig, ScanConfig
 from dedup.engine.confirm import classify, overlaps
@@ -26,7 +27,7 @@ from dedup.engine.featurize import Features, featurize
 from dedup.engine.lsh import agreement, band_hashes, bands
 from dedup.engine.passages import enough
 from dedup.engine.signature import minhash
-from dedup.engine.tfidf import N_FEATURES, document_frequencies, pair_cosines, rewrite_max_df, tfidf, top_terms
+from dedup.engine.tfidf import document_frequencies, pair_cosines, rewrite_max_df, term_columns, tfidf, top_terms
 from dedup.model import DUPLICATE, REWRITE
 from dedup.text.normalize import token_spans, tokenize, tokenizer_input
 
@@ -36,8 +37,6 @@ __all__ = ["UNRELATED", "Explanation", "Passage", "PathCheck", "Threshold", "exp
 UNRELATED = "unrelated"
 # A word, for passages: a run of letters and digits (the tokenizer's words, less its folding of numbers and dates).
 _WORD = re.compile(r"[^\W_]+")
-# A term's TF-IDF column is the top bits of its token hash (`dedup.engine.tfidf`).
-_COLUMN_SHIFT = 64 - (N_FEATURES.bit_length() - 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +197,7 @@ def shared_passages(a: str, b: str, k: int = 5) -> tuple[Passage, ...]:
     return tuple(out)
 
 
-def _banded(path: str, signatures: np.ndarray[Any, Any], config: LSHConfig, active: bool) -> PathCheck:
+def _banded(path: str, signatures: npt.NDArray[np.uint32], config: LSHConfig, active: bool) -> PathCheck:
     # An LSH path: the bands in which the two share a bucket, and the signature agreement a candidate needs.
     b, r = bands(config.threshold, signatures.shape[1], config.false_negative_weight)
     hashes = band_hashes(signatures, b, r)
@@ -223,8 +222,8 @@ def _term_words(texts: list[str]) -> dict[int, str]:
     names: dict[int, str] = {}
     for d, text in enumerate(normalized):
         data = text.encode("utf-8")
-        for h, (s, e) in zip(hashes.of(d).tolist(), spans.of(d).tolist(), strict=True):
-            names.setdefault(h >> _COLUMN_SHIFT, data[s:e].decode("utf-8", "replace").lower())
+        for column, (s, e) in zip(term_columns(hashes.of(d)).tolist(), spans.of(d).tolist(), strict=True):
+            names.setdefault(column, data[s:e].decode("utf-8", "replace").lower())
     return names
 
 
