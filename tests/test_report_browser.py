@@ -139,3 +139,14 @@ def test_the_score_page_shows_the_article_with_its_evidence_and_reasons(tmp_path
     assert dom.body.get("data-view") == "document"
     assert find(dom, "mark", "evidence")
     assert find(dom, "tr", data_reason="machine_prose")
+
+
+def test_a_search_finds_documents_by_their_text_and_keeps_only_their_clusters(
+    report: tuple[Path, list[str]], profile: Path
+) -> None:
+    page, _ = report
+    dom = rendered(page, "search=berth four", profile)
+    found = [text_of(a) for a in dom.xpath("//div[@class='doc-item']/a")]
+    assert sorted(found) == ["hostile-notice-copy.txt", "hostile-notice.txt"]
+    (cluster,) = find(dom, "div", "cluster")
+    assert text_of(find(cluster, "span", "rep")[0]) == "hostile-notice.txt"

@@ -303,6 +303,11 @@
     const hits = [];
     let d = 0;
     function step() {
+      if (d < DATA.ids.length && !parsed(Math.floor(d / DATA.chunk))) {
+        status.textContent = "waiting for the texts to load…";
+        setTimeout(step, 50);
+        return;
+      }
       const end = Math.min(DATA.ids.length, d + DATA.chunk);
       for (; d < end; d++) {
         const r = row(d);
@@ -318,7 +323,7 @@
     step();
   }
 
-  function mainView() {
+  function mainView(search) {
     const results = el("div");
     const status = el("span", { class: "status" });
     const refresh = () => results.replaceChildren(resultsView());
@@ -342,6 +347,12 @@
     const textButton = el("button", { type: "button" }, "search texts too");
     textButton.addEventListener("click", () => searchTexts(status, refresh));
     const controls = el("div", { class: "controls" }, input, DATA.kind === "scan" ? relation : "", textButton, status);
+    if (search) {
+      // #search=words: the ids and the texts searched for the words, as the box and its button would.
+      state = Object.assign(state, { query: search, textHits: null });
+      input.value = search;
+      searchTexts(status, refresh);
+    }
     refresh();
     return el("div", {}, summaryView(), controls, results);
   }
@@ -457,7 +468,8 @@
     return el("div", { class: "document" }, head, facts, el("div", { class: "doc-cols" }, el("div", { class: "doc-text" }, marked(text, spans)), side));
   }
 
-  // ---- routing: #pair=a,b and #doc=n open those views; anything else the main view
+  // ---- routing: #pair=a,b and #doc=n open those views, #search=words the main view searched; anything else
+  // the main view
   // A block of texts is whole once the parser has started the next one, or finished the page.
   const parsed = (k) => loaded() || document.getElementById("dedup-texts-" + (k + 1)) !== null;
   let waiting = 0;
@@ -486,7 +498,7 @@
       node = documentView(0);
       view = "document";
     } else {
-      node = mainView();
+      node = mainView(/^search=/.test(hash) ? hash.slice(7).trim() : "");
     }
     const title = el("header", {}, el("h1", {}, el("a", { href: "#" }, DATA.title)), el("span", { class: "version" }, DATA.summary && DATA.summary.version ? `dedup ${DATA.summary.version}` : ""));
     app.replaceChildren(title, node);
