@@ -79,11 +79,17 @@ def views(page: Path) -> dict[str, str]:
     if block is None:
         raise RuntimeError(f"no data block in {page}")
     data = json.loads(block.group(1))
-    members = data["clusters"][0][2]
-    out = {"first view": "", "a pair side by side": f"pair={members[0]},{members[1]}"}
+    blocks = -(-len(data["ids"]) // data["chunk"])
+
+    def where(*documents: int) -> str:
+        # Which blocks of texts the view needs: how far into the file the parser must have read.
+        return " and ".join(f"{d // data['chunk'] + 1:,}" for d in documents) + f" of {blocks:,}"
+
+    a, b = data["clusters"][0][2][:2]
+    out = {"first view": "", f"a pair side by side (text blocks {where(a, b)})": f"pair={a},{b}"}
     if data["flagged"]:
         top = max(data["flagged"], key=lambda d: data["score"][d])
-        out["a flagged document with its evidence"] = f"doc={top}"
+        out[f"a flagged document with its evidence (text block {where(top)})"] = f"doc={top}"
     return out
 
 
@@ -134,9 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     lines += [
         "",
         "First render: the first animation frame after the view is built, as the page records it "
-        "(`data-first-render` on <body>). The first view needs only the small data block ahead of the texts; a "
-        "pair or a document opened from its link waits until the blocks of texts it needs are read (the first view "
-        "after the whole file is parsed, wherever they are), then parses those blocks of 500 documents. "
+        "(`data-first-render` on <body>). The first view needs only the small data block ahead of the texts. A "
+        "pair or a document opened from its link is drawn once the blocks of texts it needs (500 documents each) "
+        "have been read: soon for blocks near the start of the file, once most of the file is parsed for blocks "
+        "near its end. "
         "(Headless Chromium itself runs far longer than these figures: `--dump-dom` writes out the whole DOM, "
         "every text included, after the page has loaded.)",
         "",
