@@ -150,3 +150,20 @@ def test_a_search_finds_documents_by_their_text_and_keeps_only_their_clusters(
     assert sorted(found) == ["hostile-notice-copy.txt", "hostile-notice.txt"]
     (cluster,) = find(dom, "div", "cluster")
     assert text_of(find(cluster, "span", "rep")[0]) == "hostile-notice.txt"
+
+
+def test_a_cluster_opens_into_its_members_with_their_measures_and_a_link_to_compare_each(
+    report: tuple[Path, list[str]], profile: Path
+) -> None:
+    page, ids = report
+    hostile, copy = ids.index("hostile-notice.txt"), ids.index("hostile-notice-copy.txt")
+    block = re.search(r'id="dedup-data">(.*?)</script>', page.read_text(encoding="utf-8"), re.S)
+    assert block is not None
+    (cluster_id,) = [c[0] for c in json.loads(block.group(1))["clusters"] if hostile in c[2]]
+    dom = rendered(page, f"cluster={cluster_id}", profile)
+    assert dom.body.get("data-view") == "cluster"
+    rows = dom.xpath("//table[@class='member-table']//tr[td]")
+    assert [text_of(row.xpath("td")[1]) for row in rows] == ["hostile-notice.txt", "hostile-notice-copy.txt"]
+    assert text_of(rows[0].xpath("td")[0]).startswith("representative")
+    assert re.fullmatch(r"\d\.\d\d / \d\.\d\d / \d\.\d\d", text_of(rows[1].xpath("td")[3]))
+    assert [a.get("href") for a in find(dom, "a", "compare")] == [f"#pair={hostile},{copy}"]

@@ -357,6 +357,16 @@
     return el("div", {}, summaryView(), controls, results);
   }
 
+  // ---- one cluster, opened (#cluster=id: a link to share)
+  function clusterView(id) {
+    const n = DATA.clusters.findIndex((c) => c[0] === id);
+    const head = el("div", { class: "view-head" }, el("a", { href: "#", class: "back" }, "← all clusters"));
+    if (n < 0) return el("div", {}, head, el("p", {}, "No such cluster in the report."));
+    const item = clusterItem(n);
+    item.querySelector("button.cluster-head").click();
+    return el("div", {}, head, item);
+  }
+
   // ---- a pair side by side
   function pairMeasures(x, y) {
     const n = clusterOf.get(x);
@@ -431,7 +441,7 @@
     if (DATA.score[d] !== null) facts.append(`; content-farm score ${fmt(DATA.score[d], 3)}${flagged.has(d) ? " (flagged)" : ""}`);
     if (n !== undefined) {
       const c = DATA.clusters[n];
-      facts.append("; in ", c[1], " cluster ", c[0], " of ", String(c[2].length), " (");
+      facts.append("; in ", c[1], " cluster ", el("a", { href: `#cluster=${c[0]}` }, c[0]), " of ", String(c[2].length), " (");
       if (c[2][0] !== d) facts.append(el("a", { href: `#pair=${c[2][0]},${d}` }, "compare with its representative"));
       else facts.append("its representative");
       facts.append(")");
@@ -468,8 +478,8 @@
     return el("div", { class: "document" }, head, facts, el("div", { class: "doc-cols" }, el("div", { class: "doc-text" }, marked(text, spans)), side));
   }
 
-  // ---- routing: #pair=a,b and #doc=n open those views, #search=words the main view searched; anything else
-  // the main view
+  // ---- routing: #pair=a,b, #doc=n and #cluster=id open those views, #search=words the main view searched;
+  // anything else the main view
   // A block of texts is whole once the parser has started the next one, or finished the page.
   const parsed = (k) => loaded() || document.getElementById("dedup-texts-" + (k + 1)) !== null;
   let waiting = 0;
@@ -494,6 +504,9 @@
     } else if (doc && valid(+doc[1])) {
       node = documentView(+doc[1]);
       view = "document";
+    } else if (/^cluster=/.test(hash)) {
+      node = clusterView(hash.slice(8));
+      view = "cluster";
     } else if (single) {
       node = documentView(0);
       view = "document";
