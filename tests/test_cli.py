@@ -342,7 +342,7 @@ def test_every_command_has_help_that_exits_zero() -> None:
     assert isinstance(group, typer.core.TyperGroup)
     everything = commands(group)
     index_commands = {("index", name) for name in ("add", "check", "stats", "verify", "remove", "compact")}
-    assert {words for words, _ in everything} == {("scan",), ("score",), ("index",), *index_commands}
+    assert {words for words, _ in everything} == {("scan",), ("score",), ("explain",), ("index",), *index_commands}
     for words, command in everything:
         summary = (command.help or "").strip()  # type: ignore[attr-defined]
         assert summary, f"`dedup {' '.join(words)}` has no help text"

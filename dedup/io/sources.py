@@ -25,7 +25,7 @@ from typing import IO, Any
 import orjson
 
 from dedup.errors import InputError
-from dedup.model import Document, Skipped
+from dedup.model import Document, Skipped, unique_ids
 from dedup.text.dates import parse_date
 from dedup.text.html import extract_html, published_time
 
@@ -47,6 +47,7 @@ __all__ = [
     "read_source",
     "read_stdin",
     "repair",
+    "scanned_texts",
 ]
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -655,6 +656,18 @@ class Corpus:
 
     def __iter__(self) -> Iterator[Document]:
         return self.read(self.jobs())
+
+
+def scanned_texts(
+    paths: Sequence[str | os.PathLike[str]], documents: Sequence[Document] = (), max_bytes: int = DEFAULT_MAX_BYTES
+) -> dict[str, str]:
+    """The text of each document a local scan of `paths` and then `documents` reads, under the id the scan gives
+    it (a repeated id renamed as `unique_ids` renames it): the texts an HTML report shows, read again after the
+    scan so that the scan keeps reading in its worker processes."""
+    corpus = Corpus(paths, max_bytes=max_bytes)
+    read = [*corpus.read(corpus.jobs()), *documents]
+    ids, _ = unique_ids([d.id for d in read])
+    return {doc_id: d.text for doc_id, d in zip(ids, read, strict=True)}
 
 
 # What the head of an HTML page holds, and no plain text begins with.
