@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, overload
 
 import numpy as np
@@ -283,6 +283,15 @@ class ScanResult:
             "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
             "summary": summary_row(self.summary),
         }
+
+    def with_skipped(self, skipped: Iterable[Skipped]) -> ScanResult:
+        """This result with more skipped inputs (read apart from the scan, as standard input is), listed in order
+        among its own and counted in its summary."""
+        rows = tuple(sorted((*self.skipped, *skipped), key=skipped_order))
+        if len(rows) == len(self.skipped):
+            return self
+        summary = None if self.summary is None else replace(self.summary, skipped=len(rows))
+        return replace(self, skipped=rows, summary=summary)
 
 
 def summary_row(summary: ScanSummary | None) -> dict[str, Any]:

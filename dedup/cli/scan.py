@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import sys
 from enum import StrEnum
@@ -17,7 +16,7 @@ from dedup.errors import ConfigError
 from dedup.io.report.html import evidence_scores, render_html
 from dedup.io.report.scan import render, render_table
 from dedup.io.sources import DEFAULT_MAX_BYTES, read_stdin, scanned_texts
-from dedup.model import DUPLICATE, REWRITE, Document, ScanResult, Skipped, skipped_order
+from dedup.model import DUPLICATE, REWRITE, Document, ScanResult, Skipped
 from dedup.scan.api import scan as scan_paths
 
 __all__ = ["scan"]
@@ -205,7 +204,7 @@ def scan(
             ),
         )
     if fmt is ScanFormat.html:
-        result = _with_skipped(result, piped_skips)
+        result = result.with_skipped(piped_skips)
         write_report(_html(result, [p for p in paths if p != "-"], piped, max_bytes), report)
     else:
         write_report(_rendered(result, fmt), report)
@@ -226,15 +225,6 @@ def _same_file(output: Path, path: str) -> bool:
         return output.samefile(path)
     except OSError:  # a URI, or a path that is not there
         return False
-
-
-def _with_skipped(result: ScanResult, skipped: list[Skipped]) -> ScanResult:
-    # What standard input could not give, listed with the files' skipped inputs.
-    if not skipped:
-        return result
-    rows = tuple(sorted((*result.skipped, *skipped), key=skipped_order))
-    summary = None if result.summary is None else dataclasses.replace(result.summary, skipped=len(rows))
-    return dataclasses.replace(result, skipped=rows, summary=summary)
 
 
 def _html(result: ScanResult, paths: list[str], piped: list[Document], max_bytes: int) -> bytes:

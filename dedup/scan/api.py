@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import os
 from collections.abc import Callable, Iterable
@@ -12,7 +11,7 @@ from dedup.config import scan_config
 from dedup.errors import ConfigError, InputError
 from dedup.io.sources import DEFAULT_MAX_BYTES, Corpus, read_stdin
 from dedup.jit import cores
-from dedup.model import Document, ScanResult, Skipped, skipped_order
+from dedup.model import Document, ScanResult, Skipped
 from dedup.scan.parallel import FilePool, worth_a_pool
 from dedup.scan.pipeline import featurize_batches, scan_batches, scan_documents
 
@@ -78,7 +77,7 @@ def scan(
 
         on_spark = [*paths, *documents]
         result = scan_spark(on_spark, config, spark=spark, master=master, max_bytes=max_bytes, progress=progress)
-        return _with_skipped(result.collect(), piped)
+        return result.collect().with_skipped(piped)
     workers = config.workers or cores()
     if not paths:
         return scan_documents(documents, config, skipped=piped, progress=progress)
@@ -91,12 +90,3 @@ def scan(
             return scan_batches(batches, config, skipped=corpus.skipped, progress=progress)
     stream = chain(corpus.read(jobs), documents)
     return scan_documents(stream, config, skipped=corpus.skipped, progress=progress)
-
-
-def _with_skipped(result: ScanResult, skipped: list[Skipped]) -> ScanResult:
-    # What a stream could not give, listed with the files' skipped inputs (Spark reads only the paths).
-    if not skipped:
-        return result
-    rows = tuple(sorted((*result.skipped, *skipped), key=skipped_order))
-    summary = None if result.summary is None else dataclasses.replace(result.summary, skipped=len(rows))
-    return dataclasses.replace(result, skipped=rows, summary=summary)
