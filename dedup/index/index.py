@@ -463,7 +463,7 @@ class Index:
         # As in a scan, the rewrite path's candidates whose signatures agree too little are dropped unmeasured
         # (the other paths' are all measured), and a document is a candidate when any path finds it: one sharing
         # too few anchors for the passage path is still compared when a band path finds it.
-        agree = sketch_agreement(rewrite[1], state.sketches[rewrites]) >= self._config.rewrite_lsh.min_agreement
+        agree = sketch_agreement(rewrite[1], state.sketches_of(rewrites)) >= self._config.rewrite_lsh.min_agreement
         seqs = np.union1d(np.union1d(duplicates, passages), rewrites[agree])
         # One read of the candidates; overlaps are measured only where the cosine allows either relation.
         rows = reader.fetch(seqs.tolist(), ("terms", "counts", "shingles", "segments"))
