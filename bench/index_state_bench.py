@@ -5,14 +5,21 @@
   oldest document removed and a new one added per cycle, folded ten cycles at a time as a crawler's calls
   would). Documents are synthetic state rows of the default settings' widths: 56 + 56 band hashes, a
   128-byte sketch, 40 passage anchors, 150 term columns and 30 line and sentence keys each.
+- `hot`: `check` p50 and p99 (ms, `--queries` calls, no farm score) of a text against an SQLite index holding
+  `--size` copies of it (a bucket of `--size` documents in every band and passage anchor) and, as the baseline
+  in the same run, of another text with no copy in that index.
+
     python bench/index_state_bench.py churn --live 5000 --cycles 25000
+    python bench/index_state_bench.py hot --size 100000
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -77,6 +84,45 @@ def churn(live: int, cycles: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# hot
+
+
+def _story(seed: int, words: int = 300) -> str:
+    rng = np.random.default_rng(seed)
+    vocabulary = [f"w{i}" for i in range(5000)]
+    picked = rng.choice(vocabulary, words)
+    return ". ".join(" ".join(picked[at : at + 12]) for at in range(0, words, 12)) + "."
+
+
+def _p(times: list[float], q: float) -> float:
+    ordered = sorted(times)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def hot(size: int, queries: int) -> None:
+    from dedup import Index
+
+    text, other = _story(1), _story(2).replace("w", "v")  # no word in common
+    with tempfile.TemporaryDirectory() as folder:
+        location = str(Path(folder) / "hot.index")
+        started = time.perf_counter()
+        with Index.open(location, farm=False) as index:
+            index.add_many((f"copy{i}", text) for i in range(size))
+        print(f"{size:,} copies added in {time.perf_counter() - started:.1f} s")
+        with Index.open(location, farm=False) as index:
+            for name, query in (("hot bucket (a copy of every document)", text), ("baseline (no copy)", other)):
+                times = []
+                for _ in range(queries):
+                    at = time.perf_counter()
+                    verdict = index.check(query)
+                    times.append(time.perf_counter() - at)
+                print(
+                    f"check, {name}: p50 {_p(times, 0.5):.3f} ms, p99 {_p(times, 0.99):.3f} ms, "
+                    f"matches {[m.id for m in verdict.matches][:3]}"
+                )
+
+
+# ---------------------------------------------------------------------------------------------------------
 # main
 
 
@@ -86,9 +132,14 @@ def main() -> None:
     one = sub.add_parser("churn")
     one.add_argument("--live", type=int, default=5000)
     one.add_argument("--cycles", type=int, default=25_000)
+    two = sub.add_parser("hot")
+    two.add_argument("--size", type=int, default=100_000)
+    two.add_argument("--queries", type=int, default=300)
     args = parser.parse_args()
     if args.what == "churn":
         churn(args.live, args.cycles)
+    elif args.what == "hot":
+        hot(args.size, args.queries)
 
 
 if __name__ == "__main__":

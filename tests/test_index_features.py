@@ -247,6 +247,32 @@ def test_a_band_table_merges_a_long_tail_at_the_next_lookup_and_keeps_every_docu
     assert sorted(set(found.tolist())) == [s for s in range(1, n + 1) if (s - 1) % 97 == 5]
 
 
+def test_a_hot_bucket_gives_its_first_live_member_from_whichever_part_holds_it() -> None:
+    # 20,000 documents of one band hash, in the main table, the recent part and the tail.
+    table = BandTable(1)
+    alive = np.ones(20_001, dtype=np.bool_)
+    alive[0] = False
+    same = np.full((1, 1), 7, dtype=np.uint32)
+    table.add(np.arange(1, 19_001, dtype=np.int64), same.repeat(19_000, axis=0))
+    table.merge(alive, everything=True)
+    table.add(np.arange(19_001, 19_901, dtype=np.int64), same.repeat(900, axis=0))
+    table.merge(alive)
+    table.add(np.arange(19_901, 20_001, dtype=np.int64), same.repeat(100, axis=0))
+    assert table.keys.shape[1] == 19_000 and table.recent.shape[1] == 900 and table.tail_n == 100
+    query = np.array([7], dtype=np.uint32)
+    assert table.lookup(query, alive, 64, -1).tolist() == [1]
+    alive[1:6] = False  # removed, still in the table
+    table.removed(5, alive)
+    assert table.lookup(query, alive, 64, -1).tolist() == [6]
+    assert table.lookup(query, alive, 64, 6).tolist() == [7]
+    alive[:19_000] = False  # the main table's all gone: the first member is in the recent part, then the tail
+    table.removed(18_995, alive)
+    assert table.lookup(query, alive, 64, -1).tolist() == [19_000]
+    alive[:19_950] = False
+    table.removed(950, alive)
+    assert table.lookup(query, alive, 64, -1).tolist() == list(range(19_950, 20_001))
+
+
 def _anchor_state_rows(seqs: list[int], docs: list[list[int]]) -> StateRows:
     # Documents `seqs` with words (band hashes of no interest here) and these anchors.
     n = len(docs)

@@ -75,7 +75,9 @@ def _lookup(
 ) -> int:
     # Per query hash (looked up in row rows[i] of the table): the live members of its bucket, in the sorted
     # table, the sorted recent part and the tail. As in a scan, a bucket that would hold more than max_bucket
-    # documents (the query included) gives only its first member, the one added first.
+    # documents (the query included) gives only its first member, the one added first (of lowest number).
+    # Counting stops at max_bucket members, so a hot bucket costs no more than a full one: in a sorted part a
+    # bucket's entries are in the order of their numbers, so its first live entry is that part's first member.
     count = 0
     levels = (keys, recent)
     for i_query in range(query.shape[0]):
@@ -91,6 +93,8 @@ def _lookup(
                     members += 1
                     if first < 0 or s < first:
                         first = s
+                    if members >= max_bucket:
+                        break
         for t in range(tail_n):
             if tail[band, t] >> np.uint64(32) == q:
                 s = np.int64(tail[band, t] & _SEQ)
