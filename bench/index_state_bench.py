@@ -9,17 +9,25 @@
   `--size` copies of it (a bucket of `--size` documents in every band and passage anchor) and, as the baseline
   in the same run, of another text with no copy in that index.
 
+- `catchup`: an index opened in process A; another process adds `--size` documents; then A's next
+  `check_and_add` (which folds that backlog) is timed, with how long A holds SQLite's write lock (from
+  BEGIN IMMEDIATE to COMMIT), while process C, caught up, adds a document with a 1 s timeout 0.2 s later.
+
     python bench/index_state_bench.py churn --live 5000 --cycles 25000
     python bench/index_state_bench.py hot --size 100000
+    python bench/index_state_bench.py catchup --size 80000
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -87,10 +95,11 @@ def churn(live: int, cycles: int) -> None:
 # hot
 
 
+_VOCABULARY = np.array([f"w{i}" for i in range(5000)])
+
+
 def _story(seed: int, words: int = 300) -> str:
-    rng = np.random.default_rng(seed)
-    vocabulary = [f"w{i}" for i in range(5000)]
-    picked = rng.choice(vocabulary, words)
+    picked = _VOCABULARY[np.random.default_rng(seed).integers(0, _VOCABULARY.shape[0], words)].tolist()
     return ". ".join(" ".join(picked[at : at + 12]) for at in range(0, words, 12)) + "."
 
 
@@ -123,6 +132,81 @@ def hot(size: int, queries: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# catchup
+
+
+def _lagging(location: str, ready: Any, go: Any, out: Any) -> None:
+    # Process A: opened before the backlog; times its next check_and_add and how long it holds the write lock.
+    from dedup import Index
+    from dedup.index.storage.sqlite import SQLiteStore
+
+    held: list[float] = []
+    write = SQLiteStore._writing
+
+    @contextlib.contextmanager
+    def timed(store: SQLiteStore) -> Iterator[None]:
+        with write(store):
+            started = time.perf_counter()  # BEGIN IMMEDIATE returned: the lock is held
+            yield
+        held.append(time.perf_counter() - started)  # committed
+
+    SQLiteStore._writing = timed  # type: ignore[method-assign]
+    with Index.open(location, farm=False) as index:
+        index.check("warm up")
+        ready.set()
+        go.wait()
+        started = time.perf_counter()
+        index.check_and_add("lagging", _story(10**9, 100))
+        out.send((time.perf_counter() - started, max(held)))
+
+
+def _writer(location: str, ready: Any, go: Any, out: Any) -> None:
+    # Process C: caught up, adds one document with a 1 s timeout while A catches up.
+    from dedup import Index, IndexStoreError
+
+    with Index.open(location, farm=False, timeout=1.0) as index:
+        index.check("warm up")
+        ready.set()
+        go.wait()
+        time.sleep(0.2)  # A is folding its backlog by now
+        started = time.perf_counter()
+        try:
+            index.add("writer", _story(10**9 + 1, 100))
+            out.send((time.perf_counter() - started, "added"))
+        except IndexStoreError as err:
+            out.send((time.perf_counter() - started, f"failed: {str(err)[:80]}"))
+
+
+def catchup(size: int) -> None:
+    from dedup import Index
+
+    context = multiprocessing.get_context("fork")
+    with tempfile.TemporaryDirectory() as folder:
+        location = str(Path(folder) / "lag.index")
+        Index.open(location, farm=False).close()
+        go = context.Event()
+        a_ready, a_out = context.Event(), context.Pipe(duplex=False)
+        a = context.Process(target=_lagging, args=(location, a_ready, go, a_out[1]))
+        a.start()
+        a_ready.wait()
+        started = time.perf_counter()
+        with Index.open(location, farm=False) as index:
+            index.add_many((f"d{i}", _story(i, 100)) for i in range(size))
+        print(f"backlog: {size:,} documents added by another process in {time.perf_counter() - started:.1f} s")
+        c_ready, c_out = context.Event(), context.Pipe(duplex=False)
+        c = context.Process(target=_writer, args=(location, c_ready, go, c_out[1]))
+        c.start()
+        c_ready.wait()
+        go.set()
+        call, held = a_out[0].recv()
+        waited, what = c_out[0].recv()
+        a.join()
+        c.join()
+        print(f"lagging process: check_and_add {call:.2f} s, write lock held {held * 1000:.1f} ms")
+        print(f"writer with a 1 s timeout, starting 0.2 s later: {what} after {waited * 1000:.1f} ms")
+
+
+# ---------------------------------------------------------------------------------------------------------
 # main
 
 
@@ -135,11 +219,15 @@ def main() -> None:
     two = sub.add_parser("hot")
     two.add_argument("--size", type=int, default=100_000)
     two.add_argument("--queries", type=int, default=300)
+    three = sub.add_parser("catchup")
+    three.add_argument("--size", type=int, default=80_000)
     args = parser.parse_args()
     if args.what == "churn":
         churn(args.live, args.cycles)
     elif args.what == "hot":
         hot(args.size, args.queries)
+    elif args.what == "catchup":
+        catchup(args.size)
 
 
 if __name__ == "__main__":

@@ -452,6 +452,12 @@ class IndexState:
         self.alive[: live.shape[0]] = True
         self.slots = int(live.shape[0])
 
+    def prepare(self) -> None:
+        """Sort long tails into the band tables now, as the next lookup would."""
+        for table in (self.duplicate, self.rewrite, self.passages):
+            if table.tail_n > TAIL:
+                table.merge(self.alive)
+
     def settle(self) -> None:
         """Merge what is pending into the band tables now (rather than at the next lookup)."""
         for table in (self.duplicate, self.rewrite, self.passages):
