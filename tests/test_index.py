@@ -32,8 +32,10 @@ from dedup.config import IndexConfig, scan_config
 from dedup.farm import corpus_contexts, fingerprints, score
 from dedup.farm.text import parse
 from dedup.index.features import featurize_index
-from dedup.index.state import BandTable
+from dedup.index.state import BandTable, IndexState
 from dedup.index.storage.records import pack
+from dedup.index.storage.redis import RedisStore
+from dedup.index.storage.sqlite import SQLiteStore
 from dedup.io.sources import Corpus
 from dedup.scan.pipeline import scan_documents
 
@@ -377,6 +379,41 @@ def test_a_second_process_sees_what_the_first_added_and_removed(location: str) -
         assert second.check(story(1)).matches == () and len(second) == 0
         second.add("a", copy_of(story(1), 3))  # an id can come back, with another text
         assert [m.id for m in first.check(story(1)).matches] == ["a"]
+
+
+def test_a_lagging_process_folds_its_backlog_before_taking_the_write_lock(
+    location: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What a process folds in while it writes (SQLite's write lock held, or Redis's log watched) is only what
+    # was committed after its last read, never its backlog: other writers do not wait for its catch-up.
+    store = RedisStore if location.startswith("redis") else SQLiteStore
+    writing = threading.local()
+    folded: list[int] = []
+    write, fold = store.write, IndexState.add
+
+    def watched_write(self: object, plan: object, *, atomic: bool = True) -> object:
+        writing.now = True
+        try:
+            return write(self, plan, atomic=atomic)  # type: ignore[arg-type]
+        finally:
+            writing.now = False
+
+    def watched_fold(self: IndexState, rows: object) -> None:
+        if getattr(writing, "now", False):
+            folded.append(len(rows))  # type: ignore[arg-type]
+        fold(self, rows)  # type: ignore[arg-type]
+
+    with Index.open(location, farm=False) as lagging, Index.open(location, farm=False) as other:
+        lagging.check("opened before the backlog")
+        other.add_many((f"s{i}", story(i)) for i in range(200))
+        monkeypatch.setattr(store, "write", watched_write)
+        monkeypatch.setattr(IndexState, "add", watched_fold)
+        verdict = lagging.check_and_add("copy", copy_of(story(7), 1))
+        assert [m.id for m in verdict.matches][:1] == ["s7"] and verdict.added
+        other.add("more", story(500))
+        assert lagging.add_many([("s200", story(200)), ("again", copy_of(story(500), 2))]) == 2
+        assert folded and sum(folded) == 0
+        assert len(lagging) == 204 and [m.id for m in lagging.check(story(500)).matches] == ["more", "again"]
 
 
 def test_compacting_the_log_of_removals_changes_no_process_view_of_the_index(location: str) -> None:

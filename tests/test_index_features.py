@@ -247,6 +247,32 @@ def test_a_band_table_merges_a_long_tail_at_the_next_lookup_and_keeps_every_docu
     assert sorted(set(found.tolist())) == [s for s in range(1, n + 1) if (s - 1) % 97 == 5]
 
 
+def test_a_hot_bucket_gives_its_first_live_member_from_whichever_part_holds_it() -> None:
+    # 20,000 documents of one band hash, in the main table, the recent part and the tail.
+    table = BandTable(1)
+    alive = np.ones(20_001, dtype=np.bool_)
+    alive[0] = False
+    same = np.full((1, 1), 7, dtype=np.uint32)
+    table.add(np.arange(1, 19_001, dtype=np.int64), same.repeat(19_000, axis=0))
+    table.merge(alive, everything=True)
+    table.add(np.arange(19_001, 19_901, dtype=np.int64), same.repeat(900, axis=0))
+    table.merge(alive)
+    table.add(np.arange(19_901, 20_001, dtype=np.int64), same.repeat(100, axis=0))
+    assert table.keys.shape[1] == 19_000 and table.recent.shape[1] == 900 and table.tail_n == 100
+    query = np.array([7], dtype=np.uint32)
+    assert table.lookup(query, alive, 64, -1).tolist() == [1]
+    alive[1:6] = False  # removed, still in the table
+    table.removed(5, alive)
+    assert table.lookup(query, alive, 64, -1).tolist() == [6]
+    assert table.lookup(query, alive, 64, 6).tolist() == [7]
+    alive[:19_000] = False  # the main table's all gone: the first member is in the recent part, then the tail
+    table.removed(18_995, alive)
+    assert table.lookup(query, alive, 64, -1).tolist() == [19_000]
+    alive[:19_950] = False
+    table.removed(950, alive)
+    assert table.lookup(query, alive, 64, -1).tolist() == list(range(19_950, 20_001))
+
+
 def _anchor_state_rows(seqs: list[int], docs: list[list[int]]) -> StateRows:
     # Documents `seqs` with words (band hashes of no interest here) and these anchors.
     n = len(docs)
@@ -284,7 +310,7 @@ def test_the_passage_table_finds_the_documents_a_scans_passage_path_pairs_with_t
     gone = sorted(s for s in removed if s <= len(docs))
     state.remove(_anchor_state_rows(gone, [docs[s - 1] for s in gone]))
     batch = Ragged.from_rows([np.array(d, dtype=np.uint32) for d in [*docs, query]], np.uint32)
-    live = np.array([*state.alive[1 : len(docs) + 1], True])
+    live = np.array([*np.isin(np.arange(1, len(docs) + 1), state.live()), True])
     pairs = anchor_pairs(batch, max_bucket, live)
     assert _passages(state, query, max_bucket) == [int(i) + 1 for i, j in pairs.tolist() if j == len(docs)]
 
@@ -297,7 +323,7 @@ def test_a_document_is_a_passage_candidate_when_it_shares_two_anchors_or_all_of_
     assert _passages(state, [3], 64) == [1, 2]  # the query's only anchor
     assert _passages(state, [6, 9, 10], 64) == [3]  # all of 3's one anchor, one of 4's three
     assert _passages(state, [6, 7], 64) == [3, 4]
-    assert state.anchor_counts[1:6].tolist() == [3, 3, 1, 3, 0]
+    assert state.anchor_counts[:5].tolist() == [3, 3, 1, 3, 0]  # by slot: in the order folded in
 
 
 def test_removed_documents_leave_the_passage_table_and_its_lookups() -> None:
@@ -316,6 +342,51 @@ def test_removed_documents_leave_the_passage_table_and_its_lookups() -> None:
     assert len(state.passages) == 3000  # a tenth of the table removed: kept, and left out of lookups
     state.remove(rows(range(101, 201)))
     assert len(state.passages) == 2400 and _passages(state, [5000], 5000) == list(range(201, 1001))  # past an eighth
+
+
+def _churn_rows(seqs: range, *, removal: bool = False) -> StateRows:
+    # Document s: duplicate-path band s % 50, rewrite-path band s % 7, anchors s % 13 and 100,000 + s.
+    n = len(seqs)
+    bands = [pack(np.array([s % 50, s % 7]), "bands") for s in seqs]
+    anchors = [pack(np.array([s % 13, 100_000 + s]), "anchors") for s in seqs]
+    sketches = None if removal else [bytes([s % 256] * 4) for s in seqs]
+    return StateRows.decode(list(seqs), bands, sketches, [b""] * n, [b""] * n, anchors, "here")
+
+
+def test_memory_follows_the_live_documents_after_many_removals_and_additions() -> None:
+    live = 2000
+    state = IndexState(1, 1, 4)
+    state.add(_churn_rows(range(1, live + 1)))
+    first = 1
+    for _ in range(40):  # the oldest 500 removed and 500 new added, 20,000 times in all
+        state.remove(_churn_rows(range(first, first + 500), removal=True))
+        state.add(_churn_rows(range(first + live, first + live + 500)))
+        first += 500
+        assert state.documents == live
+        for rows in (state.seq_of, state.alive, state.sketches, state.anchor_counts):
+            assert rows.shape[0] <= 4 * live
+        for table in (state.duplicate, state.rewrite):
+            assert len(table) <= 2 * live
+        assert len(state.passages) <= 2 * 2 * live
+    seqs = np.arange(first, first + live)
+    assert state.live().tolist() == seqs.tolist()
+    assert len(state.seq_of) < (first + live) // 4  # removed documents' slots were given back
+    # Lookups give what a state folded from the live documents alone gives, the first member of an oversized
+    # bucket (the one added first) included; the sketches and anchor counts follow their documents.
+    fresh = IndexState(1, 1, 4)
+    fresh.add(_churn_rows(range(first, first + live)))
+    for q in (0, 3, 49):
+        query = (np.array([q], dtype=np.uint32), np.array([(first + q) % 13, 100_000 + first + q], dtype=np.uint32))
+        for bound in (10, 1000):
+            ours = state.candidates(query[0], query[1], query[0] % 7, (bound,) * 3, exclude=first + 7)
+            theirs = fresh.candidates(query[0], query[1], query[0] % 7, (bound,) * 3, exclude=first + 7)
+            assert [a.tolist() for a in ours] == [a.tolist() for a in theirs]
+            assert all(len(a) for a in ours) or bound == 10  # an oversized bucket gives only its first member
+    assert state.sketches_of(seqs[:3]).tolist() == [[s % 256] * 4 for s in seqs[:3].tolist()]
+    # Entries applied again (a removal, or an addition of a document removed and renumbered away) change nothing.
+    state.remove(_churn_rows(range(1, 501), removal=True))
+    state.add(_churn_rows(range(1, 501)))
+    assert state.live().tolist() == seqs.tolist()
 
 
 @given(st.lists(st.lists(st.integers(0, 20), max_size=8, unique=True), max_size=30), st.data())

@@ -289,6 +289,7 @@ class Index:
             return (matches, matched, None), [self._new_doc(doc_id, url, doc, rewrite)]
 
         with self._use():
+            self._catch_up(lookup=True)
             matches, matched, itself = self._store.write(plan, atomic=True)
         farm = self._farm(doc, html, doc_id, matches, matched, itself)
         return Verdict(matches, farm, added=itself is None)
@@ -354,6 +355,8 @@ class Index:
         return ids, urls, featurize_index(texts, self._config, workers=workers)
 
     def _add_batch(self, ids: list[str], urls: list[str | None], features: IndexFeatures) -> int:
+        self._catch_up(lookup=False)
+
         def plan(reader: Reader) -> tuple[int, list[NewDoc]]:
             self._sync(reader)
             present = reader.find(ids)
@@ -418,6 +421,16 @@ class Index:
         _check_text(text)
         return _Doc(text, featurize_index([text], self._config, with_segments=with_segments))
 
+    def _catch_up(self, *, lookup: bool) -> None:
+        # Fold the log in a read, before a write: a lagging process's backlog would otherwise be folded while it
+        # holds the store's write lock (SQLite's, which every other writer waits for), and the write's own catch-up
+        # is then only what was committed in between. Before a write that looks up candidates, the backlog is
+        # sorted into the band tables here too, as that lookup would.
+        with self._store.read() as reader:
+            self._sync(reader)
+        if lookup:
+            self._state.prepare()
+
     def _sync(self, reader: Reader) -> None:
         changes: Changes = reader.changes(self._state.cursor)
         width = self._duplicate_width + self._rewrite_width
@@ -463,7 +476,7 @@ class Index:
         # As in a scan, the rewrite path's candidates whose signatures agree too little are dropped unmeasured
         # (the other paths' are all measured), and a document is a candidate when any path finds it: one sharing
         # too few anchors for the passage path is still compared when a band path finds it.
-        agree = sketch_agreement(rewrite[1], state.sketches[rewrites]) >= self._config.rewrite_lsh.min_agreement
+        agree = sketch_agreement(rewrite[1], state.sketches_of(rewrites)) >= self._config.rewrite_lsh.min_agreement
         seqs = np.union1d(np.union1d(duplicates, passages), rewrites[agree])
         # One read of the candidates; overlaps are measured only where the cosine allows either relation.
         rows = reader.fetch(seqs.tolist(), ("terms", "counts", "shingles", "segments"))

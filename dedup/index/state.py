@@ -5,7 +5,7 @@ folds that log into a few structures and brings them up to date with the entries
 each call, so that a check reads from the store only the candidates it measures:
 
 - document frequencies: one count per hashed term column (TF-IDF weights, the rewrite path);
-- band tables, one per Jaccard candidate path: per band, every document's 32-bit band hash and sequence number,
+- band tables, one per Jaccard candidate path: per band, every document's 32-bit band hash and slot (below),
   sorted, in the manner of a log-structured merge tree (a small unsorted tail, a recent sorted part, the main part);
 - the passage table: a band table of one row holding an entry per (document, passage anchor), so that a document
   with any number of anchors is in the bucket of each, and each document's number of anchors (the passage path
@@ -14,6 +14,11 @@ each call, so that a check reads from the store only the candidates it measures:
 - segment counts: how many documents hold each line or sentence key (corpus-level farm signals).
 
 Folding is idempotent: an entry applied twice, or a removal of a document never seen, changes nothing.
+
+Memory follows the live documents, not the log: each document folded in gets the next dense slot, and the
+per-document arrays and band tables are indexed by slot, not by sequence number. Once removed documents hold
+more slots than live ones, the live ones are numbered again from 0 in the same order (the tables stay sorted,
+and the first member of a bucket is still the one added first), so removals give their memory back.
 """
 
 from __future__ import annotations
@@ -35,14 +40,17 @@ __all__ = ["BandTable", "IndexState", "SegmentCounts"]
 # Documents in a band table's unsorted tail before a lookup sorts it into the recent part: small enough that a
 # check scans the whole tail (bands x TAIL hashes) without slowing down.
 TAIL = 2048
-_MAX_SEQ = 2**32 - 1  # band tables keep sequence numbers in 32 bits
+_MAX_SLOT = 2**32 - 1  # band tables keep slots in 32 bits
+# Slots the per-document arrays keep at the least, and removed documents' slots tolerated before renumbering
+# (below it, renumbering would cost more than the room it gives back).
+_ROOM = 1024
 
 
 # ---------------------------------------------------------------------------------------------------------
 # Band tables
 
 
-_SEQ = np.uint64(0xFFFFFFFF)  # a table entry is (band hash << 32) | sequence number
+_SEQ = np.uint64(0xFFFFFFFF)  # a table entry is (band hash << 32) | slot
 
 
 @kernel
@@ -67,7 +75,9 @@ def _lookup(
 ) -> int:
     # Per query hash (looked up in row rows[i] of the table): the live members of its bucket, in the sorted
     # table, the sorted recent part and the tail. As in a scan, a bucket that would hold more than max_bucket
-    # documents (the query included) gives only its first member, the one added first.
+    # documents (the query included) gives only its first member, the one added first (of lowest number).
+    # Counting stops at max_bucket members, so a hot bucket costs no more than a full one: in a sorted part a
+    # bucket's entries are in the order of their numbers, so its first live entry is that part's first member.
     count = 0
     levels = (keys, recent)
     for i_query in range(query.shape[0]):
@@ -83,6 +93,8 @@ def _lookup(
                     members += 1
                     if first < 0 or s < first:
                         first = s
+                    if members >= max_bucket:
+                        break
         for t in range(tail_n):
             if tail[band, t] >> np.uint64(32) == q:
                 s = np.int64(tail[band, t] & _SEQ)
@@ -138,7 +150,7 @@ def _merge(
 
 
 class BandTable:
-    """One candidate path's buckets: for each band, every live document's band hash and sequence number, packed
+    """One candidate path's buckets: for each band, every live document's band hash and number (a slot), packed
     in one uint64 per document, sorted, so that a bucket is a range of a row, in the order of addition.
 
     A table of one row is a plain bucket table: a document may have any number of entries in it (one per
@@ -167,7 +179,7 @@ class BandTable:
 
     def add(self, seqs: npt.NDArray[np.int64], rows: npt.NDArray[np.uint32]) -> None:
         """Entries `seqs` with band hashes `rows` (one row of `width` each), into the tail: one per document, or,
-        in a table of one row, any number of entries (one per key) with the same sequence number."""
+        in a table of one row, any number of entries (one per key) with the same document number."""
         n = seqs.shape[0]
         if n == 0:
             return
@@ -201,8 +213,8 @@ class BandTable:
     def lookup(
         self, query: npt.NDArray[np.uint32], alive: npt.NDArray[np.bool_], max_bucket: int, exclude: int
     ) -> npt.NDArray[np.int64]:
-        """Sequence numbers of the documents sharing a bucket with `query` (with repeats): its band hashes, one per
-        band, or, in a table of one row, any number of keys."""
+        """Numbers of the documents sharing a bucket with `query` (with repeats): its band hashes, one per band, or,
+        in a table of one row, any number of keys."""
         if self.width == 1:
             rows = np.zeros(query.shape[0], dtype=np.int64)
         elif query.shape[0] == self.width:
@@ -214,6 +226,12 @@ class BandTable:
         out = np.empty(query.shape[0] * max(max_bucket, 1), dtype=np.int64)
         count = _lookup(self.keys, self.recent, self.tail, self.tail_n, alive, query, rows, max_bucket, exclude, out)
         return out[:count]
+
+    def renumber(self, alive: npt.NDArray[np.bool_], new: npt.NDArray[np.int64]) -> None:
+        """Drop removed documents and number the others `new[old]` (an increasing map: the table stays sorted)."""
+        self.merge(alive, everything=True)
+        high = self.keys & ~_SEQ
+        self.keys = high | new[(self.keys & _SEQ).astype(np.int64)].astype(np.uint64)
 
 
 def _merged(
@@ -304,24 +322,28 @@ class SegmentCounts:
 # The state
 
 
-def _grown(rows: npt.NDArray[Any], size: int) -> npt.NDArray[Any]:
-    # `rows` (one per sequence number) with zero rows after them up to `size`.
+def _resized(rows: npt.NDArray[Any], size: int) -> npt.NDArray[Any]:
+    # The first `size` rows of `rows`, with zero rows after them when it has fewer.
     out = np.zeros((size, *rows.shape[1:]), dtype=rows.dtype)
-    out[: rows.shape[0]] = rows
+    kept = min(size, rows.shape[0])
+    out[:kept] = rows[:kept]
     return out
 
 
 class IndexState:
     """Document frequencies, band tables, the passage table and segment counts of the documents seen so far in
-    the log."""
+    the log. Each document folded in has a slot: `seq_of[slot]` is its sequence number (increasing with the
+    slot), `alive`, `sketches` and `anchor_counts` are indexed by slot, and so are the band tables' entries."""
 
     def __init__(self, duplicate_width: int, rewrite_width: int, sketch_width: int) -> None:
         self.cursor: tuple[int, int] | None = None
-        self.documents = 0
+        self.documents = 0  # live documents
+        self.slots = 0  # slots in use, live or removed
         self.df = np.zeros(N_FEATURES, dtype=np.int32)
-        self.alive = np.zeros(4096, dtype=np.bool_)
-        self.sketches = np.zeros((4096, sketch_width), dtype=np.uint8)  # row = sequence number
-        self.anchor_counts = np.zeros(4096, dtype=np.int32)  # row = sequence number
+        self.seq_of = np.zeros(_ROOM, dtype=np.int64)
+        self.alive = np.zeros(_ROOM, dtype=np.bool_)
+        self.sketches = np.zeros((_ROOM, sketch_width), dtype=np.uint8)
+        self.anchor_counts = np.zeros(_ROOM, dtype=np.int32)
         self.duplicate = BandTable(duplicate_width)
         self.rewrite = BandTable(rewrite_width)
         self.passages = BandTable(1)
@@ -330,53 +352,80 @@ class IndexState:
     def nbytes(self) -> int:
         """Memory held by the state's arrays."""
         tables = sum(t.nbytes() for t in (self.duplicate, self.rewrite, self.passages)) + self.segments.nbytes()
-        return tables + sum(a.nbytes for a in (self.df, self.alive, self.sketches, self.anchor_counts))
+        arrays = (self.df, self.seq_of, self.alive, self.sketches, self.anchor_counts)
+        return tables + sum(a.nbytes for a in arrays)
 
-    def _grow(self, top: int) -> None:
-        if top > _MAX_SEQ:
-            raise IndexStoreError(f"document sequence number {top} is past what the index supports ({_MAX_SEQ})")
-        if top >= self.alive.shape[0]:
-            size = max(top + 1, 2 * self.alive.shape[0])
-            self.alive, self.sketches, self.anchor_counts = (
-                _grown(a, size) for a in (self.alive, self.sketches, self.anchor_counts)
-            )
+    def live(self) -> npt.NDArray[np.int64]:
+        """Sequence numbers of the live documents, increasing."""
+        return self.seq_of[: self.slots][self.alive[: self.slots]]
+
+    def slots_of(self, seqs: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+        """The slot of each sequence number, and whether it has one (folded in and not renumbered away since its
+        removal); where it has none, the slot given is meaningless."""
+        known = self.seq_of[: self.slots]
+        at = np.minimum(np.searchsorted(known, seqs), max(self.slots - 1, 0))
+        found = (known[at] == seqs) if self.slots else np.zeros(seqs.shape[0], dtype=np.bool_)
+        return at.astype(np.int64), found
+
+    def sketches_of(self, seqs: npt.NDArray[np.int64]) -> npt.NDArray[np.uint8]:
+        """The rewrite-path sketches of live documents (by sequence number)."""
+        return self.sketches[self.slots_of(seqs)[0]]
+
+    def _resize(self, size: int) -> None:
+        self.seq_of, self.alive, self.sketches, self.anchor_counts = (
+            _resized(a, size) for a in (self.seq_of, self.alive, self.sketches, self.anchor_counts)
+        )
 
     def add(self, rows: StateRows) -> None:
         """Fold in added documents (those already folded in are skipped)."""
         if not len(rows):
             return
-        self._grow(int(rows.seqs.max()))
-        new = ~self.alive[rows.seqs]
-        new &= _first_of_each(rows.seqs)
+        _, known = self.slots_of(rows.seqs)
+        new = ~known & _first_of_each(rows.seqs)
+        if self.slots:
+            # A store's log gives documents in the order of their sequence numbers: one before the last folded
+            # in and without a slot was folded in, removed and renumbered away (its entry applied again).
+            new &= rows.seqs > self.seq_of[self.slots - 1]
         if not new.any():
             return
-        seqs = rows.seqs[new]
-        self.alive[seqs] = True
-        self.anchor_counts[seqs] = rows.anchors.sizes()[new]  # none for a document with no words
+        # Slots follow sequence numbers, so that `slots_of` can search them and the first member of a bucket
+        # (the lowest slot) is the document added first.
+        order = np.flatnonzero(new)[np.argsort(rows.seqs[new], kind="stable")]
+        seqs = rows.seqs[order]
+        top = self.slots + int(seqs.shape[0])
+        if top > _MAX_SLOT:
+            raise IndexStoreError(f"{top} documents folded in, past what the index supports ({_MAX_SLOT})")
+        if top > self.alive.shape[0]:
+            self._resize(max(top, 2 * self.alive.shape[0]))
+        slot = np.zeros(len(rows), dtype=np.int64)
+        slot[order] = np.arange(self.slots, top, dtype=np.int64)
+        self.seq_of[self.slots : top] = seqs
+        self.slots = top
+        self.alive[slot[new]] = True
+        self.anchor_counts[slot[new]] = rows.anchors.sizes()[new]  # none for a document with no words
         self.documents += int(seqs.shape[0])
         _count(self.df, _rows(rows.terms, new), 1)
         self.segments.add(_rows(rows.segments, new).astype(np.uint64), 1)
         active = new & rows.active
         if rows.sketches.shape[1] == self.sketches.shape[1]:
-            self.sketches[rows.seqs[active]] = rows.sketches[active]
+            self.sketches[slot[active]] = rows.sketches[active]
         width = self.duplicate.width
-        self.duplicate.add(rows.seqs[active], rows.bands[active, :width])
-        self.rewrite.add(rows.seqs[active], rows.bands[active, width:])
+        self.duplicate.add(slot[active], rows.bands[active, :width])
+        self.rewrite.add(slot[active], rows.bands[active, width:])
         # One entry per (document, anchor).
         anchors = _rows(rows.anchors, active).astype(np.uint32, copy=False)
-        self.passages.add(np.repeat(rows.seqs[active], rows.anchors.sizes()[active]), anchors.reshape(-1, 1))
+        self.passages.add(np.repeat(slot[active], rows.anchors.sizes()[active]), anchors.reshape(-1, 1))
 
     def remove(self, rows: StateRows) -> None:
         """Fold in removed documents (those not folded in, or already removed, are skipped)."""
         if not len(rows):
             return
-        self._grow(int(rows.seqs.max()))
-        gone = self.alive[rows.seqs] & _first_of_each(rows.seqs)
+        slot, known = self.slots_of(rows.seqs)
+        gone = known & self.alive[slot] & _first_of_each(rows.seqs)
         if not gone.any():
             return
-        seqs = rows.seqs[gone]
-        self.alive[seqs] = False
-        self.documents -= int(seqs.shape[0])
+        self.alive[slot[gone]] = False
+        self.documents -= int(gone.sum())
         _count(self.df, _rows(rows.terms, gone), -1)
         self.segments.add(_rows(rows.segments, gone).astype(np.uint64), -1)
         active = gone & rows.active
@@ -384,6 +433,30 @@ class IndexState:
         self.duplicate.removed(documents, self.alive)
         self.rewrite.removed(documents, self.alive)
         self.passages.removed(int(rows.anchors.sizes()[active].sum()), self.alive)
+        if self.slots - self.documents > max(self.documents, _ROOM):
+            self._renumber()
+
+    def _renumber(self) -> None:
+        # The live documents in slots 0.. in the same order; removed ones forgotten (a removal logged again
+        # for one of them then finds no slot, and is skipped as one never seen).
+        alive = self.alive[: self.slots]
+        live = np.flatnonzero(alive)
+        new = np.cumsum(alive, dtype=np.int64) - 1
+        for table in (self.duplicate, self.rewrite, self.passages):
+            table.renumber(self.alive, new)
+        size = max(_ROOM, live.shape[0] + live.shape[0] // 2)
+        self.seq_of, self.sketches, self.anchor_counts = (
+            _resized(a[live], size) for a in (self.seq_of, self.sketches, self.anchor_counts)
+        )
+        self.alive = np.zeros(size, dtype=np.bool_)
+        self.alive[: live.shape[0]] = True
+        self.slots = int(live.shape[0])
+
+    def prepare(self) -> None:
+        """Sort long tails into the band tables now, as the next lookup would."""
+        for table in (self.duplicate, self.rewrite, self.passages):
+            if table.tail_n > TAIL:
+                table.merge(self.alive)
 
     def settle(self) -> None:
         """Merge what is pending into the band tables now (rather than at the next lookup)."""
@@ -403,16 +476,21 @@ class IndexState:
         (duplicate, passage, rewrite; `max_bucket` in that order), the document `exclude` (a sequence number)
         left out: those sharing a bucket with the query on a Jaccard path, and on the passage path those sharing
         enough of its `anchors` (sorted, distinct) by the scan's rule (`dedup.engine.passages.anchor_pairs`)."""
-        skip = -1 if exclude is None else exclude  # the compiled lookup takes a plain int; no sequence number is -1
+        skip = -1  # the compiled lookup takes a plain int; no slot is -1
+        if exclude is not None:
+            slot, known = self.slots_of(np.array([exclude], dtype=np.int64))
+            if known[0]:
+                skip = int(slot[0])
         # A document comes out of the lookup once per anchor bucket it shares with the query (an oversized bucket
         # gives its first member, once), so its count is how many anchors it shares, as a scan counts them.
         found, shared = np.unique(self.passages.lookup(anchors, self.alive, max_bucket[1], skip), return_counts=True)
         query_anchors = np.full(found.shape[0], anchors.shape[0], dtype=np.int64)
         passages = found[shared >= enough(query_anchors, self.anchor_counts[found].astype(np.int64))]
+        # Slots increase with sequence numbers: sorted, distinct slots give sorted, distinct sequence numbers.
         return (
-            np.unique(self.duplicate.lookup(duplicate, self.alive, max_bucket[0], skip)),
-            passages,
-            np.unique(self.rewrite.lookup(rewrite, self.alive, max_bucket[2], skip)),
+            self.seq_of[np.unique(self.duplicate.lookup(duplicate, self.alive, max_bucket[0], skip))],
+            self.seq_of[passages],
+            self.seq_of[np.unique(self.rewrite.lookup(rewrite, self.alive, max_bucket[2], skip))],
         )
 
 
