@@ -19,11 +19,19 @@ What is measured:
   summary's counts (`SUMMARY_COUNTS`: candidates per path among them), which no line shows.
 - Scaling: seconds at the largest size over seconds at the smallest, against the ratio of their sizes.
 
+With `--hot N`, a hot bucket instead: N copies of one real article among N distinct real articles (JSONL shards
+of 1,000, copies and articles interleaved, built under a temporary folder), scanned on Spark in local[2] with
+`--partitions` partitions (default 8), the candidate pair rows each partition of the confirmation received
+(`SparkScan.pair_rows`) printed as the largest against the median, and the report checked against the local
+engine's as above. Its section ("## A hot bucket") replaces its previous one in the results file; the other
+runs keep it.
+
 Writes bench/results/spark.md (or `--output`); skips cleanly when ../shared/data is absent.
 
     nice -n 10 python bench/spark_scale.py                     # 20,000 and 100,000 documents, 20,000 scored
     python bench/spark_scale.py --sizes 20000
     python bench/spark_scale.py --sizes 5000 --scored 5000 --output /tmp/spark.md   # bench/results/spark.md untouched
+    nice -n 10 python bench/spark_scale.py --hot 20000              # 20,000 copies among 20,000 articles
 """
 
 from __future__ import annotations
@@ -109,12 +117,98 @@ def child(shards: Path, out: Path, result_path: Path, score: bool) -> None:
     spark.stop()
 
 
-def run_child(shards: Path, out: Path, *, score: bool = False) -> dict[str, Any]:
+HOT_SECTION = "## A hot bucket"
+
+
+def hot_child(shards: Path, out: Path, result_path: Path, partitions: int) -> None:
+    """One Spark scan of a hot-bucket corpus on `partitions` partitions; its pair rows per partition to
+    `result_path` (JSON)."""
+    from dedup.config import scan_config
+    from dedup.spark import scan_spark, spark_session
+
+    os.environ.setdefault("PYSPARK_SUBMIT_ARGS", f"--driver-memory {DRIVER_MEMORY} pyspark-shell")
+    spark, _ = spark_session(master=MASTER)
+    spark.sparkContext.setLogLevel("ERROR")
+    spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
+    started = time.perf_counter()
+    scan = scan_spark([str(shards)], scan_config(score=False), spark=spark)
+    scan.write_jsonl(str(out))
+    seconds = time.perf_counter() - started
+    result = {"seconds": seconds, "pair_rows": list(scan.pair_rows), "summary": scan.summary.to_dict()}
+    result_path.write_text(json.dumps(result), encoding="utf-8")
+    spark.stop()
+
+
+def hot_corpus(copies: int, folder: Path) -> Path:
+    """`copies` copies of one real article among as many distinct real articles, interleaved, in JSONL shards."""
+    import throughput
+
+    articles = throughput.real_articles()
+    if copies >= len(articles):
+        raise SystemExit(f"--hot {copies}: only {len(articles):,} real articles to draw distinct ones from")
+    page = articles[-1]
+    rows = []
+    for i in range(copies):
+        rows += [{"id": f"article-{i:07d}", "text": articles[i]}, {"id": f"copy-{i:07d}", "text": page}]
+    shards = folder / "shards"
+    shards.mkdir()
+    for start in range(0, len(rows), throughput.SHARD):
+        lines = (json.dumps(r, ensure_ascii=False) + "\n" for r in rows[start : start + throughput.SHARD])
+        (shards / f"shard-{start // throughput.SHARD:05d}.jsonl").write_text("".join(lines), encoding="utf-8")
+    return shards
+
+
+def hot_bucket(copies: int, partitions: int) -> list[str]:
+    """The hot-bucket run: its section of the results file."""
+    import statistics
+
+    with tempfile.TemporaryDirectory() as tmp:
+        shards = hot_corpus(copies, Path(tmp))
+        out = Path(tmp) / "report"
+        print(f"{copies:,} copies among {copies:,} articles: Spark scan on {MASTER}, {partitions} partitions ...")
+        run = run_child(shards, out, hot=partitions)
+        print(f"  {run['seconds']:.1f} s; checking against the local engine ...", flush=True)
+        same, verdict = equivalence(shards, out)
+    rows = run["pair_rows"]
+    largest, median = max(rows), statistics.median(rows)
+    ratio = largest / median if median else float("inf")
+    return [
+        HOT_SECTION,
+        "",
+        f"`python bench/spark_scale.py --hot {copies} --partitions {partitions}` on {dt.date.today().isoformat()}: "
+        f"{copies:,} copies of one real article among {copies:,} distinct real articles ({2 * copies:,} documents, "
+        f"no content-farm scores), Spark {MASTER} with {len(rows)} partitions for the pair stages.",
+        "",
+        "| documents | seconds | candidate pair rows per partition | largest | median | largest / median "
+        "| same report as local |",
+        "|---|---|---|---|---|---|---|",
+        f"| {2 * copies:,} | {run['seconds']:.1f} | {', '.join(f'{r:,}' for r in rows)} | {largest:,} | "
+        f"{median:,.0f} | {ratio:.2f} | {'yes' if same else '**no**'} |",
+        "",
+        f"Equivalence: {verdict}.",
+    ]
+
+
+def kept_hot_section(path: Path) -> list[str]:
+    """The hot-bucket section of the results file at `path`, if it has one."""
+    if not path.exists():
+        return []
+    text = path.read_text(encoding="utf-8")
+    return text[text.index(HOT_SECTION) :].rstrip("\n").splitlines() if HOT_SECTION in text else []
+
+
+def run_child(shards: Path, out: Path, *, score: bool = False, hot: int = 0) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         result_path = Path(tmp) / "result.json"
         command = [sys.executable, __file__, "--child", str(shards), str(out), str(result_path)]
         command += ["--score"] if score else []
-        subprocess.run(command, check=True)
+        command += ["--hot-child", str(hot)] if hot else []
+        env = dict(os.environ)
+        if hot:
+            # The pair stages take the default parallelism's partitions at this size: fixed before the JVM starts.
+            conf = f"--conf spark.default.parallelism={hot}"
+            env["PYSPARK_SUBMIT_ARGS"] = f"--driver-memory {DRIVER_MEMORY} {conf} pyspark-shell"
+        subprocess.run(command, check=True, env=env)
         result: dict[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
         return result
 
@@ -151,15 +245,30 @@ def main() -> int:
     parser.add_argument("--output", type=Path, default=RESULTS, help="the results file (default: %(default)s)")
     parser.add_argument("--child", nargs=3, metavar=("SHARDS", "OUT", "RESULT"), help=argparse.SUPPRESS)
     parser.add_argument("--score", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--hot", type=int, default=0, help="copies of one page among as many distinct articles")
+    parser.add_argument("--partitions", type=int, default=8, help="partitions of the --hot run (default: 8)")
+    parser.add_argument("--hot-child", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(Path(args.child[0]), Path(args.child[1]), Path(args.child[2]), args.score)
+        if args.hot_child:
+            hot_child(Path(args.child[0]), Path(args.child[1]), Path(args.child[2]), args.hot_child)
+        else:
+            child(Path(args.child[0]), Path(args.child[1]), Path(args.child[2]), args.score)
         return 0
     sys.path.insert(0, str(ROOT / "bench"))
     import throughput
 
     if not throughput.DATA.is_dir() or not any(throughput.DATA.glob("*.jsonl")):
         print(f"skipped: no real articles at {throughput.DATA}")
+        return 0
+    if args.hot:
+        section = hot_bucket(args.hot, args.partitions)
+        print("\n".join(section))
+        previous = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
+        kept = previous.split(HOT_SECTION)[0].rstrip("\n")
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text("\n".join([kept, "", *section]).lstrip("\n") + "\n", encoding="utf-8")
+        print(f"written to {args.output}")
         return 0
     import pyspark
 
@@ -247,6 +356,8 @@ def main() -> int:
         "|---|---|",
         *stages,
     ]
+    hot = kept_hot_section(args.output)
+    lines += ["", *hot] if hot else []
     text = "\n".join(lines) + "\n"
     print()
     print(text)

@@ -428,6 +428,35 @@ def test_a_spark_scan_collects_to_the_local_result_and_writes_parquet(spark: Any
     scan.unpersist()
 
 
+def test_a_hot_bucket_gives_the_local_pairs_spread_over_every_partition(spark: Any) -> None:
+    # 300 copies of one page among 300 distinct pages: every band of the copies is one bucket far over
+    # max_bucket, whose pairs (its member of lowest rank with each other one, as locally) used to meet in that
+    # member's partition.
+    from dedup.spark import scan_spark
+
+    rng = np.random.default_rng(24)
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+
+    def words() -> str:
+        return " ".join("".join(rng.choice(letters, 6)) for _ in range(120))
+
+    distinct = [Document(f"page-{i:03d}", words()) for i in range(300)]
+    boilerplate = words()
+    copies = [Document(f"copy-{i:03d}", boilerplate) for i in range(300)]
+    documents = [d for pair in zip(distinct, copies, strict=True) for d in pair]
+    assert CONFIG.duplicate_lsh.max_bucket < len(copies)
+
+    scan = scan_spark(documents, CONFIG, spark=spark)
+    result = scan.collect()
+    assert_same_scan(result, local_scan(documents))
+    assert [len(c.members) for c in result.clusters] == [300]
+    assert {p.a for p in result.pairs} == {"copy-000"} and len(result.pairs) == 299
+    rows = scan.pair_rows
+    assert len(rows) == spark.sparkContext.defaultParallelism and sum(rows) >= 299
+    assert max(rows) <= 1.5 * min(rows), rows
+    scan.unpersist()
+
+
 def test_engine_names_and_spark_options_are_checked() -> None:
     with pytest.raises(dedup.ConfigError, match="engine='dask'"):
         dedup.scan([Document("a", "text")], engine="dask")

@@ -3,7 +3,8 @@
 Data moves as little as the pipeline allows. Each document's per-document results (TF-IDF row, top terms,
 signature, shingle set, passage anchors) are computed once into one cached table, hash-partitioned by input
 position. Band keys and anchors are grouped by key; each partition of buckets yields its candidate pairs,
-routed to the partition of their first document. Every document a partition's pairs name is sent there once
+routed by a hash of both documents, so an oversized bucket's pairs (its first member with each other one, as
+locally) spread over every partition. Every document a partition's pairs name is sent there once
 (not once per pair), and one pass per partition runs the whole confirmation: agreement floors, the passage
 rule (each pair's shared anchors, counted per partition of buckets, summed), cosine, overlaps, `classify`.
 The driver runs about twenty small jobs and receives only counts and the corpus' document frequencies.
@@ -56,7 +57,8 @@ class SparkScan:
 
     `documents` (position, id, words, cluster, farm_score, flagged, reasons), `pairs` (a, b: ranks; a_id, b_id,
     relation, jaccard, containment, cosine), `clusters` (root, id, relation, members, representative),
-    `skipped` (path, reason, order); `summary` as in the local report. `collect()` builds the local
+    `skipped` (path, reason, order); `summary` as in the local report; `pair_rows`, the candidate pair rows
+    each partition of the confirmation received (a skewed partition shows there). `collect()` builds the local
     `ScanResult`; `write_jsonl` and `write_parquet` write from the executors, for results too large for the
     driver.
     """
@@ -68,6 +70,7 @@ class SparkScan:
     skipped: Any
     summary: ScanSummary
     cached: list[Any] = field(default_factory=list, repr=False)  # the cached tables these are read from
+    pair_rows: tuple[int, ...] = ()  # candidate pair rows each partition of the confirmation received
 
     def ordered(self) -> dict[str, Any]:
         """Each result DataFrame sorted as the local report lists it."""
@@ -175,7 +178,7 @@ def scan_spark(
         table = _documents_table(session, docs, index, df, n, config, parts)
         cached.append(table)
     with timer.stage("confirm"):
-        confirmed, counts = _confirm(table, index, n, config, parts)
+        confirmed, counts, pair_rows = _confirm(table, index, n, config, parts)
     with timer.stage("cluster"):
         weights = session.sparkContext.broadcast(idf(df + prior_frequencies(), n + PRIOR_DOCUMENTS))
         spun = _spun(docs) if config.score else None
@@ -219,7 +222,8 @@ def scan_spark(
     )
     pairs = confirmed.where("tally IS NULL").drop("tally")
     results = [document_table, confirmed, clusters, skipped]
-    return SparkScan(session, document_table, pairs, clusters.drop("ranks", "unspun"), skipped, summary, results)
+    found = clusters.drop("ranks", "unspun")
+    return SparkScan(session, document_table, pairs, found, skipped, summary, results, pair_rows)
 
 
 def _farm_columns() -> list[str]:
@@ -332,9 +336,11 @@ def _documents_table(spark: Any, docs: Any, index: Any, df: Any, n: int, config:
     return _persist(table.select(*[c.split()[0] for c in stages.DOCUMENT_SCHEMA.split(", ")]))
 
 
-def _confirm(table: Any, index: Any, n: int, config: ScanConfig, parts: int) -> tuple[Any, dict[str, int]]:
-    # Band keys and passage anchors grouped by key -> candidate pairs per partition of buckets, routed to the
-    # partition of their first document; every document a partition's pairs name sent there once; then the
+def _confirm(
+    table: Any, index: Any, n: int, config: ScanConfig, parts: int
+) -> tuple[Any, dict[str, int], tuple[int, ...]]:
+    # Band keys and passage anchors grouped by key -> candidate pairs per partition of buckets, routed by a
+    # hash of both documents; every document a partition's pairs name sent there once; then the
     # whole confirmation per partition.
     from pyspark.sql import functions as sf
 
@@ -363,6 +369,10 @@ def _confirm(table: Any, index: Any, n: int, config: ScanConfig, parts: int) -> 
     pairs = _persist(
         keys.repartition(parts, "route").mapInArrow(bucket, stages.PAIR_SCHEMA).repartition(parts, "route")
     )
+    # Candidate pair rows per partition of the confirmation (8 bytes of `a` each): where a skew would show.
+    received = dict.fromkeys(routes.tolist(), 0)
+    for row in pairs.groupBy("route").agg(sf.sum(sf.length("a")).alias("size")).collect():
+        received[row.route] += int(row.size) // 8
     # Where each document is needed, once per partition: joined to its position, then to its row.
     needs = (
         pairs.mapInArrow(stages.needed, "rank long, route long")
@@ -383,7 +393,8 @@ def _confirm(table: Any, index: Any, n: int, config: ScanConfig, parts: int) -> 
     sums += [sf.sum((sf.col("relation") == rel).cast("long")).alias(rel) for rel in (DUPLICATE, REWRITE)]
     row = confirmed.agg(*sums).first()
     pairs.unpersist()
-    return confirmed, {key: int(row[key] or 0) for key in (*stages.TALLY, DUPLICATE, REWRITE)}
+    counts = {key: int(row[key] or 0) for key in (*stages.TALLY, DUPLICATE, REWRITE)}
+    return confirmed, counts, tuple(received.values())
 
 
 def _spun(docs: Any) -> Any:

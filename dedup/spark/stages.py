@@ -55,6 +55,7 @@ __all__ = [
     "frequencies",
     "needed",
     "pack_frequencies",
+    "pair_targets",
     "rename",
 ]
 
@@ -76,7 +77,7 @@ BAND_SCHEMA = "route long, keys binary, bands binary, ranks binary"
 PATHS = ("duplicate_path", "passage_path", "rewrite_path")
 DUPLICATE_PATH, PASSAGE_PATH, REWRITE_PATH = range(len(PATHS))
 # Candidate pairs by rank, a < b (int64), the paths that found them (uint8) and how many of the partition's
-# anchor buckets gave them (int32, 0 off the passage path), packed per partition of `a`.
+# anchor buckets gave them (int32, 0 off the passage path), packed per partition of the pair (`pair_targets`).
 PAIR_SCHEMA = "route long, a binary, b binary, paths binary, shared binary"
 # Confirmed pairs by rank, with ids and the measures as the report gives them; and one row per partition
 # with its candidate counts in `tally` (the pair columns null there).
@@ -241,7 +242,7 @@ def bucket(
     """A partition of `BAND_SCHEMA` rows (every row of each key it holds) -> `PAIR_SCHEMA` rows: the pairs of every
     bucket by the local rule (`lsh.band_pairs`; the passage path's with the duplicate path's `max_bucket`, as
     `passages.anchor_pairs` has them), distinct, with the paths that found them (`PATHS`) and the number of
-    anchor buckets here that gave them, packed by the partition of their first document. Bands are numbered as
+    anchor buckets here that gave them, packed by the partition of the pair (`pair_targets`). Bands are numbered as
     `band_rows` numbers them. Ranks are below `documents`.
 
     Passage pairs are not yet filtered by the shared anchors they need: the others may be in other partitions.
@@ -277,7 +278,23 @@ def bucket(
     passage = found[PASSAGE_PATH]
     shared = _sums(codes, np.concatenate(passage) if passage else np.zeros(0, dtype=np.int64))
     a, b = codes // documents, codes % documents
-    yield scatter(a % routes.shape[0], routes, {"a": a, "b": b, "paths": flags, "shared": shared.astype(np.int32)})
+    columns: dict[str, npt.NDArray[Any]] = {"a": a, "b": b, "paths": flags, "shared": shared.astype(np.int32)}
+    yield scatter(pair_targets(codes, routes.shape[0]), routes, columns)
+
+
+def pair_targets(codes: npt.NDArray[np.int64], parts: int) -> npt.NDArray[np.int64]:
+    """The partition (of `parts`) each pair code goes to: a mix of both its documents (SplitMix64's finalizer,
+    Steele et al. 2014), so the pairs of an oversized bucket's member of lowest rank, one with every other
+    member, spread over all partitions instead of meeting in that member's.
+
+    >>> pair_targets(np.array([0, 1, 2, 3], dtype=np.int64), 4).tolist()
+    [3, 1, 2, 1]
+    """
+    x = codes.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return (x % np.uint64(parts)).astype(np.int64)
 
 
 def _passage_band(duplicate_bands: tuple[int, int], rewrite_bands: tuple[int, int]) -> int:
@@ -332,7 +349,7 @@ def _on(flags: npt.NDArray[np.uint8], path: int) -> npt.NDArray[np.bool_]:
 
 
 def evaluate(batches: Iterable[Any], config: ScanConfig) -> Iterator[Any]:
-    """A partition of candidate pairs (`PAIR_SCHEMA` rows: every row of each pair whose first document it holds)
+    """A partition of candidate pairs (`PAIR_SCHEMA` rows: every row of each pair routed here)
     and every document they name (`DOCUMENT_SCHEMA` rows with `rank` set, their `anchors` replaced by
     `anchor_count`, how many they have) -> `CONFIRMED_SCHEMA` rows: the local engine's confirmation of these
     pairs.
