@@ -122,22 +122,24 @@ def test_a_parquet_date_or_timestamp_column_gives_each_row_its_date(tmp_path: Pa
     import datetime as dt
 
     pa = pytest.importorskip("pyarrow", reason='pyarrow is not installed (pip install "dedup[spark]")')
-    import pyarrow.parquet as pq
 
-    from dedup.spark.inputs import _parquet_documents
+    from dedup.spark.inputs import parquet_records
 
+    # A split of a Parquet table as Spark's reader gives it: the record columns and each row's index.
     midnight = dt.datetime(2024, 3, 4, tzinfo=dt.UTC)
-    table = pa.table(
+    batch = pa.record_batch(
         {
+            "row": pa.array([0, 1], pa.int64()),
             "id": ["a", "b"],
             "text": [ARTICLE, ARTICLE],
-            "published": pa.array([midnight, None], pa.timestamp("ms", tz="UTC")),
+            "published": pa.array([midnight, None], pa.timestamp("us", tz="UTC")),
             "date": pa.array([None, dt.date(2024, 3, 4)], pa.date32()),
         }
     )
-    pq.write_table(table, tmp_path / "rows.parquet")
-    documents, _ = _parquet_documents(str(tmp_path / "rows.parquet"), "rows.parquet")
-    assert [(d.id, d.published) for d in documents] == [("a", midnight.timestamp()), ("b", midnight.timestamp())]
+    out = pa.Table.from_batches(parquet_records([batch], file=3, rel="rows.parquet", max_bytes=1_000, config=CONFIG))
+    assert out.column("id").to_pylist() == ["a", "b"]
+    assert out.column("position").to_pylist() == [3 << 32, (3 << 32) + 1]
+    assert out.column("published").to_pylist() == [midnight.timestamp(), midnight.timestamp()]
 
 
 def test_farm_features_cross_spark_columns_bit_for_bit() -> None:
@@ -455,6 +457,51 @@ def test_a_hot_bucket_gives_the_local_pairs_spread_over_every_partition(spark: A
     assert len(rows) == spark.sparkContext.defaultParallelism and sum(rows) >= 299
     assert max(rows) <= 1.5 * min(rows), rows
     scan.unpersist()
+
+
+def test_a_parquet_table_over_max_bytes_is_read_whole_by_row_group_the_limit_per_record(
+    spark: Any, tmp_path: Path
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from dedup.spark import scan_spark
+
+    rng = np.random.default_rng(2)
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+
+    def words(n: int) -> str:
+        return " ".join("".join(rng.choice(letters, 6)) for _ in range(n))
+
+    texts = [words(80) for _ in range(40)]
+    texts += [texts[i] for i in range(0, 40, 4)]  # copies, some named by their row number only
+    texts.insert(7, words(1_000))  # one record over the limit
+    rows = [{"id": None if i % 9 == 0 else f"row-{i:02d}", "text": t} for i, t in enumerate(texts)]
+    table = tmp_path / "table.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), table, row_group_size=8)
+    max_bytes = 4_096
+    assert pq.ParquetFile(table).metadata.num_row_groups > 4 and table.stat().st_size > 4 * max_bytes
+    # Splits of about one row group each: the file is read by several tasks.
+    spark.conf.set("spark.sql.files.maxPartitionBytes", str(table.stat().st_size // 4))
+    try:
+        assert spark.read.parquet(str(table)).rdd.getNumPartitions() > 1
+        broken = tmp_path / "broken.parquet"
+        broken.write_bytes(b"PAR1" + b"\0" * 64)
+        result = scan_spark([str(table), str(broken)], CONFIG, spark=spark, max_bytes=max_bytes).collect()
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+
+    documents = [Document(r["id"] or f"{table}:{i + 1}", r["text"]) for i, r in enumerate(rows) if i != 7]
+    local = local_scan(documents)
+    size = len(texts[7].encode())
+    too_large = Skipped(
+        f"{table}:8", f"record too large: {size:,} bytes (limit {max_bytes:,}; raise it with --max-bytes)"
+    )
+    assert local.summary is not None
+    unreadable = Skipped(str(broken), "failed to read: Spark's Parquet reader cannot read its footer")
+    expected = replace(local, skipped=(unreadable, too_large), summary=replace(local.summary, skipped=2))
+    assert_same_scan(result, expected)
+    assert len(result.documents) == len(rows) - 1 and result.pairs
 
 
 def test_engine_names_and_spark_options_are_checked() -> None:

@@ -327,12 +327,15 @@ def _json_documents(
     return read_records(records, rel)
 
 
-def read_records(records: Iterable[tuple[int, Any]], rel: str) -> tuple[list[Document], list[Skipped]]:
+def read_records(
+    records: Iterable[tuple[int, Any]], rel: str, max_bytes: int | None = None
+) -> tuple[list[Document], list[Skipped]]:
     """Numbered records of the file `rel` -> documents and skipped rows, by the rules of JSON input.
 
     A record is a JSON value (an object with a text field and maybe an id, or a string), or a row of any
     table as a dict (a Parquet file read on Spark); its number locates it (`rel:number`) and is its id when
-    it has none.
+    it has none. With `max_bytes`, a record whose text is longer in UTF-8 is skipped (a table's limit is per
+    record, as a JSONL file's is per line).
     """
     docs: list[Document] = []
     skipped: list[Skipped] = []
@@ -344,6 +347,11 @@ def read_records(records: Iterable[tuple[int, Any]], rel: str) -> tuple[list[Doc
             doc_id, body = _record_text(record, "record")
             if not body or body.isspace():
                 raise _SkipError("empty text")
+            # A character is at most 4 bytes: shorter texts are within the limit without encoding them.
+            if max_bytes is not None and len(body) > max_bytes // 4:
+                size = len(body.encode("utf-8", "surrogatepass"))
+                if size > max_bytes:
+                    raise _too_large(size, max_bytes, "record")
         except _SkipError as skip:
             skipped.append(Skipped(where, str(skip)))
             continue

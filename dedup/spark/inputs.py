@@ -3,8 +3,9 @@
 Files are listed on the driver by the local rules (`dedup.io.sources.Corpus` for local paths; the same walk over
 Hadoop's FileSystem for URIs such as s3a:// or hdfs://), then read on the executors by the same functions as
 locally: `read_job` for a local path (each executor reads it, as Spark reads file paths), `read_data` for the
-bytes Spark's binary file source fetched from anywhere else. Parquet files (a text column and an id column)
-are read with pyarrow and their rows go through `read_records`, the rules of JSON records.
+bytes Spark's binary file source fetched from anywhere else. Parquet files (a text column and an id column),
+local or remote, are read by Spark's own reader, split by row group, whatever their size; their rows go
+through `read_records`, the rules of JSON records, with `--max-bytes` per record.
 
 A document's `position` is `file << 32 | k` for the k-th document of the file-th input: sorting by it is the
 input order, without numbering the corpus on the driver.
@@ -27,11 +28,15 @@ from dedup.scan.pipeline import farm_of, featurize_batch
 from dedup.spark.arrow import pack, pack_rows
 
 __all__ = [
+    "POSITION_BITS",
     "SOURCE_SCHEMA",
     "Listing",
     "features_schema",
+    "is_parquet",
     "is_uri",
     "list_inputs",
+    "parquet_columns",
+    "parquet_records",
     "read_and_featurize",
 ]
 
@@ -149,8 +154,9 @@ def _remote_jobs(spark: Any, root: str, max_bytes: int, skipped: list[Skipped]) 
 
 def source_rows(listing: Listing, documents: list[Document]) -> list[list[tuple[Any, ...]]]:
     """Rows of `SOURCE_SCHEMA` for the local files and in-memory documents, in runs of about equal work
-    (a Spark partition each); remote files are fetched by Spark and joined in separately."""
-    local = [(i, job) for i, job in enumerate(listing.jobs) if not listing.remote[i]]
+    (a Spark partition each); remote files are fetched by Spark and joined in separately, Parquet tables read
+    by Spark's reader (`parquet_records`)."""
+    local = [(i, job) for i, job in enumerate(listing.jobs) if not listing.remote[i] and not is_parquet(job)]
     index = {id(job): i for i, job in local}
     runs: list[list[tuple[Any, ...]]] = [
         [
@@ -174,22 +180,44 @@ def source_rows(listing: Listing, documents: list[Document]) -> list[list[tuple[
 # --- executors -----------------------------------------------------------------------------------------------
 
 
-def _parquet_documents(source: Any, rel: str) -> tuple[list[Document], list[Skipped]]:
-    import pyarrow.parquet as pq
-
-    table = pq.ParquetFile(source)
-    columns = [c for c in table.schema_arrow.names if c in RECORD_FIELDS]
-    records: list[tuple[int, Any]] = []
-    for batch in table.iter_batches(columns=columns or None):
-        rows = batch.to_pylist() if columns else [{}] * batch.num_rows
-        records.extend(enumerate(rows, start=len(records) + 1))
-    return read_records(records, rel)
+def is_parquet(job: FileJob) -> bool:
+    """Whether a listed file is a Parquet table, which Spark's own reader reads (`parquet_records`)."""
+    return job.path.lower().endswith(PARQUET)
 
 
-def _buffer(content: bytes) -> Any:
-    import pyarrow as pa
+def parquet_columns(names: list[str]) -> list[str]:
+    """Of a Parquet table's columns, those a record is read from (text, id, date), in the table's order."""
+    return [c for c in names if c in RECORD_FIELDS]
 
-    return pa.BufferReader(content)
+
+def parquet_records(
+    batches: Iterable[Any], *, file: int, rel: str, max_bytes: int, config: ScanConfig
+) -> Iterator[Any]:
+    """`mapInArrow` body for one Parquet file as Spark's reader splits it (by row group): rows of its record
+    columns (`parquet_columns`) and `row`, the row's index in the file -> rows of `features_schema`.
+
+    Each row is a record numbered `row + 1` (`rel:number`, its id when it has none), read by the rules of JSON
+    records with the limit `max_bytes` per record, at position `file << 32 | row`: the file's order.
+    """
+    config = replace(config, workers=1)
+    positions: list[int] = []
+    documents: list[Document] = []
+    base = file << POSITION_BITS
+    for batch in batches:
+        rows = batch.to_pylist()
+        for row in rows:
+            number = row.pop("row")
+            docs, skips = read_records([(number + 1, row)], rel, max_bytes)
+            if skips:
+                yield _skips_batch([(base + number, s) for s in skips], config.score)
+            for doc in docs:
+                positions.append(base + number)
+                documents.append(doc)
+                if len(documents) >= config.batch_size:
+                    yield _features_batch(positions, documents, config)
+                    positions, documents = [], []
+    if documents:
+        yield _features_batch(positions, documents, config)
 
 
 def _read_source(row: dict[str, Any]) -> tuple[list[Document], list[Skipped]]:
@@ -197,19 +225,16 @@ def _read_source(row: dict[str, Any]) -> tuple[list[Document], list[Skipped]]:
     if row["source"] == "document":
         return [Document(row["doc_id"], row["text"], row["chrome"] or "", published=row["published"])], []
     path, rel, size, max_bytes = row["path"], row["rel"], row["size"], row["max_bytes"]
-    parquet = path.lower().endswith(PARQUET)
-    if row["source"] == "local" and not parquet:
+    if row["source"] == "local":
         return read_job(FileJob(path, rel, size, max_bytes))
     try:
-        reason = precheck(path, size, max_bytes, also=PARQUET)
+        reason = precheck(path, size, max_bytes)
         if reason is None and row["source"] == "remote" and row["content"] is None:
             # Spark's file sources do not list names starting with _ (nor .): nothing was fetched.
             reason = "unreadable: Spark's binary file source does not list this file"
         if reason is not None:
             return [], [Skipped(rel, reason)]
-        if not parquet:
-            return read_data(row["content"], path, rel, max_bytes)
-        return _parquet_documents(path if row["source"] == "local" else _buffer(row["content"]), rel)
+        return read_data(row["content"], path, rel, max_bytes)
     except Exception as err:  # noqa: BLE001 -- one broken file must never end a scan; it is reported instead
         return [], [Skipped(rel, f"failed to read: {type(err).__name__}: {err}")]
 
