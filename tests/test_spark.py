@@ -504,6 +504,21 @@ def test_a_parquet_table_over_max_bytes_is_read_whole_by_row_group_the_limit_per
     assert len(result.documents) == len(rows) - 1 and result.pairs
 
 
+def test_a_checkpoint_dir_takes_the_scans_checkpoints_and_gives_the_same_report(spark: Any, tmp_path: Path) -> None:
+    documents = [
+        Document("b", ARTICLE * 5),
+        Document("a", ARTICLE * 5),
+        Document("c", "Breaking: " + ARTICLE * 5),
+        Document("d", "An unrelated note on gardening, the tomatoes and the long dry summer. " * 4),
+    ]
+    folder = tmp_path / "checkpoints"
+    result = dedup.scan(documents, engine="spark", spark=spark, checkpoint_dir=str(folder))
+    assert_same_scan(result, local_scan(documents))
+    assert [c.members for c in result.clusters] == [("a", "b", "c")]
+    # Spark writes each checkpointed table under a folder of its own in the checkpoint folder.
+    assert list(folder.glob("*/rdd-*/part-*"))
+
+
 def test_engine_names_and_spark_options_are_checked() -> None:
     with pytest.raises(dedup.ConfigError, match="engine='dask'"):
         dedup.scan([Document("a", "text")], engine="dask")
@@ -512,6 +527,9 @@ def test_engine_names_and_spark_options_are_checked() -> None:
     runner = CliRunner()
     assert runner.invoke(app, ["scan", str(NEWS), "--output", "out.parquet"]).exit_code == 2
     assert runner.invoke(app, ["scan", str(NEWS), "--master", "local[2]"]).exit_code == 2
+    assert runner.invoke(app, ["scan", str(NEWS), "--checkpoint-dir", "checkpoints"]).exit_code == 2
+    with pytest.raises(dedup.ConfigError, match="engine='spark' only"):
+        dedup.scan([Document("a", "text")], checkpoint_dir="checkpoints")
 
 
 def test_a_local_session_runs_its_python_workers_on_this_interpreter(spark: Any) -> None:

@@ -137,6 +137,13 @@ def scan(
             help="Spark master for --engine spark, e.g. local[*] or spark://host:7077 (default: spark-submit's)."
         ),
     ] = None,
+    checkpoint_dir: Annotated[
+        str | None,
+        typer.Option(
+            help="For --engine spark: a folder every executor reaches (hdfs://, s3a://) for reliable checkpoints, "
+            "so a lost executor does not fail the scan (default: local checkpoints on the executors)."
+        ),
+    ] = None,
 ) -> None:
     """Find duplicates and rewrites in a corpus.
 
@@ -171,12 +178,14 @@ def scan(
     parquet = output is not None and output.rstrip("/").lower().endswith(".parquet")
     if engine is Engine.local and master is not None:
         raise typer.BadParameter("--master applies to --engine spark only", param_hint="--master")
+    if engine is Engine.local and checkpoint_dir is not None:
+        raise typer.BadParameter("--checkpoint-dir applies to --engine spark only", param_hint="--checkpoint-dir")
     if engine is Engine.local and parquet:
         raise typer.BadParameter("Parquet output needs --engine spark", param_hint="--output")
     if engine is Engine.spark and fmt is ScanFormat.html:
         raise typer.BadParameter("--format html needs --engine local (it reads the texts again)", param_hint="--format")
     if engine is Engine.spark and output is not None and (parquet or fmt is ScanFormat.jsonl):
-        _scan_on_spark_to_files(paths, output, parquet, master, max_bytes, config)
+        _scan_on_spark_to_files(paths, output, parquet, master, max_bytes, config, checkpoint_dir)
         return
     if output is not None and "://" in output:
         raise typer.BadParameter(
@@ -200,7 +209,13 @@ def scan(
             quiet,
             "scanning: {} documents read",
             lambda progress: scan_paths(
-                inputs, max_bytes=max_bytes, progress=progress, engine=engine.value, master=master, **settings
+                inputs,
+                max_bytes=max_bytes,
+                progress=progress,
+                engine=engine.value,
+                master=master,
+                checkpoint_dir=checkpoint_dir,
+                **settings,
             ),
         )
     if fmt is ScanFormat.html:
@@ -249,14 +264,20 @@ def _rendered(result: ScanResult, fmt: ScanFormat) -> Any:
 
 
 def _scan_on_spark_to_files(
-    paths: list[str], output: str, parquet: bool, master: str | None, max_bytes: int, config: ScanConfig
+    paths: list[str],
+    output: str,
+    parquet: bool,
+    master: str | None,
+    max_bytes: int,
+    config: ScanConfig,
+    checkpoint_dir: str | None,
 ) -> None:
     # Large results are written by the executors, never gathered here.
     from dedup.spark import scan_spark, spark_session
 
     session, started = spark_session(None, master)
     try:
-        result = scan_spark(paths, config, spark=session, max_bytes=max_bytes)
+        result = scan_spark(paths, config, spark=session, max_bytes=max_bytes, checkpoint_dir=checkpoint_dir)
         if parquet:
             result.write_parquet(output)
         else:

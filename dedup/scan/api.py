@@ -29,6 +29,7 @@ def scan(
     engine: str = "local",
     spark: object = None,
     master: str | None = None,
+    checkpoint_dir: str | None = None,
     **settings: object,
 ) -> ScanResult:
     """Find duplicate and rewrite clusters among files, folders (recursively), `Document` objects and binary
@@ -43,13 +44,17 @@ def scan(
 
     `engine="spark"` runs the same scan on Apache Spark (`pip install "dedup[spark]"`), in the session `spark`
     or one started on `master` (e.g. `"local[*]"`), and returns the same result; paths may then be any URI
-    Spark reads (s3a://, hdfs://). For results too large to collect, use `dedup.spark.scan_spark`.
+    Spark reads (s3a://, hdfs://). `checkpoint_dir`, a folder every executor reaches, makes its checkpoints
+    reliable (a lost executor no longer fails the scan). For results too large to collect, use
+    `dedup.spark.scan_spark`.
     """
     config = scan_config(**settings)
     if engine not in ("local", "spark"):
         raise ConfigError(f"engine={engine!r} -- use 'local' or 'spark'.")
-    if engine == "local" and (spark is not None or master is not None):
-        raise ConfigError("spark= and master= apply to engine='spark' only -- pass engine='spark' too.")
+    if engine == "local" and (spark is not None or master is not None or checkpoint_dir is not None):
+        raise ConfigError(
+            "spark=, master= and checkpoint_dir= apply to engine='spark' only -- pass engine='spark' too."
+        )
     items = [inputs] if isinstance(inputs, str | os.PathLike | Document | io.IOBase) else list(inputs)
     paths = [i for i in items if isinstance(i, str | os.PathLike)]
     documents = [i for i in items if isinstance(i, Document)]
@@ -76,7 +81,15 @@ def scan(
         from dedup.spark import scan_spark
 
         on_spark = [*paths, *documents]
-        result = scan_spark(on_spark, config, spark=spark, master=master, max_bytes=max_bytes, progress=progress)
+        result = scan_spark(
+            on_spark,
+            config,
+            spark=spark,
+            master=master,
+            max_bytes=max_bytes,
+            progress=progress,
+            checkpoint_dir=checkpoint_dir,
+        )
         return result.collect().with_skipped(piped)
     workers = config.workers or cores()
     if not paths:

@@ -109,16 +109,21 @@ def small_star(batches: Iterable[Any]) -> Iterator[Any]:
     yield _batch(np.concatenate([first, second]), np.concatenate([second, first]))
 
 
-def components(edges: Any, parts: int) -> Any:
+def components(edges: Any, parts: int, *, reliable: bool = False) -> Any:
     """`(node, root)` for every node of `edges` (columns `u`, `v`, long): `root` is the smallest node of its
-    component. Edges are grouped into `parts` partitions; each round's edges are kept (a lazy local
-    checkpoint, computed by the round's one job), so the plan stays short."""
+    component. Edges are grouped into `parts` partitions; each round's edges are kept (a lazy checkpoint,
+    computed by the round's one job), so the plan stays short: on the executors (a local checkpoint), or with
+    `reliable` in the session's checkpoint folder (`SparkContext.setCheckpointDir`), which outlives an
+    executor lost mid-scan."""
     from pyspark.sql import functions as sf
 
     both = edges.mapInArrow(contract, _EDGES).drop("unsettled")
     while True:
         grouped = both.select(sf.col("u").alias("x"), sf.col("v").alias("y")).repartition(parts, "x")
-        stars = grouped.mapInArrow(large_star, _EDGES).localCheckpoint(eager=False)
+        stars = grouped.mapInArrow(large_star, _EDGES)
+        # A local checkpoint lives in executors' storage: losing one fails the job, as no plan remains to
+        # compute its blocks again. A reliable one is written to the checkpoint folder.
+        stars = stars.checkpoint(eager=False) if reliable else stars.localCheckpoint(eager=False)
         unsettled = stars.agg(sf.sum("unsettled")).first()
         if not unsettled or not unsettled[0]:
             break

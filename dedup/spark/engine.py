@@ -153,12 +153,18 @@ def scan_spark(
     master: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     progress: Callable[[int], None] | None = None,
+    checkpoint_dir: str | None = None,
 ) -> SparkScan:
     """Scan `inputs` (local paths, URIs Spark reads, `Document` objects) on Spark; results as DataFrames.
 
-    `spark` is the session to use; without it, the active one or a new one on `master`.
+    `spark` is the session to use; without it, the active one or a new one on `master`. With
+    `checkpoint_dir` (a folder every executor reaches: hdfs://, s3a://, a shared disk), the session's
+    checkpoint folder is set to it and intermediate results are checkpointed there, so a lost executor costs
+    its tasks, not the scan; without it, they are local checkpoints on the executors.
     """
     session, _ = spark_session(spark, master)  # first: without PySpark, a ConfigError that says what to install
+    if checkpoint_dir is not None:
+        session.sparkContext.setCheckpointDir(checkpoint_dir)
     from pyspark.sql import functions as sf
 
     timer = Timer()
@@ -195,7 +201,9 @@ def scan_spark(
         weights = session.sparkContext.broadcast(idf(df + prior_frequencies(), n + PRIOR_DOCUMENTS))
         spun = _spun(docs) if config.score else None
         dates = docs.select("position", "published")
-        clusters, members, cluster_counts = _clusters(confirmed, index, table, spun, dates, weights, n, config, parts)
+        clusters, members, cluster_counts = _clusters(
+            confirmed, index, table, spun, dates, weights, n, config, parts, reliable=checkpoint_dir is not None
+        )
     document_table = index.join(members.select("rank", "cluster"), "rank", "left")
     with timer.stage("farm" if config.score else "documents"):
         if config.score:
@@ -445,6 +453,8 @@ def _clusters(
     n: int,
     config: ScanConfig,
     parts: int,
+    *,
+    reliable: bool,
 ) -> tuple[Any, Any, dict[str, tuple[int, int]]]:
     # Components of the confirmed pairs and of the duplicate pairs alone, found in one run of large-star/
     # small-star over both graphs side by side (the second's nodes shifted by n); then each component
@@ -458,7 +468,7 @@ def _clusters(
     shifted = pairs.where(sf.col("relation") == DUPLICATE).select(
         (sf.col("a") + n).alias("u"), (sf.col("b") + n).alias("v")
     )
-    found = components(edges.unionByName(shifted), parts)
+    found = components(edges.unionByName(shifted), parts, reliable=reliable)
     roots = found.where(sf.col("node") < n)
     dup_roots = found.where(sf.col("node") >= n).select(
         (sf.col("node") - n).alias("node"), (sf.col("root") - n).alias("dup_root")
