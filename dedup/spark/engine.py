@@ -42,7 +42,6 @@ from dedup.scan.pipeline import Timer
 from dedup.spark import arrow, stages
 from dedup.spark.components import components
 from dedup.spark.inputs import (
-    POSITION_BITS,
     SOURCE_SCHEMA,
     features_schema,
     is_parquet,
@@ -56,8 +55,6 @@ from dedup.spark.session import spark_session
 
 __all__ = ["SparkScan", "scan_spark"]
 
-# The skip reason of a Parquet file Spark cannot open.
-PARQUET_UNREADABLE = "failed to read: Spark's Parquet reader cannot read its footer"
 # Documents per partition of the pair stages (about 3 KB each, plus up to as many partners sent there): a
 # partition's documents and pairs are held in one Python worker at once. Fewer partitions send fewer copies.
 DOCUMENTS_PER_PARTITION = 50_000
@@ -256,14 +253,22 @@ def _read(spark: Any, listing: Any, documents: list[Document], config: ScanConfi
     # Local files and documents as parallelized rows (a run of files per partition); remote files fetched by
     # Spark's binary file source and joined to their listing rows; all read and featurized per partition.
     # Parquet tables, local or remote, read by Spark's reader in splits of row groups, a file's rows numbered
-    # by their index in it.
+    # by their index in it; one Spark refuses (its footer is read here) goes with the other files, read whole
+    # by pyarrow or skipped with the reason.
     from pyspark.sql import functions as sf
 
-    runs = source_rows(listing, documents)
+    tables: dict[int, Any] = {}
+    for i, job in enumerate(listing.jobs):
+        if is_parquet(job):
+            try:
+                tables[i] = spark.read.parquet(job.path)
+            except Exception:  # noqa: BLE001 -- any refusal: the pyarrow reader says what is wrong, per file
+                continue
+    runs = source_rows(listing, documents, frozenset(tables))
     sources = spark.createDataFrame(
         spark.sparkContext.parallelize(runs, max(1, len(runs))).flatMap(lambda run: run), SOURCE_SCHEMA
     )
-    remote = [(i, job) for i, job in enumerate(listing.jobs) if listing.remote[i] and not is_parquet(job)]
+    remote = [(i, job) for i, job in enumerate(listing.jobs) if listing.remote[i] and i not in tables]
     if remote:
         rows = [
             ("remote", i, job.path, job.rel, job.size, job.max_bytes, None, None, None, None, None) for i, job in remote
@@ -280,22 +285,11 @@ def _read(spark: Any, listing: Any, documents: list[Document], config: ScanConfi
         sources = sources.unionByName(wanted.join(fetched, "path", "left").select(*sources.columns))
     schema = features_schema(config.score)
     read = sources.mapInArrow(partial(read_and_featurize, config=config), schema)
-    failed = []
-    for i, job in enumerate(listing.jobs):
-        if not is_parquet(job):
-            continue
-        try:
-            table = spark.read.parquet(job.path)  # the footer read here: its schema
-        except Exception:  # noqa: BLE001 -- one broken file must never end a scan; it is reported instead
-            # The error names the JVM's objects of this run: the reason says what failed, the same every run.
-            failed.append((job.rel, PARQUET_UNREADABLE, i << POSITION_BITS))
-            continue
+    for i, table in tables.items():
+        job = listing.jobs[i]
         rows = table.select(sf.col("_metadata.row_index").alias("row"), *parquet_columns(table.columns))
         records = partial(parquet_records, file=i, rel=job.rel, max_bytes=job.max_bytes, config=config)
         read = read.unionByName(rows.mapInArrow(records, schema))
-    if failed:
-        skips = spark.createDataFrame(failed, "skip_path string, skip_reason string, skip_order long")
-        read = read.unionByName(skips, allowMissingColumns=True)
     return _persist(read)
 
 

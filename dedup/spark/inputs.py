@@ -5,7 +5,8 @@ Hadoop's FileSystem for URIs such as s3a:// or hdfs://), then read on the execut
 locally: `read_job` for a local path (each executor reads it, as Spark reads file paths), `read_data` for the
 bytes Spark's binary file source fetched from anywhere else. Parquet files (a text column and an id column),
 local or remote, are read by Spark's own reader, split by row group, whatever their size; their rows go
-through `read_records`, the rules of JSON records, with `--max-bytes` per record.
+through `read_records`, the rules of JSON records, with `--max-bytes` per record. A file Spark's reader refuses
+(nanosecond timestamps, a broken footer) is read whole with pyarrow instead, up to `--max-bytes`, as one task.
 
 A document's `position` is `file << 32 | k` for the k-th document of the file-th input: sorting by it is the
 input order, without numbering the corpus on the driver.
@@ -28,7 +29,6 @@ from dedup.scan.pipeline import farm_of, featurize_batch
 from dedup.spark.arrow import pack, pack_rows
 
 __all__ = [
-    "POSITION_BITS",
     "SOURCE_SCHEMA",
     "Listing",
     "features_schema",
@@ -152,11 +152,13 @@ def _remote_jobs(spark: Any, root: str, max_bytes: int, skipped: list[Skipped]) 
     yield from walk(status.getPath(), "")
 
 
-def source_rows(listing: Listing, documents: list[Document]) -> list[list[tuple[Any, ...]]]:
+def source_rows(
+    listing: Listing, documents: list[Document], by_spark: frozenset[int] = frozenset()
+) -> list[list[tuple[Any, ...]]]:
     """Rows of `SOURCE_SCHEMA` for the local files and in-memory documents, in runs of about equal work
-    (a Spark partition each); remote files are fetched by Spark and joined in separately, Parquet tables read
-    by Spark's reader (`parquet_records`)."""
-    local = [(i, job) for i, job in enumerate(listing.jobs) if not listing.remote[i] and not is_parquet(job)]
+    (a Spark partition each); remote files are fetched by Spark and joined in separately, and the Parquet
+    tables `by_spark` (numbers of `listing.jobs`) read by Spark's reader (`parquet_records`)."""
+    local = [(i, job) for i, job in enumerate(listing.jobs) if not listing.remote[i] and i not in by_spark]
     index = {id(job): i for i, job in local}
     runs: list[list[tuple[Any, ...]]] = [
         [
@@ -178,6 +180,25 @@ def source_rows(listing: Listing, documents: list[Document]) -> list[list[tuple[
 
 
 # --- executors -----------------------------------------------------------------------------------------------
+
+
+def _parquet_documents(source: Any, rel: str) -> tuple[list[Document], list[Skipped]]:
+    # A whole table read here with pyarrow: for a file Spark's reader refuses (nanosecond timestamps).
+    import pyarrow.parquet as pq
+
+    table = pq.ParquetFile(source)
+    columns = parquet_columns(table.schema_arrow.names)
+    records: list[tuple[int, Any]] = []
+    for batch in table.iter_batches(columns=columns or None):
+        rows = batch.to_pylist() if columns else [{}] * batch.num_rows
+        records.extend(enumerate(rows, start=len(records) + 1))
+    return read_records(records, rel)
+
+
+def _buffer(content: bytes) -> Any:
+    import pyarrow as pa
+
+    return pa.BufferReader(content)
 
 
 def is_parquet(job: FileJob) -> bool:
@@ -225,16 +246,19 @@ def _read_source(row: dict[str, Any]) -> tuple[list[Document], list[Skipped]]:
     if row["source"] == "document":
         return [Document(row["doc_id"], row["text"], row["chrome"] or "", published=row["published"])], []
     path, rel, size, max_bytes = row["path"], row["rel"], row["size"], row["max_bytes"]
-    if row["source"] == "local":
+    parquet = path.lower().endswith(PARQUET)
+    if row["source"] == "local" and not parquet:
         return read_job(FileJob(path, rel, size, max_bytes))
     try:
-        reason = precheck(path, size, max_bytes)
+        reason = precheck(path, size, max_bytes, also=PARQUET)
         if reason is None and row["source"] == "remote" and row["content"] is None:
             # Spark's file sources do not list names starting with _ (nor .): nothing was fetched.
             reason = "unreadable: Spark's binary file source does not list this file"
         if reason is not None:
             return [], [Skipped(rel, reason)]
-        return read_data(row["content"], path, rel, max_bytes)
+        if not parquet:
+            return read_data(row["content"], path, rel, max_bytes)
+        return _parquet_documents(path if row["source"] == "local" else _buffer(row["content"]), rel)
     except Exception as err:  # noqa: BLE001 -- one broken file must never end a scan; it is reported instead
         return [], [Skipped(rel, f"failed to read: {type(err).__name__}: {err}")]
 
