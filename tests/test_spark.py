@@ -432,8 +432,8 @@ def test_a_spark_scan_collects_to_the_local_result_and_writes_parquet(spark: Any
 
 def test_a_hot_bucket_gives_the_local_pairs_spread_over_every_partition(spark: Any) -> None:
     # 300 copies of one page among 300 distinct pages: every band of the copies is one bucket far over
-    # max_bucket, whose pairs (its member of lowest rank with each other one, as locally) used to meet in that
-    # member's partition.
+    # max_bucket, whose pairs (its member of lowest rank with each other one, as locally) would all meet in
+    # that member's partition if routed by their first document.
     from dedup.spark import scan_spark
 
     rng = np.random.default_rng(24)
