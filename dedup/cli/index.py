@@ -103,10 +103,10 @@ def add(
 def _kernels(farm: bool) -> tuple[Any, ...]:
     # What adding to or checking against an index compiles on a fresh install: the tokenizer's pass, and the
     # farm's when it scores.
-    from dedup.farm.signals import measure_layout
+    from dedup.farm.signals import measure_batch
     from dedup.text.normalize import tokenize_doc
 
-    return (tokenize_doc, measure_layout) if farm else (tokenize_doc,)
+    return (tokenize_doc, measure_batch) if farm else (tokenize_doc,)
 
 
 def check(

@@ -6,7 +6,7 @@
 - `repetition`: repeated word 5-grams and the top 3-gram (Gopher);
 - `layout`: generic headings, title repetition, duplicate lines, boilerplate and farm chrome;
 - `vocabulary`: the learned word-choice signal, `style_words`;
-- `measure`: all of them over one text (`measure_layout`, `measured`) or a batch (`measure_batch`).
+- `measure`: all of them over a batch (`measure_batch`) or one text (`measured`).
 
 Values are rates (per sentence, per 1,000 words, or shares of the text) so articles of any length compare;
 the kernels write each signal's value (NaN when the text gives nothing to measure), a count for messages, and up to
@@ -21,7 +21,6 @@ from dedup.farm.signals.measure import (
     Measured,
     SignalFn,
     measure_batch,
-    measure_layout,
     measure_texts,
     measured,
 )
@@ -39,7 +38,6 @@ __all__ = [
     "SignalFn",
     "mattr",
     "measure_batch",
-    "measure_layout",
     "measure_texts",
     "measured",
 ]

@@ -1,8 +1,8 @@
 """Every intrinsic signal of a text in one compiled call, and the `Measure` (value and evidence) of each.
 
-`measure_layout` gathers one laid-out text's prose words into a `Page` and runs each family's kernels over
-it; `measure_batch` does so for every text of a batch laid out at once, with no evidence (a scan reports
-none). `measured` is the per-article entry point of `dedup.score`: the same kernels, with room for evidence,
+`measure_batch` gathers each laid-out text's prose words into a `Page` and runs each family's kernels over
+it, for every text of a batch laid out at once. A scan makes no room for evidence (it reports none);
+`measured`, the per-article entry point of `dedup.score`, runs it on a batch of one with room for evidence,
 whose byte spans become character offsets only when a person asks for them.
 """
 
@@ -36,7 +36,6 @@ __all__ = [
     "Measured",
     "SignalFn",
     "measure_batch",
-    "measure_layout",
     "measure_texts",
     "measured",
 ]
@@ -66,55 +65,19 @@ SignalFn = Callable[[Article], Measure]
 
 
 @kernel
-def measure_layout(buf: npt.NDArray[np.uint8], lo: np.int64, lay: Layout, t: Tables, out: Out) -> None:
-    """Every intrinsic signal of one laid-out text (`lo`: its start in `buf`) into `out`: values (NaN where
-    not measured), counts and evidence (byte spans; `out.ev.shape[1]` of them at most, none when no one reads
-    them); `out.values[ENGLISH]` is the share of its prose words that are common English function words."""
-    out.values[:] = np.nan
-    out.counts[:] = 0
-    out.ev_n[:] = 0
-    # The prose words' rows gathered in one loop rather than five fancy-index copies (`w_key[prose]`, ...),
-    # which numba compiles to a general gather each.
-    prose = lay.prose
-    n = prose.shape[0]
-    keys = np.empty(n, dtype=np.uint64)
-    ids = np.empty(n, dtype=np.int32)
-    pos = np.empty((n, 2), dtype=np.int64)
-    chars = np.empty(n, dtype=np.int32)
-    shape = np.empty(n, dtype=np.uint8)
-    for i in range(n):
-        w = prose[i]
-        keys[i] = lay.w_key[w]
-        ids[i] = lay.w_lex[w]
-        pos[i, 0] = lay.w_pos[w, 0]
-        pos[i, 1] = lay.w_pos[w, 1]
-        chars[i] = lay.w_chars[w]
-        shape[i] = lay.w_shape[w]
-    local, _ = local_ids(keys)
-    scratch = np.empty((max(n, lay.w_lex.shape[0]) + 1, 2), dtype=np.int64)
-    page = Page(buf, lo, lay, keys, ids, pos, chars, shape, local, scratch)
-    # The families' kernels, each filling its own columns.
-    phrases(page, t, out)
-    rhythm(page, t, out)
-    sourcing(page, t, out)
-    repetition(page, t, out)
-    page_layout(page, t, out)
-    style_words(page, t, out)
-    function = 0
-    for i in range(n):
-        if t.word_flags[ids[i]] & FUNCTION_WORD:
-            function += 1
-    out.values[ENGLISH] = function / n if n else 0.0
-
-
-@kernel
 def measure_batch(
     buf: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64], lay: Layout, rows: Rows, t: Tables, out: Out
 ) -> None:
-    """`measure_layout` over a batch laid out by `text.layout_encoded` (text `d` owns the rows
-    `rows[0][d]:rows[0][d + 1]` of the words, and so on): its measures to `out.values[d]` and
-    `out.counts[d]`, a row per text; `out.ev` and `out.ev_n` are shared by the texts (no room: a scan
-    reports no evidence)."""
+    """Every intrinsic signal of each text of a batch laid out by `text.layout_encoded` (text `d` is
+    `buf[offsets[d]:offsets[d + 1]]` and owns the rows `rows[0][d]:rows[0][d + 1]` of the words, and so on):
+    values (NaN where not measured) to `out.values[d]` and counts to `out.counts[d]`, a row per text;
+    `out.values[d, ENGLISH]` is the share of its prose words that are common English function words.
+    Evidence (byte spans, `out.ev.shape[1]` of them at most per signal, none when no one reads them) goes to
+    `out.ev` and `out.ev_n`, which the texts share: a scan makes no room for it, `measured` has one text.
+
+    The scan, `dedup.score` and the index all run this one kernel, so a fresh install compiles it once, for
+    one set of argument types, and its per-text body is no kernel of its own (each kernel is a compilation
+    of its own, and its caller's compilation builds its code once more)."""
     w_ptr, l_ptr, p_ptr, s_ptr = rows
     for d in range(offsets.shape[0] - 1):
         w0, w1 = w_ptr[d], w_ptr[d + 1]
@@ -124,7 +87,43 @@ def measure_batch(
             lay.l_pos[l0:l1], lay.l_key[l0:l1], lay.kinds[l0:l1], lay.prose[p_ptr[d] : p_ptr[d + 1]],
             lay.sentences[s_ptr[d] : s_ptr[d + 1]],
         )  # fmt: skip
-        measure_layout(buf, offsets[d], text, t, Out(out.values[d], out.counts[d], out.ev, out.ev_n))
+        values, counts = out.values[d], out.counts[d]
+        values[:] = np.nan
+        counts[:] = 0
+        out.ev_n[:] = 0
+        # The prose words' rows gathered in one loop rather than five fancy-index copies (`w_key[prose]`, ...),
+        # which numba compiles to a general gather each.
+        prose = text.prose
+        n = prose.shape[0]
+        keys = np.empty(n, dtype=np.uint64)
+        ids = np.empty(n, dtype=np.int32)
+        pos = np.empty((n, 2), dtype=np.int64)
+        chars = np.empty(n, dtype=np.int32)
+        shape = np.empty(n, dtype=np.uint8)
+        for i in range(n):
+            w = prose[i]
+            keys[i] = text.w_key[w]
+            ids[i] = text.w_lex[w]
+            pos[i, 0] = text.w_pos[w, 0]
+            pos[i, 1] = text.w_pos[w, 1]
+            chars[i] = text.w_chars[w]
+            shape[i] = text.w_shape[w]
+        local, _ = local_ids(keys)
+        scratch = np.empty((max(n, text.w_lex.shape[0]) + 1, 2), dtype=np.int64)
+        page = Page(buf, offsets[d], text, keys, ids, pos, chars, shape, local, scratch)
+        one = Out(values, counts, out.ev, out.ev_n)
+        # The families' kernels, each filling its own columns.
+        phrases(page, t, one)
+        rhythm(page, t, one)
+        sourcing(page, t, one)
+        repetition(page, t, one)
+        page_layout(page, t, one)
+        style_words(page, t, one)
+        function = 0
+        for i in range(n):
+            if t.word_flags[ids[i]] & FUNCTION_WORD:
+                function += 1
+        values[ENGLISH] = function / n if n else 0.0
 
 
 def measure_texts(
@@ -145,7 +144,7 @@ def measure_texts(
 
 @dataclass(frozen=True)
 class Measured:
-    """What `measure_layout` found for one article: values (NaN: not measured), counts, byte evidence."""
+    """What `measure_batch` found for one article: values (NaN: not measured), counts, byte evidence."""
 
     values: npt.NDArray[np.float64]
     counts: npt.NDArray[np.int64]
@@ -183,17 +182,27 @@ def measured(a: Article, vocabulary: dict[str, float] | None = None) -> Measured
     found = a.memo.get(key)
     if isinstance(found, tuple) and found[0] is vocabulary:
         return found[1]  # type: ignore[no-any-return]
-    buf = byte_view(a.data)
+    lay = a.layout
+    # The article as a batch of one: its rows are all of the layout's.
+    rows = (_all(lay.w_key), _all(lay.l_key), _all(lay.prose), _all(lay.sentences))
     out = Out(
-        np.empty(COLUMNS, dtype=np.float64),
-        np.empty(COLUMNS, dtype=np.int64),
+        np.empty((1, COLUMNS), dtype=np.float64),
+        np.empty((1, COLUMNS), dtype=np.int64),
         np.zeros((COLUMNS, MAX_SPANS, 2), dtype=np.int64),
         np.empty(COLUMNS, dtype=np.int64),
     )
-    measure_layout(buf, np.int64(0), a.layout, tables_for(style_table(vocabulary)), out)
-    result = Measured(*out)
+    data = byte_view(a.data)
+    measure_batch(
+        data, np.array([0, data.shape[0]], dtype=np.int64), lay, rows, tables_for(style_table(vocabulary)), out
+    )
+    result = Measured(out.values[0], out.counts[0], out.ev, out.ev_n)
     a.memo[key] = (vocabulary, result)
     return result
+
+
+def _all(rows: npt.NDArray[np.generic]) -> npt.NDArray[np.int64]:
+    # The pointers of a batch of one text that owns every row.
+    return np.array([0, rows.shape[0]], dtype=np.int64)
 
 
 def _signal(k: int) -> SignalFn:
