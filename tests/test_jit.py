@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import dedup
-from dedup.jit import compiled_before, remember_compiled
+from dedup.jit import compile_aside, compiled_before, ready, remember_compiled
 
 
 def fresh_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str) -> ModuleType:
@@ -69,6 +69,32 @@ def test_an_unwritable_marker_is_no_error(tmp_path: Path, monkeypatch: pytest.Mo
     module = fresh_module(tmp_path, monkeypatch, "@kernel\ndef one():\n    return 1\n")
     remember_compiled(module.one)
     assert not compiled_before(module.one)
+
+
+def test_a_kernel_compiled_aside_is_loaded_here_from_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path / "cache"))
+    module = fresh_module(tmp_path, monkeypatch, "@kernel\ndef triple(x):\n    return 3 * x\n")
+    started = compile_aside(lambda: module.triple(1), module.triple)
+    ready(module.triple)
+    assert module.triple(2) == 6
+    if started:  # a second process compiled it (two cores, no other thread here): this one did not
+        assert sum(module.triple.stats.cache_hits.values()) == 1
+        assert not module.triple.stats.cache_misses
+
+
+def test_a_kernel_whose_compilation_aside_failed_is_compiled_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path / "cache"))
+    module = fresh_module(tmp_path, monkeypatch, "@kernel\ndef triple(x):\n    return 3 * x\n")
+
+    def broken() -> None:
+        raise RuntimeError("no room to compile")
+
+    compile_aside(broken, module.triple)
+    ready(module.triple)
+    assert module.triple(2) == 6
+    assert "Traceback" not in capfd.readouterr().err  # the user's terminal shows nothing of it
 
 
 def _kernels(*packages: str) -> dict[str, object]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
@@ -86,12 +86,14 @@ def add(
     first = next(documents, None)
     added, held, location = 0, 0, str(index)
     if first is not None:
-        with Index.open(index, batch_size=batch_size) as idx, first_run_note(*_kernels(idx.config.farm)):
-            added = with_progress(
-                quiet,
-                "adding: {} documents",
-                lambda progress: idx.add_many(itertools.chain([first], documents), progress=progress),
-            )
+        with Index.open(index, batch_size=batch_size) as idx:
+            kernels, aside = _kernels(idx.config.farm)
+            with first_run_note(*kernels, aside=aside, quiet=quiet):
+                added = with_progress(
+                    quiet,
+                    "adding: {} documents",
+                    lambda progress: idx.add_many(itertools.chain([first], documents), progress=progress),
+                )
             held, location = len(idx), idx.location
     skipped = tuple(sorted(corpus.skipped, key=skipped_order))
     report = AddReport(skipped, location, read, added, held, time.perf_counter() - started)
@@ -100,13 +102,15 @@ def add(
         raise nothing_read(len(skipped))
 
 
-def _kernels(farm: bool) -> tuple[Any, ...]:
+def _kernels(farm: bool) -> tuple[tuple[Any, ...], tuple[Callable[[], object], Any] | None]:
     # What adding to or checking against an index compiles on a fresh install: the tokenizer's pass, and the
-    # farm's when it scores.
-    from dedup.farm.signals import measure_batch
+    # farm's when it scores (its measuring kernel, the heaviest, compiled aside).
+    from dedup.farm.signals import compile_measure, measure_batch
     from dedup.text.normalize import tokenize_doc
 
-    return (tokenize_doc, measure_batch) if farm else (tokenize_doc,)
+    if not farm:
+        return (tokenize_doc,), None
+    return (tokenize_doc, measure_batch), (compile_measure, measure_batch)
 
 
 def check(
@@ -146,7 +150,8 @@ def check(
                     progress(1)
             return verdicts
 
-        with first_run_note(*_kernels(farm)):
+        kernels, aside = _kernels(farm)
+        with first_run_note(*kernels, aside=aside, quiet=quiet):
             verdicts = with_progress(quiet, "checking: {} documents", check_all)
         held = len(idx)
     skipped = tuple(sorted(corpus.skipped, key=skipped_order))

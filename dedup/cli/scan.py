@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -159,8 +160,8 @@ def scan(
         return
     # Standard input (`-`) is read by the library as a stream; its documents join the files'.
     inputs: list[Any] = [sys.stdin.buffer if p == "-" else p for p in paths]
-    kernels = _kernels(score) if engine is Engine.local and not quiet else ()
-    with first_run_note(*kernels):
+    kernels, aside = _kernels(score) if engine is Engine.local else ((), None)
+    with first_run_note(*kernels, aside=aside, quiet=quiet):
         result = with_progress(
             quiet,
             "scanning: {} documents read",
@@ -173,12 +174,15 @@ def scan(
         raise nothing_read(len(result.skipped))
 
 
-def _kernels(score: bool) -> tuple[Any, ...]:
-    # What a local scan compiles on a fresh install: the tokenizer's pass, and the farm's when it scores.
-    from dedup.farm.signals import measure_batch
+def _kernels(score: bool) -> tuple[tuple[Any, ...], tuple[Callable[[], object], Any] | None]:
+    # What a local scan compiles on a fresh install: the tokenizer's pass, and the farm's when it scores (its
+    # measuring kernel, the heaviest, compiled aside).
+    from dedup.farm.signals import compile_measure, measure_batch
     from dedup.text.normalize import tokenize_doc
 
-    return (tokenize_doc, measure_batch) if score else (tokenize_doc,)
+    if not score:
+        return (tokenize_doc,), None
+    return (tokenize_doc, measure_batch), (compile_measure, measure_batch)
 
 
 def _same_file(output: Path, path: str) -> bool:

@@ -56,9 +56,9 @@ def score(
 
     Example: curl -s URL | dedup score - --format json
     """
-    from dedup.farm.signals import measure_batch
+    from dedup.farm.signals import compile_measure, measure_batch
 
-    with first_run_note(measure_batch):
+    with first_run_note(measure_batch, aside=(compile_measure, measure_batch)):
         results, failed = _score_all(sources, max_bytes, threshold)
     if results:
         _print_scores(results, fmt)

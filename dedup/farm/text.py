@@ -421,6 +421,17 @@ class Layout(NamedTuple):
     prose: npt.NDArray[np.int64]
     sentences: npt.NDArray[np.int64]
 
+    @classmethod
+    def empty(cls) -> Layout:
+        """The layout of a batch of no text, its arrays of the types `layout_encoded` gives (so a kernel called
+        with it is compiled for those)."""
+        return cls(
+            np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int32), np.empty((0, 2), dtype=np.int64),
+            np.empty(0, dtype=np.int32), np.empty(0, dtype=np.uint8), np.empty((0, 5), dtype=np.int64),
+            np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint8), np.empty(0, dtype=np.int64),
+            np.empty((0, 4), dtype=np.int64),
+        )  # fmt: skip
+
     def text(self, rows: Rows, d: int) -> Layout:
         """Text `d` of a batch laid out by `layout_batch` (`rows` as it returned them), as `layout` gives it."""
         w_ptr, l_ptr, p_ptr, s_ptr = (int(ptr[d]) for ptr in rows)

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from functools import partial
 from itertools import islice
 
 import numpy as np
@@ -41,7 +42,7 @@ from dedup.engine.tfidf import (
     tfidf,
     top_terms,
 )
-from dedup.farm.scan import DocumentFarm, FarmFeatures, corpus_scores, farm_features, intrinsic_scores
+from dedup.farm.scan import DocumentFarm, FarmFeatures, FarmInput, corpus_scores, farm_features, intrinsic_scores
 from dedup.jit import cores
 from dedup.model import (
     SOURCE,
@@ -135,17 +136,28 @@ def farm_of(part: FarmPart) -> FarmFeatures:
     return part if isinstance(part, FarmFeatures) else part()
 
 
-def featurize_batch(documents: Sequence[Document], config: ScanConfig, *, workers: int = 1) -> Batch:
-    """The per-document stages over one batch: what a worker process or a Spark partition runs."""
+def featurize_batch(
+    documents: Sequence[Document], config: ScanConfig, *, workers: int = 1, farm_later: bool = False
+) -> Batch:
+    """The per-document stages over one batch: what a worker process or a Spark partition runs. With
+    `farm_later`, the content-farm features are left for when they are needed (what scoring reads of the
+    documents is kept, compact: `FarmInput`)."""
     features = featurize([d.text for d in documents], config.shingle, config.signature, workers=workers)
-    return Batch([d.id for d in documents], features, farm_features(documents) if config.score else None)
+    farm: FarmPart | None = None
+    if config.score:
+        farm = partial(farm_features, FarmInput.of(documents)) if farm_later else farm_features(documents)
+    return Batch([d.id for d in documents], features, farm)
 
 
 def featurize_batches(documents: Iterable[Document], config: ScanConfig) -> Iterator[Batch]:
-    """`featurize_batch` over `documents` in batches of `config.batch_size`, here, on `config.workers` threads."""
+    """`featurize_batch` over `documents` in batches of `config.batch_size`, here, on `config.workers` threads.
+
+    The content-farm features come after clustering, as with worker processes: on a fresh install's first run
+    the farm's measuring kernel is compiled in a second process meanwhile (`jit.compile_aside`), and this
+    process compiles the corpus stages' kernels rather than wait for it."""
     workers = config.workers or cores()
     for batch in _batches(documents, config.batch_size):
-        yield featurize_batch(batch, config, workers=workers)
+        yield featurize_batch(batch, config, workers=workers, farm_later=True)
 
 
 def scan_documents(

@@ -23,7 +23,7 @@ from dedup.farm.signals.repetition import repetition
 from dedup.farm.signals.style import rhythm, sourcing
 from dedup.farm.signals.vocabulary import style_words
 from dedup.farm.text import Article, Layout, Rows
-from dedup.jit import kernel
+from dedup.jit import kernel, ready
 from dedup.text.utf8 import byte_view
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "Measure",
     "Measured",
     "SignalFn",
+    "compile_measure",
     "measure_batch",
     "measure_texts",
     "measured",
@@ -138,8 +139,18 @@ def measure_texts(
         np.empty((COLUMNS, 0, 2), dtype=np.int64),
         np.zeros(COLUMNS, dtype=np.int64),
     )
+    ready(measure_batch)
     measure_batch(buf, offsets, lay, rows, tables_for(style), out)
     return out.values, out.counts
+
+
+def compile_measure() -> None:
+    """Compile `measure_batch` for the argument types its callers give it, on a batch of no text (or load it
+    from numba's cache): what a first run compiles in a second process (`jit.compile_aside`)."""
+    from dedup.farm.combine import load_params
+
+    none = np.zeros(1, dtype=np.int64)
+    measure_texts(byte_view(b""), none, Layout.empty(), (none, none, none, none), style_table(load_params().vocabulary))
 
 
 @dataclass(frozen=True)
@@ -192,6 +203,7 @@ def measured(a: Article, vocabulary: dict[str, float] | None = None) -> Measured
         np.empty(COLUMNS, dtype=np.int64),
     )
     data = byte_view(a.data)
+    ready(measure_batch)
     measure_batch(
         data, np.array([0, data.shape[0]], dtype=np.int64), lay, rows, tables_for(style_table(vocabulary)), out
     )
