@@ -87,9 +87,8 @@ def add(
     first = next(documents, None)
     added, held, location = 0, 0, str(index)
     if first is not None:
-        # The index's own setting says whether it scores, known once it is open: a new index's default stands
-        # for it (an index that does not score has its measuring kernel compiled aside for nothing).
-        with _first_run(DEFAULT.farm, quiet), Index.open(index, batch_size=batch_size) as idx:
+        # Adding scores nothing (an index keeps what the farm's corpus signals count, not scores).
+        with _first_run(farm=False, quiet=quiet), Index.open(index, batch_size=batch_size) as idx:
             added = with_progress(
                 quiet,
                 "adding: {} documents",
@@ -106,8 +105,8 @@ def add(
 def _first_run(farm: bool, quiet: bool = False) -> contextlib.AbstractContextManager[None]:
     # Around an index command, from before the index is opened: opening one computes the engine's fingerprint,
     # which runs the tokenizer, the engine and the line keys (`tokenize_doc` and `lines_batch` stand for them)
-    # and compiles them on a fresh install. Adding and checking also score, and the farm's measuring kernel, the
-    # heaviest, is compiled aside meanwhile.
+    # and compiles them on a fresh install. Checking also scores, and the farm's measuring kernel, the heaviest,
+    # is compiled aside meanwhile.
     from dedup.farm.signals import compile_measure, measure_batch
     from dedup.farm.text import lines_batch
     from dedup.text.normalize import tokenize_doc
