@@ -37,6 +37,7 @@ __all__ = [
     "Int",
     "compile_aside",
     "compiled_before",
+    "compiling_aside",
     "cores",
     "first_above",
     "first_at_least",
@@ -154,6 +155,13 @@ def _warm(warm: Callable[[], object]) -> None:
         warm()
     except Exception:  # noqa: BLE001 -- whatever failed here, the parent compiles the kernels itself
         sys.exit(1)  # an exit status, not a traceback on the user's terminal
+
+
+def compiling_aside(kernel: Any) -> bool:
+    """Whether a process of `compile_aside` started here may still be compiling `kernel` (`ready` not yet
+    called for it)."""
+    found = _aside.get(id(kernel))
+    return found is not None and found[0] == os.getpid()
 
 
 def ready(*kernels: Any) -> None:

@@ -68,11 +68,11 @@ def nothing_read(skipped: int) -> typer.Exit:
 
 @contextlib.contextmanager
 def first_run_note(
-    *kernels: Any, aside: tuple[Callable[[], object], Any] | None = None, quiet: bool = False
+    *kernels: Any, aside: tuple[Callable[[], object], tuple[Any, ...]] | None = None, quiet: bool = False
 ) -> Iterator[None]:
     """Around a command that runs these kernels: on a fresh install's first run, say so on a terminal (numba
-    compiles the inner loops once, and the command pauses for it) and start `aside = (warm, kernel)`
-    (`jit.compile_aside`: `warm` compiles the heaviest kernel in a second process while this one compiles the
+    compiles the inner loops once, and the command pauses for it) and start `aside = (warm, its kernels)`
+    (`jit.compile_aside`: `warm` compiles the heaviest kernels in a second process while this one compiles the
     rest); once the command has run, remember that they are compiled. `quiet`: no note."""
     from dedup.jit import compile_aside, compiled_before, remember_compiled
 
@@ -84,7 +84,8 @@ def first_run_note(
                 err=True,
             )
         if aside is not None:
-            compile_aside(*aside)
+            warm, heaviest = aside
+            compile_aside(warm, *heaviest)
     yield
     remember_compiled(*kernels)
 

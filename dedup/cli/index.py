@@ -105,15 +105,15 @@ def add(
 def _first_run(farm: bool, quiet: bool = False) -> contextlib.AbstractContextManager[None]:
     # Around an index command, from before the index is opened: opening one computes the engine's fingerprint,
     # which runs the tokenizer, the engine and the line keys (`tokenize_doc` and `lines_batch` stand for them)
-    # and compiles them on a fresh install. Checking also scores, and the farm's measuring kernel, the heaviest,
-    # is compiled aside meanwhile.
-    from dedup.farm.signals import compile_measure, measure_batch
+    # and compiles them on a fresh install. Checking also scores, and the farm's measuring kernels, the heaviest,
+    # are compiled aside meanwhile.
+    from dedup.farm.signals import FAMILIES, compile_measure
     from dedup.farm.text import lines_batch
     from dedup.text.normalize import tokenize_doc
 
     if not farm:
         return first_run_note(tokenize_doc, lines_batch, quiet=quiet)
-    return first_run_note(tokenize_doc, lines_batch, measure_batch, aside=(compile_measure, measure_batch), quiet=quiet)
+    return first_run_note(tokenize_doc, lines_batch, *FAMILIES, aside=(compile_measure, FAMILIES), quiet=quiet)
 
 
 def check(

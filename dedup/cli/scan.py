@@ -174,15 +174,15 @@ def scan(
         raise nothing_read(len(result.skipped))
 
 
-def _kernels(score: bool) -> tuple[tuple[Any, ...], tuple[Callable[[], object], Any] | None]:
+def _kernels(score: bool) -> tuple[tuple[Any, ...], tuple[Callable[[], object], tuple[Any, ...]] | None]:
     # What a local scan compiles on a fresh install: the tokenizer's pass, and the farm's when it scores (its
-    # measuring kernel, the heaviest, compiled aside).
-    from dedup.farm.signals import compile_measure, measure_batch
+    # measuring kernels, the heaviest, compiled aside).
+    from dedup.farm.signals import FAMILIES, compile_measure
     from dedup.text.normalize import tokenize_doc
 
     if not score:
         return (tokenize_doc,), None
-    return (tokenize_doc, measure_batch), (compile_measure, measure_batch)
+    return (tokenize_doc, *FAMILIES), (compile_measure, FAMILIES)
 
 
 def _same_file(output: Path, path: str) -> bool:

@@ -16,6 +16,7 @@ kernels, the scan without building any `Measure`.
 
 from dedup.farm.signals.base import CODES, COLUMNS, ENGLISH, MAX_SPANS
 from dedup.farm.signals.measure import (
+    FAMILIES,
     INTRINSIC,
     Measure,
     Measured,
@@ -31,6 +32,7 @@ __all__ = [
     "CODES",
     "COLUMNS",
     "ENGLISH",
+    "FAMILIES",
     "INTRINSIC",
     "MATTR_WINDOW",
     "MAX_SPANS",

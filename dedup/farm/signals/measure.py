@@ -1,7 +1,7 @@
 """Every intrinsic signal of a text in one compiled call, and the `Measure` (value and evidence) of each.
 
-`measure_batch` gathers each laid-out text's prose words into a `Page` and runs each family's kernels over
-it, for every text of a batch laid out at once. A scan makes no room for evidence (it reports none);
+`measure_batch` gathers the prose words of every text of a batch laid out at once (`prose_pages`) and runs
+each family's kernel over them, text by text. A scan makes no room for evidence (it reports none);
 `measured`, the per-article entry point of `dedup.score`, runs it on a batch of one with room for evidence,
 whose byte spans become character offsets only when a person asks for them.
 """
@@ -11,25 +11,39 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from dedup.farm.lexicon import FUNCTION_WORD, StyleTable, style_table
-from dedup.farm.signals.base import CODES, COLUMNS, ENGLISH, MAX_SPANS, STYLE, Out, Page, Tables, local_ids, tables_for
+from dedup.farm.signals.base import (
+    CODES,
+    COLUMNS,
+    ENGLISH,
+    MAX_SPANS,
+    STYLE,
+    Out,
+    Pages,
+    Tables,
+    Texts,
+    local_ids,
+    tables_for,
+)
 from dedup.farm.signals.layout import page_layout
 from dedup.farm.signals.phrases import phrases
 from dedup.farm.signals.repetition import repetition
 from dedup.farm.signals.style import rhythm, sourcing
 from dedup.farm.signals.vocabulary import style_words
 from dedup.farm.text import Article, Layout, Rows
-from dedup.jit import kernel, ready
+from dedup.jit import compiling_aside, kernel, ready
 from dedup.text.utf8 import byte_view
 
 __all__ = [
     "CODES",
     "COLUMNS",
     "ENGLISH",
+    "FAMILIES",
     "INTRINSIC",
     "MAX_SPANS",
     "Measure",
@@ -39,6 +53,7 @@ __all__ = [
     "measure_batch",
     "measure_texts",
     "measured",
+    "prose_pages",
 ]
 
 Span = tuple[int, int]
@@ -65,7 +80,45 @@ class Measure:
 SignalFn = Callable[[Article], Measure]
 
 
+# The families' kernels, each over a whole batch, filling its own columns.
+FAMILIES = (phrases, rhythm, sourcing, repetition, page_layout, style_words)
+
+
 @kernel
+def prose_pages(lay: Layout, rows: Rows, t: Tables, values: npt.NDArray[np.float64]) -> Pages:
+    """The prose words of every text of a batch laid out by `text.layout_encoded`, gathered (`Pages`), and
+    each text's share of prose words that are common English function words into `values[d, ENGLISH]`."""
+    w_ptr, _, p_ptr, _ = rows
+    total = lay.prose.shape[0]
+    keys = np.empty(total, dtype=np.uint64)
+    ids = np.empty(total, dtype=np.int32)
+    pos = np.empty((total, 2), dtype=np.int64)
+    chars = np.empty(total, dtype=np.int32)
+    shape = np.empty(total, dtype=np.uint8)
+    local = np.empty(total, dtype=np.int64)
+    # The prose words' rows gathered in one loop rather than five fancy-index copies (`w_key[prose]`, ...),
+    # which numba compiles to a general gather each.
+    for d in range(p_ptr.shape[0] - 1):
+        w0, p0, p1 = w_ptr[d], p_ptr[d], p_ptr[d + 1]
+        function = 0
+        for i in range(p0, p1):
+            w = w0 + lay.prose[i]
+            keys[i] = lay.w_key[w]
+            ids[i] = lay.w_lex[w]
+            pos[i, 0] = lay.w_pos[w, 0]
+            pos[i, 1] = lay.w_pos[w, 1]
+            chars[i] = lay.w_chars[w]
+            shape[i] = lay.w_shape[w]
+            if t.word_flags[ids[i]] & FUNCTION_WORD:
+                function += 1
+        text_local, _ = local_ids(keys[p0:p1])
+        for i in range(p1 - p0):
+            local[p0 + i] = text_local[i]
+        n = p1 - p0
+        values[d, ENGLISH] = function / n if n else 0.0
+    return Pages(keys, ids, pos, chars, shape, local)
+
+
 def measure_batch(
     buf: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64], lay: Layout, rows: Rows, t: Tables, out: Out
 ) -> None:
@@ -76,55 +129,19 @@ def measure_batch(
     Evidence (byte spans, `out.ev.shape[1]` of them at most per signal, none when no one reads them) goes to
     `out.ev` and `out.ev_n`, which the texts share: a scan makes no room for it, `measured` has one text.
 
-    The scan, `dedup.score` and the index all run this one kernel, so a fresh install compiles it once, for
-    one set of argument types, and its per-text body is no kernel of its own (each kernel is a compilation
-    of its own, and its caller's compilation builds its code once more)."""
-    w_ptr, l_ptr, p_ptr, s_ptr = rows
-    for d in range(offsets.shape[0] - 1):
-        w0, w1 = w_ptr[d], w_ptr[d + 1]
-        l0, l1 = l_ptr[d], l_ptr[d + 1]
-        text = Layout(
-            lay.w_key[w0:w1], lay.w_lex[w0:w1], lay.w_pos[w0:w1], lay.w_chars[w0:w1], lay.w_shape[w0:w1],
-            lay.l_pos[l0:l1], lay.l_key[l0:l1], lay.kinds[l0:l1], lay.prose[p_ptr[d] : p_ptr[d + 1]],
-            lay.sentences[s_ptr[d] : s_ptr[d + 1]],
-        )  # fmt: skip
-        values, counts = out.values[d], out.counts[d]
-        values[:] = np.nan
-        counts[:] = 0
-        out.ev_n[:] = 0
-        # The prose words' rows gathered in one loop rather than five fancy-index copies (`w_key[prose]`, ...),
-        # which numba compiles to a general gather each.
-        prose = text.prose
-        n = prose.shape[0]
-        keys = np.empty(n, dtype=np.uint64)
-        ids = np.empty(n, dtype=np.int32)
-        pos = np.empty((n, 2), dtype=np.int64)
-        chars = np.empty(n, dtype=np.int32)
-        shape = np.empty(n, dtype=np.uint8)
-        for i in range(n):
-            w = prose[i]
-            keys[i] = text.w_key[w]
-            ids[i] = text.w_lex[w]
-            pos[i, 0] = text.w_pos[w, 0]
-            pos[i, 1] = text.w_pos[w, 1]
-            chars[i] = text.w_chars[w]
-            shape[i] = text.w_shape[w]
-        local, _ = local_ids(keys)
-        scratch = np.empty((max(n, text.w_lex.shape[0]) + 1, 2), dtype=np.int64)
-        page = Page(buf, offsets[d], text, keys, ids, pos, chars, shape, local, scratch)
-        one = Out(values, counts, out.ev, out.ev_n)
-        # The families' kernels, each filling its own columns.
-        phrases(page, t, one)
-        rhythm(page, t, one)
-        sourcing(page, t, one)
-        repetition(page, t, one)
-        page_layout(page, t, one)
-        style_words(page, t, one)
-        function = 0
-        for i in range(n):
-            if t.word_flags[ids[i]] & FUNCTION_WORD:
-                function += 1
-        values[ENGLISH] = function / n if n else 0.0
+    The scan, `dedup.score` and the index all run these kernels, each compiled once for one set of argument
+    types. Each family's kernel runs over the whole batch rather than being called by one kernel that runs
+    them all: a kernel that calls others builds their code once more, and kernels that no kernel calls can
+    be compiled in two processes at once (`compile_measure`)."""
+    out.values[:] = np.nan
+    out.counts[:] = 0
+    out.ev_n[:] = 0
+    pages = prose_pages(lay, rows, t, out.values)
+    texts = Texts(buf, offsets, lay, rows, pages)
+    # The families being compiled aside on a first run come last: this process compiles the others meanwhile.
+    for family in sorted(FAMILIES, key=compiling_aside):
+        ready(family)
+        family(texts, t, out)
 
 
 def measure_texts(
@@ -139,18 +156,27 @@ def measure_texts(
         np.empty((COLUMNS, 0, 2), dtype=np.int64),
         np.zeros(COLUMNS, dtype=np.int64),
     )
-    ready(measure_batch)
     measure_batch(buf, offsets, lay, rows, tables_for(style), out)
     return out.values, out.counts
 
 
-def compile_measure() -> None:
-    """Compile `measure_batch` for the argument types its callers give it, on a batch of no text (or load it
-    from numba's cache): what a first run compiles in a second process (`jit.compile_aside`)."""
+def compile_measure(*families: Any) -> None:
+    """Compile these of the `FAMILIES` (all by default) for the argument types every caller gives them, on a
+    batch of no text (or load them from numba's cache): what a first run compiles in a second process
+    (`jit.compile_aside`)."""
     from dedup.farm.combine import load_params
 
     none = np.zeros(1, dtype=np.int64)
-    measure_texts(byte_view(b""), none, Layout.empty(), (none, none, none, none), style_table(load_params().vocabulary))
+    texts = Texts(byte_view(b""), none, Layout.empty(), (none, none, none, none), Pages.empty())
+    out = Out(
+        np.empty((0, COLUMNS), dtype=np.float64),
+        np.empty((0, COLUMNS), dtype=np.int64),
+        np.empty((COLUMNS, 0, 2), dtype=np.int64),
+        np.zeros(COLUMNS, dtype=np.int64),
+    )
+    t = tables_for(style_table(load_params().vocabulary))
+    for family in families or FAMILIES:
+        family(texts, t, out)
 
 
 @dataclass(frozen=True)
@@ -203,7 +229,6 @@ def measured(a: Article, vocabulary: dict[str, float] | None = None) -> Measured
         np.empty(COLUMNS, dtype=np.int64),
     )
     data = byte_view(a.data)
-    ready(measure_batch)
     measure_batch(
         data, np.array([0, data.shape[0]], dtype=np.int64), lay, rows, tables_for(style_table(vocabulary)), out
     )
