@@ -43,7 +43,8 @@ from dedup.engine.tfidf import (
     top_terms,
 )
 from dedup.farm.scan import DocumentFarm, FarmFeatures, FarmInput, corpus_scores, farm_features, intrinsic_scores
-from dedup.jit import cores
+from dedup.farm.signals import FAMILIES
+from dedup.jit import compiling_aside, cores
 from dedup.model import (
     SOURCE,
     Cluster,
@@ -152,12 +153,14 @@ def featurize_batch(
 def featurize_batches(documents: Iterable[Document], config: ScanConfig) -> Iterator[Batch]:
     """`featurize_batch` over `documents` in batches of `config.batch_size`, here, on `config.workers` threads.
 
-    The content-farm features come after clustering, as with worker processes: on a fresh install's first run
-    the farm's measuring kernel is compiled in a second process meanwhile (`jit.compile_aside`), and this
-    process compiles the corpus stages' kernels rather than wait for it."""
+    While the farm's measuring kernels are being compiled in a second process (a fresh install's first run,
+    `jit.compile_aside`), the content-farm features come after clustering, as with worker processes: this
+    process compiles the corpus stages' kernels meanwhile rather than wait. Otherwise each batch's come with
+    it, while scikit-learn is still being imported on a thread (`scan_batches`)."""
     workers = config.workers or cores()
+    later = config.score and any(compiling_aside(family) for family in FAMILIES)
     for batch in _batches(documents, config.batch_size):
-        yield featurize_batch(batch, config, workers=workers, farm_later=True)
+        yield featurize_batch(batch, config, workers=workers, farm_later=later)
 
 
 def scan_documents(
