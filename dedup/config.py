@@ -176,8 +176,8 @@ class ClusterConfig:
             raise ConfigError(f"representative={self.representative!r} -- use 'longest' or 'first'.")
         if not 0.0 <= self.source_margin <= 1.0:
             raise ConfigError(
-                f"source_margin={self.source_margin!r} must be from 0 to 1 (a lead in coverage; 1 never names a "
-                "source)."
+                f"source_margin={self.source_margin!r} must be from 0 to 1 (a lead in claim: coverage less the "
+                "machine-prose prior)."
             )
 
 

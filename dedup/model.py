@@ -27,12 +27,16 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """One text to compare. `chrome` is page furniture kept aside from `text` (HTML headers, menus, footers)."""
+    """One text to compare. `chrome` is page furniture kept aside from `text` (HTML headers, menus, footers);
+    `published`, when the input states it, when the text was published (seconds since 1970 UTC: a record's
+    `date`, `published` or `timestamp` field, a page's published-time metadata), which tells a cluster's source
+    from its copies before the text does."""
 
     id: str
     text: str
     chrome: str = ""
     source: str = ""
+    published: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

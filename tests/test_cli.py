@@ -18,6 +18,7 @@ from typer.testing import CliRunner, Result
 import dedup
 from dedup.cli import app
 from dedup.io.report.scan import SHOWN_CLUSTERS, SHOWN_MEMBERS, SHOWN_SKIPPED
+from dedup.model import ScanSummary
 
 ROOT = Path(__file__).resolve().parent.parent
 NEWS = ROOT / "fixtures" / "news"
@@ -341,7 +342,7 @@ def test_every_command_has_help_that_exits_zero() -> None:
     assert isinstance(group, typer.core.TyperGroup)
     everything = commands(group)
     index_commands = {("index", name) for name in ("add", "check", "stats", "verify", "remove", "compact")}
-    assert {words for words, _ in everything} == {("scan",), ("score",), ("index",), *index_commands}
+    assert {words for words, _ in everything} == {("scan",), ("score",), ("explain",), ("index",), *index_commands}
     for words, command in everything:
         summary = (command.help or "").strip()  # type: ignore[attr-defined]
         assert summary, f"`dedup {' '.join(words)}` has no help text"
@@ -466,3 +467,24 @@ def test_pair_rows_written_from_columns_escape_ids_as_json_does(monkeypatch: pyt
     assert orjson.loads(compact)["pairs"][0] == {
         "a": 'say "hi"', "b": "back\\slash", "relation": "rewrite", "jaccard": 0.5, "containment": 1.0, "cosine": 0.1235
     }  # fmt: skip
+
+
+def test_a_spark_scan_writes_to_the_uri_given_with_its_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
+    spark = pytest.importorskip("dedup.spark")
+    written: list[str] = []
+
+    class Written:
+        summary = ScanSummary(1, 0, 0, 3, {}, {"duplicate": 0, "rewrite": 0}, {}, 0, 1, {}, 0.0, {})
+
+        def write_jsonl(self, folder: str) -> None:
+            written.append(folder)
+
+    monkeypatch.setattr(spark, "spark_session", lambda _session, _master: (None, False))
+    monkeypatch.setattr(spark, "scan_spark", lambda *_args, **_options: Written())
+    done = scan_news("--engine", "spark", "-f", "jsonl", "-o", "s3a://bucket/report/")
+    assert written == ["s3a://bucket/report/"] and "written to s3a://bucket/report/" in done.output
+
+
+def test_a_local_scan_refuses_a_uri_as_its_output_file() -> None:
+    done = dedup_cli("scan", NEWS, "-q", "-o", "s3a://bucket/report.json")
+    assert done.exit_code == 2 and "only --engine spark" in done.output

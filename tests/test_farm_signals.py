@@ -103,10 +103,10 @@ def test_buzzwords_are_counted_per_thousand_words() -> None:
 
 
 def test_transitions_are_the_share_of_sentences_opening_with_a_connective() -> None:
-    text = "The mill closed. Furthermore, the bakery shut. In addition, rents rose. Prices fell."
-    # 2 of 4 sentences open with a connective; "In addition" is matched whole.
+    text = "The mill closed. Furthermore, the bakery shut. In contrast, rents rose. Prices fell."
+    # 2 of 4 sentences open with a connective; "In contrast" is matched whole.
     assert measured("transitions", text).value == pytest.approx(0.5)
-    assert quotes("transitions", text) == ["Furthermore", "In addition"]
+    assert quotes("transitions", text) == ["Furthermore", "In contrast"]
 
 
 def test_mattr_averages_the_type_token_ratio_over_every_window() -> None:

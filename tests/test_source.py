@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
+import pytest
 import scipy.sparse as sp
+from hypothesis import given
+from hypothesis import strategies as st
 
 import dedup
 from dedup import Document
-from dedup.engine.source import cluster_sources, coverage
+from dedup.engine.source import DATE_MARGIN, cluster_sources, coverage, named_sources, undominated
 
 # An invented story, and two spins that each retell part of it in other words, dropping what the other keeps.
 SOURCE = (
@@ -54,6 +60,71 @@ def test_a_prior_against_machine_prose_decides_between_equal_claims() -> None:
     matrix = sp.csr_matrix(np.array([[1, 1], [1, 1]], dtype=np.float32))
     best, lead, _ = cluster_sources(matrix, np.ones(2), [[0, 1]], spun=np.array([0.9, 0.1]))
     assert best.tolist() == [1] and lead[0] > 0.0
+
+
+def test_a_member_no_other_beats_on_both_coverage_and_prior_may_be_the_source() -> None:
+    # Member 1 expands member 0 (keeps all of it, adds more) and leads on the claim; member 0 reads as more
+    # human, so it may still be the source; member 2 is beaten by member 1 on both counts.
+    matrix = sp.csr_matrix(np.array([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1], [1, 1, 0, 0, 1, 1]], dtype=np.float32))
+    spun = np.array([0.2, 0.3, 0.9])
+    sources, unspun = named_sources(matrix, np.ones(6), [[0, 1, 2]], margin=0.05, spun=spun)
+    assert sources == [1]
+    assert unspun.tolist() == [True, True, False]
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 100), st.integers(0, 100)), min_size=1, max_size=12),
+    st.floats(0, 20),
+)
+def test_the_likeliest_source_under_any_prior_weight_is_undominated(
+    members: list[tuple[int, int]], weight: float
+) -> None:
+    cover, spun = (np.array(x, dtype=np.float64) / 100 for x in zip(*members, strict=True))
+    best = int(np.argmax(cover - weight * spun))
+    assert undominated(cover, spun, [range(len(members))])[best]
+
+
+def test_a_date_before_every_other_members_names_the_source_and_only_it_may_be() -> None:
+    matrix = sp.csr_matrix(np.array([[1, 1, 1, 1], [1, 1, 0, 0], [0, 0, 1, 1]], dtype=np.float32))
+    published = np.array([3.0, 1.0, 2.0]) * DATE_MARGIN
+    sources, unspun = named_sources(matrix, np.ones(4), [[0, 1, 2]], margin=0.05, published=published)
+    assert sources == [1]
+    assert unspun.tolist() == [False, True, False]
+
+
+@pytest.mark.parametrize("published", [[np.nan, 1.0, 2.0], [1.0, 1.0, 2.0], [3.0, 1.5, 1.0]])
+def test_without_a_date_for_every_member_or_a_day_ahead_the_text_decides(published: list[float]) -> None:
+    # A date alone stands for any time of its day, and a time without a zone may be hours off: dates less than
+    # a day apart do not order their pages.
+    matrix = sp.csr_matrix(np.array([[1, 1, 1, 1], [1, 1, 0, 0], [0, 0, 1, 1]], dtype=np.float32))
+    dates = np.array(published) * DATE_MARGIN
+    sources, _ = named_sources(matrix, np.ones(4), [[0, 1, 2]], margin=0.05, published=dates)
+    assert sources == [0]
+
+
+def test_a_scan_takes_the_earliest_published_member_as_the_source_over_the_text() -> None:
+    docs = [
+        Document("source", SOURCE, published=1_709_600_000.0),
+        Document("spin-1", SPIN_ONE, published=1_709_510_400.0),
+        Document("spin-2", SPIN_TWO, published=1_709_700_000.0),
+    ]
+    result = dedup.scan(docs)
+    assert [c.source for c in result.clusters] == ["spin-1"]
+    reasons = {d.id: {code for code, _, _ in d.reasons} for d in result.documents}
+    assert "rewrite_cluster" not in reasons["spin-1"] and "duplicate_cluster" not in reasons["spin-1"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_scan_of_a_feed_takes_the_dates_of_its_records(tmp_path: Path, workers: int) -> None:
+    records = [
+        {"id": "source", "text": SOURCE, "date": "2024-03-05T09:00:00Z"},
+        {"id": "spin-1", "text": SPIN_ONE, "published": "2024-03-04"},
+        {"id": "spin-2", "text": SPIN_TWO, "timestamp": 1_709_700_000},
+    ]
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    result = dedup.scan(feed, workers=workers)
+    assert [c.source for c in result.clusters] == ["spin-1"]
 
 
 def test_a_scan_names_the_source_of_its_spins_whatever_the_input_order() -> None:

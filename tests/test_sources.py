@@ -200,6 +200,62 @@ def test_a_jsonl_record_without_text_is_skipped_with_its_line(tmp_path: Path, re
     assert list(skipped) == ["feed.jsonl:2"] and reason in skipped["feed.jsonl:2"]
 
 
+def test_a_record_carries_its_date_from_date_then_published_then_timestamp(tmp_path: Path) -> None:
+    write(
+        tmp_path / "feed.jsonl",
+        jsonl(
+            {"id": "a", "text": ARTICLE, "date": "2024-03-04"},
+            {"id": "b", "text": ARTICLE, "published": "2024-03-04T01:00:00+01:00"},
+            {"id": "c", "text": ARTICLE, "timestamp": 1709510400000},
+            {"id": "d", "text": ARTICLE, "date": "soon", "published": "Mon, 04 Mar 2024 00:00:00 GMT"},
+            {"id": "e", "text": ARTICLE, "date": "not a date"},
+            {"id": "f", "text": ARTICLE},
+        ),
+    )
+    documents, _ = read(tmp_path)
+    assert {k: d.published for k, d in documents.items()} == {
+        "a": 1709510400.0,
+        "b": 1709510400.0,
+        "c": 1709510400.0,
+        "d": 1709510400.0,
+        "e": None,
+        "f": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("head", "published"),
+    [
+        ('<meta property="article:published_time" content="2024-03-04T00:00:00Z">', 1709510400.0),
+        ("<meta itemprop='datePublished' content='2024-03-04'>", 1709510400.0),
+        ('<script type="application/ld+json">{"datePublished": "2024-03-04T00:00:00Z"}</script>', 1709510400.0),
+        ('<meta name="parsely-pub-date" content="2024-03-04T00:00:00Z">', 1709510400.0),
+        ('<meta name="description" content="2024-03-04">', None),
+    ],
+)
+def test_an_html_page_carries_the_publication_time_its_markup_states(
+    tmp_path: Path, head: str, published: float | None
+) -> None:
+    write(tmp_path / "page.html", page().replace("<title>", head + "<title>"))
+    documents, _ = read(tmp_path)
+    assert documents["page.html"].published == published
+
+
+def test_a_pages_published_time_metadata_comes_before_its_time_elements(tmp_path: Path) -> None:
+    # A page's <time> elements may date its comments or related stories; its metadata dates the article.
+    head = '<meta content="2024-03-04" property="article:published_time" />'
+    html = page().replace("<title>", head + "<title>").replace("<h1>", '<time datetime="2024-03-09">9 March</time><h1>')
+    write(tmp_path / "page.html", html)
+    documents, _ = read(tmp_path)
+    assert documents["page.html"].published == 1709510400.0
+
+
+def test_an_html_page_without_metadata_takes_its_first_time_element(tmp_path: Path) -> None:
+    write(tmp_path / "page.html", page().replace("<h1>", '<time datetime="2024-03-04">4 March</time><h1>'))
+    documents, _ = read(tmp_path)
+    assert documents["page.html"].published == 1709510400.0
+
+
 def test_an_invalid_json_file_is_skipped_as_a_whole(tmp_path: Path) -> None:
     write(tmp_path / "good.txt", ARTICLE)
     write(tmp_path / "bad.json", '{"id": "x", "text": ')

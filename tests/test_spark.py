@@ -118,6 +118,28 @@ def test_read_data_skips_bytes_over_the_limit_as_read_file_does(tmp_path: Path) 
     assert read_data(b"x" * 100, "big.txt", "big.txt", max_bytes=99) == read_file(path, "big.txt", 99)
 
 
+def test_a_parquet_date_or_timestamp_column_gives_each_row_its_date(tmp_path: Path) -> None:
+    import datetime as dt
+
+    pa = pytest.importorskip("pyarrow", reason='pyarrow is not installed (pip install "dedup[spark]")')
+    import pyarrow.parquet as pq
+
+    from dedup.spark.inputs import _parquet_documents
+
+    midnight = dt.datetime(2024, 3, 4, tzinfo=dt.UTC)
+    table = pa.table(
+        {
+            "id": ["a", "b"],
+            "text": [ARTICLE, ARTICLE],
+            "published": pa.array([midnight, None], pa.timestamp("ms", tz="UTC")),
+            "date": pa.array([None, dt.date(2024, 3, 4)], pa.date32()),
+        }
+    )
+    pq.write_table(table, tmp_path / "rows.parquet")
+    documents, _ = _parquet_documents(str(tmp_path / "rows.parquet"), "rows.parquet")
+    assert [(d.id, d.published) for d in documents] == [("a", midnight.timestamp()), ("b", midnight.timestamp())]
+
+
 def test_farm_features_cross_spark_columns_bit_for_bit() -> None:
     pa = pytest.importorskip("pyarrow", reason='pyarrow is not installed (pip install "dedup[spark]")')
 
@@ -369,8 +391,9 @@ def test_a_spark_scan_collects_to_the_local_result_and_writes_parquet(spark: Any
 
     page = (FARM / "farm-page.html").read_text(encoding="utf-8")
     documents = [
-        Document("b", ARTICLE * 5),
-        Document("a", ARTICLE * 5),
+        # Copies of one text: their dates tell the source, and travel with each document on Spark.
+        Document("b", ARTICLE * 5, published=1_709_600_000.0),
+        Document("a", ARTICLE * 5, published=1_709_510_400.0),
         Document("a", "An unrelated note on gardening, the tomatoes and the long dry summer. " * 4),
         Document("page", page[:200], chrome=page[200:]),  # the page furniture counts in its farm score
     ]
@@ -394,7 +417,7 @@ def test_a_spark_scan_collects_to_the_local_result_and_writes_parquet(spark: Any
             "relation": "duplicate",
             "members": ["a", "b"],
             "representative": "a",
-            "source": None,
+            "source": "a",
         }
     ]
     pair = result.pairs[0]

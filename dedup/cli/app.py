@@ -10,7 +10,7 @@ from typing import Annotated, ParamSpec, TypeVar
 import typer
 
 from dedup._version import __version__
-from dedup.cli import index, scan, score
+from dedup.cli import explain, index, scan, score
 from dedup.cli.common import fail
 from dedup.errors import DedupError
 
@@ -67,6 +67,7 @@ def failing_on_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 app.command()(failing_on_errors(scan.scan))
 app.command()(failing_on_errors(score.score))
+app.command()(failing_on_errors(explain.explain))
 for command in (index.add, index.check, index.stats, index.verify, index.remove, index.compact):
     index_app.command()(failing_on_errors(command))
 app.add_typer(index_app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import sys
 from collections.abc import Callable
@@ -11,18 +12,29 @@ from typing import Annotated, Any
 
 import typer
 
-from dedup.cli.common import Format, first_run_note, nothing_read, with_progress, write_report
+from dedup.cli.common import first_run_note, nothing_read, with_progress, write_report
 from dedup.config import FRACTION, NUM_PERM, PASSAGE_WINDOW, SEED, SHINGLE_SIZE, WORKERS, ScanConfig, scan_config
 from dedup.errors import ConfigError
+from dedup.io.report.html import evidence_scores, render_html
 from dedup.io.report.scan import render, render_table
-from dedup.io.sources import DEFAULT_MAX_BYTES
-from dedup.model import DUPLICATE, REWRITE, ScanResult
+from dedup.io.sources import DEFAULT_MAX_BYTES, read_stdin, scanned_texts
+from dedup.model import DUPLICATE, REWRITE, Document, ScanResult, Skipped, skipped_order
 from dedup.scan.api import scan as scan_paths
 
 __all__ = ["scan"]
 
 # The options' defaults are the library's.
 DEFAULT = ScanConfig()
+
+
+class ScanFormat(StrEnum):
+    """The formats of `dedup scan`: those of every report of documents, and a page to look at."""
+
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    html = "html"
 
 
 class Engine(StrEnum):
@@ -38,14 +50,23 @@ def scan(
             help="Files and folders to scan (folders recursively); with --engine spark also URIs (s3a://...).",
         ),
     ],
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    fmt: Annotated[
+        ScanFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format; html is one self-contained page (clusters, pairs side by side, farm evidence) "
+            "to open in a browser.",
+        ),
+    ] = ScanFormat.table,
     output: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--output",
             "-o",
+            metavar="PATH",
             help="Write the report to this file. With --engine spark: a new folder of part files for --format jsonl, "
-            "or Parquet datasets when the name ends in .parquet.",
+            "or Parquet datasets when the name ends in .parquet; there also a URI (s3a://bucket/report/).",
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -148,18 +169,33 @@ def scan(
         config = scan_config(**settings)
     except ConfigError as err:  # an option's value: a usage error, as typer's own range checks make it
         raise typer.BadParameter(str(err)) from err
-    parquet = output is not None and output.name.lower().endswith(".parquet")
-    if output is not None and output.exists() and any(_same_file(output, p) for p in paths):
-        raise typer.BadParameter(f"{output} is also an input: the report would overwrite it", param_hint="--output")
+    # A URI is handed to Spark as typed: a Path would fold its `//` and lose the bucket.
+    parquet = output is not None and output.rstrip("/").lower().endswith(".parquet")
     if engine is Engine.local and master is not None:
         raise typer.BadParameter("--master applies to --engine spark only", param_hint="--master")
     if engine is Engine.local and parquet:
         raise typer.BadParameter("Parquet output needs --engine spark", param_hint="--output")
-    if engine is Engine.spark and output is not None and (parquet or fmt is Format.jsonl):
-        _scan_on_spark_to_files(paths, str(output), parquet, master, max_bytes, config)
+    if engine is Engine.spark and fmt is ScanFormat.html:
+        raise typer.BadParameter("--format html needs --engine local (it reads the texts again)", param_hint="--format")
+    if engine is Engine.spark and output is not None and (parquet or fmt is ScanFormat.jsonl):
+        _scan_on_spark_to_files(paths, output, parquet, master, max_bytes, config)
         return
+    if output is not None and "://" in output:
+        raise typer.BadParameter(
+            f"{output} is a URI: only --engine spark with --format jsonl or a .parquet name writes there",
+            param_hint="--output",
+        )
+    report = None if output is None else Path(output)
+    if report is not None and report.exists() and any(_same_file(report, p) for p in paths):
+        raise typer.BadParameter(f"{output} is also an input: the report would overwrite it", param_hint="--output")
     # Standard input (`-`) is read by the library as a stream; its documents join the files'.
     inputs: list[Any] = [sys.stdin.buffer if p == "-" else p for p in paths]
+    piped: list[Document] = []
+    piped_skips: list[Skipped] = []
+    if fmt is ScanFormat.html and "-" in paths:
+        # Standard input can be read once: read here, its documents are both scanned and shown.
+        piped, piped_skips = read_stdin(sys.stdin.buffer, max_bytes)
+        inputs = [p for p in paths if p != "-"] + piped
     kernels, aside = _kernels(score) if engine is Engine.local else ((), None)
     with first_run_note(*kernels, aside=aside, quiet=quiet):
         result = with_progress(
@@ -169,7 +205,11 @@ def scan(
                 inputs, max_bytes=max_bytes, progress=progress, engine=engine.value, master=master, **settings
             ),
         )
-    write_report(_rendered(result, fmt), output)
+    if fmt is ScanFormat.html:
+        result = _with_skipped(result, piped_skips)
+        write_report(_html(result, [p for p in paths if p != "-"], piped, max_bytes), report)
+    else:
+        write_report(_rendered(result, fmt), report)
     if not result.documents:
         raise nothing_read(len(result.skipped))
 
@@ -192,8 +232,26 @@ def _same_file(output: Path, path: str) -> bool:
         return False
 
 
-def _rendered(result: ScanResult, fmt: Format) -> Any:
-    if fmt is Format.table:
+def _with_skipped(result: ScanResult, skipped: list[Skipped]) -> ScanResult:
+    # What standard input could not give, listed with the files' skipped inputs.
+    if not skipped:
+        return result
+    rows = tuple(sorted((*result.skipped, *skipped), key=skipped_order))
+    summary = None if result.summary is None else dataclasses.replace(result.summary, skipped=len(rows))
+    return dataclasses.replace(result, skipped=rows, summary=summary)
+
+
+def _html(result: ScanResult, paths: list[str], piped: list[Document], max_bytes: int) -> bytes:
+    texts = scanned_texts(paths, piped, max_bytes)
+    gc.freeze()  # as in `_rendered`: the result and the texts live to the end of the process
+    try:
+        return render_html(result, texts, scores=evidence_scores(result, texts))
+    finally:
+        gc.unfreeze()
+
+
+def _rendered(result: ScanResult, fmt: ScanFormat) -> Any:
+    if fmt is ScanFormat.table:
         return render_table(result)
     # The result lives to the end of the process: keep the cyclic collector from walking its objects again and
     # again while the report's rows are made.

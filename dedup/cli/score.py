@@ -24,6 +24,7 @@ class ScoreFormat(StrEnum):
     table = "table"
     json = "json"
     jsonl = "jsonl"
+    html = "html"
 
 
 def score(
@@ -37,7 +38,7 @@ def score(
             "--format",
             "-f",
             help="Output format: json is one object for one article and a list for several; jsonl is one object "
-            "a line, always.",
+            "a line, always; html is a page with each article's evidence highlighted, the reasons beside it.",
         ),
     ] = ScoreFormat.table,
     threshold: Annotated[
@@ -66,33 +67,37 @@ def score(
     # compiles the heaviest four of them, and this one the layout's and the other two meanwhile.
     heaviest = (phrases, rhythm, sourcing, page_layout)
     with first_run_note(*FAMILIES, aside=(partial(compile_measure, *heaviest), heaviest)):
-        results, failed = _score_all(sources, max_bytes, threshold)
-    if results:
+        results, texts, failed = _score_all(sources, max_bytes, threshold)
+    if results and fmt is ScoreFormat.html:
+        from dedup.io.report.html import render_score_html
+
+        sys.stdout.buffer.write(render_score_html(results, texts))
+    elif results:
         _print_scores(results, fmt)
     if failed or not results:
         raise typer.Exit(EXIT_INPUT)
 
 
-def _score_all(sources: list[str], max_bytes: int, threshold: float | None) -> tuple[list[FarmScore], int]:
-    # Each input on its own: one that cannot be read is reported, and the others are still scored.
+def _score_all(sources: list[str], max_bytes: int, threshold: float | None) -> tuple[list[FarmScore], list[str], int]:
+    # The scores, the texts they are of, and how many inputs failed.
     from dedup.farm import score as score_text
 
     results: list[FarmScore] = []
+    texts: list[str] = []
     failed = 0
     for source in sources:
         # Each input on its own: one that cannot be read is reported, and the others are still scored.
         try:
-            results += [
-                score_text(doc.text, html=page, threshold=threshold, doc_id=doc.id)
-                for doc, page in read_source(source, max_bytes)
-            ]
+            read = read_source(source, max_bytes)
+            results += [score_text(doc.text, html=page, threshold=threshold, doc_id=doc.id) for doc, page in read]
+            texts += [doc.text for doc, _ in read]
         except DedupError as err:
             error(str(err))
             failed += 1
         except OSError as err:
             error(f"cannot read {source}: {err.strerror or err}")
             failed += 1
-    return results, failed
+    return results, texts, failed
 
 
 def _print_scores(results: list[FarmScore], fmt: ScoreFormat) -> None:

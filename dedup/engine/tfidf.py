@@ -30,6 +30,7 @@ __all__ = [
     "prior_frequencies",
     "rewrite_max_df",
     "runs_matrix",
+    "term_columns",
     "tfidf",
     "tfidf_rows",
     "top_terms",
@@ -39,6 +40,16 @@ N_FEATURES = 1 << 20
 # A term's column is the top 20 bits of its token hash (well mixed by the tokenizer's finalizer).
 _COLUMN_SHIFT = np.uint64(64 - 20)
 PRIOR_DOCUMENTS = 1000
+
+
+def term_columns(hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
+    """The TF-IDF column of each token hash, as `count_terms` assigns it.
+
+    >>> term_columns(np.array([2**64 - 1, 2**44], dtype=np.uint64)).tolist()
+    [1048575, 1]
+    """
+    columns: npt.NDArray[np.int64] = (hashes >> _COLUMN_SHIFT).astype(np.int64)
+    return columns
 
 
 @kernel

@@ -25,8 +25,9 @@ from typing import IO, Any
 import orjson
 
 from dedup.errors import InputError
-from dedup.model import Document, Skipped
-from dedup.text.html import extract_html
+from dedup.model import Document, Skipped, unique_ids
+from dedup.text.dates import parse_date
+from dedup.text.html import extract_html, published_time
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -46,6 +47,7 @@ __all__ = [
     "read_source",
     "read_stdin",
     "repair",
+    "scanned_texts",
 ]
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -55,7 +57,9 @@ JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
 SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSON_SUFFIXES
 _ID_FIELDS = ("id", "url", "doc_id", "uid")
 _TEXT_FIELDS = ("text", "content", "body")
-RECORD_FIELDS = _TEXT_FIELDS + _ID_FIELDS  # the fields of a record that make a document
+# When a record was published (the first of them that holds a date: `dedup.text.dates.parse_date`).
+_DATE_FIELDS = ("date", "published", "timestamp")
+RECORD_FIELDS = _TEXT_FIELDS + _ID_FIELDS + _DATE_FIELDS  # the fields of a record that make a document
 
 
 _CHAOS_MARGIN = 0.15
@@ -248,6 +252,12 @@ def _record_text(record: Any, where: str) -> tuple[str | None, str]:
     return (None if doc_id is None else _id_text(doc_id)), text
 
 
+def _record_date(record: Any) -> float | None:
+    if not isinstance(record, dict):
+        return None
+    return next((d for d in map(parse_date, (record.get(f) for f in _DATE_FIELDS)) if d is not None), None)
+
+
 def _id_text(value: object) -> str:
     # An id as its JSON text: 7 is "7", true is "true", a list or object its compact JSON (keys sorted), so a
     # report names a record as its file does, never as Python's repr.
@@ -337,7 +347,7 @@ def read_records(records: Iterable[tuple[int, Any]], rel: str) -> tuple[list[Doc
         except _SkipError as skip:
             skipped.append(Skipped(where, str(skip)))
             continue
-        docs.append(Document(doc_id or where, repair(body), source=where))
+        docs.append(Document(doc_id or where, repair(body), source=where, published=_record_date(record)))
     return docs, skipped
 
 
@@ -458,11 +468,13 @@ def _file_documents(data: bytes, name: str, kind: str, rel: str) -> tuple[list[D
         raise _SkipError(str(err)) from err
     text = repair(text)
     chrome = ""
+    published = None
     if kind == "html":
+        published = parse_date(published_time(text))
         text, chrome = extract_html(text)
     if not text.strip():
         raise _SkipError("no text")
-    return [Document(rel, text, chrome=chrome, source=rel)], []
+    return [Document(rel, text, chrome=chrome, source=rel, published=published)], []
 
 
 @dataclass(frozen=True)
@@ -646,6 +658,18 @@ class Corpus:
         return self.read(self.jobs())
 
 
+def scanned_texts(
+    paths: Sequence[str | os.PathLike[str]], documents: Sequence[Document] = (), max_bytes: int = DEFAULT_MAX_BYTES
+) -> dict[str, str]:
+    """The text of each document a local scan of `paths` and then `documents` reads, under the id the scan gives
+    it (a repeated id renamed as `unique_ids` renames it): the texts an HTML report shows, read again after the
+    scan so that the scan keeps reading in its worker processes."""
+    corpus = Corpus(paths, max_bytes=max_bytes)
+    read = [*corpus.read(corpus.jobs()), *documents]
+    ids, _ = unique_ids([d.id for d in read])
+    return {doc_id: d.text for doc_id, d in zip(ids, read, strict=True)}
+
+
 # What the head of an HTML page holds, and no plain text begins with.
 _HTML_MARKS = ("<html", "<!doctype html", "<body", "<article", "<head")
 
@@ -704,7 +728,7 @@ def _read_stdin(stdin: IO[bytes], max_bytes: int) -> tuple[Document, str | None]
         raise InputError(f"cannot read standard input: {err}") from err
     if _looks_like_html(text):
         main, chrome = extract_html(text)
-        return Document("-", main, chrome=chrome, source="-"), text
+        return Document("-", main, chrome=chrome, source="-", published=parse_date(published_time(text))), text
     return Document("-", text, source="-"), None
 
 

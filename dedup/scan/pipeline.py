@@ -122,11 +122,13 @@ def _pairs(confirmed: ConfirmedPairs, doc_ids: list[str], rank: npt.NDArray[np.i
 
 @dataclass(frozen=True)
 class Batch:
-    """A batch of documents after the per-document stages: their ids and features, in input order."""
+    """A batch of documents after the per-document stages: their ids and features, in input order, and when
+    each was published where its input says (`Document.published`; None for a batch with no dates)."""
 
     ids: list[str]
     features: Features
     farm: FarmPart | None = None  # the content-farm scorer's per-document part, when the scan scores
+    published: list[float | None] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -144,10 +146,11 @@ def featurize_batch(
     `farm_later`, the content-farm features are left for when they are needed (what scoring reads of the
     documents is kept, compact: `FarmInput`)."""
     features = featurize([d.text for d in documents], config.shingle, config.signature, workers=workers)
+    dates = [d.published for d in documents]
     farm: FarmPart | None = None
     if config.score:
         farm = partial(farm_features, FarmInput.of(documents)) if farm_later else farm_features(documents)
-    return Batch([d.id for d in documents], features, farm)
+    return Batch([d.id for d in documents], features, farm, dates if any(x is not None for x in dates) else None)
 
 
 def featurize_batches(documents: Iterable[Document], config: ScanConfig) -> Iterator[Batch]:
@@ -196,6 +199,7 @@ def scan_batches(
     warm_up = threading.Thread(target=importlib.import_module, args=("sklearn.feature_extraction.text",))
     warm_up.start()
     ids: list[str] = []
+    published: list[float | None] = []
     parts: list[Features] = []
     farm_parts: list[FarmPart] = []
     with _no_gc():
@@ -206,6 +210,7 @@ def scan_batches(
             if batch is None:
                 break
             ids.extend(batch.ids)
+            published.extend(batch.published or [None] * len(batch.ids))
             parts.append(batch.features)
             if batch.farm is not None:
                 farm_parts.append(batch.farm)
@@ -216,7 +221,10 @@ def scan_batches(
         warm_up.join()
         ordered_skips = tuple(sorted(skipped, key=skipped_order))
         scored = farm_parts if config.score else None
-        return _corpus_stages(ids, features, config, workers, timer, started, ordered_skips, scored)
+        dates = None
+        if any(x is not None for x in published):
+            dates = np.array([np.nan if x is None else x for x in published], dtype=np.float64)
+        return _corpus_stages(ids, features, config, workers, timer, started, ordered_skips, scored, dates)
 
 
 def _farm_scores(
@@ -245,6 +253,7 @@ def _corpus_stages(
     started: float,
     skipped: tuple[Skipped, ...],
     farm_parts: Sequence[FarmPart] | None = None,
+    published: npt.NDArray[np.float64] | None = None,
 ) -> ScanResult:
     doc_ids, renamed = unique_ids(ids)
     n = len(doc_ids)
@@ -287,7 +296,9 @@ def _corpus_stages(
     with timer.stage("source"):
         weights = idf(df + prior_frequencies(), n + PRIOR_DOCUMENTS)
         spun = intrinsic_scores(farm) if farm is not None else None
-        sources, unspun = named_sources(matrix, weights, clusters.members, config.cluster.source_margin, spun)
+        sources, unspun = named_sources(
+            matrix, weights, clusters.members, config.cluster.source_margin, spun, published
+        )
     if farm is not None:
         with timer.stage("farm"):
             scores = _farm_scores(farm, label, clusters.relations, clusters.members, unspun)

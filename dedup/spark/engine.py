@@ -179,7 +179,8 @@ def scan_spark(
     with timer.stage("cluster"):
         weights = session.sparkContext.broadcast(idf(df + prior_frequencies(), n + PRIOR_DOCUMENTS))
         spun = _spun(docs) if config.score else None
-        clusters, members, cluster_counts = _clusters(confirmed, index, table, spun, weights, n, config, parts)
+        dates = docs.select("position", "published")
+        clusters, members, cluster_counts = _clusters(confirmed, index, table, spun, dates, weights, n, config, parts)
     document_table = index.join(members.select("rank", "cluster"), "rank", "left")
     with timer.stage("farm" if config.score else "documents"):
         if config.score:
@@ -238,7 +239,9 @@ def _read(spark: Any, listing: Any, documents: list[Document], config: ScanConfi
     )
     remote = [(i, job) for i, job in enumerate(listing.jobs) if listing.remote[i]]
     if remote:
-        rows = [("remote", i, job.path, job.rel, job.size, job.max_bytes, None, None, None, None) for i, job in remote]
+        rows = [
+            ("remote", i, job.path, job.rel, job.size, job.max_bytes, None, None, None, None, None) for i, job in remote
+        ]
         wanted = spark.createDataFrame(rows, SOURCE_SCHEMA).drop("content")
         limit = max(job.max_bytes for _, job in remote)
         fetched = (
@@ -391,13 +394,21 @@ def _spun(docs: Any) -> Any:
 
 
 def _clusters(
-    confirmed: Any, index: Any, table: Any, spun: Any, weights: Any, n: int, config: ScanConfig, parts: int
+    confirmed: Any,
+    index: Any,
+    table: Any,
+    spun: Any,
+    dates: Any,
+    weights: Any,
+    n: int,
+    config: ScanConfig,
+    parts: int,
 ) -> tuple[Any, Any, dict[str, tuple[int, int]]]:
     # Components of the confirmed pairs and of the duplicate pairs alone, found in one run of large-star/
     # small-star over both graphs side by side (the second's nodes shifted by n); then each component
     # described by the local rules: id, relation, members, representative, source (from the members' TF-IDF
-    # columns and `spun` priors). Also each member's row (rank, cluster id, relation, size, root; the relation
-    # is `source` for a member that may be the source) and the counts per relation.
+    # columns, `spun` priors and publication dates). Also each member's row (rank, cluster id, relation, size,
+    # root; the relation is `source` for a member that may be the source) and the counts per relation.
     from pyspark.sql import functions as sf
 
     pairs = confirmed.where("tally IS NULL")
@@ -428,11 +439,9 @@ def _clusters(
         members = members.join(spun, "position", "left")
     else:
         members = members.withColumn("spun", sf.lit(None).cast("double"))
-    grouped = members.groupBy("root").agg(
-        sf.sort_array(
-            sf.collect_list(sf.struct("rank", "id", "words", "position", "dup_root", "tfidf_cols", "spun"))
-        ).alias("m")
-    )
+    members = members.join(dates, "position", "left")
+    member = sf.struct("rank", "id", "words", "position", "dup_root", "tfidf_cols", "spun", "published")
+    grouped = members.groupBy("root").agg(sf.sort_array(sf.collect_list(member)).alias("m"))
     components_table = grouped.select(
         "root",
         sf.col("m.rank").alias("ranks"),
@@ -442,6 +451,7 @@ def _clusters(
         sf.col("m.dup_root").alias("dup_roots"),
         sf.col("m.tfidf_cols").alias("tfidf_cols"),
         sf.col("m.spun").alias("spun"),
+        sf.col("m.published").alias("published"),
     )
 
     def describe(batches: Any) -> Any:

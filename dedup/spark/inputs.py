@@ -41,7 +41,7 @@ POSITION_BITS = 32
 # One row per input: a local file, a remote file (with its bytes, once fetched), or an in-memory document.
 SOURCE_SCHEMA = (
     "source string, file long, path string, rel string, size long, max_bytes long, content binary, "
-    "doc_id string, text string, chrome string"
+    "doc_id string, text string, chrome string, published double"
 )
 # One row per document (position set) or per skipped input (skip_path set); then, when the scan scores, the
 # content-farm features (`dedup.spark.farm`).
@@ -49,7 +49,7 @@ SOURCE_SCHEMA = (
 # columns int32 and counts float32.
 _FEATURES = (
     "position long, id string, words long, shingles binary, signature binary, term_cols binary, term_counts binary, "
-    "anchors binary, skip_path string, skip_reason string, skip_order long"
+    "anchors binary, published double, skip_path string, skip_reason string, skip_order long"
 )
 
 
@@ -153,7 +153,10 @@ def source_rows(listing: Listing, documents: list[Document]) -> list[list[tuple[
     local = [(i, job) for i, job in enumerate(listing.jobs) if not listing.remote[i]]
     index = {id(job): i for i, job in local}
     runs: list[list[tuple[Any, ...]]] = [
-        [("local", index[id(job)], job.path, job.rel, job.size, job.max_bytes, None, None, None, None) for job in run]
+        [
+            ("local", index[id(job)], job.path, job.rel, job.size, job.max_bytes, None, None, None, None, None)
+            for job in run
+        ]
         for run in file_runs([job for _, job in local])
     ]
     first = len(listing.jobs)
@@ -161,7 +164,7 @@ def source_rows(listing: Listing, documents: list[Document]) -> list[list[tuple[
     for lo in range(0, len(documents), step):
         runs.append(
             [
-                ("document", first + lo + k, "", "", 0, 0, None, doc.id, doc.text, doc.chrome)
+                ("document", first + lo + k, "", "", 0, 0, None, doc.id, doc.text, doc.chrome, doc.published)
                 for k, doc in enumerate(documents[lo : lo + step])
             ]
         )
@@ -192,7 +195,7 @@ def _buffer(content: bytes) -> Any:
 def _read_source(row: dict[str, Any]) -> tuple[list[Document], list[Skipped]]:
     # One input -> its documents and skips, by the local engine's functions; never raises.
     if row["source"] == "document":
-        return [Document(row["doc_id"], row["text"], row["chrome"] or "")], []
+        return [Document(row["doc_id"], row["text"], row["chrome"] or "", published=row["published"])], []
     path, rel, size, max_bytes = row["path"], row["rel"], row["size"], row["max_bytes"]
     parquet = path.lower().endswith(PARQUET)
     if row["source"] == "local" and not parquet:
@@ -227,6 +230,7 @@ def _features_batch(positions: list[int], documents: list[Document], config: Sca
         pack(f.terms.indices.astype(np.int32), terms_ptr),
         pack(f.terms.data.astype(np.float32), terms_ptr),
         pack(f.anchors.values.astype(np.uint32), f.anchors.ptr),
+        pa.array(batch.published or [None] * n, pa.float64()),
         pa.nulls(n, pa.string()),
         pa.nulls(n, pa.string()),
         pa.nulls(n, pa.int64()),
@@ -264,6 +268,7 @@ def _features_arrow_schema(score: bool) -> Any:
         ("term_cols", pa.binary()),
         ("term_counts", pa.binary()),
         ("anchors", pa.binary()),
+        ("published", pa.float64()),
         ("skip_path", pa.string()),
         ("skip_reason", pa.string()),
         ("skip_order", pa.int64()),

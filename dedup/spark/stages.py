@@ -445,10 +445,10 @@ CLUSTER_SCHEMA = (
 
 
 def describe_clusters(batches: Iterable[Any], config: ClusterConfig, idf: npt.NDArray[np.float32]) -> Iterator[Any]:
-    """Components (root, members' ranks, ids, words, positions, duplicate-graph roots, TF-IDF columns and, when
-    the scan scores, `spun` priors, in rank order) -> `CLUSTER_SCHEMA`: each described by the local rules
-    (`cluster.describe`, `source.named_sources`): id, relation, members, representative, source, and the ranks
-    that may be the source (`unspun`)."""
+    """Components (root, members' ranks, ids, words, positions, duplicate-graph roots, TF-IDF columns, dates
+    published and, when the scan scores, `spun` priors, in rank order) -> `CLUSTER_SCHEMA`: each described by
+    the local rules (`cluster.describe`, `source.named_sources`): id, relation, members, representative,
+    source, and the ranks that may be the source (`unspun`)."""
     import pyarrow as pa
 
     names = ("root", "id", "relation", "members", "representative", "source", "unspun", "ranks")
@@ -468,7 +468,11 @@ def describe_clusters(batches: Iterable[Any], config: ClusterConfig, idf: npt.ND
         )
         flat = [p for member_priors in priors for p in member_priors]
         spun = None if any(p is None for p in flat) else np.array(flat, dtype=np.float64)
-        sources, unspun_rows = named_sources(matrix, idf, members, config.source_margin, spun)
+        dates = [d for member_dates in batch.column("published").to_pylist() for d in member_dates]
+        published = None
+        if any(d is not None for d in dates):
+            published = np.array([np.nan if d is None else d for d in dates], dtype=np.float64)
+        sources, unspun_rows = named_sources(matrix, idf, members, config.source_margin, spun, published)
         for c, (root, ranks, ids, words, positions, dup_roots) in enumerate(zip(*columns, strict=True)):
             cid, relation, rep = describe(ids, words, positions, len(set(dup_roots)) == 1, config)
             row = sources[c]

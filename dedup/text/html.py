@@ -8,7 +8,7 @@ import functools
 import io
 import re
 
-__all__ = ["MAX_TAGS", "extract_html"]
+__all__ = ["MAX_TAGS", "extract_html", "published_time"]
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -105,3 +105,45 @@ def _visible_text(html: str) -> str:
     collector.parts.seek(0)
     lines = (" ".join(line.split()) for line in collector.parts)
     return "\n".join(line for line in lines if line)
+
+
+# What a page says of when it was published, strongest first: Open Graph's article metadata, schema.org's
+# datePublished (a meta or any element's attribute, or JSON-LD), the names publishing systems use besides,
+# then the first <time datetime>.
+_PUBLISHED = ("article:published_time", "og:article:published_time", "datepublished")
+_ALSO_PUBLISHED = ("pubdate", "publishdate", "publish-date", "publish_date", "parsely-pub-date", "dc.date.issued")
+_TAG = re.compile(r"<(meta|time|[a-z][a-z0-9]*)\b([^<>]{0,2000})>", re.IGNORECASE)
+_ATTRIBUTE = re.compile(r"""([a-zA-Z_:][-\w:.]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""")
+_JSON_LD = re.compile(r'"datePublished"\s*:\s*"([^"]{1,64})"')
+
+
+def published_time(html: str) -> str | None:
+    """The publication time a page states in its markup, as written there (None when it states none).
+
+    >>> published_time('<meta property="article:published_time" content="2024-03-04T10:15:00Z"><p>Text</p>')
+    '2024-03-04T10:15:00Z'
+    >>> published_time('<article><time datetime="2024-03-04">4 March</time></article>'), published_time("<p>x")
+    ('2024-03-04', None)
+    """
+    found: dict[str, str] = {}
+    first_time: str | None = None
+    for match in _TAG.finditer(html):
+        tag = match[1].lower()
+        if tag not in ("meta", "time") and "itemprop" not in match[2].lower():
+            continue
+        attributes = {
+            m.group(1).lower(): next(g for g in m.groups()[1:] if g is not None) for m in _ATTRIBUTE.finditer(match[2])
+        }
+        if tag == "time" and first_time is None and attributes.get("datetime", "").strip():
+            first_time = attributes["datetime"].strip()
+        name = next((attributes[k].lower() for k in ("property", "name", "itemprop") if k in attributes), "")
+        value = attributes.get("content") or attributes.get("datetime") or ""
+        if name in _PUBLISHED + _ALSO_PUBLISHED and value.strip():
+            found.setdefault(name, value.strip())
+    for name in _PUBLISHED:
+        if name in found:
+            return found[name]
+    ld = _JSON_LD.search(html)
+    if ld is not None:
+        return ld[1]
+    return next((found[name] for name in _ALSO_PUBLISHED if name in found), first_time)
