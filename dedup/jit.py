@@ -126,12 +126,14 @@ def compile_aside(warm: Callable[[], object], *kernels: Any) -> bool:
     goes on and compiles the rest. This process's first call of one of them must come after `ready(kernel)`,
     which waits for that process and lets numba load them from the cache rather than compile them again.
 
-    For a fresh install's first run, with at least two cores. Whether the process started: it is forked
-    (it inherits the imported modules), which is safe only while this process runs no other thread, and on
-    Linux (elsewhere forking a process that loaded numba's compiler is not). When it did not, or when it
-    fails, or when numba's cache cannot be written, the kernels are compiled here on their first call.
+    For a fresh install's first run, with a core to spare. Whether the process started: only while the
+    machine's load leaves a core idle (on a busy machine the second process takes time from this one rather
+    than from an idle core); it is forked (it inherits the imported modules), which is safe only while this
+    process runs no other thread, and on Linux (elsewhere forking a process that loaded numba's compiler is
+    not). When it did not start, or fails, or numba's cache cannot be written, the kernels are compiled here
+    on their first call.
     """
-    if cores() < 2 or not sys.platform.startswith("linux") or threading.active_count() > 1:
+    if not sys.platform.startswith("linux") or threading.active_count() > 1 or _busy():
         return False
     # Whatever this process has written but not flushed would be written again by the child when it ends.
     for stream in (sys.stdout, sys.stderr):
@@ -146,6 +148,14 @@ def compile_aside(warm: Callable[[], object], *kernels: Any) -> bool:
         for k in kernels:
             _aside[id(k)] = (os.getpid(), process)
     return True
+
+
+def _busy() -> bool:
+    # No core to spare: the last minute's run queue already fills all but this process's.
+    try:
+        return os.getloadavg()[0] > cores() - 1
+    except OSError:
+        return True
 
 
 def _warm(warm: Callable[[], object]) -> None:

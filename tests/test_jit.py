@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import dedup
+import dedup.jit
 from dedup.jit import compile_aside, compiled_before, ready, remember_compiled
 
 
@@ -73,6 +74,7 @@ def test_an_unwritable_marker_is_no_error(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_a_kernel_compiled_aside_is_loaded_here_from_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(dedup.jit, "_busy", lambda: False)  # a core to spare, whatever else this machine runs
     module = fresh_module(tmp_path, monkeypatch, "@kernel\ndef triple(x):\n    return 3 * x\n")
     started = compile_aside(lambda: module.triple(1), module.triple)
     ready(module.triple)
@@ -88,6 +90,8 @@ def test_a_kernel_whose_compilation_aside_failed_is_compiled_here(
     monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path / "cache"))
     module = fresh_module(tmp_path, monkeypatch, "@kernel\ndef triple(x):\n    return 3 * x\n")
 
+    monkeypatch.setattr(dedup.jit, "_busy", lambda: False)
+
     def broken() -> None:
         raise RuntimeError("no room to compile")
 
@@ -95,6 +99,13 @@ def test_a_kernel_whose_compilation_aside_failed_is_compiled_here(
     ready(module.triple)
     assert module.triple(2) == 6
     assert "Traceback" not in capfd.readouterr().err  # the user's terminal shows nothing of it
+
+
+def test_nothing_is_compiled_aside_on_a_busy_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dedup.jit, "_busy", lambda: True)
+    module = fresh_module(tmp_path, monkeypatch, "@kernel\ndef triple(x):\n    return 3 * x\n")
+    assert not compile_aside(lambda: module.triple(1), module.triple)
+    assert module.triple(2) == 6
 
 
 def _kernels(*packages: str) -> dict[str, object]:
