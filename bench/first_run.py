@@ -5,6 +5,8 @@ twice: first with an empty numba cache (NUMBA_CACHE_DIR pointed at a new folder,
 is found), then again with that cache filled. The commands: `dedup scan fixtures/news`, `dedup score` of a
 fixture article, `dedup index add` of the originals and `dedup index check` of the copies against them
 (`index add` compiles first, so `index check` is timed on its own cold cache after an add on another).
+Each run gives its wall time and its CPU time (user + system, of the command and every process it waited
+for): on a machine other work shares, wall times grow with the load, CPU times far less.
 
     python bench/first_run.py --before 3cbd839 --after HEAD
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -43,18 +46,24 @@ def commands(tree: Path, scratch: Path) -> dict[str, list[str]]:
     }
 
 
-def run(tree: Path, args: list[str], cache: Path) -> float:
+Timing = tuple[float, float]  # wall seconds, CPU seconds
+
+
+def run(tree: Path, args: list[str], cache: Path) -> Timing:
     env = {**os.environ, "PYTHONPATH": str(tree), "NUMBA_CACHE_DIR": str(cache)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "dedup", *args], cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL, stdin=None
     )
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def measure(tree: Path, base: Path) -> dict[str, tuple[float, float]]:
-    """Per command: seconds on an empty cache, then on the cache that run filled."""
-    out: dict[str, tuple[float, float]] = {}
+def measure(tree: Path, base: Path) -> dict[str, tuple[Timing, Timing]]:
+    """Per command: wall and CPU seconds on an empty cache, then on the cache that run filled."""
+    out: dict[str, tuple[Timing, Timing]] = {}
     scratch = base / "scratch"
     scratch.mkdir(parents=True, exist_ok=True)
     for name, args in commands(tree, scratch).items():
@@ -71,14 +80,19 @@ def measure(tree: Path, base: Path) -> dict[str, tuple[float, float]]:
     return out
 
 
+def _load() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--before", required=True, help="the revision to compare against")
     parser.add_argument("--after", default="HEAD", help="the revision under test")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    results: dict[str, dict[str, tuple[float, float]]] = {}
+    results: dict[str, dict[str, tuple[Timing, Timing]]] = {}
     commits: dict[str, str] = {}
+    load = {"start": _load()}
     with tempfile.TemporaryDirectory(prefix="dedup-first-run-") as tmp:
         base = Path(tmp)
         for side, ref in (("before", args.before), ("after", args.after)):
@@ -88,19 +102,26 @@ def main(argv: list[str] | None = None) -> int:
                 results[side] = measure(tree, base / f"{side}-work")
             finally:
                 subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
+    load["end"] = _load()
     lines = [
         "# The first run of a fresh install",
         "",
-        f"`python bench/first_run.py --before {args.before} --after {args.after}`, {os.cpu_count()} cores. Seconds "
-        "of wall time per command with an empty numba cache (first run), then with the cache it filled.",
+        f"`python bench/first_run.py --before {args.before} --after {args.after}`, {os.cpu_count()} cores, load "
+        f"average (1, 5, 15 minutes) {load['start']} at the start and {load['end']} at the end. Per command, "
+        "with an empty numba cache (first run), then with the cache it filled: seconds of wall time, and in "
+        "brackets of CPU time (user + system, the command's and its child processes').",
         "",
         f"| command | before ({args.before}, {commits['before'][:10]}) first / later | "
         f"after ({args.after}, {commits['after'][:10]}) first / later |",
         "|---|---:|---:|",
     ]
+
+    def cell(timings: tuple[Timing, Timing]) -> str:
+        (cold, cold_cpu), (warm, warm_cpu) = timings
+        return f"{cold:.1f} ({cold_cpu:.1f}) / {warm:.1f} ({warm_cpu:.1f})"
+
     for name in results["before"]:
-        (b_cold, b_warm), (a_cold, a_warm) = results["before"][name], results["after"][name]
-        lines.append(f"| `{name}` | {b_cold:.1f} / {b_warm:.1f} | {a_cold:.1f} / {a_warm:.1f} |")
+        lines.append(f"| `{name}` | {cell(results['before'][name])} | {cell(results['after'][name])} |")
     lines.append("")
     args.output.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))

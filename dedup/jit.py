@@ -2,7 +2,9 @@
 
 Per-token and per-shingle work is what makes MinHash pipelines slow in Python, so the inner loops of the
 stages are compiled with numba. Kernels are cached on disk (the first run of a fresh install compiles them
-once) and release the GIL, and `spread` runs one over slices of a batch in a thread pool.
+once) and release the GIL, and `spread` runs one over slices of a batch in a thread pool. On a first run,
+`compile_aside` compiles the heaviest kernels in a second process, on another core, while this one compiles
+the rest; `ready` waits for them where they are first called.
 
 We use no numba threading layer (no `parallel=True`): the GNU OpenMP layer it picks on Linux kills any
 child forked after it started, and the workqueue layer aborts when two threads launch kernels at once.
@@ -14,8 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import multiprocessing
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
@@ -30,12 +35,15 @@ from dedup._version import __version__
 
 __all__ = [
     "Int",
+    "compile_aside",
     "compiled_before",
+    "compiling_aside",
     "cores",
     "first_above",
     "first_at_least",
     "kernel",
     "radix_sort",
+    "ready",
     "remember_compiled",
     "slices",
     "spread",
@@ -104,6 +112,78 @@ def _cache_folder() -> Path:
     if _numba_cache_dir():
         return Path(_numba_cache_dir())
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dedup"
+
+
+# The kernels a process of `compile_aside` is compiling, by id, with that process and the process that
+# started it (a forked child of this one inherits the entry, but cannot wait for its parent's child).
+_aside: dict[int, tuple[int, multiprocessing.process.BaseProcess]] = {}
+_aside_lock = threading.Lock()
+
+
+def compile_aside(warm: Callable[[], object], *kernels: Any) -> bool:
+    """Start `warm` in a second process: it calls `kernels` (on inputs of the argument types every caller
+    gives them) so that numba compiles them into its on-disk cache there, on another core, while this process
+    goes on and compiles the rest. This process's first call of one of them must come after `ready(kernel)`,
+    which waits for that process and lets numba load them from the cache rather than compile them again.
+
+    For a fresh install's first run, with a core to spare. Whether the process started: only while the
+    machine's load leaves a core idle (on a busy machine the second process takes time from this one rather
+    than from an idle core); it is forked (it inherits the imported modules), which is safe only while this
+    process runs no other thread, and on Linux (elsewhere forking a process that loaded numba's compiler is
+    not). When it did not start, or fails, or numba's cache cannot be written, the kernels are compiled here
+    on their first call.
+    """
+    if not sys.platform.startswith("linux") or threading.active_count() > 1 or _busy():
+        return False
+    # Whatever this process has written but not flushed would be written again by the child when it ends.
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    process = multiprocessing.get_context("fork").Process(target=_warm, args=(warm,), daemon=True)
+    try:
+        process.start()
+    except OSError:
+        return False
+    with _aside_lock:
+        for k in kernels:
+            _aside[id(k)] = (os.getpid(), process)
+    return True
+
+
+def _busy() -> bool:
+    # No core to spare: the last minute's run queue already fills all but this process's.
+    try:
+        return os.getloadavg()[0] > cores() - 1
+    except OSError:
+        return True
+
+
+def _warm(warm: Callable[[], object]) -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the parent stops this child as it exits.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        warm()
+    except Exception:  # noqa: BLE001 -- whatever failed here, the parent compiles the kernels itself
+        sys.exit(1)  # an exit status, not a traceback on the user's terminal
+
+
+def compiling_aside(kernel: Any) -> bool:
+    """Whether a process of `compile_aside` started here may still be compiling `kernel` (`ready` not yet
+    called for it)."""
+    found = _aside.get(id(kernel))
+    return found is not None and found[0] == os.getpid()
+
+
+def ready(*kernels: Any) -> None:
+    """Wait until the process of `compile_aside` compiling any of `kernels` has ended: their first call here
+    then loads them from numba's cache. At once when none is being compiled aside (every later run)."""
+    if not _aside:
+        return
+    with _aside_lock:
+        for k in kernels:
+            owner, process = _aside.pop(id(k), (0, None))
+            if process is not None and owner == os.getpid():
+                process.join()
 
 
 @kernel

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import dedup
-from dedup.jit import compiled_before, remember_compiled
+import dedup.jit
+from dedup.jit import compile_aside, compiled_before, ready, remember_compiled
 
 
 def fresh_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str) -> ModuleType:
@@ -71,6 +72,42 @@ def test_an_unwritable_marker_is_no_error(tmp_path: Path, monkeypatch: pytest.Mo
     assert not compiled_before(module.one)
 
 
+def test_a_kernel_compiled_aside_is_loaded_here_from_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(dedup.jit, "_busy", lambda: False)  # a core to spare, whatever else this machine runs
+    module = fresh_module(tmp_path, monkeypatch, "@kernel\ndef triple(x):\n    return 3 * x\n")
+    started = compile_aside(lambda: module.triple(1), module.triple)
+    ready(module.triple)
+    assert module.triple(2) == 6
+    if started:  # a second process compiled it (two cores, no other thread here): this one did not
+        assert sum(module.triple.stats.cache_hits.values()) == 1
+        assert not module.triple.stats.cache_misses
+
+
+def test_a_kernel_whose_compilation_aside_failed_is_compiled_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path / "cache"))
+    module = fresh_module(tmp_path, monkeypatch, "@kernel\ndef triple(x):\n    return 3 * x\n")
+
+    monkeypatch.setattr(dedup.jit, "_busy", lambda: False)
+
+    def broken() -> None:
+        raise RuntimeError("no room to compile")
+
+    compile_aside(broken, module.triple)
+    ready(module.triple)
+    assert module.triple(2) == 6
+    assert "Traceback" not in capfd.readouterr().err  # the user's terminal shows nothing of it
+
+
+def test_nothing_is_compiled_aside_on_a_busy_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dedup.jit, "_busy", lambda: True)
+    module = fresh_module(tmp_path, monkeypatch, "@kernel\ndef triple(x):\n    return 3 * x\n")
+    assert not compile_aside(lambda: module.triple(1), module.triple)
+    assert module.triple(2) == 6
+
+
 def _kernels(*packages: str) -> dict[str, object]:
     found: dict[str, object] = {}
     for name, module in list(sys.modules.items()):
@@ -81,8 +118,9 @@ def _kernels(*packages: str) -> dict[str, object]:
     return found
 
 
-def test_each_engine_text_and_index_kernel_is_compiled_once(tmp_path: Path) -> None:
-    # Compiling a kernel is most of a fresh install's first run: each is compiled for one set of argument types.
+def test_each_kernel_is_compiled_once(tmp_path: Path) -> None:
+    # Compiling a kernel is most of a fresh install's first run: each is compiled for one set of argument types,
+    # and the scan, the scorer and the index share the farm's.
     docs = [
         dedup.Document(str(i), f"The council met on Monday {i} and voted 4.5% more for roads. " * 20) for i in range(6)
     ]
@@ -90,9 +128,10 @@ def test_each_engine_text_and_index_kernel_is_compiled_once(tmp_path: Path) -> N
     with dedup.Index.open(str(tmp_path / "a.index")) as index:
         index.add("a", docs[0].text)
         index.check(docs[1].text)
+    dedup.score("# A title\n\nIn conclusion, it is worth noting that the council met. " * 5)
     several = {
         name: k.signatures  # type: ignore[attr-defined]
-        for name, k in _kernels("dedup.text", "dedup.engine", "dedup.index", "dedup.jit").items()
+        for name, k in _kernels("dedup.text", "dedup.engine", "dedup.index", "dedup.farm", "dedup.jit").items()
         if len(k.signatures) > 1  # type: ignore[attr-defined]
     }
     assert several == {}

@@ -67,17 +67,25 @@ def nothing_read(skipped: int) -> typer.Exit:
 
 
 @contextlib.contextmanager
-def first_run_note(*kernels: Any) -> Iterator[None]:
-    """Around a command that runs these kernels: on a terminal, say why a fresh install's first run pauses
-    (numba compiles the inner loops once), and once the command has run, that they are compiled."""
-    from dedup.jit import compiled_before, remember_compiled
+def first_run_note(
+    *kernels: Any, aside: tuple[Callable[[], object], tuple[Any, ...]] | None = None, quiet: bool = False
+) -> Iterator[None]:
+    """Around a command that runs these kernels: on a fresh install's first run, say so on a terminal (numba
+    compiles the inner loops once, and the command pauses for it) and start `aside = (warm, its kernels)`
+    (`jit.compile_aside`: `warm` compiles the heaviest kernels in a second process while this one compiles the
+    rest); once the command has run, remember that they are compiled. `quiet`: no note."""
+    from dedup.jit import compile_aside, compiled_before, remember_compiled
 
-    if sys.stderr.isatty() and not compiled_before(*kernels):
-        typer.echo(
-            "note: first run of this install: compiling the inner loops once (under a minute); "
-            "later runs start at once",
-            err=True,
-        )
+    if not compiled_before(*kernels):
+        if not quiet and sys.stderr.isatty():
+            typer.echo(
+                "note: first run of this install: compiling the inner loops once (some seconds); "
+                "later runs start at once",
+                err=True,
+            )
+        if aside is not None:
+            warm, heaviest = aside
+            compile_aside(warm, *heaviest)
     yield
     remember_compiled(*kernels)
 

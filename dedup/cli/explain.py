@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from dedup.cli.common import console
+from dedup.cli.common import console, first_run_note
 from dedup.config import ScanConfig
 from dedup.errors import ConfigError, InputError
 from dedup.io.sources import DEFAULT_MAX_BYTES, Corpus, read_file, read_source
@@ -66,7 +66,12 @@ def explain(
         config = _config(data.get("summary", {}).get("settings", {}))
         scanned = _scanned(data, first, second)
         a, b = _by_id(root, [first, second], max_bytes)
-    result = explain_pair(a.id, a.text, b.id, b.text, config)
+    from dedup.text.normalize import tokenize_doc
+
+    # Measuring a pair runs the engine's kernels: a fresh install compiles them (the tokenizer's pass stands
+    # for them).
+    with first_run_note(tokenize_doc):
+        result = explain_pair(a.id, a.text, b.id, b.text, config)
     if fmt is ExplainFormat.json:
         import orjson
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -86,7 +87,8 @@ def add(
     first = next(documents, None)
     added, held, location = 0, 0, str(index)
     if first is not None:
-        with Index.open(index, batch_size=batch_size) as idx, first_run_note(*_kernels(idx.config.farm)):
+        # Adding scores nothing (an index keeps what the farm's corpus signals count, not scores).
+        with _first_run(farm=False, quiet=quiet), Index.open(index, batch_size=batch_size) as idx:
             added = with_progress(
                 quiet,
                 "adding: {} documents",
@@ -100,13 +102,18 @@ def add(
         raise nothing_read(len(skipped))
 
 
-def _kernels(farm: bool) -> tuple[Any, ...]:
-    # What adding to or checking against an index compiles on a fresh install: the tokenizer's pass, and the
-    # farm's when it scores.
-    from dedup.farm.signals import measure_layout
+def _first_run(farm: bool, quiet: bool = False) -> contextlib.AbstractContextManager[None]:
+    # Around an index command, from before the index is opened: opening one computes the engine's fingerprint,
+    # which runs the tokenizer, the engine and the line keys (`tokenize_doc` and `lines_batch` stand for them)
+    # and compiles them on a fresh install. Checking also scores, and the farm's measuring kernels, the heaviest,
+    # are compiled aside meanwhile.
+    from dedup.farm.signals import FAMILIES, compile_measure
+    from dedup.farm.text import lines_batch
     from dedup.text.normalize import tokenize_doc
 
-    return (tokenize_doc, measure_layout) if farm else (tokenize_doc,)
+    if not farm:
+        return first_run_note(tokenize_doc, lines_batch, quiet=quiet)
+    return first_run_note(tokenize_doc, lines_batch, *FAMILIES, aside=(compile_measure, FAMILIES), quiet=quiet)
 
 
 def check(
@@ -129,7 +136,7 @@ def check(
     from dedup.io.sources import Corpus
 
     started = time.perf_counter()
-    with Index.open(index, create=False, farm=farm) as idx:
+    with _first_run(farm, quiet), Index.open(index, create=False, farm=farm) as idx:
         corpus = Corpus(paths, max_bytes=max_bytes, prefixed=True)
 
         def check_all(progress: Progress | None) -> list[tuple[str, Verdict]]:
@@ -146,8 +153,7 @@ def check(
                     progress(1)
             return verdicts
 
-        with first_run_note(*_kernels(farm)):
-            verdicts = with_progress(quiet, "checking: {} documents", check_all)
+        verdicts = with_progress(quiet, "checking: {} documents", check_all)
         held = len(idx)
     skipped = tuple(sorted(corpus.skipped, key=skipped_order))
     report = CheckReport(tuple(verdicts), skipped, idx.location, held, time.perf_counter() - started)
@@ -167,7 +173,7 @@ def stats(
     from dedup.index import Index
     from dedup.io.report.index import render_stats, stats_table
 
-    with Index.open(index, create=False) as idx:
+    with _first_run(farm=False), Index.open(index, create=False) as idx:
         found = idx.stats()
     write_report(stats_table(found) if fmt is StatsFormat.table else render_stats(found, fmt.value), None)
 
@@ -179,7 +185,7 @@ def verify(index: IndexLocation) -> None:
     """
     from dedup.index import Index
 
-    with Index.open(index, create=False) as idx:
+    with _first_run(farm=False), Index.open(index, create=False) as idx:
         problems = idx.verify()
         held = len(idx)
     if problems:
@@ -199,7 +205,7 @@ def remove(
     """
     from dedup.index import Index
 
-    with Index.open(index, create=False) as idx:
+    with _first_run(farm=False), Index.open(index, create=False) as idx:
         removed = [doc_id for doc_id in ids if idx.remove(doc_id)]
     missing = len(ids) - len(removed)
     typer.echo(f"{len(removed)} removed{f', {missing} not in the index' if missing else ''}")
@@ -212,6 +218,6 @@ def compact(index: IndexLocation) -> None:
     """
     from dedup.index import Index
 
-    with Index.open(index, create=False) as idx:
+    with _first_run(farm=False), Index.open(index, create=False) as idx:
         dropped = idx.compact()
     typer.echo(f"dropped {dropped:,} of the index's log entries")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -203,8 +204,8 @@ def scan(
         # Standard input can be read once: read here, its documents are both scanned and shown.
         piped, piped_skips = read_stdin(sys.stdin.buffer, max_bytes)
         inputs = [p for p in paths if p != "-"] + piped
-    kernels = _kernels(score) if engine is Engine.local and not quiet else ()
-    with first_run_note(*kernels):
+    kernels, aside = _kernels(score) if engine is Engine.local else ((), None)
+    with first_run_note(*kernels, aside=aside, quiet=quiet):
         result = with_progress(
             quiet,
             "scanning: {} documents read",
@@ -227,12 +228,15 @@ def scan(
         raise nothing_read(len(result.skipped))
 
 
-def _kernels(score: bool) -> tuple[Any, ...]:
-    # What a local scan compiles on a fresh install: the tokenizer's pass, and the farm's when it scores.
-    from dedup.farm.signals import measure_batch
+def _kernels(score: bool) -> tuple[tuple[Any, ...], tuple[Callable[[], object], tuple[Any, ...]] | None]:
+    # What a local scan compiles on a fresh install: the tokenizer's pass, and the farm's when it scores (its
+    # measuring kernels, the heaviest, compiled aside).
+    from dedup.farm.signals import FAMILIES, compile_measure
     from dedup.text.normalize import tokenize_doc
 
-    return (tokenize_doc, measure_batch) if score else (tokenize_doc,)
+    if not score:
+        return (tokenize_doc,), None
+    return (tokenize_doc, *FAMILIES), (compile_measure, FAMILIES)
 
 
 def _same_file(output: Path, path: str) -> bool:

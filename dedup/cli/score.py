@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from enum import StrEnum
+from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -57,9 +58,15 @@ def score(
 
     Example: curl -s URL | dedup score - --format json
     """
-    from dedup.farm.signals import measure_layout
+    from dedup.farm.signals import FAMILIES, compile_measure
+    from dedup.farm.signals.layout import page_layout
+    from dedup.farm.signals.phrases import phrases
+    from dedup.farm.signals.style import rhythm, sourcing
 
-    with first_run_note(measure_layout):
+    # Scoring compiles little besides the measuring kernels (the layout's): on a first run a second process
+    # compiles the heaviest four of them, and this one the layout's and the other two meanwhile.
+    heaviest = (phrases, rhythm, sourcing, page_layout)
+    with first_run_note(*FAMILIES, aside=(partial(compile_measure, *heaviest), heaviest)):
         results, texts, failed = _score_all(sources, max_bytes, threshold)
     if results and fmt is ScoreFormat.html:
         from dedup.io.report.html import render_score_html

@@ -20,7 +20,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from dedup.jit import kernel
+from dedup.jit import Int, kernel
 from dedup.text.normalize import class_table, fmix64
 from dedup.text.utf8 import decode_utf8
 
@@ -139,8 +139,8 @@ def scan_words(
     spans: npt.NDArray[np.int64],
     chars: npt.NDArray[np.int32],
     shapes: npt.NDArray[np.uint8],
-    n: int,
-) -> int:
+    n: Int,
+) -> Int:
     """The words of `buf[i:end]` into rows `n`, `n + 1`, ... of `keys`, `spans` (byte start and end),
     `chars` (characters) and `shapes` (`UPPER`/`LOWER`: the first character's case; `DIGIT`: all digits);
     returns the next free row. One state machine over the code points."""

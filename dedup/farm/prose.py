@@ -114,7 +114,11 @@ def prose_batch(
     """`ProseModel.logit` of every text of a batch laid out by `text.layout_batch` (text `d`'s prose words are
     `w_key[w_ptr[d] + prose[p_ptr[d]:p_ptr[d + 1]]]`) into `out[d]`: the same terms as `terms`, compiled."""
     mask = np.uint64((1 << bits) - 1)
-    longest = int(np.max(np.diff(p_ptr))) if p_ptr.shape[0] > 1 else 0
+    # The longest text by a loop: `np.max(np.diff(...))` brings in numba's array error formatting, more to
+    # compile than this whole kernel.
+    longest = 0
+    for d in range(out.shape[0]):
+        longest = max(longest, p_ptr[d + 1] - p_ptr[d])
     # Buckets as uint32, the one type jit.radix_sort is compiled for (`bits` is at most 32).
     room = np.empty(max(2 * longest - 1, 1), dtype=np.uint32)
     scratch = np.empty_like(room)

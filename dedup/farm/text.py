@@ -43,7 +43,7 @@ from dedup.farm.chars import (
     tables,
 )
 from dedup.farm.lexicon import MONTH, WEEKDAY, lexicon
-from dedup.jit import kernel
+from dedup.jit import Int, first_at_least, kernel
 from dedup.text.normalize import fmix64, join_bytes
 from dedup.text.utf8 import byte_view, decode_utf8
 
@@ -150,7 +150,7 @@ def _strip(buf: npt.NDArray[np.uint8], s: int, e: int, flags: npt.NDArray[np.uin
 
 
 @kernel
-def _heading_like(buf: npt.NDArray[np.uint8], s: int, e: int, words: int, flags: npt.NDArray[np.uint8]) -> int:
+def _heading_like(buf: npt.NDArray[np.uint8], s: int, e: int, words: Int, flags: npt.NDArray[np.uint8]) -> int:
     # Line flags for "looks like a heading / a title": a capital or a digit first (after quotes, '#', '*',
     # '-' and spaces), no '.', ',' or ';' at the end.
     last = buf[e - 1]
@@ -194,7 +194,8 @@ def lines_batch(
     l_pos, l_flags, l_key = line_rows
     w_ptr, l_ptr = ptrs
     mask = np.uint64(lex_keys.shape[0] - 1)
-    nw = 0
+    # An int64 from the start, so that `scan_words` is compiled for it alone (`jit.kernel` says why).
+    nw: Int = np.int64(0)
     nl = 0
     for d in range(offsets.shape[0] - 1):
         w_ptr[d] = nw
@@ -307,7 +308,7 @@ def _sentence_end(buf: npt.NDArray[np.uint8], i: int, s: int, e: int, look: Look
             return j, 0
         if letters > 0:
             key = hash_span(buf, k, i, lower)
-            at = np.searchsorted(abbreviations, key)
+            at = first_at_least(abbreviations, key)
             if at < abbreviations.shape[0] and abbreviations[at] == key:
                 return j, 0
     return j, 1
@@ -419,6 +420,17 @@ class Layout(NamedTuple):
     kinds: npt.NDArray[np.uint8]
     prose: npt.NDArray[np.int64]
     sentences: npt.NDArray[np.int64]
+
+    @classmethod
+    def empty(cls) -> Layout:
+        """The layout of a batch of no text, its arrays of the types `layout_encoded` gives (so a kernel called
+        with it is compiled for those)."""
+        return cls(
+            np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int32), np.empty((0, 2), dtype=np.int64),
+            np.empty(0, dtype=np.int32), np.empty(0, dtype=np.uint8), np.empty((0, 5), dtype=np.int64),
+            np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint8), np.empty(0, dtype=np.int64),
+            np.empty((0, 4), dtype=np.int64),
+        )  # fmt: skip
 
     def text(self, rows: Rows, d: int) -> Layout:
         """Text `d` of a batch laid out by `layout_batch` (`rows` as it returned them), as `layout` gives it."""

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from functools import partial
 from itertools import islice
 
 import numpy as np
@@ -41,8 +42,9 @@ from dedup.engine.tfidf import (
     tfidf,
     top_terms,
 )
-from dedup.farm.scan import DocumentFarm, FarmFeatures, corpus_scores, farm_features, intrinsic_scores
-from dedup.jit import cores
+from dedup.farm.scan import DocumentFarm, FarmFeatures, FarmInput, corpus_scores, farm_features, intrinsic_scores
+from dedup.farm.signals import FAMILIES
+from dedup.jit import compiling_aside, cores
 from dedup.model import (
     SOURCE,
     Cluster,
@@ -137,19 +139,31 @@ def farm_of(part: FarmPart) -> FarmFeatures:
     return part if isinstance(part, FarmFeatures) else part()
 
 
-def featurize_batch(documents: Sequence[Document], config: ScanConfig, *, workers: int = 1) -> Batch:
-    """The per-document stages over one batch: what a worker process or a Spark partition runs."""
+def featurize_batch(
+    documents: Sequence[Document], config: ScanConfig, *, workers: int = 1, farm_later: bool = False
+) -> Batch:
+    """The per-document stages over one batch: what a worker process or a Spark partition runs. With
+    `farm_later`, the content-farm features are left for when they are needed (what scoring reads of the
+    documents is kept, compact: `FarmInput`)."""
     features = featurize([d.text for d in documents], config.shingle, config.signature, workers=workers)
     dates = [d.published for d in documents]
-    farm = farm_features(documents) if config.score else None
+    farm: FarmPart | None = None
+    if config.score:
+        farm = partial(farm_features, FarmInput.of(documents)) if farm_later else farm_features(documents)
     return Batch([d.id for d in documents], features, farm, dates if any(x is not None for x in dates) else None)
 
 
 def featurize_batches(documents: Iterable[Document], config: ScanConfig) -> Iterator[Batch]:
-    """`featurize_batch` over `documents` in batches of `config.batch_size`, here, on `config.workers` threads."""
+    """`featurize_batch` over `documents` in batches of `config.batch_size`, here, on `config.workers` threads.
+
+    While the farm's measuring kernels are being compiled in a second process (a fresh install's first run,
+    `jit.compile_aside`), the content-farm features come after clustering, as with worker processes: this
+    process compiles the corpus stages' kernels meanwhile rather than wait. Otherwise each batch's come with
+    it, while scikit-learn is still being imported on a thread (`scan_batches`)."""
     workers = config.workers or cores()
+    later = config.score and any(compiling_aside(family) for family in FAMILIES)
     for batch in _batches(documents, config.batch_size):
-        yield featurize_batch(batch, config, workers=workers)
+        yield featurize_batch(batch, config, workers=workers, farm_later=later)
 
 
 def scan_documents(

@@ -6,7 +6,7 @@
 - `repetition`: repeated word 5-grams and the top 3-gram (Gopher);
 - `layout`: generic headings, title repetition, duplicate lines, boilerplate and farm chrome;
 - `vocabulary`: the learned word-choice signal, `style_words`;
-- `measure`: all of them over one text (`measure_layout`, `measured`) or a batch (`measure_batch`).
+- `measure`: all of them over a batch (`measure_batch`) or one text (`measured`).
 
 Values are rates (per sentence, per 1,000 words, or shares of the text) so articles of any length compare;
 the kernels write each signal's value (NaN when the text gives nothing to measure), a count for messages, and up to
@@ -16,12 +16,13 @@ kernels, the scan without building any `Measure`.
 
 from dedup.farm.signals.base import CODES, COLUMNS, ENGLISH, MAX_SPANS
 from dedup.farm.signals.measure import (
+    FAMILIES,
     INTRINSIC,
     Measure,
     Measured,
     SignalFn,
+    compile_measure,
     measure_batch,
-    measure_layout,
     measure_texts,
     measured,
 )
@@ -31,15 +32,16 @@ __all__ = [
     "CODES",
     "COLUMNS",
     "ENGLISH",
+    "FAMILIES",
     "INTRINSIC",
     "MATTR_WINDOW",
     "MAX_SPANS",
     "Measure",
     "Measured",
     "SignalFn",
+    "compile_measure",
     "mattr",
     "measure_batch",
-    "measure_layout",
     "measure_texts",
     "measured",
 ]

@@ -19,7 +19,7 @@ import numpy.typing as npt
 from dedup.farm.chars import tables as char_tables
 from dedup.farm.lexicon import StyleTable, lexicon
 from dedup.farm.text import Layout
-from dedup.jit import kernel
+from dedup.jit import Int, kernel
 
 __all__ = [
     "CODES",
@@ -28,9 +28,12 @@ __all__ = [
     "MAX_SPANS",
     "Out",
     "Page",
+    "Pages",
     "Phrases",
     "Tables",
+    "Texts",
     "local_ids",
+    "page_of",
     "put",
     "put_in_order",
     "tables_for",
@@ -138,6 +141,38 @@ class Page(NamedTuple):
     scratch: npt.NDArray[np.int64]
 
 
+class Pages(NamedTuple):
+    """The prose words of every text of a batch, gathered in order, one row each (text `d` owns the rows
+    `rows[2][d]:rows[2][d + 1]`, as its prose does): `keys`, lexicon `ids`, byte span `pos`, `chars`, `shape`,
+    and `local` (small integers per text, equal words equal, `local_ids`)."""
+
+    keys: npt.NDArray[np.uint64]
+    ids: npt.NDArray[np.int32]
+    pos: npt.NDArray[np.int64]
+    chars: npt.NDArray[np.int32]
+    shape: npt.NDArray[np.uint8]
+    local: npt.NDArray[np.int64]
+
+    @classmethod
+    def empty(cls) -> Pages:
+        """The pages of a batch of no text, their arrays of the types `measure.prose_pages` gives."""
+        return cls(
+            np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int32), np.empty((0, 2), dtype=np.int64),
+            np.empty(0, dtype=np.int32), np.empty(0, dtype=np.uint8), np.empty(0, dtype=np.int64),
+        )  # fmt: skip
+
+
+class Texts(NamedTuple):
+    """A batch of texts as the families read it: text `d` is `buf[offsets[d]:offsets[d + 1]]`, laid out by
+    `text.layout_encoded` (`lay`, `rows`), its prose words gathered in `pages`."""
+
+    buf: npt.NDArray[np.uint8]
+    offsets: npt.NDArray[np.int64]
+    lay: Layout
+    rows: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]
+    pages: Pages
+
+
 class Out(NamedTuple):
     """What the signals write: `values` and `counts` a column each, evidence `ev[k, :ev_n[k]]` (byte spans)."""
 
@@ -145,6 +180,25 @@ class Out(NamedTuple):
     counts: npt.NDArray[np.int64]
     ev: npt.NDArray[np.int64]
     ev_n: npt.NDArray[np.int64]
+
+
+@kernel
+def page_of(texts: Texts, d: Int) -> Page:
+    """Text `d` of a batch as a `Page`: views of its rows, and scratch room of its own."""
+    w_ptr, l_ptr, p_ptr, s_ptr = texts.rows
+    lay, pages = texts.lay, texts.pages
+    w0, w1 = w_ptr[d], w_ptr[d + 1]
+    l0, l1 = l_ptr[d], l_ptr[d + 1]
+    p0, p1 = p_ptr[d], p_ptr[d + 1]
+    text = Layout(
+        lay.w_key[w0:w1], lay.w_lex[w0:w1], lay.w_pos[w0:w1], lay.w_chars[w0:w1], lay.w_shape[w0:w1],
+        lay.l_pos[l0:l1], lay.l_key[l0:l1], lay.kinds[l0:l1], lay.prose[p0:p1], lay.sentences[s_ptr[d] : s_ptr[d + 1]],
+    )  # fmt: skip
+    scratch = np.empty((max(p1 - p0, w1 - w0) + 1, 2), dtype=np.int64)
+    return Page(
+        texts.buf, texts.offsets[d], text, pages.keys[p0:p1], pages.ids[p0:p1], pages.pos[p0:p1],
+        pages.chars[p0:p1], pages.shape[p0:p1], pages.local[p0:p1], scratch,
+    )  # fmt: skip
 
 
 @kernel

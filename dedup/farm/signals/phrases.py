@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup.farm.lexicon import BUZZWORD, FIRST_PERSON, STOCK_PHRASES, TRANSITIONS
-from dedup.farm.signals.base import BUZZ, STOCK, Out, Page, Phrases, Tables, put
+from dedup.farm.signals.base import BUZZ, STOCK, Out, Phrases, Tables, Texts, page_of, put
 from dedup.farm.signals.base import FIRST_PERSON as FIRST_PERSON_COLUMN
 from dedup.farm.signals.base import TRANSITIONS as TRANSITIONS_COLUMN
 from dedup.jit import kernel
@@ -72,7 +72,7 @@ def match_phrases(
 
 
 @kernel
-def phrases(page: Page, t: Tables, out: Out) -> None:
+def phrases(texts: Texts, t: Tables, outs: Out) -> None:
     """The lexicon signals, one kernel for the family (each kernel is a compilation of its own):
 
     - `stock_phrases`: stock phrases of spun and generated prose ("in conclusion", "serves as a reminder")
@@ -81,37 +81,40 @@ def phrases(page: Page, t: Tables, out: Out) -> None:
       words; `first_person`: "I", "we", "our" (people in their own voice) per 1,000 words;
     - `transitions`: the share of sentences that open with a connective ("Furthermore,", "Overall,").
     """
-    ids, pos, scratch = page.ids, page.pos, page.scratch
-    n = np.int64(ids.shape[0])
+    for which in range(texts.offsets.shape[0] - 1):
+        page = page_of(texts, which)
+        out = Out(outs.values[which], outs.counts[which], outs.ev, outs.ev_n)
+        ids, pos, scratch = page.ids, page.pos, page.scratch
+        n = np.int64(ids.shape[0])
 
-    found = match_phrases(ids, np.int64(0), n, n, np.int64(STOCK_PHRASES), t.phrases, scratch)
-    for j in range(found):
-        put(out, STOCK, pos[scratch[j, 0], 0], pos[scratch[j, 1] - 1, 1])
-    out.values[STOCK] = 1000.0 * found / n if n else np.nan
-    out.counts[STOCK] = found
+        found = match_phrases(ids, np.int64(0), n, n, np.int64(STOCK_PHRASES), t.phrases, scratch)
+        for j in range(found):
+            put(out, STOCK, pos[scratch[j, 0], 0], pos[scratch[j, 1] - 1, 1])
+        out.values[STOCK] = 1000.0 * found / n if n else np.nan
+        out.counts[STOCK] = found
 
-    buzz = 0
-    first = 0
-    for i in range(n):
-        f = t.word_flags[ids[i]]
-        if f & BUZZWORD:
-            put(out, BUZZ, pos[i, 0], pos[i, 1])
-            buzz += 1
-        if f & FIRST_PERSON:
-            put(out, FIRST_PERSON_COLUMN, pos[i, 0], pos[i, 1])
-            first += 1
-    out.values[BUZZ] = 1000.0 * buzz / n if n else np.nan
-    out.counts[BUZZ] = buzz
-    out.values[FIRST_PERSON_COLUMN] = 1000.0 * first / n if n else np.nan
-    out.counts[FIRST_PERSON_COLUMN] = first
+        buzz = 0
+        first = 0
+        for i in range(n):
+            f = t.word_flags[ids[i]]
+            if f & BUZZWORD:
+                put(out, BUZZ, pos[i, 0], pos[i, 1])
+                buzz += 1
+            if f & FIRST_PERSON:
+                put(out, FIRST_PERSON_COLUMN, pos[i, 0], pos[i, 1])
+                first += 1
+        out.values[BUZZ] = 1000.0 * buzz / n if n else np.nan
+        out.counts[BUZZ] = buzz
+        out.values[FIRST_PERSON_COLUMN] = 1000.0 * first / n if n else np.nan
+        out.counts[FIRST_PERSON_COLUMN] = first
 
-    sentences = page.lay.sentences
-    opening = 0
-    for s in range(sentences.shape[0]):
-        lo, hi = sentences[s, 0], sentences[s, 1]
-        # Only a match at the sentence's first word counts.
-        if match_phrases(ids, lo, min(lo + 1, hi), hi, np.int64(TRANSITIONS), t.phrases, scratch):
-            put(out, TRANSITIONS_COLUMN, pos[lo, 0], pos[scratch[0, 1] - 1, 1])
-            opening += 1
-    out.values[TRANSITIONS_COLUMN] = opening / sentences.shape[0] if sentences.shape[0] else np.nan
-    out.counts[TRANSITIONS_COLUMN] = opening
+        sentences = page.lay.sentences
+        opening = 0
+        for s in range(sentences.shape[0]):
+            lo, hi = sentences[s, 0], sentences[s, 1]
+            # Only a match at the sentence's first word counts.
+            if match_phrases(ids, lo, min(lo + 1, hi), hi, np.int64(TRANSITIONS), t.phrases, scratch):
+                put(out, TRANSITIONS_COLUMN, pos[lo, 0], pos[scratch[0, 1] - 1, 1])
+                opening += 1
+        out.values[TRANSITIONS_COLUMN] = opening / sentences.shape[0] if sentences.shape[0] else np.nan
+        out.counts[TRANSITIONS_COLUMN] = opening

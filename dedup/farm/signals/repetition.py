@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from dedup.farm.signals.base import REPEATED, TOP, Out, Page, Tables, local_ids, put
+from dedup.farm.signals.base import REPEATED, TOP, Out, Tables, Texts, local_ids, page_of, put
 from dedup.jit import kernel
 
 __all__ = ["GOPHER_DUPLICATE_N", "gram_counts", "repetition"]
@@ -55,7 +55,7 @@ def gram_counts(local: npt.NDArray[np.int64], n: np.int64) -> tuple[npt.NDArray[
 
 
 @kernel
-def repetition(page: Page, t: Tables, out: Out) -> None:
+def repetition(texts: Texts, t: Tables, outs: Out) -> None:
     """The repetition signals, one kernel for the family (each kernel is a compilation of its own):
 
     - `repeated_ngrams`: the share of word characters inside word 5-grams that occur more than once (Gopher,
@@ -64,57 +64,60 @@ def repetition(page: Page, t: Tables, out: Out) -> None:
       share), one phrase ("the meeting between") carrying the text; evidence: its occurrences, ties going
       to the phrase that comes first.
     """
-    local, chars, pos = page.local, page.chars, page.pos
-    n = local.shape[0]
-    all_chars = 0
-    for i in range(n):
-        all_chars += chars[i]
+    for which in range(texts.offsets.shape[0] - 1):
+        page = page_of(texts, which)
+        out = Out(outs.values[which], outs.counts[which], outs.ev, outs.ev_n)
+        local, chars, pos = page.local, page.chars, page.pos
+        n = local.shape[0]
+        all_chars = 0
+        for i in range(n):
+            all_chars += chars[i]
 
-    g = GOPHER_DUPLICATE_N
-    if n >= g:
-        total, first = gram_counts(local, np.int64(g))
-        covered = np.zeros(n + 1, dtype=np.int64)
-        later = np.zeros(n + 1, dtype=np.int64)
-        for i in range(total.shape[0]):
-            if total[i] > 1:
-                covered[i] += 1
-                covered[i + g] -= 1
-                if first[i] != i:
-                    later[i] += 1
-                    later[i + g] -= 1
-        inside = 0
-        run_start = -1
-        runs = 0
-        c = 0
-        d = 0
-        for i in range(n + 1):
-            c += covered[i]
-            d += later[i]
-            if i < n and c > 0:
-                inside += chars[i]
-            if i < n and d > 0:
-                if run_start < 0:
-                    run_start = i
-            elif run_start >= 0:
-                put(out, REPEATED, pos[run_start, 0], pos[i - 1, 1])
-                runs += 1
-                run_start = -1
-        out.values[REPEATED] = inside / all_chars
-        out.counts[REPEATED] = runs
-
-    if n >= 3:
-        total, first = gram_counts(local, np.int64(3))
-        best = 0
-        top = 0  # the first 3-gram that occurs `best` times
-        for i in range(total.shape[0]):
-            if total[i] > best:
-                best = total[i]
-                top = i
-        if best < 2:
-            out.values[TOP] = 0.0
-        else:
+        g = GOPHER_DUPLICATE_N
+        if n >= g:
+            total, first = gram_counts(local, np.int64(g))
+            covered = np.zeros(n + 1, dtype=np.int64)
+            later = np.zeros(n + 1, dtype=np.int64)
             for i in range(total.shape[0]):
-                if first[i] == top:
-                    put(out, TOP, pos[i, 0], pos[i + 2, 1])
-            out.values[TOP] = best * (chars[top] + chars[top + 1] + chars[top + 2]) / all_chars
-            out.counts[TOP] = best
+                if total[i] > 1:
+                    covered[i] += 1
+                    covered[i + g] -= 1
+                    if first[i] != i:
+                        later[i] += 1
+                        later[i + g] -= 1
+            inside = 0
+            run_start = -1
+            runs = 0
+            c = 0
+            d = 0
+            for i in range(n + 1):
+                c += covered[i]
+                d += later[i]
+                if i < n and c > 0:
+                    inside += chars[i]
+                if i < n and d > 0:
+                    if run_start < 0:
+                        run_start = i
+                elif run_start >= 0:
+                    put(out, REPEATED, pos[run_start, 0], pos[i - 1, 1])
+                    runs += 1
+                    run_start = -1
+            out.values[REPEATED] = inside / all_chars
+            out.counts[REPEATED] = runs
+
+        if n >= 3:
+            total, first = gram_counts(local, np.int64(3))
+            best = 0
+            top = 0  # the first 3-gram that occurs `best` times
+            for i in range(total.shape[0]):
+                if total[i] > best:
+                    best = total[i]
+                    top = i
+            if best < 2:
+                out.values[TOP] = 0.0
+            else:
+                for i in range(total.shape[0]):
+                    if first[i] == top:
+                        put(out, TOP, pos[i, 0], pos[i + 2, 1])
+                out.values[TOP] = best * (chars[top] + chars[top + 1] + chars[top + 2]) / all_chars
+                out.counts[TOP] = best
