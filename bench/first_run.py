@@ -9,6 +9,11 @@ Each run gives its wall time and its CPU time (user + system, of the command and
 for): on a machine other work shares, wall times grow with the load, CPU times far less.
 
     python bench/first_run.py --before 3cbd839 --after HEAD
+    python bench/first_run.py --before 3cbd839 --after HEAD --settle 0.3
+
+`--settle L` waits before each first run until the last minute's load average is at most L (up to five
+minutes), so that each first run starts on an idle machine, as a fresh install's first command usually does,
+rather than in the wake of the compile before it; the table gives the load average each first run started at.
 
 Writes bench/results/first-run.md (or --output).
 """
@@ -61,9 +66,18 @@ def run(tree: Path, args: list[str], cache: Path) -> Timing:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def measure(tree: Path, base: Path) -> dict[str, tuple[Timing, Timing]]:
-    """Per command: wall and CPU seconds on an empty cache, then on the cache that run filled."""
-    out: dict[str, tuple[Timing, Timing]] = {}
+def settle(load: float | None) -> float:
+    """Wait until the last minute's load average is at most `load` (at most five minutes); the load now."""
+    deadline = time.monotonic() + 300
+    while load is not None and os.getloadavg()[0] > load and time.monotonic() < deadline:
+        time.sleep(5)
+    return os.getloadavg()[0]
+
+
+def measure(tree: Path, base: Path, load: float | None) -> dict[str, tuple[Timing, Timing, float]]:
+    """Per command: wall and CPU seconds on an empty cache, then on the cache that run filled, and the load
+    average the first run started at."""
+    out: dict[str, tuple[Timing, Timing, float]] = {}
     scratch = base / "scratch"
     scratch.mkdir(parents=True, exist_ok=True)
     for name, args in commands(tree, scratch).items():
@@ -72,9 +86,10 @@ def measure(tree: Path, base: Path) -> dict[str, tuple[Timing, Timing]]:
             # The index it checks against is made on another cache, so this command's own compiles are timed.
             add = commands(tree, scratch)["dedup index add fixtures/news/originals"]
             run(tree, add, Path(tempfile.mkdtemp(prefix="numba-", dir=base)))
+        started_at = settle(load)
         cold = run(tree, args, cache)
         warm = run(tree, args, cache)
-        out[name] = (cold, warm)
+        out[name] = (cold, warm, started_at)
         for stale in scratch.glob("crawl.index*"):
             stale.unlink()
     return out
@@ -89,8 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--before", required=True, help="the revision to compare against")
     parser.add_argument("--after", default="HEAD", help="the revision under test")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--settle", type=float, metavar="LOAD", help="before each first run, wait for this 1-minute load average"
+    )
     args = parser.parse_args(argv)
-    results: dict[str, dict[str, tuple[Timing, Timing]]] = {}
+    results: dict[str, dict[str, tuple[Timing, Timing, float]]] = {}
     commits: dict[str, str] = {}
     load = {"start": _load()}
     with tempfile.TemporaryDirectory(prefix="dedup-first-run-") as tmp:
@@ -99,26 +117,28 @@ def main(argv: list[str] | None = None) -> int:
             tree = base / side
             commits[side] = checkout(ref, tree)
             try:
-                results[side] = measure(tree, base / f"{side}-work")
+                results[side] = measure(tree, base / f"{side}-work", args.settle)
             finally:
                 subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
     load["end"] = _load()
     lines = [
         "# The first run of a fresh install",
         "",
-        f"`python bench/first_run.py --before {args.before} --after {args.after}`, {os.cpu_count()} cores, load "
+        f"`python bench/first_run.py --before {args.before} --after {args.after}"
+        f"{'' if args.settle is None else f' --settle {args.settle}'}`, {os.cpu_count()} cores, load "
         f"average (1, 5, 15 minutes) {load['start']} at the start and {load['end']} at the end. Per command, "
         "with an empty numba cache (first run), then with the cache it filled: seconds of wall time, and in "
-        "brackets of CPU time (user + system, the command's and its child processes').",
+        "brackets of CPU time (user + system, the command's and its child processes'); after the slash, the "
+        "1-minute load average the first run started at.",
         "",
-        f"| command | before ({args.before}, {commits['before'][:10]}) first / later | "
-        f"after ({args.after}, {commits['after'][:10]}) first / later |",
+        f"| command | before ({args.before}, {commits['before'][:10]}) first / later / load | "
+        f"after ({args.after}, {commits['after'][:10]}) first / later / load |",
         "|---|---:|---:|",
     ]
 
-    def cell(timings: tuple[Timing, Timing]) -> str:
-        (cold, cold_cpu), (warm, warm_cpu) = timings
-        return f"{cold:.1f} ({cold_cpu:.1f}) / {warm:.1f} ({warm_cpu:.1f})"
+    def cell(timings: tuple[Timing, Timing, float]) -> str:
+        (cold, cold_cpu), (warm, warm_cpu), started_at = timings
+        return f"{cold:.1f} ({cold_cpu:.1f}) / {warm:.1f} ({warm_cpu:.1f}) / {started_at:.2f}"
 
     for name in results["before"]:
         lines.append(f"| `{name}` | {cell(results['before'][name])} | {cell(results['after'][name])} |")
