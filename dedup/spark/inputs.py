@@ -220,25 +220,16 @@ def parquet_records(
     Each row is a record numbered `row + 1` (`rel:number`, its id when it has none), read by the rules of JSON
     records with the limit `max_bytes` per record, at position `file << 32 | row`: the file's order.
     """
-    config = replace(config, workers=1)
-    positions: list[int] = []
-    documents: list[Document] = []
     base = file << POSITION_BITS
-    for batch in batches:
-        rows = batch.to_pylist()
-        for row in rows:
-            number = row.pop("row")
-            docs, skips = read_records([(number + 1, row)], rel, max_bytes)
-            if skips:
-                yield _skips_batch([(base + number, s) for s in skips], config.score)
-            for doc in docs:
-                positions.append(base + number)
-                documents.append(doc)
-                if len(documents) >= config.batch_size:
-                    yield _features_batch(positions, documents, config)
-                    positions, documents = [], []
-    if documents:
-        yield _features_batch(positions, documents, config)
+
+    def read() -> Iterator[tuple[list[tuple[int, Skipped]], list[tuple[int, Document]]]]:
+        for batch in batches:
+            for row in batch.to_pylist():
+                number = row.pop("row")
+                docs, skips = read_records([(number + 1, row)], rel, max_bytes)
+                yield [(base + number, s) for s in skips], [(base + number, d) for d in docs]
+
+    return _featurized(read(), config)
 
 
 def _read_source(row: dict[str, Any]) -> tuple[list[Document], list[Skipped]]:
@@ -335,20 +326,33 @@ def read_and_featurize(batches: Iterable[Any], config: ScanConfig) -> Iterator[A
     The per-document stages are `featurize_batch`'s (the content-farm features too, when `config.score`),
     single-threaded: Spark runs one task per core.
     """
+
+    def read() -> Iterator[tuple[list[tuple[int, Skipped]], list[tuple[int, Document]]]]:
+        for batch in batches:
+            for row in batch.to_pylist():
+                docs, skips = _read_source(row)
+                base = row["file"] << POSITION_BITS
+                yield [(base + k, s) for k, s in enumerate(skips)], [(base + k, d) for k, d in enumerate(docs)]
+
+    return _featurized(read(), config)
+
+
+def _featurized(
+    inputs: Iterable[tuple[list[tuple[int, Skipped]], list[tuple[int, Document]]]], config: ScanConfig
+) -> Iterator[Any]:
+    # Per input, its skips and its documents at their positions -> Arrow batches of skips, and of features
+    # `batch_size` documents at a time.
     config = replace(config, workers=1)
     positions: list[int] = []
     documents: list[Document] = []
-    for batch in batches:
-        for row in batch.to_pylist():
-            docs, skips = _read_source(row)
-            base = row["file"] << POSITION_BITS
-            if skips:
-                yield _skips_batch([(base + k, s) for k, s in enumerate(skips)], config.score)
-            for k, doc in enumerate(docs):
-                positions.append(base + k)
-                documents.append(doc)
-                if len(documents) >= config.batch_size:
-                    yield _features_batch(positions, documents, config)
-                    positions, documents = [], []
+    for skips, docs in inputs:
+        if skips:
+            yield _skips_batch(skips, config.score)
+        for position, doc in docs:
+            positions.append(position)
+            documents.append(doc)
+            if len(documents) >= config.batch_size:
+                yield _features_batch(positions, documents, config)
+                positions, documents = [], []
     if documents:
         yield _features_batch(positions, documents, config)
