@@ -101,7 +101,8 @@ def rhythm(texts: Texts, t: Tables, outs: Out) -> None:
         pos, chars = page.pos, page.chars
         n = page.local.shape[0]
         if n:
-            value, at = mattr(page.local, MATTR_WINDOW)
+            # A typed window, not the literal constant: one compiled signature for this call and Python's.
+            value, at = mattr(page.local, np.int64(MATTR_WINDOW))
             out.values[DIVERSITY] = value
             out.counts[DIVERSITY] = max(1, n - MATTR_WINDOW + 1)
             put(out, DIVERSITY, pos[at, 0], pos[min(n, at + MATTR_WINDOW) - 1, 1])
