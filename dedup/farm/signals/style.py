@@ -44,7 +44,7 @@ _PUNCTUATION_BYTES = byte_set(0x3B, 0x3A, 0x28, 0x29, 0x2D, 0xE2)
 
 
 @kernel
-def mattr(ids: npt.NDArray[np.int64], window: int) -> tuple[float, int]:
+def mattr(ids: npt.NDArray[np.int64], window: int | np.int64) -> tuple[float, int]:
     """Moving-average type-token ratio of a word sequence (Covington & McFall 2010), and the first window
     with the fewest types; the plain type-token ratio (window 0) when the sequence is not longer than a
     window. `ids` are small integers (`local_ids`).
