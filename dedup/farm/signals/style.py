@@ -79,7 +79,7 @@ def mattr(ids: npt.NDArray[np.int64], window: int | np.int64) -> tuple[float, in
         total += types
         if types < fewest:
             fewest = types
-            at = i - window + 1
+            at = int(i - window + 1)
     windows = n - window + 1
     return total / (windows * window), at
 
