@@ -101,10 +101,13 @@ def cluster_sources(
     >>> best.tolist(), lead.round(3).tolist()
     ([0, 0], [0.75, 0.0])
     """
-    claim = coverage(matrix, idf, members)
-    if spun is not None:
-        claim = claim - SPIN_PRIOR_WEIGHT * spun
+    claim = _claim(coverage(matrix, idf, members), spun)
     return (*_ranked(claim, members), claim)
+
+
+def _claim(cover: npt.NDArray[np.float64], spun: npt.NDArray[np.float64] | None) -> npt.NDArray[np.float64]:
+    # A member's claim to be the source: its coverage, less the prior weighed by `SPIN_PRIOR_WEIGHT`.
+    return cover if spun is None else cover - SPIN_PRIOR_WEIGHT * spun
 
 
 def _ranked(
@@ -163,7 +166,7 @@ def named_sources(
     ([0], [True, False, False, False])
     """
     cover = coverage(matrix, idf, members)
-    claim = cover if spun is None else cover - SPIN_PRIOR_WEIGHT * spun
+    claim = _claim(cover, spun)
     best, lead = _ranked(claim, members)
     sources = [int(row) if gap >= margin else None for row, gap in zip(best.tolist(), lead.tolist(), strict=True)]
     best_claim = np.full(claim.shape[0], np.inf)
