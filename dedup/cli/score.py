@@ -58,15 +58,9 @@ def score(
 
     Example: curl -s URL | dedup score - --format json
     """
-    from dedup.farm.signals import FAMILIES, compile_measure
-    from dedup.farm.signals.layout import page_layout
-    from dedup.farm.signals.phrases import phrases
-    from dedup.farm.signals.style import rhythm, sourcing
+    from dedup.farm.signals import FAMILIES, SCORE_ASIDE, compile_measure
 
-    # Scoring compiles little besides the measuring kernels (the layout's): on a first run a second process
-    # compiles the heaviest four of them, and this one the layout's and the other two meanwhile.
-    heaviest = (phrases, rhythm, sourcing, page_layout)
-    with first_run_note(*FAMILIES, aside=(partial(compile_measure, *heaviest), heaviest)):
+    with first_run_note(*FAMILIES, aside=(partial(compile_measure, *SCORE_ASIDE), SCORE_ASIDE)):
         results, texts, failed = _score_all(sources, max_bytes, threshold)
     if results and fmt is ScoreFormat.html:
         from dedup.io.report.html import render_score_html

@@ -18,6 +18,7 @@ from dedup.farm.signals.base import CODES, COLUMNS, ENGLISH, MAX_SPANS
 from dedup.farm.signals.measure import (
     FAMILIES,
     INTRINSIC,
+    SCORE_ASIDE,
     Measure,
     Measured,
     SignalFn,
@@ -36,6 +37,7 @@ __all__ = [
     "INTRINSIC",
     "MATTR_WINDOW",
     "MAX_SPANS",
+    "SCORE_ASIDE",
     "Measure",
     "Measured",
     "SignalFn",

@@ -46,6 +46,7 @@ __all__ = [
     "FAMILIES",
     "INTRINSIC",
     "MAX_SPANS",
+    "SCORE_ASIDE",
     "Measure",
     "Measured",
     "SignalFn",
@@ -82,6 +83,9 @@ SignalFn = Callable[[Article], Measure]
 
 # The families' kernels, each over a whole batch, filling its own columns.
 FAMILIES = (phrases, rhythm, sourcing, repetition, page_layout, style_words)
+# The heaviest four, which a first `dedup score` compiles in a second process (`compile_measure`) while it
+# compiles the text's layout and the other two: scoring compiles little else.
+SCORE_ASIDE = (phrases, rhythm, sourcing, page_layout)
 
 
 @kernel
