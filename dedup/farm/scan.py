@@ -138,17 +138,19 @@ def farm_features(documents: Sequence[Document] | FarmInput) -> FarmFeatures:
     lay, rows = layout_encoded(data, offsets)
     w_ptr, l_ptr, p_ptr, s_ptr = rows
     buf = byte_view(data)
+    # The prose model and the fingerprints before the families: on a fresh install's first run the families are
+    # being compiled in a second process (`jit.compile_aside`), and this one compiles these meanwhile.
+    prose = load_prose()
+    logits = np.empty(n, dtype=np.float64)
+    prose_batch(lay.w_key, lay.prose, w_ptr, p_ptr, prose.weights, prose.bits, prose.intercept, logits)
+    prints = fingerprint_batch(data, offsets, lay, rows)
     measured, measured_counts = measure_texts(buf, offsets, lay, rows, style_table(load_params().vocabulary))
     values = np.full((n, len(_INTRINSIC)), np.nan)
     counts = np.zeros((n, len(_INTRINSIC)), dtype=np.int64)
     values[:, _FROM_KERNEL] = measured[:, _KERNEL_CODES]
     counts[:, _FROM_KERNEL] = measured_counts[:, _KERNEL_CODES]
-    prose = load_prose()
-    logits = np.empty(n, dtype=np.float64)
-    prose_batch(lay.w_key, lay.prose, w_ptr, p_ptr, prose.weights, prose.bits, prose.intercept, logits)
     values[:, _PROSE] = np.where(np.diff(p_ptr) > 0, logits, np.nan)
     line_chars = np.add.reduceat(np.append(lay.l_pos[:, 2], 0), l_ptr[:-1]) * (np.diff(l_ptr) > 0)
-    prints = fingerprint_batch(data, offsets, lay, rows)
     for d, chrome in batch.chrome.items():
         own = data[offsets[d] : offsets[d + 1]]
         article = Article(own.decode("utf-8", "surrogatepass"), lay.text(rows, d), own)
