@@ -468,6 +468,22 @@ def test_a_hot_bucket_gives_only_its_first_member_as_in_a_scan(location: str) ->
         assert len(index.check(text).matches) == 8
 
 
+def test_stats_name_the_boilerplate_buckets_largest_first_by_their_first_member(location: str) -> None:
+    boilerplate = "Subscribe to our newsletter for the latest updates on this story and many more."
+    with Index.open(location, max_bucket=4, farm=False) as index:
+        index.add_many((f"story{i}", story(i)) for i in range(6))
+        assert index.stats().hot_buckets == ()  # six different stories share no bucket
+        index.add_many((f"footer{i}", boilerplate) for i in range(9))
+        index.add_many((f"teaser{i}", story(50)) for i in range(6))
+        index.remove("footer0")
+        stats = index.stats()
+    hot = stats.hot_buckets
+    assert hot and hot[0].documents == 8 and hot[0].first_id == "footer1"  # the removed one is not counted
+    assert {b.first_id for b in hot} == {"footer1", "teaser0"} and hot == tuple(sorted(hot, key=lambda b: -b.documents))
+    assert {b.path for b in hot} >= {"duplicate"} and all(b.documents > 4 for b in hot)
+    assert json.loads(json.dumps(stats.to_dict()))["hot_buckets"][0]["first_id"] == "footer1"
+
+
 def test_a_hot_passage_bucket_gives_only_its_first_member_as_in_a_scan(location: str) -> None:
     # Eight pages quoting one passage, and the passage alone: its anchors' buckets hold nine documents, more than
     # max_bucket, so the passage path gives the first page only; the bands give what they find, as in a scan.

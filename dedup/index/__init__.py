@@ -4,6 +4,6 @@
 buckets, `storage` keeps them in SQLite or Redis behind one small protocol.
 """
 
-from dedup.index.index import Index, IndexStats, Match, Verdict
+from dedup.index.index import HotBucket, Index, IndexStats, Match, Verdict
 
-__all__ = ["Index", "IndexStats", "Match", "Verdict"]
+__all__ = ["HotBucket", "Index", "IndexStats", "Match", "Verdict"]

@@ -64,7 +64,10 @@ from dedup.model import Document
 if TYPE_CHECKING:
     from dedup.farm import FarmScore
 
-__all__ = ["Index", "IndexStats", "Match", "Verdict"]
+__all__ = ["HOT_BUCKETS", "HotBucket", "Index", "IndexStats", "Match", "Verdict"]
+
+# The largest boilerplate buckets `Index.stats` reports.
+HOT_BUCKETS = 10
 
 # Held while an index reattaches in a forked child, so that the child's threads do it once. Made anew in each
 # child (as the standard library does for its own locks): one held by another thread at the fork stays held.
@@ -132,10 +135,26 @@ class Verdict:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class HotBucket:
+    """A bucket holding more documents than a check counts (the path's `max_bucket`): mostly boilerplate, one
+    page copied many times or a site's template. A check meets only its first member, `first_id`, the document
+    of the bucket added first."""
+
+    path: str  # "duplicate", "passage" or "rewrite"
+    band: int
+    documents: int
+    first_id: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {"path": self.path, "band": self.band, "documents": self.documents, "first_id": self.first_id}
+
+
 @dataclass(frozen=True)
 class IndexStats:
-    """An index at a glance: where it is, how many documents, its settings, the bytes it takes, and the
-    entries of its log (which `Index.compact` drops)."""
+    """An index at a glance: where it is, how many documents, its settings, the bytes it takes, the entries of
+    its log (which `Index.compact` drops), and its largest boilerplate buckets (`HOT_BUCKETS` at most)."""
 
     location: str
     backend: str
@@ -145,6 +164,7 @@ class IndexStats:
     storage_bytes: dict[str, int]
     memory_bytes: int
     log_entries: int = 0
+    hot_buckets: tuple[HotBucket, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -157,6 +177,7 @@ class IndexStats:
             "storage_bytes": self.storage_bytes,
             "memory_bytes": self.memory_bytes,
             "log_entries": self.log_entries,
+            "hot_buckets": [b.to_dict() for b in self.hot_buckets],
         }
 
 
@@ -464,14 +485,8 @@ class Index:
         df = state.df[cols].astype(np.int64) + (0 if stored_already else 1)
         bands, sketches = rewrite_bands(tfidf_rows(doc.terms, df, documents), df, documents, self._config)
         rewrite = (bands[0], sketches[0])
-        # The passage path's buckets are bounded as the duplicate path's, as in a scan.
-        duplicate_bucket = self._config.duplicate_lsh.max_bucket
         duplicates, passages, rewrites = state.candidates(
-            doc.features.duplicate_bands[0],
-            doc.features.anchors.of(0),
-            rewrite[0],
-            (duplicate_bucket, duplicate_bucket, self._config.rewrite_lsh.max_bucket),
-            exclude,
+            doc.features.duplicate_bands[0], doc.features.anchors.of(0), rewrite[0], self._max_buckets(), exclude
         )
         # As in a scan, the rewrite path's candidates whose signatures agree too little are dropped unmeasured
         # (the other paths' are all measured), and a document is a candidate when any path finds it: one sharing
@@ -571,16 +586,29 @@ class Index:
         except InputError:  # nothing the scorer can read (no words of prose)
             return None
 
+    def _max_buckets(self) -> tuple[int, int, int]:
+        # The most members a lookup counts per path (duplicate, passage, rewrite); the passage path's buckets are
+        # bounded as the duplicate path's, as in a scan.
+        duplicate = self._config.duplicate_lsh.max_bucket
+        return duplicate, duplicate, self._config.rewrite_lsh.max_bucket
+
     # -----------------------------------------------------------------------------------------------------
     # About the index
 
     def stats(self) -> IndexStats:
-        """Documents, settings, storage and this process's memory for the index."""
+        """Documents, settings, storage, this process's memory and the largest boilerplate buckets of the index."""
         with self._use():
             documents = self._store.count()
             usage = self._store.usage()
             log_entries = self._store.log_entries()
+            with self._store.read() as reader:
+                self._sync(reader)
+                hot = self._state.hot_buckets(self._max_buckets(), HOT_BUCKETS)
+                firsts = reader.fetch([seq for *_, seq in hot], ())
             memory = self._state.nbytes()
+        id_of = dict(zip(firsts.seqs.tolist(), firsts.ids, strict=True))
+        # A first member removed between the fold and the read is left out (`fetch` skips it).
+        buckets = tuple(HotBucket(path, band, size, id_of[seq]) for path, band, size, seq in hot if seq in id_of)
         meta = self._store.meta
         return IndexStats(
             self.location,
@@ -591,6 +619,7 @@ class Index:
             usage,
             memory,
             log_entries,
+            buckets,
         )
 
     def verify(self) -> tuple[str, ...]:

@@ -227,6 +227,22 @@ class BandTable:
         count = _lookup(self.keys, self.recent, self.tail, self.tail_n, alive, query, rows, max_bucket, exclude, out)
         return out[:count]
 
+    def above(self, alive: npt.NDArray[np.bool_], size: int) -> list[tuple[int, int, int]]:
+        """Every bucket of more than `size` live entries: `(band, entries, first slot)` each, the first slot being
+        that of the entry added first."""
+        self.merge(alive, everything=True)
+        found: list[tuple[int, int, int]] = []
+        for band in range(self.width):
+            row = self.keys[band]
+            if row.shape[0] <= size:
+                continue
+            hashes = row >> np.uint64(32)
+            starts = np.flatnonzero(np.concatenate(([True], hashes[1:] != hashes[:-1])))
+            sizes = np.diff(np.append(starts, row.shape[0]))
+            for at in np.flatnonzero(sizes > size).tolist():
+                found.append((band, int(sizes[at]), int(row[starts[at]] & _SEQ)))
+        return found
+
     def renumber(self, alive: npt.NDArray[np.bool_], new: npt.NDArray[np.int64]) -> None:
         """Drop removed documents and number the others `new[old]` (an increasing map: the table stays sorted)."""
         self.merge(alive, everything=True)
@@ -492,6 +508,21 @@ class IndexState:
             self.seq_of[passages],
             self.seq_of[np.unique(self.rewrite.lookup(rewrite, self.alive, max_bucket[2], skip))],
         )
+
+    def hot_buckets(self, max_bucket: tuple[int, int, int], limit: int) -> list[tuple[str, int, int, int]]:
+        """The `limit` largest buckets holding more documents than a lookup counts (`max_bucket`, as for
+        `candidates`), largest first, one per first member: `(path, band, documents, sequence number of the
+        first)` each, `path` one of "duplicate", "passage", "rewrite". Such a bucket is mostly boilerplate (one
+        page copied many times, or a template), and a check meets only its first member; a page copied many
+        times fills a bucket in every band, and is named once."""
+        tables = (("duplicate", self.duplicate), ("passage", self.passages), ("rewrite", self.rewrite))
+        largest: dict[int, tuple[str, int, int, int]] = {}
+        for (path, table), size in zip(tables, max_bucket, strict=True):
+            for band, entries, slot in table.above(self.alive, size):
+                seq = int(self.seq_of[slot])
+                if seq not in largest or entries > largest[seq][2]:
+                    largest[seq] = (path, band, entries, seq)
+        return sorted(largest.values(), key=lambda b: (-b[2], b[3]))[:limit]
 
 
 def _count(df: npt.NDArray[np.int32], columns: npt.NDArray[np.generic], sign: int) -> None:

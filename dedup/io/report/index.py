@@ -221,4 +221,15 @@ def stats_table(stats: IndexStats) -> Any:
         table.add_row(name.replace("_", " "), f"{value:,}")
     table.add_row("memory of this process (bytes)", f"{stats.memory_bytes:,}")
     table.add_row("log entries (until dedup index compact)", f"{stats.log_entries:,}")
-    return table
+    if not stats.hot_buckets:
+        return table
+    from rich.console import Group
+
+    hot = Table(title="Boilerplate buckets (a check meets only the first member)", expand=False)
+    hot.add_column("path")
+    hot.add_column("band", justify="right")
+    hot.add_column("documents", justify="right")
+    hot.add_column("first member", overflow="fold")
+    for b in stats.hot_buckets:
+        hot.add_row(b.path, str(b.band), f"{b.documents:,}", b.first_id)
+    return Group(table, hot)
