@@ -12,6 +12,8 @@ import numpy.typing as npt
 from dedup._version import __version__
 
 __all__ = [
+    "AlignedSpan",
+    "Alignment",
     "Cluster",
     "Document",
     "DocumentResult",
@@ -53,6 +55,42 @@ class DocumentResult:
     farm_score: float | None = None
     flagged: bool | None = None
     reasons: tuple[tuple[str, float, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AlignedSpan:
+    """One aligned pair of units (sentences or clauses): `a[a_start:a_end]` corresponds to `b[b_start:b_end]`
+    (character offsets into the two texts), with their `similarity` (`dedup.engine.align`)."""
+
+    a_start: int
+    a_end: int
+    b_start: int
+    b_end: int
+    similarity: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"a": [self.a_start, self.a_end], "b": [self.b_start, self.b_end], "similarity": self.similarity}
+
+
+@dataclass(frozen=True, slots=True)
+class Alignment:
+    """Which units of two texts correspond, in order (`dedup.engine.align`): the aligned `spans`, the share of
+    the smaller text's words they cover (`coverage`), the share of the smaller text's best-matched units that
+    keep their order in the other (`order`), and how many units each text was cut into (`units`)."""
+
+    spans: tuple[AlignedSpan, ...]
+    coverage: float
+    order: float
+    units: tuple[int, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A pair's `alignment` in the JSON contract (docs/formats.md)."""
+        return {
+            "coverage": self.coverage,
+            "order": self.order,
+            "units": list(self.units),
+            "spans": [s.to_dict() for s in self.spans],
+        }
 
 
 @dataclass(frozen=True, slots=True)
