@@ -31,12 +31,21 @@ import numpy.typing as npt
 
 from dedup.engine.tfidf import PRIOR_DOCUMENTS
 from dedup.jit import first_at_least, kernel
-from dedup.model import AlignedSpan, Alignment
+from dedup.model import REWRITE, AlignedSpan, Alignment, ScanResult
 from dedup.text.function_words import FUNCTION_CHARACTERS, FUNCTION_WORDS
 from dedup.text.normalize import normalize_text
 from dedup.text.ragged import Ragged
 
-__all__ = ["MIN_SIMILARITY", "SHORT_UNITS", "AlignedSpan", "Alignment", "align", "align_pairs", "units"]
+__all__ = [
+    "MIN_SIMILARITY",
+    "SHORT_UNITS",
+    "AlignedSpan",
+    "Alignment",
+    "align",
+    "align_pairs",
+    "align_rewrites",
+    "units",
+]
 
 # Units less similar than this are not aligned: below it, two units of one story's report share its topic's
 # words, not a statement.
@@ -291,3 +300,13 @@ def align_pairs(
         kx, ky = key.setdefault(x, len(key)), key.setdefault(y, len(key))
         out[x, y] = cutter.align(kx, a, ky, b, min_similarity)
     return out
+
+
+def align_rewrites(
+    result: ScanResult, texts: Mapping[str, str], pairs: Iterable[tuple[str, str]] | None = None
+) -> ScanResult:
+    """`result` with its rewrite pairs aligned (`pairs`, as `(a, b)`, by default every rewrite pair), those whose
+    texts are both in `texts`: what the JSON contract and the HTML report show of them."""
+    if pairs is None:
+        pairs = [(p.a, p.b) for p in result.pairs if p.relation == REWRITE]
+    return result.with_alignments(align_pairs(texts, pairs))
