@@ -21,10 +21,10 @@ from dedup.config import (
     SignatureConfig,
     scan_config,
 )
+from dedup.engine.align import align_rewrites
 from dedup.errors import ConfigError, DedupError, IndexStoreError, InputError
 from dedup.farm import CorpusContext, Evidence, FarmScore, Reason, score
 from dedup.index import Index, IndexStats, Match, Verdict
-from dedup.engine.align import align_rewrites
 from dedup.model import AlignedSpan, Alignment, Cluster, Document, DocumentResult, Pair, Pairs, ScanResult, Skipped
 from dedup.scan.api import scan
 

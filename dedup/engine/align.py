@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import lru_cache
-from itertools import chain
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
@@ -267,7 +267,10 @@ class _Cutter:
         best, top = table.argmax(axis=1).tolist(), table.max(axis=1).tolist()
         matched = [p for p, s in zip(best, top, strict=True) if s >= min_similarity]
         order = _kept_order(matched) / len(matched) if matched else 0.0
-        spans = tuple(AlignedSpan(*ua.spans[i], *ub.spans[j], float(similarity[i, j])) for i, j in pairs)
+        spans = tuple(
+            AlignedSpan(ua.spans[i][0], ua.spans[i][1], ub.spans[j][0], ub.spans[j][1], float(similarity[i, j]))
+            for i, j in pairs
+        )
         coverage = covered / (size_a if a_smaller else size_b)
         return Alignment(spans, round(coverage, 4), round(order, 4), (len(ua.spans), len(ub.spans)))
 
