@@ -21,13 +21,16 @@ from dedup.config import (
     SignatureConfig,
     scan_config,
 )
+from dedup.engine.align import align_rewrites
 from dedup.errors import ConfigError, DedupError, IndexStoreError, InputError
 from dedup.farm import CorpusContext, Evidence, FarmScore, Reason, score
 from dedup.index import Index, IndexStats, Match, Verdict
-from dedup.model import Cluster, Document, DocumentResult, Pair, Pairs, ScanResult, Skipped
+from dedup.model import AlignedSpan, Alignment, Cluster, Document, DocumentResult, Pair, Pairs, ScanResult, Skipped
 from dedup.scan.api import scan
 
 __all__ = [
+    "AlignedSpan",
+    "Alignment",
     "Cluster",
     "ClusterConfig",
     "ConfigError",
@@ -55,6 +58,7 @@ __all__ = [
     "Skipped",
     "Verdict",
     "__version__",
+    "align_rewrites",
     "scan",
     "scan_config",
     "score",

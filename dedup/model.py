@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, overload
 
 import numpy as np
@@ -12,6 +12,8 @@ import numpy.typing as npt
 from dedup._version import __version__
 
 __all__ = [
+    "AlignedSpan",
+    "Alignment",
     "Cluster",
     "Document",
     "DocumentResult",
@@ -20,6 +22,7 @@ __all__ = [
     "ScanResult",
     "ScanSummary",
     "Skipped",
+    "pair_row",
     "skipped_order",
     "unique_ids",
 ]
@@ -53,6 +56,42 @@ class DocumentResult:
     farm_score: float | None = None
     flagged: bool | None = None
     reasons: tuple[tuple[str, float, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AlignedSpan:
+    """One aligned pair of units (sentences or clauses): `a[a_start:a_end]` corresponds to `b[b_start:b_end]`
+    (character offsets into the two texts), with their `similarity` (`dedup.engine.align`)."""
+
+    a_start: int
+    a_end: int
+    b_start: int
+    b_end: int
+    similarity: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"a": [self.a_start, self.a_end], "b": [self.b_start, self.b_end], "similarity": self.similarity}
+
+
+@dataclass(frozen=True, slots=True)
+class Alignment:
+    """Which units of two texts correspond, in order (`dedup.engine.align`): the aligned `spans`, the share of
+    the smaller text's words they cover (`coverage`), the share of the smaller text's best-matched units that
+    keep their order in the other (`order`), and how many units each text was cut into (`units`)."""
+
+    spans: tuple[AlignedSpan, ...]
+    coverage: float
+    order: float
+    units: tuple[int, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A pair's `alignment` in the JSON contract (docs/formats.md)."""
+        return {
+            "coverage": self.coverage,
+            "order": self.order,
+            "units": list(self.units),
+            "spans": [s.to_dict() for s in self.spans],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +281,8 @@ class ScanResult:
     """Everything a scan found. `to_dict()` is the JSON contract of `dedup scan --format json`.
 
     `summary` is None for a result assembled by hand rather than by a scan (its report's summary is `{}`).
+    `alignments` holds the sentence alignment of rewrite pairs, by `(a, b)`, once aligned from their texts
+    (`with_alignments`; a scan keeps no texts, so it aligns none itself).
     """
 
     documents: tuple[DocumentResult, ...]
@@ -249,6 +290,7 @@ class ScanResult:
     clusters: tuple[Cluster, ...]
     skipped: tuple[Skipped, ...]
     summary: ScanSummary | None = None
+    alignments: Mapping[tuple[str, str], Alignment] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.pairs, Pairs):  # any sequence of `Pair` is taken
@@ -259,17 +301,7 @@ class ScanResult:
         # Built field by field: dataclasses.asdict deep-copies every value and is ten times slower.
         return {
             "documents": [document_row(d) for d in self.documents],
-            "pairs": [
-                {
-                    "a": p.a,
-                    "b": p.b,
-                    "relation": p.relation,
-                    "jaccard": p.jaccard,
-                    "containment": p.containment,
-                    "cosine": p.cosine,
-                }
-                for p in self.pairs
-            ],
+            "pairs": [pair_row(p, self.alignments.get((p.a, p.b))) for p in self.pairs],
             "clusters": [
                 {
                     "id": c.id,
@@ -284,6 +316,10 @@ class ScanResult:
             "summary": summary_row(self.summary),
         }
 
+    def with_alignments(self, alignments: Mapping[tuple[str, str], Alignment]) -> ScanResult:
+        """This result with the alignments of some of its rewrite pairs, by `(a, b)`, added to those it has."""
+        return replace(self, alignments={**self.alignments, **alignments})
+
     def with_skipped(self, skipped: Iterable[Skipped]) -> ScanResult:
         """This result with more skipped inputs (read apart from the scan, as standard input is), listed in order
         among its own and counted in its summary."""
@@ -292,6 +328,22 @@ class ScanResult:
             return self
         summary = None if self.summary is None else replace(self.summary, skipped=len(rows))
         return replace(self, skipped=rows, summary=summary)
+
+
+def pair_row(p: Pair, alignment: Alignment | None = None) -> dict[str, Any]:
+    """One pair as the JSON contract has it (`ScanResult.to_dict`): a rewrite pair with its alignment when it
+    has been aligned."""
+    row: dict[str, Any] = {
+        "a": p.a,
+        "b": p.b,
+        "relation": p.relation,
+        "jaccard": p.jaccard,
+        "containment": p.containment,
+        "cosine": p.cosine,
+    }
+    if alignment is not None and p.relation == REWRITE:
+        row["alignment"] = alignment.to_dict()
+    return row
 
 
 def summary_row(summary: ScanSummary | None) -> dict[str, Any]:

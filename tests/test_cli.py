@@ -488,3 +488,24 @@ def test_a_spark_scan_writes_to_the_uri_given_with_its_bucket(monkeypatch: pytes
 def test_a_local_scan_refuses_a_uri_as_its_output_file() -> None:
     done = dedup_cli("scan", NEWS, "-q", "-o", "s3a://bucket/report.json")
     assert done.exit_code == 2 and "only --engine spark" in done.output
+
+
+def test_scan_align_gives_each_rewrite_pair_its_sentence_alignment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dedup.io.report import scan as report
+
+    data = json.loads(scan_news("--format", "json", "--align", "--no-score").stdout)
+    rewrites = [p for p in data["pairs"] if p["relation"] == "rewrite"]
+    assert rewrites and all(p["alignment"]["coverage"] > 0 for p in rewrites)
+    assert all("alignment" not in p for p in data["pairs"] if p["relation"] == "duplicate")
+    plain = json.loads(scan_news("--format", "json", "--no-score").stdout)
+    assert all("alignment" not in p for p in plain["pairs"])
+    # Written from columns past PRETTY_LIMIT, the same rows.
+    monkeypatch.setattr(report, "PRETTY_LIMIT", 0)
+    assert json.loads(scan_news("--format", "json", "--align", "--no-score").stdout)["pairs"] == data["pairs"]
+    lines = [json.loads(x) for x in scan_news("--format", "jsonl", "--align", "--no-score").stdout.splitlines()]
+    assert [{k: v for k, v in x.items() if k != "type"} for x in lines if x["type"] == "pair"] == data["pairs"]
+
+
+def test_scan_align_on_spark_is_refused_before_any_work() -> None:
+    result = dedup_cli("scan", NEWS, "--align", "--engine", "spark", "--format", "json")
+    assert result.exit_code == 2 and "--align" in result.output

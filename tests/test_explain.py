@@ -75,3 +75,17 @@ def test_the_explanation_as_data_has_the_measures_paths_and_passages() -> None:
     assert data["measures"] == {"jaccard": 1.0, "containment": 1.0, "cosine": 1.0}
     assert [p["path"] for p in data["paths"]] == ["duplicate_path", "passage_path", "rewrite_path"]
     assert data["passages"][0]["a"] == data["passages"][0]["b"]
+
+
+def test_a_rewrite_s_explanation_shows_which_sentences_correspond() -> None:
+    a, b = read("originals/glacier-moss-study.txt"), read("rewrites/glacier-moss-study-spin1.txt")
+    e = explain("source", a, "spin", b)
+    assert e.relation == REWRITE and e.alignment is not None
+    assert e.alignment.coverage >= 0.7 and e.alignment.spans
+    first = e.to_dict()["alignment"]["spans"][0]
+    assert "Ostrand" in a[slice(*first["a"])] and "Ostrand" in b[slice(*first["b"])]
+
+
+def test_a_duplicate_s_explanation_has_no_alignment() -> None:
+    e = explain("a", read("originals/landlord-fraud-verdict.txt"), "b", read("copies/farraday-verdict-excerpt.txt"))
+    assert e.relation == DUPLICATE and e.alignment is None and e.to_dict()["alignment"] is None

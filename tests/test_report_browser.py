@@ -167,3 +167,20 @@ def test_a_cluster_opens_into_its_members_with_their_measures_and_a_link_to_comp
     assert text_of(rows[0].xpath("td")[0]).startswith("representative")
     assert re.fullmatch(r"\d\.\d\d / \d\.\d\d / \d\.\d\d", text_of(rows[1].xpath("td")[3]))
     assert [a.get("href") for a in find(dom, "a", "compare")] == [f"#pair={hostile},{copy}"]
+
+
+def test_a_rewrite_pair_shows_its_aligned_sentences_on_both_sides(
+    report: tuple[Path, list[str]], profile: Path
+) -> None:
+    page, ids = report
+    source = ids.index("originals/glacier-moss-study.txt")
+    spin = ids.index("rewrites/glacier-moss-study-spin1.txt")
+    dom = rendered(page, f"pair={spin},{source}", profile)
+    assert dom.body.get("data-view") == "pair"
+    assert "aligned sentence pairs cover" in text_of(find(dom, "p", "alignment")[0])
+    left, right = find(dom, "div", "side")
+    ours, theirs = find(left, "mark", "aligned"), find(right, "mark", "aligned")
+    assert len(ours) == len(theirs) >= 5
+    assert "Ostrand" in text_of(ours[0]) and "Ostrand" in text_of(theirs[0])
+    # Each mark names the sentence it corresponds to on the other side.
+    assert [m.get("data-p") for m in ours] == [m.get("data-p") for m in theirs]

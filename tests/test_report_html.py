@@ -175,3 +175,28 @@ def test_standard_input_is_scanned_and_shown_in_the_page(tmp_path: Path) -> None
     assert isinstance(data, dict) and isinstance(texts, list)
     assert data["ids"] == ["piped"] and texts[0][0] == "A text that came down a pipe to the scan."
     assert data["summary"]["skipped"] == len(data["skipped"]) == 1
+
+
+def test_dedup_explain_of_a_rewrite_prints_its_aligned_sentences_side_by_side() -> None:
+    news = FIXTURES / "news"
+    result = dedup_cli(
+        "explain", news / "originals/rowing-regatta-upset.txt", news / "rewrites/rowing-regatta-upset-spin1.txt"
+    )
+    assert result.exit_code == 0, result.output
+    assert "REWRITE" in result.stdout and "aligned sentence pairs cover" in result.stdout
+
+
+def test_a_rewrite_member_carries_its_alignment_with_the_representative() -> None:
+    from dedup.model import AlignedSpan, Alignment
+
+    documents = tuple(DocumentResult(i, 5, "c") for i in "de")
+    alignment = Alignment((AlignedSpan(0, 4, 10, 14, 0.5),), 0.75, 1.0, (2, 3))
+    result = ScanResult(
+        documents, [Pair("d", "e", "rewrite", 0.0, 0.1, 0.5)], (Cluster("c", "rewrite", ("d", "e"), "e"),), ()
+    )
+    data = data_of(render_html(result.with_alignments({("d", "e"): alignment}), {}).decode("utf-8"))
+    assert isinstance(data, dict)
+    # Members are listed representative first; spans are given representative's side first.
+    assert data["clusters"][0][5] == [[1, 0.75, 1.0, [[10, 14, 0, 4, 0.5]]]]
+    plain = data_of(render_html(result, {}).decode("utf-8"))
+    assert isinstance(plain, dict) and len(plain["clusters"][0]) == 5  # nothing aligned: no sixth field

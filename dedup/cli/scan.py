@@ -13,8 +13,9 @@ import typer
 
 from dedup.cli.common import first_run_note, nothing_read, with_progress, write_report
 from dedup.config import FRACTION, NUM_PERM, PASSAGE_WINDOW, SEED, SHINGLE_SIZE, WORKERS, ScanConfig, scan_config
+from dedup.engine.align import align_rewrites
 from dedup.errors import ConfigError
-from dedup.io.report.html import evidence_scores, render_html
+from dedup.io.report.html import evidence_scores, render_html, shown_rewrites
 from dedup.io.report.scan import render, render_table
 from dedup.io.sources import DEFAULT_MAX_BYTES, read_stdin, scanned_texts
 from dedup.model import DUPLICATE, REWRITE, Document, ScanResult, Skipped
@@ -129,6 +130,15 @@ def scan(
     score: Annotated[
         bool, typer.Option("--score/--no-score", help="Score every document as content-farm output (--no-score: skip).")
     ] = DEFAULT.score,
+    align: Annotated[
+        bool,
+        typer.Option(
+            "--align/--no-align",
+            help="Give every rewrite pair its sentence alignment (aligned sentence spans, coverage, order) in the "
+            "json and jsonl reports: reads the texts again after the scan (--engine local). The html report "
+            "always aligns the rewrite pairs it shows.",
+        ),
+    ] = False,
     engine: Annotated[
         Engine, typer.Option(help='Where to run: here, or on Apache Spark (pip install "dedup[spark]").')
     ] = Engine.local,
@@ -183,6 +193,8 @@ def scan(
         raise typer.BadParameter("--checkpoint-dir applies to --engine spark only", param_hint="--checkpoint-dir")
     if engine is Engine.local and parquet:
         raise typer.BadParameter("Parquet output needs --engine spark", param_hint="--output")
+    if engine is Engine.spark and align:
+        raise typer.BadParameter("--align needs --engine local (it reads the texts again)", param_hint="--align")
     if engine is Engine.spark and fmt is ScanFormat.html:
         raise typer.BadParameter("--format html needs --engine local (it reads the texts again)", param_hint="--format")
     if engine is Engine.spark and output is not None and (parquet or fmt is ScanFormat.jsonl):
@@ -200,7 +212,7 @@ def scan(
     inputs: list[Any] = [sys.stdin.buffer if p == "-" else p for p in paths]
     piped: list[Document] = []
     piped_skips: list[Skipped] = []
-    if fmt is ScanFormat.html and "-" in paths:
+    if (fmt is ScanFormat.html or align) and "-" in paths:
         # Standard input can be read once: read here, its documents are both scanned and shown.
         piped, piped_skips = read_stdin(sys.stdin.buffer, max_bytes)
         inputs = [p for p in paths if p != "-"] + piped
@@ -219,10 +231,13 @@ def scan(
                 **settings,
             ),
         )
+    result = result.with_skipped(piped_skips)
+    files = [p for p in paths if p != "-"]
     if fmt is ScanFormat.html:
-        result = result.with_skipped(piped_skips)
-        write_report(_html(result, [p for p in paths if p != "-"], piped, max_bytes), report)
+        write_report(_html(result, files, piped, max_bytes), report)
     else:
+        if align and fmt in (ScanFormat.json, ScanFormat.jsonl) and result.summary and result.summary.pairs[REWRITE]:
+            result = align_rewrites(result, scanned_texts(files, piped, max_bytes))
         write_report(_rendered(result, fmt), report)
     if not result.documents:
         raise nothing_read(len(result.skipped))
@@ -248,6 +263,7 @@ def _same_file(output: Path, path: str) -> bool:
 
 def _html(result: ScanResult, paths: list[str], piped: list[Document], max_bytes: int) -> bytes:
     texts = scanned_texts(paths, piped, max_bytes)
+    result = align_rewrites(result, texts, shown_rewrites(result))
     gc.freeze()  # as in `_rendered`: the result and the texts live to the end of the process
     try:
         return render_html(result, texts, scores=evidence_scores(result, texts))

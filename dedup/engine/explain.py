@@ -7,6 +7,9 @@ from the two documents and the prior's frequencies rather than from a whole corp
 a little from the one a scan of many documents gives. A corpus can also keep a pair from a path that two
 documents alone would take (a bucket larger than `max_bucket`, a term too common for the rewrite path).
 
+A rewrite shares few passages: what corresponds in it is shown by its sentence alignment (`dedup.engine.align`),
+the sentences of each text matched in order, with the share of the smaller text they cover.
+
 Shared passages are for people to read: maximal runs of at least `k` words (the shingle size) found in both
 texts, words compared case-folded, with character offsets into each text. The HTML report highlights a
 pair's passages by the same rule (`dedup/io/report/report.js`).
@@ -22,13 +25,14 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup.config import LSHConfig, ScanConfig
+from dedup.engine.align import align
 from dedup.engine.confirm import classify, overlaps
 from dedup.engine.featurize import Features, featurize
 from dedup.engine.lsh import agreement, band_hashes, bands
 from dedup.engine.passages import enough
 from dedup.engine.signature import minhash
 from dedup.engine.tfidf import document_frequencies, pair_cosines, rewrite_max_df, term_columns, tfidf, top_terms
-from dedup.model import DUPLICATE, REWRITE
+from dedup.model import DUPLICATE, REWRITE, Alignment
 from dedup.text.normalize import token_spans, tokenize, tokenizer_input
 
 __all__ = ["UNRELATED", "Explanation", "Passage", "PathCheck", "Threshold", "explain", "shared_passages", "words"]
@@ -114,7 +118,8 @@ class PathCheck:
 @dataclass(frozen=True)
 class Explanation:
     """Why two documents are a `duplicate`, a `rewrite` or `unrelated`: `why` in a sentence, the measures
-    against their thresholds, the candidate paths, and the shared passages (offsets into `a` and `b`)."""
+    against their thresholds, the candidate paths, the shared passages (offsets into `a` and `b`), and for a
+    rewrite which of their sentences correspond (`alignment`, `dedup.engine.align`)."""
 
     a: str
     b: str
@@ -128,6 +133,7 @@ class Explanation:
     passages: tuple[Passage, ...]
     words: tuple[int, int]
     notes: tuple[str, ...] = field(default=())
+    alignment: Alignment | None = None
 
     @property
     def candidate(self) -> bool:
@@ -150,6 +156,7 @@ class Explanation:
             "candidate": self.candidate,
             "paths": [p.to_dict() for p in self.paths],
             "passages": [p.to_dict() for p in self.passages],
+            "alignment": None if self.alignment is None else self.alignment.to_dict(),
             "words": list(self.words),
             "notes": list(self.notes),
         }
@@ -329,4 +336,5 @@ def explain(a_id: str, a: str, b_id: str, b: str, config: ScanConfig | None = No
         shared_passages(a, b, config.shingle.k),
         (int(features.words[0]), int(features.words[1])),
         notes,
+        align(a, b) if relation == REWRITE else None,
     )

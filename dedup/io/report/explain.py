@@ -6,7 +6,7 @@ from typing import Any
 
 from dedup.engine.explain import Explanation
 from dedup.io.report.scan import counted
-from dedup.model import DUPLICATE, REWRITE
+from dedup.model import DUPLICATE, REWRITE, Alignment
 
 __all__ = ["explanation_table"]
 
@@ -113,5 +113,35 @@ def explanation_table(
         parts.append(side)
         if len(e.passages) > passages:
             parts.append(Text(f"... and {len(e.passages) - passages} more passages (--format json lists all)"))
+    if e.alignment is not None:
+        parts.extend(_alignment_parts(e.alignment, e.a, e.b, a, b, passages, chars))
     parts.extend(Text(f"note: {n}", style="dim") for n in e.notes)
     return Group(*parts)
+
+
+def _alignment_parts(al: Alignment, a_id: str, b_id: str, a: str, b: str, shown: int, chars: int) -> list[Any]:
+    # A rewrite's aligned sentences side by side, with their similarity.
+    from rich.table import Table
+    from rich.text import Text
+
+    head = Text(
+        f"{counted(len(al.spans), 'aligned sentence pair')} cover {al.coverage:.0%} of the smaller text; "
+        f"{al.order:.0%} of its matched sentences keep their order (of {al.units[0]} and {al.units[1]} sentences)",
+        style="bold",
+    )
+    if not al.spans:
+        return [head]
+    table = Table(expand=True, show_lines=True)
+    table.add_column(a_id, ratio=1, overflow="fold")
+    table.add_column(b_id, ratio=1, overflow="fold")
+    table.add_column("similarity", justify="right", no_wrap=True)
+    for s in al.spans[:shown]:
+        table.add_row(_cut(a[s.a_start : s.a_end], chars), _cut(b[s.b_start : s.b_end], chars), f"{s.similarity:.2f}")
+    parts: list[Any] = [head, table]
+    if len(al.spans) > shown:
+        parts.append(Text(f"... and {len(al.spans) - shown} more aligned sentences (--format json lists all)"))
+    return parts
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[: limit // 2]} … {text[-(limit // 2) :]}"

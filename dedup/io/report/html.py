@@ -19,12 +19,20 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from dedup.model import MEASURE_SCALE, ScanResult, summary_row
+from dedup.model import MEASURE_SCALE, REWRITE, ScanResult, summary_row
 
 if TYPE_CHECKING:
     from dedup.farm.result import FarmScore
 
-__all__ = ["CHUNK", "EVIDENCE_LIMIT", "evidence_scores", "render_html", "render_score_html"]
+__all__ = [
+    "ALIGN_LIMIT",
+    "CHUNK",
+    "EVIDENCE_LIMIT",
+    "evidence_scores",
+    "render_html",
+    "render_score_html",
+    "shown_rewrites",
+]
 
 # Documents per block of texts: opening one document parses one block.
 CHUNK = 500
@@ -32,6 +40,9 @@ CHUNK = 500
 # document alone again costs milliseconds, too much for every document of a large scan.
 EVIDENCE_LIMIT = 2000
 _SCORE_BINS = 10
+# Rewrite pairs whose sentence alignment the page shows (members against their cluster's representative,
+# largest clusters first): aligning a pair from its texts costs about a millisecond.
+ALIGN_LIMIT = 2000
 
 
 def _asset(name: str) -> str:
@@ -84,6 +95,38 @@ def _details(score: FarmScore) -> dict[str, Any]:
     }
 
 
+def _aligned(result: ScanResult, representative: str, member: str) -> list[Any] | None:
+    # A member's alignment with its representative, spans as [representative's start, end, member's start, end,
+    # similarity]: [coverage, order, spans]; None when the pair was not aligned.
+    a, b = min(member, representative), max(member, representative)
+    alignment = result.alignments.get((a, b))
+    if alignment is None or member == representative:
+        return None
+    first = representative == a
+    spans = [
+        [s.a_start, s.a_end, s.b_start, s.b_end, s.similarity]
+        if first
+        else [s.b_start, s.b_end, s.a_start, s.a_end, s.similarity]
+        for s in alignment.spans
+    ]
+    return [alignment.coverage, alignment.order, spans]
+
+
+def shown_rewrites(result: ScanResult, limit: int = ALIGN_LIMIT) -> list[tuple[str, str]]:
+    """The rewrite pairs whose alignment the page shows, as `(a, b)`: members of a cluster against its
+    representative, largest clusters first, at most `limit`."""
+    rewrites = {(p.a, p.b) for p in result.pairs if p.relation == REWRITE}
+    shown: list[tuple[str, str]] = []
+    for c in sorted(result.clusters, key=lambda c: -len(c.members)):
+        for m in c.members:
+            key = (min(m, c.representative), max(m, c.representative))
+            if key in rewrites:
+                shown.append(key)
+                if len(shown) == limit:
+                    return shown
+    return shown
+
+
 def _chunks(rows: Sequence[list[Any]]) -> list[list[list[Any]]]:
     return [list(rows[at : at + CHUNK]) for at in range(0, len(rows), CHUNK)]
 
@@ -127,7 +170,10 @@ def render_html(
         members = sorted(c.members, key=lambda m: (m != c.representative, position.get(m, 0)))
         against = [measures.get((min(m, c.representative), max(m, c.representative))) for m in members]
         source = None if c.source is None else position.get(c.source)
-        clusters.append([c.id, c.relation, [position[m] for m in members], source, against])
+        entry = [c.id, c.relation, [position[m] for m in members], source, against]
+        # Aligned members only, as [member's place in the list, coverage, order, spans]: most pairs have none.
+        aligned = [[i, *x] for i, m in enumerate(members) if (x := _aligned(result, c.representative, m)) is not None]
+        clusters.append([*entry, aligned] if aligned else entry)
     summary = summary_row(result.summary)
     settings = summary.get("settings", {})
     scored = [d.farm_score for d in result.documents if d.farm_score is not None]

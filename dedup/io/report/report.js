@@ -190,7 +190,7 @@
   }
 
   function clusterItem(n) {
-    const [id, relation, members, source, against] = DATA.clusters[n];
+    const [id, relation, members, source, against, aligned] = DATA.clusters[n];
     const rep = members[0];
     const body = el("div", { class: "members" });
     const head = el(
@@ -205,15 +205,20 @@
     head.addEventListener("click", () => {
       const open = head.getAttribute("aria-expanded") === "true";
       head.setAttribute("aria-expanded", String(!open));
-      if (!open && !body.firstChild) body.appendChild(membersTable(members, source, against, rep));
+      if (!open && !body.firstChild) body.appendChild(membersTable(members, source, against, rep, alignedOf(aligned)));
       body.hidden = open;
     });
     body.hidden = true;
     return item;
   }
 
-  function membersTable(members, source, against, rep) {
-    const header = el("tr", {}, ["", "document", "words", "J / C / cos vs representative", "farm", ""].map((h) => el("th", {}, h)));
+  // A cluster's aligned members: their place in its member list -> [coverage, order, spans].
+  function alignedOf(aligned) {
+    return new Map((aligned || []).map(([i, ...rest]) => [i, rest]));
+  }
+
+  function membersTable(members, source, against, rep, aligned) {
+    const header = el("tr", {}, ["", "document", "words", "J / C / cos vs representative", "sentences aligned", "farm", ""].map((h) => el("th", {}, h)));
     const table = el("table", { class: "member-table" }, header);
     const list = pagedList(
       members.map((d, i) => [d, i]),
@@ -227,6 +232,7 @@
           el("td", {}, el("a", { href: `#doc=${d}` }, DATA.ids[d])),
           el("td", { class: "num" }, count(DATA.words[d])),
           el("td", { class: "num" }, d === rep ? "" : measureText(against[i])),
+          el("td", { class: "num" }, aligned.has(i) ? `${fmt(aligned.get(i)[0] * 100, 0)}% of the smaller` : ""),
           el("td", { class: "num" }, score === null ? "" : fmt(score, 3)),
           el("td", {}, d === rep ? "" : el("a", { href: `#pair=${rep},${d}`, class: "compare" }, "compare side by side")),
         );
@@ -371,10 +377,23 @@
   function pairMeasures(x, y) {
     const n = clusterOf.get(x);
     if (n === undefined || clusterOf.get(y) !== n) return null;
-    const [, relation, members, , against] = DATA.clusters[n];
+    const [, relation, members, , against, aligned] = DATA.clusters[n];
     const rep = members[0];
     const other = x === rep ? y : y === rep ? x : null;
-    return other === null ? { relation, m: null } : { relation, m: against[members.indexOf(other)] };
+    if (other === null) return { relation, m: null, al: null };
+    const i = members.indexOf(other);
+    return { relation, m: against[i], al: alignedOf(aligned).get(i) || null, repFirst: x === rep };
+  }
+
+  // A pair's aligned sentences as marks on each side: [start, end, class, attributes] in UTF-16 units.
+  function alignedMarks(al, repFirst, textA, textB) {
+    const [ua, ub] = [unitIndex(textA), unitIndex(textB)];
+    const mine = (s) => (repFirst ? [s[0], s[1], s[2], s[3]] : [s[2], s[3], s[0], s[1]]);
+    const title = (i, s) => `aligned sentence ${i + 1}: similarity ${fmt(s[4], 2)}`;
+    return [
+      al[2].map((s, i) => { const [a0, a1] = mine(s); return [ua(a0), ua(a1), "aligned", { "data-p": i, title: title(i, s) }]; }),
+      al[2].map((s, i) => { const [, , b0, b1] = mine(s); return [ub(b0), ub(b1), "aligned", { "data-p": i, title: title(i, s) }]; }),
+    ];
   }
 
   function thresholdsTable(m) {
@@ -410,14 +429,21 @@
     else if (known) facts.append(el("p", {}, `Both are in one ${known.relation} cluster, related through other members: dedup explain measures this pair.`));
     const passages = sharedPassages(ra[0], rb[0], DATA.k || 5);
     const shared = passages.reduce((s, p) => s + p.words, 0);
-    facts.appendChild(el("p", { class: "passage-count" }, `${passages.length} shared passage${passages.length === 1 ? "" : "s"} of at least ${DATA.k || 5} words, ${count(shared)} words in all (highlighted; click one to find it on the other side).`));
-    const spansA = passages.map((p, i) => [p.a[0], p.a[1], "passage", { "data-p": i, title: `passage ${i + 1}: ${p.words} words` }]);
-    const spansB = passages.map((p, i) => [p.b[0], p.b[1], "passage", { "data-p": i, title: `passage ${i + 1}: ${p.words} words` }]);
+    const al = known && known.al;
+    const marking = al ? "" : " (highlighted; click one to find it on the other side)";
+    facts.appendChild(el("p", { class: "passage-count" }, `${passages.length} shared passage${passages.length === 1 ? "" : "s"} of at least ${DATA.k || 5} words, ${count(shared)} words in all${marking}.`));
+    let spansA = passages.map((p, i) => [p.a[0], p.a[1], "passage", { "data-p": i, title: `passage ${i + 1}: ${p.words} words` }]);
+    let spansB = passages.map((p, i) => [p.b[0], p.b[1], "passage", { "data-p": i, title: `passage ${i + 1}: ${p.words} words` }]);
+    if (al) {
+      // A rewrite shares few passages: what corresponds is its sentences, aligned in order.
+      facts.appendChild(el("p", { class: "alignment" }, `${al[2].length} aligned sentence pair${al[2].length === 1 ? "" : "s"} cover ${fmt(al[0] * 100, 0)}% of the smaller text; ${fmt(al[1] * 100, 0)}% of its matched sentences keep their order (underlined; click one to find its counterpart).`));
+      [spansA, spansB] = alignedMarks(al, known.repFirst, ra[0], rb[0]);
+    }
     const left = el("div", { class: "side", "data-side": "a" }, el("h3", {}, DATA.ids[x]), marked(ra[0], spansA));
     const right = el("div", { class: "side", "data-side": "b" }, el("h3", {}, DATA.ids[y]), marked(rb[0], spansB));
     const sides = el("div", { class: "side-by-side" }, left, right);
     sides.addEventListener("click", (event) => {
-      const mark = event.target.closest("mark.passage");
+      const mark = event.target.closest("mark.passage, mark.aligned");
       if (!mark) return;
       const other = (mark.closest(".side") === left ? right : left).querySelector(`mark[data-p="${mark.getAttribute("data-p")}"]`);
       for (const m of sides.querySelectorAll("mark.current")) m.classList.remove("current");

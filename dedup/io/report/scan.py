@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -12,7 +12,18 @@ import numpy.typing as npt
 import orjson
 
 from dedup.jit import kernel
-from dedup.model import DUPLICATE, MEASURE_SCALE, REWRITE, Pairs, ScanResult, Skipped, document_row, summary_row
+from dedup.model import (
+    DUPLICATE,
+    MEASURE_SCALE,
+    REWRITE,
+    Alignment,
+    Pairs,
+    ScanResult,
+    Skipped,
+    document_row,
+    pair_row,
+    summary_row,
+)
 from dedup.text.normalize import pack
 
 if TYPE_CHECKING:
@@ -66,6 +77,8 @@ def _pair_rows(
     number_ptr: npt.NDArray[np.int64],
     pieces: npt.NDArray[np.uint8],
     piece_ptr: npt.NDArray[np.int64],
+    extra: npt.NDArray[np.uint8],
+    extra_ptr: npt.NDArray[np.int64],
 ) -> None:
     # Pieces (see _PIECES) interleaved with each row's encoded fields. An int64 from the start, as `_put` returns:
     # a literal 0 would compile `_put` once more.
@@ -81,6 +94,8 @@ def _pair_rows(
         at = _put(out, at, pieces, piece_ptr[relation], piece_ptr[relation + 1])
         for m in range(3):
             at = _put(out, at, numbers, number_ptr[measures[k, m]], number_ptr[measures[k, m] + 1])
+            if m == 2:  # the pair's alignment, if it has one, before its closing brace
+                at = _put(out, at, extra, extra_ptr[k], extra_ptr[k + 1])
             at = _put(out, at, pieces, piece_ptr[4 + m], piece_ptr[5 + m])
 
 
@@ -95,13 +110,32 @@ _PIECES = (
 )
 
 
-def _pairs_json(pairs: Pairs, head: bytes, separator: bytes) -> bytes:
-    # The pairs as orjson writes `Pair` objects, each row starting with `head`, rows joined by `separator`:
-    # written from the columns in one compiled pass, with no `Pair` made (there are 650,000 pairs in a scan of
-    # 100,000 documents). orjson encodes each id and each of the 10,001 possible measures once.
+def _alignments(pairs: Pairs, alignments: Mapping[tuple[str, str], Alignment]) -> list[bytes]:
+    # Each pair's `"alignment": {...}` member as JSON (with its leading comma), b"" for a pair without one.
+    ids, a, b, duplicate, _ = pairs.columns()
+    out = [b""] * len(a)
+    if alignments:
+        for k, (x, y, dup) in enumerate(zip(a.tolist(), b.tolist(), duplicate.tolist(), strict=True)):
+            alignment = None if dup else alignments.get((ids[x], ids[y]))
+            if alignment is not None:
+                out[k] = b',"alignment":' + orjson.dumps(alignment.to_dict())
+    return out
+
+
+def _pairs_json(
+    pairs: Pairs, head: bytes, separator: bytes, alignments: Mapping[tuple[str, str], Alignment] | None = None
+) -> bytes:
+    # The pairs as `pair_row` writes them (as orjson writes `Pair` objects, with a rewrite pair's alignment where
+    # there is one), each row starting with `head`, rows joined by `separator`: written from the columns in one
+    # compiled pass, with no `Pair` made (there are 650,000 pairs in a scan of 100,000 documents). orjson encodes
+    # each id and each of the 10,001 possible measures once.
     ids, a, b, duplicate, measures = pairs.columns()
     if not len(a):
         return b""
+    if alignments:
+        extra, extra_ptr = pack(_alignments(pairs, alignments))
+    else:
+        extra, extra_ptr = np.frombuffer(b"", dtype=np.uint8), np.zeros(len(a) + 1, dtype=np.int64)
     used = np.zeros(len(ids), dtype=np.bool_)
     used[a] = used[b] = True
     encoded = [b""] * len(ids)
@@ -114,10 +148,14 @@ def _pairs_json(pairs: Pairs, head: bytes, separator: bytes) -> bytes:
     size = int(
         id_len[a].sum() + id_len[b].sum() + number_len[measures].sum()
         + len(a) * (piece_len[[0, 1, 4, 5, 6]].sum() + piece_len[7]) - piece_len[7]
-        + np.where(duplicate, piece_len[2], piece_len[3]).sum()
+        + np.where(duplicate, piece_len[2], piece_len[3]).sum() + extra_ptr[-1]
     )  # fmt: skip
     out = np.empty(size, dtype=np.uint8)
-    _pair_rows(out, id_buf, id_ptr, a, b, duplicate, measures, numbers, number_ptr, pieces, piece_ptr)
+    # One byte to read when no pair has an alignment, read-only like any packed buffer (one compiled writer).
+    extra_buf = extra if extra.shape[0] else np.frombuffer(b"\0", dtype=np.uint8)
+    _pair_rows(
+        out, id_buf, id_ptr, a, b, duplicate, measures, numbers, number_ptr, pieces, piece_ptr, extra_buf, extra_ptr
+    )
     return out.tobytes()
 
 
@@ -136,8 +174,9 @@ def _contract(result: ScanResult, *, pairs: Any) -> dict[str, Any]:
 
 def _json(result: ScanResult) -> bytes:
     if len(result.documents) <= PRETTY_LIMIT:
-        return orjson.dumps(_contract(result, pairs=list(result.pairs)), option=orjson.OPT_INDENT_2) + b"\n"
-    pairs = orjson.Fragment(b"[" + _pairs_json(result.pairs, b'{"a":', b",") + b"]")
+        rows = [pair_row(p, result.alignments.get((p.a, p.b))) for p in result.pairs]
+        return orjson.dumps(_contract(result, pairs=rows), option=orjson.OPT_INDENT_2) + b"\n"
+    pairs = orjson.Fragment(b"[" + _pairs_json(result.pairs, b'{"a":', b",", result.alignments) + b"]")
     return orjson.dumps(_contract(result, pairs=pairs)) + b"\n"
 
 
@@ -152,7 +191,7 @@ def _jsonl(result: ScanResult) -> bytes:
     data = _contract(result, pairs=())
     lines: list[bytes] = [_tagged(b"document", row) for row in data["documents"]]
     if len(result.pairs):
-        lines.append(_pairs_json(result.pairs, b'{"type":"pair","a":', b"\n"))
+        lines.append(_pairs_json(result.pairs, b'{"type":"pair","a":', b"\n", result.alignments))
     lines.extend(_tagged(b"cluster", row) for row in data["clusters"])
     lines.extend(_tagged(b"skipped", row) for row in data["skipped"])
     lines.append(_tagged(b"summary", data["summary"]))
