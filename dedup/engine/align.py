@@ -2,7 +2,7 @@
 
 A spin retells its source: most of its sentences have a counterpart there, in about the same order, sharing the
 names, figures and rare words that survive rewording. A follow-up report on the same event shares the topic's
-words but few sentences. Each text is cut into units (sentences; clauses when the smaller text has fewer than
+words but few sentences. Each text is cut into units (sentences; clauses when either text has fewer than
 `SHORT_UNITS` sentences, so that a one-sentence paraphrase is still measured in parts), and two units are
 compared by the cosine of their words (case-folded, numbers as written: a figure survives a rewording) weighted
 by a smoothed idf over the units of both texts, English function words counted as in every unit as the TF-IDF
@@ -14,7 +14,9 @@ with no gap cost), so that an aligned pair never crosses another.
 `coverage` is the share of the smaller text's words in aligned units; `order` the share of the units matched
 without the order constraint (each unit of the smaller text to its best counterpart) that lie on the longest
 non-decreasing run of positions in the other text (1.0: the order is kept). Pure: texts in, numbers out; the
-weights come from the two texts alone, so the same pair aligns alike in any scan, index or Spark job.
+weights come from the two texts alone, so the same pair aligns alike in any scan, index or Spark job. A word is
+a run of letters and digits, so in scripts written without spaces a unit's words are whole runs of characters,
+and such texts align coarsely.
 """
 
 from __future__ import annotations
@@ -95,11 +97,11 @@ class _Units:
     def of(text: str, clauses: bool, hashes: dict[str, int]) -> _Units:
         spans = units(text, clauses=clauses)
         found = [_WORD.findall(normalize_text(text[s:e])) for s, e in spans]
-        for w in chain.from_iterable(found):
-            if w not in hashes:
-                hashes[w] = _word_hash(w)
+        flat = list(chain.from_iterable(found))
+        for w in set(flat).difference(hashes):
+            hashes[w] = _word_hash(w)
         counts = np.array([len(f) for f in found], dtype=np.int64)
-        values = np.fromiter((hashes[w] for w in chain.from_iterable(found)), dtype=np.uint64, count=int(counts.sum()))
+        values = np.fromiter(map(hashes.__getitem__, flat), dtype=np.uint64, count=len(flat))
         unit = np.repeat(np.arange(len(spans), dtype=np.int64), counts)
         # Each unit's distinct words, sorted: one sort of the whole text by (unit, word).
         order = np.lexsort((values, unit))
@@ -116,15 +118,11 @@ def _function_hashes() -> npt.NDArray[np.uint64]:
 
 
 @kernel
-def _weighted(
-    values: npt.NDArray[np.uint64],
-    columns: npt.NDArray[np.uint64],
-    weights: npt.NDArray[np.float64],
-) -> npt.NDArray[np.float64]:
-    out = np.empty(values.shape[0], dtype=np.float64)
-    for i in range(values.shape[0]):
-        out[i] = weights[first_at_least(columns, values[i])]
-    return out
+def _idf(df: int, functional: npt.NDArray[np.uint64], column: np.uint64, total: float) -> float:
+    # The smoothed idf of a word found in `df` of `total` units, a function word as in every prior document too.
+    at = first_at_least(functional, column)
+    prior = PRIOR_DOCUMENTS if at < functional.shape[0] and functional[at] == column else 0
+    return float(np.log((1.0 + total + PRIOR_DOCUMENTS) / (1.0 + df + prior)) + 1.0)
 
 
 @kernel
@@ -136,53 +134,49 @@ def _similarity(
     functional: npt.NDArray[np.uint64],
 ) -> npt.NDArray[np.float64]:
     # The cosine of every unit of a with every unit of b, words weighed by their smoothed idf over the units of
-    # both (function words as in every unit, as the TF-IDF prior has them), rounded to 4 decimals.
+    # both (function words as in every unit, as the TF-IDF prior has them), rounded to 4 decimals. One merge of
+    # the two texts' words in sorted order: each word's weight from how many units hold it, added to the norm of
+    # each of them, and to the dot product of each pair of units, one of a and one of b, that share it.
     n, m = a_ptr.shape[0] - 1, b_ptr.shape[0] - 1
-    every = np.sort(np.concatenate((a_values, b_values)))
-    columns = np.empty(every.shape[0], dtype=np.uint64)
-    df = np.empty(every.shape[0], dtype=np.float64)
-    k = 0
-    for i in range(every.shape[0]):
-        if k and columns[k - 1] == every[i]:
-            df[k - 1] += 1.0
-        else:
-            columns[k] = every[i]
-            df[k] = 1.0
-            k += 1
-    columns, df = columns[:k], df[:k]
-    total = float(n + m + PRIOR_DOCUMENTS)
-    weights = np.empty(k, dtype=np.float64)
-    for c in range(k):
-        at = first_at_least(functional, columns[c])
-        prior = PRIOR_DOCUMENTS if at < functional.shape[0] and functional[at] == columns[c] else 0
-        weights[c] = np.log((1.0 + total) / (1.0 + df[c] + prior)) + 1.0
-    wa = _weighted(a_values, columns, weights)
-    wb = _weighted(b_values, columns, weights)
+    a_unit = np.empty(a_values.shape[0], dtype=np.int64)
+    for i in range(n):
+        a_unit[a_ptr[i] : a_ptr[i + 1]] = i
+    b_unit = np.empty(b_values.shape[0], dtype=np.int64)
+    for j in range(m):
+        b_unit[b_ptr[j] : b_ptr[j + 1]] = j
+    a_order = np.argsort(a_values, kind="mergesort")
+    b_order = np.argsort(b_values, kind="mergesort")
+    total = float(n + m)
     norm_a = np.zeros(n)
     norm_b = np.zeros(m)
-    for i in range(n):
-        for x in range(a_ptr[i], a_ptr[i + 1]):
-            norm_a[i] += wa[x] * wa[x]
-    for j in range(m):
-        for y in range(b_ptr[j], b_ptr[j + 1]):
-            norm_b[j] += wb[y] * wb[y]
     out = np.zeros((n, m), dtype=np.float64)
+    x, y = 0, 0
+    while x < a_order.shape[0] or y < b_order.shape[0]:
+        # The next word in order, and the runs of units of a and of b that hold it.
+        if y == b_order.shape[0] or (x < a_order.shape[0] and a_values[a_order[x]] <= b_values[b_order[y]]):
+            column = a_values[a_order[x]]
+        else:
+            column = b_values[b_order[y]]
+        x_end, y_end = x, y
+        while x_end < a_order.shape[0] and a_values[a_order[x_end]] == column:
+            x_end += 1
+        while y_end < b_order.shape[0] and b_values[b_order[y_end]] == column:
+            y_end += 1
+        w = _idf(x_end - x + y_end - y, functional, column, total)
+        w2 = w * w
+        for u in range(x, x_end):
+            norm_a[a_unit[a_order[u]]] += w2
+            for v in range(y, y_end):
+                out[a_unit[a_order[u]], b_unit[b_order[v]]] += w2
+        for v in range(y, y_end):
+            norm_b[b_unit[b_order[v]]] += w2
+        x, y = x_end, y_end
     for i in range(n):
         for j in range(m):
-            if norm_a[i] == 0.0 or norm_b[j] == 0.0:
-                continue
-            x, x_end, y, y_end = a_ptr[i], a_ptr[i + 1], b_ptr[j], b_ptr[j + 1]
-            dot = 0.0
-            while x < x_end and y < y_end:
-                if a_values[x] == b_values[y]:
-                    dot += wa[x] * wb[y]
-                    x += 1
-                    y += 1
-                elif a_values[x] < b_values[y]:
-                    x += 1
-                else:
-                    y += 1
-            out[i, j] = min(1.0, np.floor(dot / np.sqrt(norm_a[i] * norm_b[j]) * 10000.0 + 0.5) / 10000.0)
+            if norm_a[i] > 0.0 and norm_b[j] > 0.0:
+                out[i, j] = min(1.0, np.floor(out[i, j] / np.sqrt(norm_a[i] * norm_b[j]) * 10000.0 + 0.5) / 10000.0)
+            else:
+                out[i, j] = 0.0
     return out
 
 
