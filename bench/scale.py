@@ -3,8 +3,10 @@
 What is measured, in one run and on the same documents:
 
 - Corpus: N documents recombined from the human-written texts of ../shared/data (farm/ and registers/ beside
-  the checkout): each is a few passages (runs of 2 to 6 consecutive sentences) of different real texts stitched
-  together until it has at least 250 words, so documents are distinct and read like real ones. A share of them
+  the checkout): each is paragraphs of 3 to 6 sentences, each sentence from a different real text, until it
+  has at least 250 words, with 15% of its words swapped for words of other real sentences. The source holds
+  about 10M words and 1M documents need 300M, so without the swaps any two documents that drew one sentence
+  would share its passage; with them documents are distinct, as unrelated articles are. A share of them
   (`--copies`, 10% by default) are planted copies of an earlier document (from the last 20,000): half exact,
   half near copies (about 5% of the words replaced by other words of the text, and one sentence dropped).
   Seeded. Written as JSONL shards of 10,000 documents in a temporary folder (`--tmp`), removed at the end,
@@ -48,6 +50,7 @@ DATA = ROOT.parent / "shared" / "data"
 SHARD = 10_000
 RECENT = 20_000
 MIN_WORDS = 250
+REPLACED = 0.15
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'])")
 
 
@@ -91,15 +94,24 @@ def generate(n: int, folder: Path, copies: float, seed: int, texts: list[list[st
 
 
 def _stitched(texts: list[list[str]], rng: random.Random) -> str:
+    # Sentences of different texts, in paragraphs of 3 to 6, until the document has MIN_WORDS words; a word in
+    # REPLACED is another word of a random sentence, so that a sentence two documents both drew (the source has
+    # about 10M words; a corpus of 1M documents, 300M) rarely leaves them a shared passage or shingle.
     paragraphs: list[str] = []
     words = 0
     while words < MIN_WORDS:
-        text = texts[rng.randrange(len(texts))]
-        size = rng.randint(2, 6)
-        start = rng.randrange(max(1, len(text) - size))
-        passage = " ".join(text[start : start + size])
-        paragraphs.append(passage)
-        words += passage.count(" ") + 1
+        paragraph = []
+        for _ in range(rng.randint(3, 6)):
+            text = texts[rng.randrange(len(texts))]
+            sentence = text[rng.randrange(len(text))].split(" ")
+            for i in range(len(sentence)):
+                if rng.random() < REPLACED:
+                    other = texts[rng.randrange(len(texts))]
+                    pool = other[rng.randrange(len(other))].split(" ")
+                    sentence[i] = pool[rng.randrange(len(pool))]
+            paragraph.append(" ".join(sentence))
+            words += len(sentence)
+        paragraphs.append(" ".join(paragraph))
     return "\n\n".join(paragraphs)
 
 
