@@ -105,8 +105,15 @@ class FarmFeatures:
             Fingerprints(line_keys[a:b], line_spans[a:b], sentence_keys[c:d], sentence_spans[c:d])
             for a, b, c, d in zip(lines[:-1], lines[1:], sentences[:-1], sentences[1:], strict=True)
         )
-        fields = (flat[name] for name in ("values", "counts", "words", "english", "line_chars", "sentences"))
-        return cls(*fields, prints)
+        return cls(
+            flat["values"],
+            flat["counts"],
+            flat["words"],
+            flat["english"],
+            flat["line_chars"],
+            flat["sentences"],
+            prints,
+        )
 
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:
         # Pickled with the fingerprints flat (a few arrays, not four per document): batches cross process
