@@ -62,7 +62,7 @@ from dedup.scan.pipeline import (
     ranked_ids,
     scan_result,
 )
-from dedup.text.ragged import Ragged, offsets
+from dedup.text.ragged import Ragged, offsets, take
 
 __all__ = ["scan_out_of_core"]
 
@@ -127,7 +127,7 @@ class RaggedColumn:
 
     def select(self, rows: npt.NDArray[np.int64]) -> Ragged[Any]:
         """These rows only, in this order, read now."""
-        return Ragged(self.values.map(), self.ptr()).select(rows)
+        return take(self.values.map(), self.ptr(), rows)
 
     def row_sizes(self) -> npt.NDArray[np.int64]:
         """Each row's size (mapped)."""
@@ -260,7 +260,7 @@ class _Store:
     def matrix(self, rows: npt.NDArray[np.int64]) -> sp.csr_matrix:
         """The TF-IDF rows of these documents, in this order."""
         cols = self.weight_cols.select(rows)
-        data = Ragged(self.weights.map(), self.weight_cols.ptr()).select(rows).values
+        data = take(self.weights.map(), self.weight_cols.ptr(), rows).values
         matrix = sp.csr_matrix((data, cols.values, cols.ptr), shape=(rows.shape[0], N_FEATURES))
         matrix.has_sorted_indices = True
         return matrix
