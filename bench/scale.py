@@ -40,6 +40,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,8 +69,14 @@ def sentences_of_texts() -> list[list[str]]:
     return texts
 
 
-def generate(n: int, folder: Path, copies: float, seed: int, texts: list[list[str]]) -> list[tuple[str, str]]:
-    """`n` documents as JSONL shards in `folder`; returns the planted (copy, source) id pairs."""
+def generate(
+    n: int, folder: Path, copies: float, seed: int, texts: list[list[str]], shard_sizes: Sequence[int] = ()
+) -> list[tuple[str, str]]:
+    """`n` documents as JSONL shards in `folder`, named by their first document's number (a shard also ends at
+    each of `shard_sizes`, so any of those is a prefix of whole shards); returns the planted (copy, source) id
+    pairs."""
+    ends = set(shard_sizes)
+    first = 0
     rng = random.Random(seed)
     recent: list[tuple[str, str]] = []
     planted: list[tuple[str, str]] = []
@@ -87,9 +94,10 @@ def generate(n: int, folder: Path, copies: float, seed: int, texts: list[list[st
         else:
             recent[rng.randrange(RECENT)] = (doc_id, text)
         shard.append(orjson.dumps({"id": doc_id, "text": text}))
-        if len(shard) == SHARD or i == n - 1:
-            (folder / f"part-{i // SHARD:05d}.jsonl").write_bytes(b"\n".join(shard) + b"\n")
+        if len(shard) == SHARD or i == n - 1 or i + 1 in ends:
+            (folder / f"part-{first:09d}.jsonl").write_bytes(b"\n".join(shard) + b"\n")
             shard = []
+            first = i + 1
     return planted
 
 
@@ -245,13 +253,22 @@ def main() -> None:
         warm.mkdir()
         generate(2_000, warm, args.copies, args.seed, texts)
         scan(warm, base / "warm.json", "warm", None, None, args.score)
-        for n in sizes:
+        # The largest corpus is generated once; a smaller one is its first documents (the generator is sequential),
+        # as hard links to its first shards.
+        everything = base / "corpus"
+        everything.mkdir()
+        t = time.perf_counter()
+        all_planted = generate(max(sizes), everything, args.copies, args.seed, texts, shard_sizes=sizes)
+        print(f"{max(sizes):,} documents generated in {time.perf_counter() - t:.0f}s", flush=True)
+        for n in sorted(sizes):
             corpus = base / f"corpus-{n}"
             corpus.mkdir()
-            t = time.perf_counter()
-            planted = generate(n, corpus, args.copies, args.seed, texts)
+            for shard in sorted(everything.iterdir()):
+                if int(shard.stem.split("-")[1]) < n:
+                    os.link(shard, corpus / shard.name)
+            planted = [(c, s) for c, s in all_planted if int(c[1:]) < n]
             size = sum(p.stat().st_size for p in corpus.iterdir())
-            print(f"{n:,} documents generated in {time.perf_counter() - t:.0f}s ({size / 2**20:,.0f} MiB)", flush=True)
+            print(f"{n:,} documents ({size / 2**20:,.0f} MiB)", flush=True)
             work = base / f"work-{n}"
             work.mkdir()
             sides = [("out of core, --memory " + args.memory, args.memory, work)]
