@@ -239,17 +239,18 @@ class _Store:
 
     def add_farm(self, farm: FarmFeatures, first: int) -> None:
         # A batch's farm features as .npy files (no pickle), and its line and sentence keys with their documents.
-        number = len(self.farm_batches)
+        folder = self.folder / "farm" / f"{len(self.farm_batches):06d}"
+        folder.mkdir()
         for name, array in farm.arrays().items():
-            np.save(self.folder / "farm" / f"{number:06d}.{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
+            np.save(folder / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
         self.farm_batches.append((first, first + len(farm)))
         (line_keys, line_docs), (sentence_keys, sentence_docs) = key_pairs(farm.prints)
         self.lines.append(line_keys, line_docs + first)
         self.sentences.append(sentence_keys, sentence_docs + first)
 
     def farm(self, number: int) -> FarmFeatures:
-        files = sorted((self.folder / "farm").glob(f"{number:06d}.*.npy"))
-        return FarmFeatures.from_arrays({p.name.split(".")[1]: np.load(p, allow_pickle=False) for p in files})
+        files = (self.folder / "farm" / f"{number:06d}").glob("*.npy")
+        return FarmFeatures.from_arrays({p.stem: np.load(p, allow_pickle=False) for p in files})
 
     def terms(self, lo: int, hi: int) -> sp.csr_matrix:
         cols = self.term_cols.rows(lo, hi)
