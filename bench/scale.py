@@ -241,6 +241,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=1, help="timed runs per scan, alternately; the best kept")
     parser.add_argument("--tmp", default=None, help="where the corpora and work folders go (default: the system's)")
+    parser.add_argument("--corpus", default=None, help="keep the generated corpus in this folder, to reuse")
+    parser.add_argument("--generate-only", action="store_true", help="only generate the corpus (with --corpus)")
     parser.add_argument("--results", default=str(ROOT / "bench" / "results" / "scale.md"))
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -255,15 +257,22 @@ def main() -> None:
         scan(warm, base / "warm.json", "warm", None, None, args.score)
         # The largest corpus is generated once; a smaller one is its first documents (the generator is sequential),
         # as hard links to its first shards.
-        everything = base / "corpus"
-        everything.mkdir()
-        t = time.perf_counter()
-        all_planted = generate(max(sizes), everything, args.copies, args.seed, texts, shard_sizes=sizes)
-        print(f"{max(sizes):,} documents generated in {time.perf_counter() - t:.0f}s", flush=True)
+        everything = Path(args.corpus) if args.corpus else base / "corpus"
+        everything.mkdir(exist_ok=True)
+        planted_file = everything / "planted.tsv"
+        if planted_file.exists():
+            all_planted = [tuple(line.split("\t")) for line in planted_file.read_text().splitlines()]
+        else:
+            t = time.perf_counter()
+            all_planted = generate(max(sizes), everything, args.copies, args.seed, texts, shard_sizes=sizes)
+            planted_file.write_text("".join(f"{c}\t{s}\n" for c, s in all_planted))
+            print(f"{max(sizes):,} documents generated in {time.perf_counter() - t:.0f}s", flush=True)
+        if args.generate_only:
+            return
         for n in sorted(sizes):
             corpus = base / f"corpus-{n}"
             corpus.mkdir()
-            for shard in sorted(everything.iterdir()):
+            for shard in sorted(everything.glob("part-*.jsonl")):
                 if int(shard.stem.split("-")[1]) < n:
                     os.link(shard, corpus / shard.name)
             planted = [(c, s) for c, s in all_planted if int(c[1:]) < n]

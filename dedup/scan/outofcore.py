@@ -510,22 +510,34 @@ class _OutOfCore:
         spun: npt.NDArray[np.float64] | None,
         published: npt.NDArray[np.float64] | None,
     ) -> tuple[list[int | None], npt.NDArray[np.bool_]]:
-        # `named_sources` over the members' rows only: every quantity is per cluster.
-        rows = np.fromiter((d for m in members for d in m), dtype=np.int64)
-        local = {int(d): i for i, d in enumerate(rows.tolist())}
+        # `named_sources` over the members' rows only, clusters a group at a time: every quantity is per cluster,
+        # and its sparse products take many times the members' rows.
         weights = idf(df + prior_frequencies(), n + PRIOR_DOCUMENTS)
-        local_members = [[local[d] for d in m] for m in members]
-        sources, local_unspun = named_sources(
-            self.store.matrix(rows),
-            weights,
-            local_members,
-            self.config.cluster.source_margin,
-            None if spun is None else spun[rows],
-            None if published is None else published[rows],
-        )
+        per_row = 12 * 16 * self.store.weights.rows / max(n, 1)
+        limit = self.budget.rows(per_row)
+        sources: list[int | None] = []
         unspun = np.zeros(n, dtype=np.bool_)
-        unspun[rows] = local_unspun
-        return [None if s is None else int(rows[s]) for s in sources], unspun
+        lo = 0
+        while lo < len(members):
+            hi, size = lo + 1, len(members[lo])
+            while hi < len(members) and size + len(members[hi]) <= limit:
+                size += len(members[hi])
+                hi += 1
+            group = members[lo:hi]
+            rows = np.fromiter((d for m in group for d in m), dtype=np.int64)
+            local = {int(d): i for i, d in enumerate(rows.tolist())}
+            found, local_unspun = named_sources(
+                self.store.matrix(rows),
+                weights,
+                [[local[d] for d in m] for m in group],
+                self.config.cluster.source_margin,
+                None if spun is None else spun[rows],
+                None if published is None else published[rows],
+            )
+            unspun[rows] = local_unspun
+            sources += [None if x is None else int(rows[x]) for x in found]
+            lo = hi
+        return sources, unspun
 
     def _farm_scores(
         self,
