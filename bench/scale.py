@@ -20,7 +20,7 @@ What is measured, in one run and on the same documents:
 - Recall: the share of planted (copy, source) pairs found in one cluster.
 
     python bench/scale.py --sizes 100000                       # in memory and out of core at 4GB
-    python bench/scale.py --sizes 100000,1000000 --memory 4GB --in-memory-up-to 1000000
+    python bench/scale.py --sizes 1000000 --memory 4GB,1GB --in-memory-up-to 0      # out of core at two budgets
 
 Writes bench/results/scale.md (`--results`).
 """
@@ -234,7 +234,9 @@ def recall(report: Path, planted: list[tuple[str, str]]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="100000", help="documents per corpus, comma-separated")
-    parser.add_argument("--memory", default="4GB", help="the out-of-core budget (--memory of dedup scan)")
+    parser.add_argument(
+        "--memory", default="4GB", help="the out-of-core budgets (--memory of dedup scan), comma-separated"
+    )
     parser.add_argument("--in-memory-up-to", type=int, default=1_000_000, help="largest corpus also scanned in memory")
     parser.add_argument("--copies", type=float, default=0.1, help="share of planted copies")
     parser.add_argument("--score", action="store_true", help="score too (the scans run with --no-score otherwise)")
@@ -280,13 +282,13 @@ def main() -> None:
             print(f"{n:,} documents ({size / 2**20:,.0f} MiB)", flush=True)
             work = base / f"work-{n}"
             work.mkdir()
-            sides = [("out of core, --memory " + args.memory, args.memory, work)]
+            sides = [("out of core, --memory " + budget, budget, work) for budget in args.memory.split(",")]
             if n <= args.in_memory_up_to:
                 sides.insert(0, ("in memory", None, None))
             best: dict[str, Run] = {}
             for attempt in range(args.repeat):  # alternately, the best time kept: the machine may be shared
-                for mode, memory, folder in sides:
-                    out = base / f"{mode.split(',')[0].replace(' ', '-')}-{n}-{attempt}.json"
+                for side, (mode, memory, folder) in enumerate(sides):
+                    out = base / f"scan{side}-{n}-{attempt}.json"
                     run = scan(corpus, out, mode, memory, folder, args.score)
                     kept = best.get(mode)
                     if kept is None or run.seconds < kept.seconds:
@@ -299,7 +301,8 @@ def main() -> None:
                         if attempt:
                             out.unlink()
             runs = list(best.values())
-            identical = same_report(runs[0].report, runs[1].report) if len(runs) == 2 else None  # type: ignore[arg-type]
+            first = runs[0].report
+            identical = all(same_report(first, r.report) for r in runs[1:]) if len(runs) > 1 else None  # type: ignore[arg-type]
             found = recall(runs[-1].report, planted)  # type: ignore[arg-type]
             for run in runs:
                 same = "-" if identical is None else ("**yes**" if identical else "**NO**")
