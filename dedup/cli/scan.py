@@ -168,7 +168,7 @@ def scan(
         Path | None,
         typer.Option(
             help="Scan out of core, with the feature files in a temporary folder here (default: the system's "
-            "temporary folder; needs about 6 KB a document).",
+            "temporary folder; needs about 7 KB a document of 300 words).",
             file_okay=False,
             exists=True,
         ),
