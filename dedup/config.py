@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from numbers import Real
 
@@ -19,11 +20,13 @@ __all__ = [
     "ConfirmConfig",
     "IndexConfig",
     "LSHConfig",
+    "OutOfCoreConfig",
     "Range",
     "ScanConfig",
     "ShingleConfig",
     "SignatureConfig",
     "index_config",
+    "parse_size",
     "scan_config",
 ]
 
@@ -275,6 +278,39 @@ class IndexConfig:
             )
         if not 0.0 < self.timeout <= 3600.0:
             raise ConfigError(f"timeout={self.timeout!r} must be a number of seconds above 0 and at most 3600.")
+
+
+_UNITS = {"": 1, "B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40}
+# Below this a budget cannot hold one batch of features and the buffers of a merge.
+MIN_MEMORY = 1 << 20
+
+
+def parse_size(text: str) -> int:
+    """Bytes from a size such as `512MB`, `4GB` or `1.5 GB` (units of 1024; `KiB`, `MiB`, `GiB` alike).
+
+    >>> parse_size("4GB"), parse_size("512MiB"), parse_size("1.5 kb")
+    (4294967296, 536870912, 1536)
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(I?B)?\s*", text.upper())
+    if match is None:
+        raise ConfigError(f"memory={text!r} is not a size -- write a number and a unit, as 512MB or 4GB.")
+    unit = match.group(2) + ("B" if match.group(2) or match.group(3) else "")
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+@dataclass(frozen=True)
+class OutOfCoreConfig:
+    """A scan whose features live in files under `work_dir` (a temporary folder when None), with at most about
+    `memory` bytes of them in memory at once (`dedup.scan.outofcore`)."""
+
+    memory: int = 4 << 30
+    work_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.memory < MIN_MEMORY:
+            raise ConfigError(
+                f"memory={self.memory!r} bytes is too little -- give at least {MIN_MEMORY >> 20}MB (4GB is usual)."
+            )
 
 
 # Flat index setting -> the (stage, attribute) slots it sets; max_bucket bounds the buckets of both LSH paths.

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dedup.config import ClusterConfig
-from dedup.engine.cluster import cluster
+from dedup.engine.cluster import cluster, components
 from dedup.engine.confirm import ConfirmedPairs
 
 
@@ -47,3 +49,15 @@ def test_representative_first_takes_the_earliest_input() -> None:
     words = np.array([1, 100])
     result = cluster(confirmed([(0, 1)], [True]), ["late", "early"], words, ClusterConfig("first"))
     assert result.representatives == (0,)
+
+
+@given(st.integers(1, 40), st.lists(st.tuples(st.integers(0, 39), st.integers(0, 39)), max_size=80))
+def test_union_find_components_are_the_graphs_labelled_by_smallest_member(n: int, edges: list[tuple[int, int]]) -> None:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    pairs = np.array([(a % n, b % n) for a, b in edges], dtype=np.int64).reshape(-1, 2)
+    graph = coo_matrix((np.ones(pairs.shape[0]), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    smallest = {int(c): int(np.flatnonzero(labels == c).min()) for c in np.unique(labels)}
+    assert components(n, pairs).tolist() == [smallest[int(c)] for c in labels]

@@ -6,7 +6,7 @@ import datasketch
 import numpy as np
 
 from dedup.config import LSHConfig, ScanConfig
-from dedup.engine.lsh import KNOWN_BANDS, band_hashes, bands, candidate_pairs, merge_pairs
+from dedup.engine.lsh import KNOWN_BANDS, band_hashes, band_pairs, bands, candidate_pairs, merge_pairs
 
 
 def test_band_choice_is_datasketchs_and_leans_to_recall() -> None:
@@ -85,3 +85,20 @@ def test_inactive_rows_never_become_candidates() -> None:
 def test_merge_pairs_orders_and_deduplicates() -> None:
     merged = merge_pairs(np.array([[3, 1], [1, 3], [0, 2]]), np.array([[2, 0], [4, 4]]))
     assert merged.tolist() == [[0, 2], [1, 3]]
+
+
+def test_a_band_split_by_hash_gives_its_pairs_part_by_part() -> None:
+    # What the out-of-core scan relies on: a partition by hash holds whole buckets, so its pairs (codes over one
+    # width) add up to the band's, whatever order its rows come in.
+    rng = np.random.default_rng(7)
+    rows = np.arange(300, dtype=np.int64)
+    hashes = rng.integers(0, 40, size=300).astype(np.uint32) << np.uint32(26)  # few buckets, some oversized
+    rank = rng.permutation(300).astype(np.int64)
+    whole = np.sort(band_pairs(hashes, rows, 8, rank, width=300))
+    parts = []
+    for top in range(4):
+        mine = (hashes >> np.uint32(30)) == top
+        shuffled = rng.permutation(np.flatnonzero(mine))
+        parts.append(band_pairs(hashes[shuffled], rows[shuffled], 8, rank, width=300))
+    assert whole.shape[0] > 300
+    assert np.array_equal(np.sort(np.concatenate(parts)), whole)

@@ -12,7 +12,18 @@ from typing import Annotated, Any
 import typer
 
 from dedup.cli.common import first_run_note, nothing_read, with_progress, write_report
-from dedup.config import FRACTION, NUM_PERM, PASSAGE_WINDOW, SEED, SHINGLE_SIZE, WORKERS, ScanConfig, scan_config
+from dedup.config import (
+    FRACTION,
+    NUM_PERM,
+    PASSAGE_WINDOW,
+    SEED,
+    SHINGLE_SIZE,
+    WORKERS,
+    OutOfCoreConfig,
+    ScanConfig,
+    parse_size,
+    scan_config,
+)
 from dedup.engine.align import align_rewrites
 from dedup.errors import ConfigError
 from dedup.io.report.html import evidence_scores, render_html, shown_rewrites
@@ -155,6 +166,23 @@ def scan(
             "so a lost executor does not fail the scan (default: local checkpoints on the executors)."
         ),
     ] = None,
+    memory: Annotated[
+        str | None,
+        typer.Option(
+            metavar="SIZE",
+            help="Scan out of core: keep about this much of the features in memory (512MB, 4GB), the rest in "
+            "files under --work-dir. The same report, for corpora larger than memory.",
+        ),
+    ] = None,
+    work_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Scan out of core, with the feature files in a temporary folder here (default: the system's "
+            "temporary folder; needs about 7 KB a document of 300 words).",
+            file_okay=False,
+            exists=True,
+        ),
+    ] = None,
 ) -> None:
     """Find duplicates and rewrites in a corpus.
 
@@ -185,6 +213,17 @@ def scan(
         config = scan_config(**settings)
     except ConfigError as err:  # an option's value: a usage error, as typer's own range checks make it
         raise typer.BadParameter(str(err)) from err
+    budget = None
+    if memory is not None:
+        try:
+            budget = OutOfCoreConfig(parse_size(memory)).memory
+        except ConfigError as err:
+            raise typer.BadParameter(str(err), param_hint="--memory") from err
+    if engine is Engine.spark and (memory is not None or work_dir is not None):
+        raise typer.BadParameter("--memory and --work-dir apply to --engine local only", param_hint="--memory")
+    out_of_core: dict[str, Any] = (
+        {} if budget is None and work_dir is None else {"memory": budget, "work_dir": work_dir}
+    )
     # A URI is handed to Spark as typed: a Path would fold its `//` and lose the bucket.
     parquet = output is not None and output.rstrip("/").lower().endswith(".parquet")
     if engine is Engine.local and master is not None:
@@ -228,6 +267,7 @@ def scan(
                 engine=engine.value,
                 master=master,
                 checkpoint_dir=checkpoint_dir,
+                **out_of_core,
                 **settings,
             ),
         )

@@ -156,15 +156,21 @@ def band_pairs(
     rows: npt.NDArray[np.int64],
     max_bucket: int,
     rank: npt.NDArray[np.int64] | None = None,
+    *,
+    width: int | None = None,
 ) -> npt.NDArray[np.int64]:
     """One band's buckets -> pairs of `rows` (ascending; `hashes[i]`, below 2**32, is row `rows[i]`'s bucket, and
-    a row may be in several buckets) as codes `min * width + max`, `width = rows[-1] + 1`: every pair within a
-    bucket of at most `max_bucket` rows, else the row of lowest `rank[row]` (default: the row itself) with each
-    other one (the rule of every engine's candidates)."""
+    a row may be in several buckets) as codes `min * width + max`, `width = rows[-1] + 1` unless given: every
+    pair within a bucket of at most `max_bucket` rows, else the row of lowest `rank[row]` (default: the row
+    itself) with each other one (the rule of every engine's candidates).
+
+    Any part of a band that holds its buckets whole (a partition by hash) gives that part's pairs: rows need
+    not be ascending when `width` is given."""
     # Each hash with its row in one uint64 (rows are below 2**32 too): a plain sort of these is several times
     # faster than an argsort of the hashes, and leaves each bucket a run.
     packed = np.sort((hashes.astype(np.uint64) << np.uint64(32)) | rows.astype(np.uint64))
-    width = int(rows[-1]) + 1 if rows.shape[0] else 1
+    if width is None:
+        width = int(rows[-1]) + 1 if rows.shape[0] else 1
     sorted_keys = packed >> np.uint64(32)
     sorted_rows = (packed & _LOW).astype(np.int64)
     row_rank = sorted_rows if rank is None else rank[sorted_rows]

@@ -10,8 +10,9 @@ index, a Spark job) can score this way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -72,16 +73,52 @@ class FarmFeatures:
     def __len__(self) -> int:
         return int(self.words.shape[0])
 
+    def arrays(self) -> dict[str, npt.NDArray[np.generic]]:
+        """The features as a few named arrays of fixed dtypes (the fingerprints flat, with their sizes per
+        document), to pickle or to write to files; `from_arrays` reads them back."""
+        flat: dict[str, npt.NDArray[np.generic]] = {
+            "values": self.values,
+            "counts": self.counts,
+            "words": self.words,
+            "english": self.english,
+            "line_chars": self.line_chars,
+            "sentences": self.sentences,
+        }
+        for name, dtype in _PRINTS:
+            parts = [getattr(p, name) for p in self.prints]
+            empty = np.zeros((0, 2) if "spans" in name else 0, dtype=dtype)
+            flat[name] = np.concatenate(parts).astype(dtype, copy=False) if parts else empty
+        flat["print_sizes"] = np.array(
+            [[p.line_keys.shape[0], p.sentence_keys.shape[0]] for p in self.prints], dtype=np.int64
+        ).reshape(-1, 2)
+        return flat
+
+    @classmethod
+    def from_arrays(cls, flat: Mapping[str, npt.NDArray[Any]]) -> FarmFeatures:
+        """The features `arrays` gave."""
+        sizes = flat["print_sizes"]
+        lines = np.concatenate([[0], np.cumsum(sizes[:, 0])]).tolist()
+        sentences = np.concatenate([[0], np.cumsum(sizes[:, 1])]).tolist()
+        line_keys, line_spans = flat["line_keys"], flat["line_spans"]
+        sentence_keys, sentence_spans = flat["sentence_keys"], flat["sentence_spans"]
+        prints = tuple(
+            Fingerprints(line_keys[a:b], line_spans[a:b], sentence_keys[c:d], sentence_spans[c:d])
+            for a, b, c, d in zip(lines[:-1], lines[1:], sentences[:-1], sentences[1:], strict=True)
+        )
+        return cls(
+            flat["values"],
+            flat["counts"],
+            flat["words"],
+            flat["english"],
+            flat["line_chars"],
+            flat["sentences"],
+            prints,
+        )
+
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:
         # Pickled with the fingerprints flat (a few arrays, not four per document): batches cross process
         # boundaries, and thousands of small arrays pickle slowly.
-        flat = []
-        for name in ("line_keys", "line_spans", "sentence_keys", "sentence_spans"):
-            parts = [getattr(p, name) for p in self.prints]
-            flat.append(np.concatenate(parts) if parts else np.zeros((0, 2) if "spans" in name else 0))
-        sizes = np.array([[p.line_keys.shape[0], p.sentence_keys.shape[0]] for p in self.prints], dtype=np.int64)
-        fields = (self.values, self.counts, self.words, self.english, self.line_chars, self.sentences)
-        return _unflatten, (fields, tuple(flat), sizes.reshape(-1, 2))
+        return _from_arrays, (self.arrays(),)
 
     @classmethod
     def concat(cls, parts: Sequence[FarmFeatures]) -> FarmFeatures:
@@ -99,18 +136,17 @@ class FarmFeatures:
         )
 
 
-def _unflatten(
-    fields: tuple[npt.NDArray[np.generic], ...], flat: tuple[npt.NDArray[np.generic], ...], sizes: npt.NDArray[np.int64]
-) -> FarmFeatures:
-    lines = np.concatenate([[0], np.cumsum(sizes[:, 0])]).tolist()
-    sentences = np.concatenate([[0], np.cumsum(sizes[:, 1])]).tolist()
-    line_keys, line_spans, sentence_keys, sentence_spans = flat
-    prints = tuple(
-        Fingerprints(line_keys[a:b], line_spans[a:b], sentence_keys[c:d], sentence_spans[c:d])  # type: ignore[arg-type]
-        for a, b, c, d in zip(lines[:-1], lines[1:], sentences[:-1], sentences[1:], strict=True)
-    )
-    values, counts, words, english, line_chars, sentences_ = fields
-    return FarmFeatures(values, counts, words, english, line_chars, sentences_, prints)  # type: ignore[arg-type]
+# The fingerprints' fields, as `FarmFeatures.arrays` lays them out.
+_PRINTS = (
+    ("line_keys", np.uint64),
+    ("line_spans", np.int64),
+    ("sentence_keys", np.uint64),
+    ("sentence_spans", np.int64),
+)
+
+
+def _from_arrays(flat: dict[str, npt.NDArray[Any]]) -> FarmFeatures:
+    return FarmFeatures.from_arrays(flat)
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,14 @@ import os
 from collections.abc import Callable, Iterable
 from itertools import chain
 
-from dedup.config import scan_config
+from dedup.config import OutOfCoreConfig, parse_size, scan_config
 from dedup.errors import ConfigError, InputError
 from dedup.io.sources import DEFAULT_MAX_BYTES, Corpus, read_stdin
 from dedup.jit import cores
 from dedup.model import Document, ScanResult, Skipped
+from dedup.scan.outofcore import scan_out_of_core
 from dedup.scan.parallel import FilePool, worth_a_pool
-from dedup.scan.pipeline import featurize_batches, scan_batches, scan_documents
+from dedup.scan.pipeline import Batch, featurize_batches, scan_batches
 
 __all__ = ["scan"]
 
@@ -30,6 +31,8 @@ def scan(
     spark: object = None,
     master: str | None = None,
     checkpoint_dir: str | None = None,
+    memory: int | str | None = None,
+    work_dir: str | os.PathLike[str] | None = None,
     **settings: object,
 ) -> ScanResult:
     """Find duplicate and rewrite clusters among files, folders (recursively), `Document` objects and binary
@@ -47,8 +50,21 @@ def scan(
     Spark reads (s3a://, hdfs://). `checkpoint_dir`, a folder every executor reaches, makes its checkpoints
     reliable (a lost executor no longer fails the scan). For results too large to collect, use
     `dedup.spark.scan_spark`.
+
+    `memory` (bytes, or a size such as `"4GB"`) or `work_dir` runs the local scan out of core: features are
+    written to files in a temporary folder under `work_dir` (the system's by default) and about `memory` bytes
+    of them (4GB by default) are in memory at a time; the result is the same (`dedup.scan.outofcore`).
     """
     config = scan_config(**settings)
+    out_of_core = None
+    if memory is not None or work_dir is not None:
+        if engine != "local":
+            raise ConfigError("memory= and work_dir= apply to engine='local' only -- Spark spills on its own.")
+        budget = parse_size(memory) if isinstance(memory, str) else memory
+        folder = None if work_dir is None else os.fspath(work_dir)
+        out_of_core = OutOfCoreConfig(work_dir=folder) if budget is None else OutOfCoreConfig(budget, folder)
+        if folder is not None and not os.path.isdir(folder):
+            raise InputError(f"work_dir={folder!r} is not a folder -- create it, or leave it out for a temporary one")
     if engine not in ("local", "spark"):
         raise ConfigError(f"engine={engine!r} -- use 'local' or 'spark'.")
     if engine == "local" and (spark is not None or master is not None or checkpoint_dir is not None):
@@ -92,14 +108,21 @@ def scan(
         )
         return result.collect().with_skipped(piped)
     workers = config.workers or cores()
+
+    def corpus_stages(batches: Iterable[Batch], skipped: list[Skipped]) -> ScanResult:
+        if out_of_core is None:
+            return scan_batches(batches, config, skipped=skipped, progress=progress)
+        return scan_out_of_core(batches, config, out_of_core, skipped=skipped, progress=progress)
+
     if not paths:
-        return scan_documents(documents, config, skipped=piped, progress=progress)
+        return corpus_stages(featurize_batches(documents, config), piped)
     corpus = Corpus(paths, max_bytes=max_bytes)
     jobs = corpus.jobs()
     corpus.skipped += piped
     if worth_a_pool(jobs, workers):
-        with FilePool(jobs, config, workers, corpus.skipped) as pool:
-            batches = chain(pool.batches(), featurize_batches(documents, config))
-            return scan_batches(batches, config, skipped=corpus.skipped, progress=progress)
+        # Out of core, each batch's farm features come with it, to be written away: workers keeping every
+        # document's text until the end would hold the corpus in memory.
+        with FilePool(jobs, config, workers, corpus.skipped, farm_later=out_of_core is None) as pool:
+            return corpus_stages(chain(pool.batches(), featurize_batches(documents, config)), corpus.skipped)
     stream = chain(corpus.read(jobs), documents)
-    return scan_documents(stream, config, skipped=corpus.skipped, progress=progress)
+    return corpus_stages(featurize_batches(stream, config), corpus.skipped)

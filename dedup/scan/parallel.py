@@ -61,14 +61,16 @@ def _start_worker(together: Any) -> None:
     _together[:] = [together]
 
 
-def _read_and_featurize(index: int, run: list[FileJob], config: ScanConfig) -> tuple[Batch, list[Skipped]]:
+def _read_and_featurize(
+    index: int, run: list[FileJob], config: ScanConfig, farm_later: bool
+) -> tuple[Batch, list[Skipped]]:
     documents: list[Document] = []
     skipped: list[Skipped] = []
     for job in run:
         docs, skips = read_job(job)
         documents.extend(docs)
         skipped.extend(skips)
-    if not config.score:
+    if not config.score or not farm_later:
         return featurize_batch(documents, config, workers=1), skipped
     _kept[index] = FarmInput.of(documents)
     return featurize_batch(documents, replace(config, score=False), workers=1), skipped
@@ -97,11 +99,22 @@ class FilePool:
     `skipped`. When the scan scores, a batch's content-farm features come later (`Batch.farm` is a callable):
     the workers compute them while this process runs the corpus stages, which need only the other features.
 
+    With `farm_later` False, each batch's content-farm features come with it: a scan out of core writes them
+    away batch by batch, where workers keeping every document's text for later would hold the whole corpus.
+
     A context manager: leaving it stops the workers. They start here, not when the batches are first asked
     for: the caller may start threads after this returns, and forking is only safe before.
     """
 
-    def __init__(self, jobs: Sequence[FileJob], config: ScanConfig, workers: int, skipped: list[Skipped]) -> None:
+    def __init__(
+        self,
+        jobs: Sequence[FileJob],
+        config: ScanConfig,
+        workers: int,
+        skipped: list[Skipped],
+        *,
+        farm_later: bool = True,
+    ) -> None:
         self._runs = file_runs(jobs)
         self._skipped = skipped
         self._ids: dict[int, list[str]] = {}
@@ -122,9 +135,12 @@ class FilePool:
         )
         try:
             one = replace(config, workers=1)
-            self._results = self._pool.map(_read_and_featurize, range(len(self._runs)), self._runs, repeat(one))
+            self._results = self._pool.map(
+                _read_and_featurize, range(len(self._runs)), self._runs, repeat(one), repeat(farm_later)
+            )
             # Queued behind every run: a worker takes its request once it has no run left to featurize.
-            self._farm_futures = [self._pool.submit(_farm_of_kept) for _ in range(n)] if config.score else []
+            later = config.score and farm_later
+            self._farm_futures = [self._pool.submit(_farm_of_kept) for _ in range(n)] if later else []
         except BaseException:
             self.close()
             raise

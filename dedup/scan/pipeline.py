@@ -23,9 +23,10 @@ from itertools import islice
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 
 from dedup.config import ScanConfig
-from dedup.engine.cluster import cluster
+from dedup.engine.cluster import Clusters, cluster
 from dedup.engine.confirm import DUPLICATE, REWRITE, ConfirmedPairs, classify, overlaps
 from dedup.engine.featurize import Features, featurize
 from dedup.engine.lsh import candidate_pairs, merge_pairs
@@ -42,6 +43,7 @@ from dedup.engine.tfidf import (
     tfidf,
     top_terms,
 )
+from dedup.farm.corpus import KeyCounts
 from dedup.farm.scan import DocumentFarm, FarmFeatures, FarmInput, corpus_scores, farm_features, intrinsic_scores
 from dedup.farm.signals import FAMILIES
 from dedup.jit import compiling_aside, cores
@@ -62,12 +64,17 @@ from dedup.text.ragged import Ragged
 __all__ = [
     "Batch",
     "FarmPart",
+    "Found",
     "Timer",
+    "confirm_candidates",
     "farm_of",
+    "farm_scores",
     "featurize_batch",
     "featurize_batches",
+    "ranked_ids",
     "scan_batches",
     "scan_documents",
+    "scan_result",
 ]
 
 Progress = Callable[[int], None]
@@ -227,21 +234,115 @@ def scan_batches(
         return _corpus_stages(ids, features, config, workers, timer, started, ordered_skips, scored, dates)
 
 
-def _farm_scores(
+def ranked_ids(ids: list[str]) -> tuple[list[str], int, npt.NDArray[np.int64]]:
+    """`(unique ids, how many were renamed, each document's rank by id)`: what makes pairs, hubs and clusters
+    independent of input order."""
+    doc_ids, renamed = unique_ids(ids)
+    rank = np.argsort(np.argsort(np.array(doc_ids, dtype=object), kind="stable"), kind="stable")
+    return doc_ids, renamed, rank
+
+
+def confirm_candidates(
+    candidates: npt.NDArray[np.int64],
+    matrix: sp.csr_matrix,
+    shingles: Ragged[np.uint32],
+    config: ScanConfig,
+    workers: int,
+) -> tuple[ConfirmedPairs, int]:
+    """Candidate pairs (rows of `matrix` and `shingles`) -> the confirmed ones, and how many were measured (those
+    whose cosine leaves a relation possible): any part of a scan's candidates gives that part of both."""
+    cosine = pair_cosines(matrix, candidates, workers=workers)
+    # Overlap is only worth measuring where the cosine leaves either relation possible.
+    floor = min(config.confirm.duplicate_cosine, config.confirm.rewrite_cosine)
+    keep = cosine >= floor
+    candidates, cosine = candidates[keep], cosine[keep]
+    jaccard, containment = overlaps(shingles, candidates, workers=workers)
+    return classify(candidates, jaccard, containment, cosine, config.confirm), int(candidates.shape[0])
+
+
+def farm_scores(
     farm: FarmFeatures,
-    label: list[int],
+    label: Sequence[int],
     relations: Sequence[str],
     members: Sequence[Sequence[int]],
     unspun: npt.NDArray[np.bool_],
+    counts: KeyCounts | None = None,
 ) -> list[DocumentFarm]:
-    # The content-farm scores, with the corpus-level signals (shared lines and sentences, cluster membership).
-    # A member that may be its cluster's source (`unspun`) keeps its cluster for the shared-text signals, but
-    # being spun never counts against it: the original is the victim of a spin, not the farm.
+    """The content-farm scores, with the corpus-level signals (shared lines and sentences, cluster membership),
+    of the documents `farm` holds (`label` and `unspun` theirs; with `counts`, the corpus' key counts, any part
+    of the corpus).
+
+    A member that may be its cluster's source (`unspun`) keeps its cluster for the shared-text signals, but
+    being spun never counts against it: the original is the victim of a spin, not the farm."""
     clusters = [(relations[x], x, len(members[x])) if x >= 0 else None for x in label]
     for d in np.flatnonzero(unspun).tolist():
         x = label[d]
         clusters[d] = (SOURCE, x, len(members[x]))
-    return corpus_scores(farm, clusters)
+    return corpus_scores(farm, clusters, counts=counts)
+
+
+@dataclass(frozen=True)
+class Found:
+    """What the corpus stages found, however they ran (in memory, or out of core): the input for `scan_result`.
+
+    `candidates` counts per path (`duplicate_path`, `passage_path`, `rewrite_path`, `total`, `measured`);
+    `sources[c]` is cluster `c`'s source row or None; `scores` one per document, empty when not scored."""
+
+    doc_ids: list[str]
+    renamed: int
+    rank: npt.NDArray[np.int64]
+    words: npt.NDArray[np.int64]
+    candidates: dict[str, int]
+    confirmed: ConfirmedPairs
+    clusters: Clusters
+    sources: Sequence[int | None]
+    scores: Sequence[DocumentFarm]
+
+
+def scan_result(
+    found: Found, config: ScanConfig, skipped: tuple[Skipped, ...], workers: int, timer: Timer, started: float
+) -> ScanResult:
+    """The result of a scan from what it found: documents, pairs, clusters and the summary."""
+    doc_ids, clusters, scores, confirmed, words = (
+        found.doc_ids,
+        found.clusters,
+        found.scores,
+        found.confirmed,
+        found.words,
+    )
+    n = len(doc_ids)
+    label = clusters.label.tolist()
+    with timer.stage("results"):
+        pairs = _pairs(confirmed, doc_ids, found.rank)
+        cluster_of = [clusters.ids[x] if x >= 0 else None for x in label]
+        # The farm's fields (score, verdict, reasons) when the scan scored, else their defaults.
+        farm_fields = ([s.score for s in scores], [s.flagged for s in scores], [s.reasons for s in scores])
+        document_results = tuple(
+            map(DocumentResult, doc_ids, words.tolist(), cluster_of, *(farm_fields if scores else ()))
+        )
+        cluster_results = tuple(
+            Cluster(
+                cid, relation, tuple(doc_ids[m] for m in members), doc_ids[rep], None if src is None else doc_ids[src]
+            )
+            for cid, relation, members, rep, src in zip(
+                clusters.ids, clusters.relations, clusters.members, clusters.representatives, found.sources, strict=True
+            )
+        )
+    summary = ScanSummary(
+        documents=n,
+        skipped=len(skipped),
+        renamed_ids=found.renamed,
+        words=int(words.sum()),
+        candidates=dict(found.candidates),
+        pairs={DUPLICATE: int(confirmed.duplicate.sum()), REWRITE: int((~confirmed.duplicate).sum())},
+        clusters={rel: sum(c.relation == rel for c in cluster_results) for rel in (DUPLICATE, REWRITE)},
+        clustered_documents=n - label.count(-1),
+        threads=workers,
+        seconds=timer.seconds,
+        total_seconds=time.perf_counter() - started,
+        settings=asdict(config),
+    )
+    return ScanResult(document_results, pairs, cluster_results, skipped, summary)
 
 
 def _corpus_stages(
@@ -255,11 +356,10 @@ def _corpus_stages(
     farm_parts: Sequence[FarmPart] | None = None,
     published: npt.NDArray[np.float64] | None = None,
 ) -> ScanResult:
-    doc_ids, renamed = unique_ids(ids)
+    doc_ids, renamed, rank = ranked_ids(ids)
     n = len(doc_ids)
     words = features.words
     active = words > 0
-    rank = np.argsort(np.argsort(np.array(doc_ids, dtype=object), kind="stable"), kind="stable")
     with timer.stage("tfidf"):
         df = document_frequencies(features.terms)
         matrix = tfidf(features.terms, df, n)
@@ -277,17 +377,10 @@ def _corpus_stages(
         candidates = merge_pairs(duplicate_candidates, passage_candidates, rewrite_candidates)
     n_candidates = int(candidates.shape[0])
     with timer.stage("confirm"):
-        cosine = pair_cosines(matrix, candidates, workers=workers)
-        # Overlap is only worth measuring where the cosine leaves either relation possible.
-        floor = min(config.confirm.duplicate_cosine, config.confirm.rewrite_cosine)
-        keep = cosine >= floor
-        candidates, cosine = candidates[keep], cosine[keep]
-        jaccard, containment = overlaps(features.shingles, candidates, workers=workers)
-        confirmed = classify(candidates, jaccard, containment, cosine, config.confirm)
+        confirmed, measured = confirm_candidates(candidates, matrix, features.shingles, config, workers)
     with timer.stage("cluster"):
         clusters = cluster(confirmed, doc_ids, words, config.cluster)
 
-    label = clusters.label.tolist()
     scores: list[DocumentFarm] = []
     farm = None
     if farm_parts is not None:
@@ -301,41 +394,13 @@ def _corpus_stages(
         )
     if farm is not None:
         with timer.stage("farm"):
-            scores = _farm_scores(farm, label, clusters.relations, clusters.members, unspun)
-    with timer.stage("results"):
-        pairs = _pairs(confirmed, doc_ids, rank)
-        cluster_of = [clusters.ids[x] if x >= 0 else None for x in label]
-        # The farm's fields (score, verdict, reasons) when the scan scored, else their defaults.
-        farm_fields = ([s.score for s in scores], [s.flagged for s in scores], [s.reasons for s in scores])
-        document_results = tuple(
-            map(DocumentResult, doc_ids, words.tolist(), cluster_of, *(farm_fields if scores else ()))
-        )
-        cluster_results = tuple(
-            Cluster(
-                cid, relation, tuple(doc_ids[m] for m in members), doc_ids[rep], None if src is None else doc_ids[src]
-            )
-            for cid, relation, members, rep, src in zip(
-                clusters.ids, clusters.relations, clusters.members, clusters.representatives, sources, strict=True
-            )
-        )
-    summary = ScanSummary(
-        documents=n,
-        skipped=len(skipped),
-        renamed_ids=renamed,
-        words=int(words.sum()),
-        candidates={
-            "duplicate_path": int(duplicate_candidates.shape[0]),
-            "passage_path": int(passage_candidates.shape[0]),
-            "rewrite_path": int(rewrite_candidates.shape[0]),
-            "total": n_candidates,
-            "measured": int(candidates.shape[0]),
-        },
-        pairs={DUPLICATE: int(confirmed.duplicate.sum()), REWRITE: int((~confirmed.duplicate).sum())},
-        clusters={rel: sum(c.relation == rel for c in cluster_results) for rel in (DUPLICATE, REWRITE)},
-        clustered_documents=n - label.count(-1),
-        threads=workers,
-        seconds=timer.seconds,
-        total_seconds=time.perf_counter() - started,
-        settings=asdict(config),
-    )
-    return ScanResult(document_results, pairs, cluster_results, skipped, summary)
+            scores = farm_scores(farm, clusters.label.tolist(), clusters.relations, clusters.members, unspun)
+    counts = {
+        "duplicate_path": int(duplicate_candidates.shape[0]),
+        "passage_path": int(passage_candidates.shape[0]),
+        "rewrite_path": int(rewrite_candidates.shape[0]),
+        "total": n_candidates,
+        "measured": measured,
+    }
+    found = Found(doc_ids, renamed, rank, words, counts, confirmed, clusters, sources, scores)
+    return scan_result(found, config, skipped, workers, timer, started)

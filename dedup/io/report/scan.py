@@ -159,12 +159,12 @@ def _pairs_json(
     return out.tobytes()
 
 
-def _contract(result: ScanResult, *, pairs: Any) -> dict[str, Any]:
+def _contract(result: ScanResult, *, pairs: Any, documents: Any = None) -> dict[str, Any]:
     # `ScanResult.to_dict()` with the clusters and skipped rows left as their frozen dataclasses (orjson writes
     # a dataclass as its fields in order, which is the contract's row, without a dict per row), and `pairs`
-    # given by the caller.
+    # (and `documents`, when given) given by the caller.
     return {
-        "documents": [document_row(d) for d in result.documents],
+        "documents": [document_row(d) for d in result.documents] if documents is None else documents,
         "pairs": pairs,
         "clusters": result.clusters,
         "skipped": result.skipped,
@@ -172,12 +172,25 @@ def _contract(result: ScanResult, *, pairs: Any) -> dict[str, Any]:
     }
 
 
+# Documents made into JSON rows this many at a time: a dict per document for all of them at once would take
+# several times the memory of the result they come from.
+_ROWS_AT_ONCE = 50_000
+
+
+def _documents_json(result: ScanResult) -> orjson.Fragment:
+    # The documents' array as orjson writes it whole (compact: rows joined by commas), a slice at a time.
+    documents = result.documents
+    slices = (documents[lo : lo + _ROWS_AT_ONCE] for lo in range(0, len(documents), _ROWS_AT_ONCE))
+    rows = [orjson.dumps([document_row(d) for d in part])[1:-1] for part in slices]
+    return orjson.Fragment(b"[" + b",".join(rows) + b"]")
+
+
 def _json(result: ScanResult) -> bytes:
     if len(result.documents) <= PRETTY_LIMIT:
         rows = [pair_row(p, result.alignments.get((p.a, p.b))) for p in result.pairs]
         return orjson.dumps(_contract(result, pairs=rows), option=orjson.OPT_INDENT_2) + b"\n"
     pairs = orjson.Fragment(b"[" + _pairs_json(result.pairs, b'{"a":', b",", result.alignments) + b"]")
-    return orjson.dumps(_contract(result, pairs=pairs)) + b"\n"
+    return orjson.dumps(_contract(result, pairs=pairs, documents=_documents_json(result))) + b"\n"
 
 
 def _tagged(tag: bytes, row: Any) -> bytes:
