@@ -15,7 +15,7 @@ import pytest
 from dedup import Index
 from dedup.index import segments
 from dedup.index.state import IndexState
-from tests.test_index import copy_of, story
+from tests.test_index import copy_of, redis_url, story  # noqa: F401 -- redis_url: a fixture
 
 
 def _mapped(folder: Path) -> set[tuple[str, int]]:
@@ -69,9 +69,8 @@ def test_a_reopened_index_maps_its_segment_and_folds_only_the_log_past_it(
 
 def _other_process(location: str, ready: multiprocessing.Queue, go: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     with Index.open(location, farm=False) as index:
-        index.check("the first call maps the segment")
-        ready.put(sorted(_mapped(segments.folder_for(location))))
         index.add("child", story(300))
+        ready.put(sorted(_mapped(segments.folder_for(location))))
         go.get(timeout=60)
         ready.put([m.id for m in index.check(story(301)).matches])
 
@@ -195,17 +194,21 @@ def test_verdicts_and_farm_scores_are_the_same_with_and_without_segments(tmp_pat
         assert len(segmented) == len(plain) == 40
 
 
+def _in_a_forked_child(index: Index) -> None:
+    # Its first call opens its own connection and maps the segment again.
+    assert [m.id for m in index.check(story(7)).matches] == ["s7"]
+    assert index.add("kid", story(400)).added and index.stats().segment == 1
+
+
 def test_an_index_mapping_a_segment_works_in_a_forked_child(tmp_path: Path) -> None:
     location = str(tmp_path / "crawl.index")
     _filled(location)
     with Index.open(location, farm=False) as index:
         assert index.stats().segment == 1
-        pid = os.fork()
-        if pid == 0:  # the child: its first call opens its own connection and maps the segment again
-            ok = [m.id for m in index.check(story(7)).matches] == ["s7"] and index.add("kid", story(400)).added
-            os._exit(0 if ok else 1)  # noqa: SLF001 -- a forked test child must not run the parent's teardown
-        _, status = os.waitpid(pid, 0)
-        assert os.waitstatus_to_exitcode(status) == 0
+        child = multiprocessing.get_context("fork").Process(target=_in_a_forked_child, args=(index,))
+        child.start()
+        child.join(60)
+        assert child.exitcode == 0
         assert [m.id for m in index.check(story(400)).matches] == ["kid"]
 
 
@@ -235,9 +238,8 @@ def test_a_process_killed_while_writing_a_segment_leaves_the_index_as_it_was(tmp
     assert sorted(p.name for p in folder.iterdir()) == ["00000001", "00000002"]  # the dead writer's leftovers gone
 
 
-def test_a_redis_index_keeps_no_segments(tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    url = request.getfixturevalue("redis_url")
-    with Index.open(f"{url}?prefix=seg{os.getpid()}", farm=False) as index:
+def test_a_redis_index_keeps_no_segments(redis_url: str) -> None:  # noqa: F811 -- the fixture imported above
+    with Index.open(f"{redis_url}?prefix=seg{os.getpid()}", farm=False) as index:
         index.add_many((f"s{i}", story(i)) for i in range(5))
         index.remove("s1")
         assert index.compact() >= 0 and index.stats().segment is None

@@ -441,6 +441,13 @@ class Index:
                 return self._store.compact()
             with self._store.read() as reader:
                 self._sync(reader)
+            base = self._state.base
+            damage = [] if base is None else segments.check(self._segments, {"generation": base.generation})
+            if base is not None and damage:  # the log gives the state; the damage is not copied on
+                self._refused = (base.generation, damage[0])
+                self._state = self._new_state()
+                with self._store.read() as reader:
+                    self._sync(reader)
             record = self._write_segment(self._segments)
             dropped = self._store.compact((int(record["cursor"][0]), int(record["cursor"][1])))
             segments.prune(self._segments, int(record["generation"]))
@@ -704,7 +711,10 @@ class Index:
                 if record is not None and self._segments is not None:
                     # Derived data: the log gives the state without it, and the next `compact` writes a new one.
                     fix = " -- `dedup index compact` writes a new one (the index works without it meanwhile)"
-                    problems.extend(problem + fix for problem in segments.check(self._segments, record))
+                    widths = (self._duplicate_width, self._rewrite_width, self._config.signature.num_perm)
+                    why = segments.load(self._segments, record, self._store.meta, widths)[1]
+                    found = [why] if why else segments.check(self._segments, record)
+                    problems.extend(problem + fix for problem in found)
             except IndexStoreError as err:
                 problems.append(str(err))
         return tuple(problems)
