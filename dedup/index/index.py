@@ -12,6 +12,9 @@ holds, as a scan of the index plus that document would:
          -> measure each: exact Jaccard, containment, TF-IDF cosine -> `classify` (the scan's thresholds)
          -> Verdict: matches best first, and the farm score with corpus signals from the index
 
+On an index file, `compact` also writes a segment beside it (`dedup.index.segments`): the folded state, which
+every process of the host maps, folding only the log past it, instead of each holding its own copy.
+
 `check_and_add` does the comparing and the adding as one step under the store's write lock (or, on Redis,
 retried until no one else wrote in between): of two crawlers adding copies at once, the one that commits
 second always reports the first.
