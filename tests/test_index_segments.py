@@ -28,6 +28,11 @@ def _mapped(folder: Path) -> set[tuple[str, int]]:
     return found
 
 
+def _generations(folder: Path) -> list[str]:
+    """The segment folder's entries but its lock file."""
+    return sorted(p.name for p in folder.iterdir() if p.name != ".writing")
+
+
 def _verdicts(index: Index, n: int) -> list[dict[str, object]]:
     return [index.check(text).to_dict() for i in range(n) for text in (story(i), copy_of(story(i), 7))]
 
@@ -176,7 +181,7 @@ def test_compaction_makes_a_new_generation_that_running_processes_switch_to(tmp_
         folder = segments.folder_for(location)
         first.compact()
         first.compact()
-        assert sorted(p.name for p in folder.iterdir()) == ["00000003", "00000004"]  # the two newest kept
+        assert _generations(folder) == ["00000003", "00000004"]  # the two newest kept
         assert _verdicts(second, 40) == _verdicts(first, 40)
 
 
@@ -235,7 +240,7 @@ def test_a_process_killed_while_writing_a_segment_leaves_the_index_as_it_was(tmp
         assert index.stats().segment == 1 and index.verify() == ()
         assert [m.id for m in index.check(story(600)).matches] == ["late"]  # acknowledged before the kill
         index.compact()
-    assert sorted(p.name for p in folder.iterdir()) == ["00000001", "00000002"]  # the dead writer's leftovers gone
+    assert _generations(folder) == ["00000001", "00000002"]  # the dead writer's leftovers gone
 
 
 def test_a_redis_index_keeps_no_segments(redis_url: str) -> None:  # noqa: F811 -- the fixture imported above
@@ -255,3 +260,19 @@ def test_segment_arrays_are_little_endian_of_fixed_dtypes_and_never_pickled(tmp_
     for name, entry in manifest["arrays"].items():
         array = np.load(folder / f"{name}.npy", allow_pickle=False)
         assert array.dtype.str == entry["dtype"] and entry["dtype"][0] in "<|" and list(array.shape) == entry["shape"]
+
+
+def test_a_writer_whose_own_part_outgrows_the_segment_writes_the_next_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(segments, "AT_LEAST", 10)
+    location = str(tmp_path / "crawl.index")
+    with Index.open(location, farm=False, batch_size=10) as writer, Index.open(location, farm=False) as reader:
+        writer.add_many((f"s{i}", story(i)) for i in range(25))
+        # 10 documents: segment 1; 20, a quarter more than 10: segment 2; 25: not yet (5 of its own).
+        assert writer.stats().segment == 2 and writer._state.own_documents == 5
+        for i in range(25, 37):
+            writer.add(f"s{i}", story(i))
+        assert writer.stats().segment == 3 and writer._state.own_documents == 7  # segment 3 at 30
+        assert [m.id for m in reader.check(story(30)).matches] == ["s30"]
+        assert reader.stats().segment == 3 and len(reader) == 37

@@ -327,6 +327,7 @@ class Index:
         with self._use():
             self._catch_up(lookup=True)
             matches, matched, itself = self._store.write(plan, atomic=True)
+            self._maybe_segment(1 if itself is None else 0)
         farm = self._farm(doc, html, doc_id, matches, matched, itself)
         return Verdict(matches, farm, added=itself is None)
 
@@ -425,6 +426,7 @@ class Index:
             return len(docs), docs
 
         added: int = self._store.write(plan, atomic=False)
+        self._maybe_segment(added)
         return added
 
     def remove(self, doc_id: str) -> bool:
@@ -442,21 +444,42 @@ class Index:
         with self._use():
             if self._segments is None:
                 return self._store.compact()
+            with segments.writing(self._segments, wait=True):
+                return self._compact_segments(self._segments)
+
+    def _compact_segments(self, folder: Path) -> int:
+        with self._store.read() as reader:
+            self._sync(reader)
+        base = self._state.base
+        damage = [] if base is None else segments.check(folder, {"generation": base.generation})
+        if base is not None and damage:  # the log gives the state; the damage is not copied on
+            self._refused = (base.generation, damage[0])
+            self._state = self._new_state()
             with self._store.read() as reader:
                 self._sync(reader)
-            base = self._state.base
-            damage = [] if base is None else segments.check(self._segments, {"generation": base.generation})
-            if base is not None and damage:  # the log gives the state; the damage is not copied on
-                self._refused = (base.generation, damage[0])
-                self._state = self._new_state()
-                with self._store.read() as reader:
-                    self._sync(reader)
-            record = self._write_segment(self._segments)
-            dropped = self._store.compact((int(record["cursor"][0]), int(record["cursor"][1])))
-            segments.prune(self._segments, int(record["generation"]))
+        record = self._write_segment(folder)
+        dropped = self._store.compact((int(record["cursor"][0]), int(record["cursor"][1])))
+        segments.prune(folder, int(record["generation"]))
+        with self._store.read() as reader:
+            self._sync(reader)  # this process too maps the new segment
+        return dropped
+
+    def _maybe_segment(self, written: int) -> None:
+        # After a write: once this process's own part of the state (what was added since the segment) outgrows
+        # `segments.GROWTH` of it (and `segments.AT_LEAST` documents), one process writes a new segment, which
+        # all then map: each process's own memory stays a fraction of the index, and the segment writes add up
+        # to a few times the index's size (each a fixed fraction larger than the last), as in an LSM tree.
+        # `written`: documents just written, which this process's state folds in at its next read.
+        state, folder = self._state, self._segments
+        if folder is None or not segments.due(state.own_documents + written, state.based):
+            return
+        with segments.writing(folder, wait=False) as mine:
+            if not mine:  # another process is writing one
+                return
             with self._store.read() as reader:
-                self._sync(reader)  # this process too maps the new segment
-            return dropped
+                self._sync(reader)  # perhaps switched to a segment written meanwhile
+            if segments.due(self._state.own_documents, self._state.based):
+                self._compact_segments(folder)
 
     def _write_segment(self, folder: Path) -> dict[str, Any]:
         # The state as a segment, given the next generation and recorded in the store -- unless a segment at

@@ -27,11 +27,13 @@ as removed, so a damaged byte elsewhere can cost a wrong candidate, never a cras
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import sys
 import uuid
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +44,30 @@ import orjson
 from dedup.engine.tfidf import N_FEATURES
 from dedup.index.state import BASE_ARRAYS, Base, IndexState
 
-__all__ = ["FORMAT", "KEEP", "check", "folder_for", "load", "prune", "stage"]
+__all__ = [
+    "AT_LEAST",
+    "FORMAT",
+    "GROWTH",
+    "KEEP",
+    "check",
+    "due",
+    "folder_for",
+    "install",
+    "load",
+    "prune",
+    "stage",
+    "writing",
+]
 
 FORMAT = "dedup-index-segment-1"
 # Generations kept: the current one and the one before it (a process may be opening it as it is replaced).
 KEEP = 2
+# A new segment is written by the first process that finds, after a write, that the documents added since the
+# segment are at least AT_LEAST and a GROWTH fraction of those in it (`Index.compact` writes one any time).
+AT_LEAST = 50_000
+GROWTH = 0.25
 _MANIFEST = "manifest.json"
+_LOCK = ".writing"
 _STAGED = ".staged-"
 
 
@@ -62,6 +82,28 @@ def _name(generation: int) -> str:
 
 # ---------------------------------------------------------------------------------------------------------
 # Writing
+
+
+def due(own: int, based: int) -> bool:
+    """Whether a process holding `own` documents of its own over a segment of `based` should write a new one."""
+    return own >= AT_LEAST and own >= GROWTH * based
+
+
+@contextlib.contextmanager
+def writing(folder: Path, *, wait: bool) -> Iterator[bool]:
+    """Hold the host's lock on writing segments into `folder` (a `flock`, let go when the process dies): True
+    once held; without `wait`, False at once when another process holds it."""
+    folder.mkdir(exist_ok=True)
+    fd = os.open(folder / _LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # lets go of the lock
 
 
 def stage(folder: Path, state: IndexState, meta: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
