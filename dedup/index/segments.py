@@ -91,14 +91,15 @@ def due(own: int, based: int) -> bool:
 
 @contextlib.contextmanager
 def writing(folder: Path, *, wait: bool) -> Iterator[bool]:
-    """Hold the host's lock on writing segments into `folder` (a `flock`, let go when the process dies): True
-    once held; without `wait`, False at once when another process holds it."""
+    """Hold the host's lock on writing segments into `folder`: True once held; without `wait`, False at once when
+    another process holds it. A POSIX record lock (`lockf`): let go when the process dies, and not inherited by a
+    child forked meanwhile (which would otherwise hold it for its whole life)."""
     folder.mkdir(exist_ok=True)
     fd = os.open(folder / _LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            fcntl.lockf(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except (BlockingIOError, PermissionError):  # held elsewhere (EAGAIN, or EACCES on some systems)
             yield False
             return
         yield True
