@@ -7,12 +7,13 @@ import json
 import multiprocessing
 import os
 import signal
+import sqlite3
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from dedup import Index
+from dedup import Index, IndexStoreError
 from dedup.index import segments
 from dedup.index.state import IndexState
 from tests.test_index import copy_of, redis_url, story  # noqa: F401 -- redis_url: a fixture
@@ -276,3 +277,36 @@ def test_a_writer_whose_own_part_outgrows_the_segment_writes_the_next_one(
         assert writer.stats().segment == 3 and writer._state.own_documents == 7  # segment 3 at 30
         assert [m.id for m in reader.check(story(30)).matches] == ["s30"]
         assert reader.stats().segment == 3 and len(reader) == 37
+
+
+def test_a_segment_whose_log_was_compacted_away_is_left_for_the_log(tmp_path: Path) -> None:
+    location = str(tmp_path / "crawl.index")
+    _filled(location)  # segment 1 covers the removal of s3
+    with Index.open(location) as index:
+        index.remove("s4")
+        index.remove("s5")
+    conn = sqlite3.connect(location)
+    conn.execute("DELETE FROM removed WHERE rseq = (SELECT min(rseq) FROM removed WHERE seq > 0) + 1")  # s4's
+    conn.commit()
+    conn.close()
+    with Index.open(location) as index:
+        # The removal of s4 past the segment can no longer be read: the state comes from the live documents.
+        assert index.stats().segment is None and len(index) == 37
+        assert index.check(story(4)).matches == index.check(story(5)).matches == ()
+        assert [m.id for m in index.check(story(6)).matches] == ["s6"] and index.stats().segment is None
+
+
+def test_a_segment_that_cannot_be_written_costs_a_warning_never_an_add(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full_disk(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(segments, "AT_LEAST", 5)
+    monkeypatch.setattr(segments, "stage", full_disk)
+    with Index.open(tmp_path / "crawl.index", farm=False, batch_size=5) as index:
+        with pytest.warns(RuntimeWarning, match="no segment written"):
+            assert index.add_many((f"s{i}", story(i)) for i in range(10)) == 10
+        assert len(index) == 10 and index.stats().segment is None
+        with pytest.raises(IndexStoreError, match="cannot write a segment"):
+            index.compact()

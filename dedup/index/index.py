@@ -34,6 +34,7 @@ import datetime as dt
 import os
 import shutil
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -473,13 +474,18 @@ class Index:
         state, folder = self._state, self._segments
         if folder is None or not segments.due(state.own_documents + written, state.based):
             return
-        with segments.writing(folder, wait=False) as mine:
-            if not mine:  # another process is writing one
-                return
-            with self._store.read() as reader:
-                self._sync(reader)  # perhaps switched to a segment written meanwhile
-            if segments.due(self._state.own_documents, self._state.based):
-                self._compact_segments(folder)
+        try:
+            with segments.writing(folder, wait=False) as mine:
+                if not mine:  # another process is writing one
+                    return
+                with self._store.read() as reader:
+                    self._sync(reader)  # perhaps switched to a segment written meanwhile
+                if segments.due(self._state.own_documents, self._state.based):
+                    self._compact_segments(folder)
+        except (OSError, IndexStoreError) as err:
+            # The write that called this is committed: a segment that cannot be written now (a full disk, a
+            # folder that cannot be written to) costs memory, not documents. `compact` raises it.
+            warnings.warn(f"{self.location}: no segment written ({err})", RuntimeWarning, stacklevel=3)
 
     def _write_segment(self, folder: Path) -> dict[str, Any]:
         # The state as a segment, given the next generation and recorded in the store -- unless a segment at
@@ -563,7 +569,11 @@ class Index:
                     f"{width} -- the index is damaged"
                 )
         if changes.reset and self._state.cursor is not None:
-            # Removals this process had not read were compacted away: build the state again, from every live document.
+            # Removals this process had not read were compacted away: build the state again, from every live document
+            # (and not from this segment again, whose log that was).
+            if self._state.base is not None:
+                generation = self._state.base.generation
+                self._refused = (generation, f"the log past segment {generation} was compacted away")
             self._state = self._new_state()
         self._state.add(changes.added)
         self._state.remove(changes.removed)
