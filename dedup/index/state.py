@@ -15,10 +15,15 @@ each call, so that a check reads from the store only the candidates it measures:
 
 Folding is idempotent: an entry applied twice, or a removal of a document never seen, changes nothing.
 
+A state may start from a segment (`Base`, written by `dedup.index.segments`): the state at a point of the log,
+memory-mapped and shared by every process of the host, over which each process folds only the log past that
+point into its own, small part. Nothing is ever written into the segment.
+
 Memory follows the live documents, not the log: each document folded in gets the next dense slot, and the
 per-document arrays and band tables are indexed by slot, not by sequence number. Once removed documents hold
 more slots than live ones, the live ones are numbered again from 0 in the same order (the tables stay sorted,
-and the first member of a bucket is still the one added first), so removals give their memory back.
+and the first member of a bucket is still the one added first), so removals give their memory back (over a
+segment, removed documents stay in it until the next segment leaves them out).
 """
 
 from __future__ import annotations
@@ -499,13 +504,10 @@ class IndexState:
         self.seq_of = np.zeros(_ROOM, dtype=np.int64)
         self.sketches = np.zeros((_ROOM, sketch_width), dtype=np.uint8)
         self.anchor_counts = np.zeros(_ROOM, dtype=np.int32)
-        none = (None, None, None, None, None)
-        tables = none if base is None else (base.duplicate, base.rewrite, base.passages)
-        self.duplicate = BandTable(duplicate_width, tables[0])
-        self.rewrite = BandTable(rewrite_width, tables[1])
-        self.passages = BandTable(1, tables[2])
-        counts = none if base is None else (base.segment_keys, base.segment_counts)
-        self.segments = SegmentCounts(counts[0], counts[1])
+        self.duplicate = BandTable(duplicate_width, None if base is None else base.duplicate)
+        self.rewrite = BandTable(rewrite_width, None if base is None else base.rewrite)
+        self.passages = BandTable(1, None if base is None else base.passages)
+        self.segments = SegmentCounts(*((None, None) if base is None else (base.segment_keys, base.segment_counts)))
         self._base_seq = np.zeros(0, dtype=np.int64) if base is None else base.seq_of
         self._base_sketches = np.zeros((0, sketch_width), dtype=np.uint8) if base is None else base.sketches
         self._base_anchors = np.zeros(0, dtype=np.int32) if base is None else base.anchor_counts
