@@ -134,12 +134,14 @@ def measure(location: str, queries: list[str], out: Path) -> None:
     open_seconds = time.perf_counter() - started
     opened = _memory()
     timings, cpu, verdicts = [], [], []
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_majflt
     for text in queries:
         started, thread = time.perf_counter(), time.thread_time()
         verdict = index.check(text)
         cpu.append(time.thread_time() - thread)
         timings.append(time.perf_counter() - started)
         verdicts.append([[m.id, m.relation, m.jaccard, m.cosine] for m in verdict.matches])
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_majflt - faults
     after = _memory()
     stats = index.stats()
     index.close()
@@ -149,6 +151,7 @@ def measure(location: str, queries: list[str], out: Path) -> None:
         "growth": {k: after[k] - before[k] for k in before},
         "check": _percentiles(timings),
         "check_cpu": _percentiles(cpu),
+        "major_faults": faults,
         "documents": stats.documents,
         "segment": stats.segment,
         "own_bytes": stats.memory_bytes,
@@ -218,7 +221,7 @@ def _row(name: str, r: dict[str, Any]) -> str:
     g = r["growth"]
     return (
         f"| {name} | {r['documents']:,} | {r['open_s']} | {r['check']['p50_ms']} / {r['check']['p99_ms']} | "
-        f"{r['check_cpu']['p50_ms']} | "
+        f"{r['check_cpu']['p50_ms']} | {r['major_faults']:,} | "
         f"{_mb(g['RssAnon'])} | {_mb(g['RssFile'])} | {_mb(g['Pss'])} | {_mb(r['own_bytes'])} | "
         f"{_mb(r['shared_bytes'])} |"
     )
@@ -250,9 +253,9 @@ def section(size: int, runs: dict[str, dict[str, Any]], built: float, compacted:
         f"open of {compacted['open_s']} s, the compacting process peaking at {_mb(compacted['peak'])} MiB RSS; the "
         f"segment takes {_mb(compacted['bytes'])} MiB on disk.",
         "",
-        "| process | documents | open s | check p50 / p99 ms | check CPU p50 ms | RssAnon | RssFile | Pss | own state "
-        "| shared state |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| process | documents | open s | check p50 / p99 ms | check CPU p50 ms | major faults | RssAnon | RssFile "
+        "| Pss | own state | shared state |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
         *(_row(name, r) for name, r in runs.items()),
         "",
         f"Against the targets (open <= {TARGETS['open_s']:g} s, own memory growth <= {TARGETS['anon_mb']:g} MiB, "
@@ -279,7 +282,8 @@ def report(args: argparse.Namespace, sections: list[str], load: tuple[float, flo
         f"{' --skip-log' if args.skip_log else ''}` on {dt.date.today().isoformat()}: {os.cpu_count()} cores "
         f"({platform.machine()}), Python {platform.python_version()}, dedup {dedup.__version__}; load average "
         f"{load[0]:.2f} at the start and {load[1]:.2f} at the end (the machine is shared: wall-clock figures vary "
-        "with it; the CPU time of the calling thread is what a check costs with a core to itself). What is "
+        "with it; the CPU time of the calling thread is what a check costs with a core to itself, and major page "
+        "faults during the queries, pages read from disk rather than found in the page cache). What is "
         "measured is described at the top of bench/index_segments.py.",
         "",
         "Growth of each process's memory from before `Index.open` to after the queries (MiB): RssAnon is its own,",
