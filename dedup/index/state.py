@@ -363,6 +363,39 @@ def _merge_counts(
     return keys[:w].copy(), counts[:w].copy()
 
 
+@kernel
+def _merge_counts_into(
+    a_keys: npt.NDArray[np.uint64],
+    a_counts: npt.NDArray[np.int64],
+    b_keys: npt.NDArray[np.uint64],
+    b_counts: npt.NDArray[np.int64],
+    out_keys: npt.NDArray[np.uint64],
+    out_counts: npt.NDArray[np.int64],
+) -> int:
+    # As `_merge_counts`, into given arrays (of room enough, or of none: then only counted); returns the count.
+    i = 0
+    j = 0
+    w = 0
+    write = out_keys.shape[0] > 0
+    while i < a_keys.shape[0] or j < b_keys.shape[0]:
+        if j >= b_keys.shape[0] or (i < a_keys.shape[0] and a_keys[i] < b_keys[j]):
+            k, c = a_keys[i], a_counts[i]
+            i += 1
+        elif i >= a_keys.shape[0] or b_keys[j] < a_keys[i]:
+            k, c = b_keys[j], b_counts[j]
+            j += 1
+        else:
+            k, c = a_keys[i], a_counts[i] + b_counts[j]
+            i += 1
+            j += 1
+        if c != 0:
+            if write:
+                out_keys[w] = k
+                out_counts[w] = c
+            w += 1
+    return w
+
+
 class SegmentCounts:
     """How many documents hold each line or sentence key: a sorted table and a small sorted delta, over a
     segment's sorted table (`base_keys`, `base_counts`: memory-mapped, never written)."""
@@ -409,10 +442,15 @@ class SegmentCounts:
 
     def export(self, out: _Sink) -> None:
         """Write the counts, as one sorted table, into `out("segment_keys", ...)` and `out("segment_counts", ...)`."""
+        # This process's parts merged in its memory (they are small); the segment's merged with them straight into
+        # the files, in two passes (counting, then writing), so that no second copy of it is held.
         keys, counts = _merge_counts(self.keys, self.counts, self.delta_keys, self.delta_counts)
-        keys, counts = _merge_counts(self.base_keys, self.base_counts, keys, counts)
-        out("segment_keys", np.dtype("<u8"), keys.shape)[:] = keys
-        out("segment_counts", np.dtype("<i8"), counts.shape)[:] = counts
+        none_keys, none_counts = np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+        n = _merge_counts_into(self.base_keys, self.base_counts, keys, counts, none_keys, none_counts)
+        out_keys = out("segment_keys", np.dtype("<u8"), (n,))
+        out_counts = out("segment_counts", np.dtype("<i8"), (n,))
+        if n:
+            _merge_counts_into(self.base_keys, self.base_counts, keys, counts, out_keys, out_counts)
 
 
 # ---------------------------------------------------------------------------------------------------------
