@@ -15,7 +15,7 @@ import pytest
 
 from dedup import Index, IndexStoreError
 from dedup.index import segments
-from dedup.index.state import IndexState
+from dedup.index.state import BASE_ARRAYS, IndexState
 from tests.test_index import copy_of, redis_url, story  # noqa: F401 -- redis_url: a fixture
 
 
@@ -310,3 +310,23 @@ def test_a_segment_that_cannot_be_written_costs_a_warning_never_an_add(
         assert len(index) == 10 and index.stats().segment is None
         with pytest.raises(IndexStoreError, match="cannot write a segment"):
             index.compact()
+
+
+def test_nothing_is_written_into_the_mapped_segment(tmp_path: Path) -> None:
+    # The arrays are mapped copy-on-write: a write would not reach the file, but would show as a difference
+    # between what this process sees and the file.
+    location = str(tmp_path / "crawl.index")
+    _filled(location)
+    with Index.open(location, max_bucket=3) as index:
+        for i in range(5):
+            index.add(f"copy{i}", copy_of(story(8), i))  # a hot bucket, over the segment's s8
+        index.add_many((f"t{i}", story(200 + i)) for i in range(30))
+        for doc_id in ("s1", "s2", "t4", "copy0"):
+            index.remove(doc_id)
+        _verdicts(index, 40)
+        assert index.stats().hot_buckets
+        base = index._state.base
+        assert base is not None and base.generation == 1
+        folder = segments.folder_for(location) / "00000001"
+        for name in BASE_ARRAYS:
+            assert np.array_equal(getattr(base, name), np.load(folder / f"{name}.npy")), name
