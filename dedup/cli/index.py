@@ -212,7 +212,8 @@ def remove(
 
 
 def compact(index: IndexLocation) -> None:
-    """Drop the index's log of removals, which grows with every remove; safe while crawlers use the index.
+    """Write a new segment of an index file (which every process then maps) and drop the log of removals it covers,
+    which grows with every remove; safe while crawlers use the index.
 
     Example: dedup index compact --index crawl.index   (e.g. daily, from cron)
     """
@@ -220,4 +221,6 @@ def compact(index: IndexLocation) -> None:
 
     with _first_run(farm=False), Index.open(index, create=False) as idx:
         dropped = idx.compact()
-    typer.echo(f"dropped {dropped:,} of the index's log entries")
+        segment = idx.stats().segment
+    written = f"wrote segment {segment}; " if segment is not None else ""
+    typer.echo(f"{written}dropped {dropped:,} of the index's log entries")

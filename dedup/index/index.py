@@ -12,6 +12,9 @@ holds, as a scan of the index plus that document would:
          -> measure each: exact Jaccard, containment, TF-IDF cosine -> `classify` (the scan's thresholds)
          -> Verdict: matches best first, and the farm score with corpus signals from the index
 
+On an index file, `compact` also writes a segment beside it (`dedup.index.segments`): the folded state, which
+every process of the host maps, folding only the log past it, instead of each holding its own copy.
+
 `check_and_add` does the comparing and the adding as one step under the store's write lock (or, on Redis,
 retried until no one else wrote in between): of two crawlers adding copies at once, the one that commits
 second always reports the first.
@@ -29,11 +32,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +51,7 @@ from dedup.config import IndexConfig, index_config
 from dedup.engine.confirm import DUPLICATE, REWRITE, classify
 from dedup.engine.tfidf import N_FEATURES, tfidf_rows
 from dedup.errors import ConfigError, IndexStoreError, InputError
+from dedup.index import segments
 from dedup.index.features import (
     IndexFeatures,
     cosines,
@@ -56,7 +63,7 @@ from dedup.index.features import (
     sketch_agreement,
     stored_keys,
 )
-from dedup.index.state import IndexState
+from dedup.index.state import Base, IndexState
 from dedup.index.storage import Reader, Store, is_url, open_store
 from dedup.index.storage.records import FORMAT, SCHEMA, SETTINGS, Changes, NewDoc
 from dedup.model import Document
@@ -154,7 +161,9 @@ class HotBucket:
 @dataclass(frozen=True)
 class IndexStats:
     """An index at a glance: where it is, how many documents, its settings, the bytes it takes, the entries of
-    its log (which `Index.compact` drops), and its largest boilerplate buckets (`HOT_BUCKETS` at most)."""
+    its log (which `Index.compact` drops), and its largest boilerplate buckets (`HOT_BUCKETS` at most).
+    `memory_bytes` is this process's own memory of the index; `segment` the generation of the segment it maps
+    (None: none), whose `shared_bytes` the processes of the host share through the page cache."""
 
     location: str
     backend: str
@@ -165,6 +174,8 @@ class IndexStats:
     memory_bytes: int
     log_entries: int = 0
     hot_buckets: tuple[HotBucket, ...] = ()
+    segment: int | None = None
+    shared_bytes: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -178,6 +189,8 @@ class IndexStats:
             "memory_bytes": self.memory_bytes,
             "log_entries": self.log_entries,
             "hot_buckets": [b.to_dict() for b in self.hot_buckets],
+            "segment": self.segment,
+            "shared_bytes": self.shared_bytes,
         }
 
 
@@ -212,6 +225,9 @@ class Index:
         self._duplicate_width = path_bands(config.duplicate_lsh, config.signature.num_perm)[0]
         self._rewrite_width = path_bands(config.rewrite_lsh, config.signature.num_perm)[0]
         self._inherited: list[Store] = []
+        # Segments of the folded state beside an index file (`dedup.index.segments`); a Redis index keeps none.
+        self._segments = None if is_url(store.location) else segments.folder_for(store.location)
+        self._refused: tuple[int, str] | None = None  # a recorded segment found unusable, and why
         self._attach(store)
 
     def _attach(self, store: Store) -> None:
@@ -226,8 +242,8 @@ class Index:
         self._state.settle()  # the first check should not pay for folding in the whole index
         self._pid = os.getpid()
 
-    def _new_state(self) -> IndexState:
-        return IndexState(self._duplicate_width, self._rewrite_width, self._config.signature.num_perm)
+    def _new_state(self, base: Base | None = None) -> IndexState:
+        return IndexState(self._duplicate_width, self._rewrite_width, self._config.signature.num_perm, base)
 
     def _after_fork(self) -> None:
         # A forked child cannot use its parent's connection (SQLite forbids it; a Redis socket would be shared)
@@ -312,6 +328,7 @@ class Index:
         with self._use():
             self._catch_up(lookup=True)
             matches, matched, itself = self._store.write(plan, atomic=True)
+            self._maybe_segment(1 if itself is None else 0)
         farm = self._farm(doc, html, doc_id, matches, matched, itself)
         return Verdict(matches, farm, added=itself is None)
 
@@ -410,6 +427,7 @@ class Index:
             return len(docs), docs
 
         added: int = self._store.write(plan, atomic=False)
+        self._maybe_segment(added)
         return added
 
     def remove(self, doc_id: str) -> bool:
@@ -419,11 +437,79 @@ class Index:
             return self._store.remove(doc_id)
 
     def compact(self) -> int:
-        """Drop the index's log of removals, which grows with every `remove` (run it now and then, e.g. daily);
-        returns how many entries went. Safe while other processes use the index: one that had not yet read
-        the entries builds its memory of the index again from the live documents, once, at its next call."""
+        """Write the index's state as a new segment beside an index file (mapped by every process of the host,
+        which each switch to it at their next call, folding only the log past it), then drop the log of removals
+        it covers, which grows with every `remove` (run it now and then, e.g. daily); returns how many log entries
+        went. Safe while other processes use the index: on Redis, one that had not yet read the entries builds
+        its memory of the index again from the live documents, once, at its next call."""
         with self._use():
-            return self._store.compact()
+            if self._segments is None:
+                return self._store.compact()
+            with segments.writing(self._segments, wait=True):
+                return self._compact_segments(self._segments)
+
+    def _compact_segments(self, folder: Path) -> int:
+        with self._store.read() as reader:
+            self._sync(reader)
+        base = self._state.base
+        damage = [] if base is None else segments.check(folder, {"generation": base.generation})
+        if base is not None and damage:  # the log gives the state; the damage is not copied on
+            self._refused = (base.generation, damage[0])
+            self._state = self._new_state()
+            with self._store.read() as reader:
+                self._sync(reader)
+        record = self._write_segment(folder)
+        dropped = self._store.compact((int(record["cursor"][0]), int(record["cursor"][1])))
+        segments.prune(folder, int(record["generation"]))
+        with self._store.read() as reader:
+            self._sync(reader)  # this process too maps the new segment
+        return dropped
+
+    def _maybe_segment(self, written: int) -> None:
+        # After a write: once this process's own part of the state (what was added since the segment) outgrows
+        # `segments.GROWTH` of it (and `segments.AT_LEAST` documents), one process writes a new segment, which
+        # all then map: each process's own memory stays a fraction of the index, and the segment writes add up
+        # to a few times the index's size (each a fixed fraction larger than the last), as in an LSM tree.
+        # `written`: documents just written, which this process's state folds in at its next read.
+        state, folder = self._state, self._segments
+        if folder is None or not segments.due(state.own_documents + written, state.based):
+            return
+        try:
+            with segments.writing(folder, wait=False) as mine:
+                if not mine:  # another process is writing one
+                    return
+                with self._store.read() as reader:
+                    self._sync(reader)  # perhaps switched to a segment written meanwhile
+                if segments.due(self._state.own_documents, self._state.based):
+                    self._compact_segments(folder)
+        except (OSError, IndexStoreError) as err:
+            # The write that called this is committed: a segment that cannot be written now (a full disk, a
+            # folder that cannot be written to) costs memory, not documents. `compact` raises it.
+            warnings.warn(f"{self.location}: no segment written ({err})", RuntimeWarning, stacklevel=3)
+
+    def _write_segment(self, folder: Path) -> dict[str, Any]:
+        # The state as a segment, given the next generation and recorded in the store -- unless a segment at
+        # least as far along the log was recorded meanwhile (by another process compacting): that one is kept.
+        try:
+            staged, manifest = segments.stage(folder, self._state, self._store.meta)
+        except OSError as err:
+            raise IndexStoreError(f"cannot write a segment of {self.location} into {folder}: {err}") from err
+        ours = tuple(manifest["cursor"])
+
+        def make(current: dict[str, Any] | None) -> dict[str, Any] | None:
+            if current is not None and not all(a >= b for a, b in zip(ours, current["cursor"], strict=True)):
+                shutil.rmtree(staged, ignore_errors=True)
+                return None
+            return segments.install(staged, manifest, (current["generation"] if current else 0) + 1)
+
+        try:
+            record = self._store.record_segment(make)
+        finally:
+            if staged.exists():  # not installed
+                shutil.rmtree(staged, ignore_errors=True)
+        if record is None:  # unreachable: `make` installs one when none is recorded
+            raise IndexStoreError(f"{self.location}: no segment recorded")
+        return record
 
     def __len__(self) -> int:
         with self._use():
@@ -452,7 +538,26 @@ class Index:
         if lookup:
             self._state.prepare()
 
+    def _follow_segment(self, reader: Reader) -> None:
+        # Start again from the segment the store records when it is not the one in use: mapped, with only the log
+        # past it to fold (and this process's own part of the state given back). One that cannot be used is
+        # ignored, and not tried again; the log gives the state.
+        record = reader.segment() if self._segments is not None else None
+        if record is None or self._segments is None:
+            return
+        generation = record["generation"]
+        base = self._state.base
+        if (base is not None and base.generation == generation) or (self._refused and self._refused[0] == generation):
+            return
+        widths = (self._duplicate_width, self._rewrite_width, self._config.signature.num_perm)
+        loaded, why = segments.load(self._segments, record, self._store.meta, widths)
+        if loaded is None:
+            self._refused = (generation, why)
+            return
+        self._state = self._new_state(loaded)
+
     def _sync(self, reader: Reader) -> None:
+        self._follow_segment(reader)
         changes: Changes = reader.changes(self._state.cursor)
         width = self._duplicate_width + self._rewrite_width
         if changes.added.sketches.shape[1] not in (0, self._config.signature.num_perm):
@@ -464,7 +569,11 @@ class Index:
                     f"{width} -- the index is damaged"
                 )
         if changes.reset and self._state.cursor is not None:
-            # Removals this process had not read were compacted away: build the state again, from every live document.
+            # Removals this process had not read were compacted away: build the state again, from every live document
+            # (and not from this segment again, whose log that was).
+            if self._state.base is not None:
+                generation = self._state.base.generation
+                self._refused = (generation, f"the log past segment {generation} was compacted away")
             self._state = self._new_state()
         self._state.add(changes.added)
         self._state.remove(changes.removed)
@@ -606,6 +715,7 @@ class Index:
                 hot = self._state.hot_buckets(self._max_buckets(), HOT_BUCKETS)
                 firsts = reader.fetch([seq for *_, seq in hot], ())
             memory = self._state.nbytes()
+            base = self._state.base
         id_of = dict(zip(firsts.seqs.tolist(), firsts.ids, strict=True))
         # A first member removed between the fold and the read is left out (`fetch` skips it).
         buckets = tuple(HotBucket(path, band, size, id_of[seq]) for path, band, size, seq in hot if seq in id_of)
@@ -620,6 +730,8 @@ class Index:
             memory,
             log_entries,
             buckets,
+            None if base is None else base.generation,
+            0 if base is None else base.nbytes(),
         )
 
     def verify(self) -> tuple[str, ...]:
@@ -631,6 +743,14 @@ class Index:
                 with self._store.read() as reader:
                     changes = reader.changes(None)
                     problems.extend(self._verify_rows(reader, changes))
+                    record = reader.segment()
+                if record is not None and self._segments is not None:
+                    # Derived data: the log gives the state without it, and the next `compact` writes a new one.
+                    fix = " -- `dedup index compact` writes a new one (the index works without it meanwhile)"
+                    widths = (self._duplicate_width, self._rewrite_width, self._config.signature.num_perm)
+                    why = segments.load(self._segments, record, self._store.meta, widths)[1]
+                    found = [why] if why else segments.check(self._segments, record)
+                    problems.extend(problem + fix for problem in found)
             except IndexStoreError as err:
                 problems.append(str(err))
         return tuple(problems)

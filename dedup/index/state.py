@@ -15,14 +15,21 @@ each call, so that a check reads from the store only the candidates it measures:
 
 Folding is idempotent: an entry applied twice, or a removal of a document never seen, changes nothing.
 
+A state may start from a segment (`Base`, written by `dedup.index.segments`): the state at a point of the log,
+memory-mapped and shared by every process of the host, over which each process folds only the log past that
+point into its own, small part. Nothing is ever written into the segment.
+
 Memory follows the live documents, not the log: each document folded in gets the next dense slot, and the
 per-document arrays and band tables are indexed by slot, not by sequence number. Once removed documents hold
 more slots than live ones, the live ones are numbered again from 0 in the same order (the tables stay sorted,
-and the first member of a bucket is still the one added first), so removals give their memory back.
+and the first member of a bucket is still the one added first), so removals give their memory back (over a
+segment, removed documents stay in it until the next segment leaves them out).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,11 +38,11 @@ import numpy.typing as npt
 from dedup.engine.passages import enough
 from dedup.engine.tfidf import N_FEATURES
 from dedup.errors import IndexStoreError
-from dedup.index.storage.records import StateRows
+from dedup.index.storage.records import Cursor, StateRows
 from dedup.jit import first_above, first_at_least, kernel
 from dedup.text.ragged import Ragged
 
-__all__ = ["BandTable", "IndexState", "SegmentCounts"]
+__all__ = ["BASE_ARRAYS", "BandTable", "Base", "IndexState", "SegmentCounts"]
 
 # Documents in a band table's unsorted tail before a lookup sorts it into the recent part: small enough that a
 # check scans the whole tail (bands x TAIL hashes) without slowing down.
@@ -44,6 +51,10 @@ _MAX_SLOT = 2**32 - 1  # band tables keep slots in 32 bits
 # Slots the per-document arrays keep at the least, and removed documents' slots tolerated before renumbering
 # (below it, renumbering would cost more than the room it gives back).
 _ROOM = 1024
+# Documents per step when a segment is written (bounds the memory that takes).
+_CHUNK = 65536
+# Where a state writes its arrays when it is exported: `out(name, dtype, shape)` gives an array to fill.
+_Sink = Callable[[str, np.dtype[Any], tuple[int, ...]], npt.NDArray[Any]]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -62,8 +73,7 @@ def _bucket(row: npt.NDArray[np.uint64], q: np.uint32) -> tuple[int, int]:
 
 @kernel
 def _lookup(
-    keys: npt.NDArray[np.uint64],
-    recent: npt.NDArray[np.uint64],
+    levels: tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64], npt.NDArray[np.uint64]],
     tail: npt.NDArray[np.uint64],
     tail_n: int,
     alive: npt.NDArray[np.bool_],
@@ -74,12 +84,13 @@ def _lookup(
     out: npt.NDArray[np.int64],
 ) -> int:
     # Per query hash (looked up in row rows[i] of the table): the live members of its bucket, in the sorted
-    # table, the sorted recent part and the tail. As in a scan, a bucket that would hold more than max_bucket
-    # documents (the query included) gives only its first member, the one added first (of lowest number).
-    # Counting stops at max_bucket members, so a hot bucket costs no more than a full one: in a sorted part a
-    # bucket's entries are in the order of their numbers, so its first live entry is that part's first member.
+    # parts (`levels`: the segment's, this process's own, the recent one) and the tail. As in a scan, a bucket
+    # that would hold more than max_bucket documents (the query included) gives only its first member, the one
+    # added first (of lowest number). Counting stops at max_bucket members, so a hot bucket costs no more than a
+    # full one: in a sorted part a bucket's entries are in the order of their numbers, so its first live entry
+    # is that part's first member. A slot past `alive` (only a damaged segment holds one) counts as removed.
     count = 0
-    levels = (keys, recent)
+    slots = alive.shape[0]
     for i_query in range(query.shape[0]):
         band = rows[i_query]
         q = query[i_query]
@@ -89,7 +100,7 @@ def _lookup(
             lo, hi = _bucket(level[band], q)
             for i in range(lo, hi):
                 s = np.int64(level[band, i] & _SEQ)
-                if alive[s] and s != exclude:
+                if s < slots and alive[s] and s != exclude:
                     members += 1
                     if first < 0 or s < first:
                         first = s
@@ -112,7 +123,7 @@ def _lookup(
             lo, hi = _bucket(level[band], q)
             for i in range(lo, hi):
                 s = np.int64(level[band, i] & _SEQ)
-                if alive[s] and s != exclude:
+                if s < slots and alive[s] and s != exclude:
                     out[count] = s
                     count += 1
         for t in range(tail_n):
@@ -131,8 +142,10 @@ def _merge(
     alive: npt.NDArray[np.bool_],
     out: npt.NDArray[np.uint64],
 ) -> None:
-    # Each band: the sorted table and the sorted tail merged in one pass, removed documents dropped.
+    # Each band: the sorted table and the sorted tail merged in one pass, removed documents dropped (and a slot
+    # past `alive`, which only a damaged segment holds).
     n, m = keys.shape[1], tail.shape[1]
+    slots = alive.shape[0]
     for band in range(keys.shape[0]):
         i = 0
         t = 0
@@ -144,9 +157,50 @@ def _merge(
             else:
                 key = tail[band, t]
                 t += 1
-            if alive[np.int64(key & _SEQ)]:
+            s = np.int64(key & _SEQ)
+            if s < slots and alive[s]:
                 out[band, w] = key
                 w += 1
+
+
+@kernel
+def _merge_renumbered(
+    keys: npt.NDArray[np.uint64],
+    more: npt.NDArray[np.uint64],
+    alive: npt.NDArray[np.bool_],
+    new: npt.NDArray[np.int64],
+    out: npt.NDArray[np.uint64],
+) -> None:
+    # As `_merge`, each entry's slot replaced by `new[slot]` (an increasing map, so the rows stay sorted); a slot
+    # past `alive` (only a damaged segment holds one) dropped as a removed one.
+    n, m = keys.shape[1], more.shape[1]
+    slots = alive.shape[0]
+    for band in range(keys.shape[0]):
+        i = 0
+        t = 0
+        w = 0
+        while i < n or t < m:
+            if t >= m or (i < n and keys[band, i] <= more[band, t]):
+                key = keys[band, i]
+                i += 1
+            else:
+                key = more[band, t]
+                t += 1
+            s = np.int64(key & _SEQ)
+            if s < slots and alive[s] and w < out.shape[1]:
+                out[band, w] = (key & ~_SEQ) | np.uint64(new[s])
+                w += 1
+
+
+@kernel
+def _live_entries(row: npt.NDArray[np.uint64], alive: npt.NDArray[np.bool_]) -> int:
+    # Entries of a sorted row whose slot is live.
+    count = 0
+    for key in row:
+        s = np.int64(key & _SEQ)
+        if s < alive.shape[0] and alive[s]:
+            count += 1
+    return count
 
 
 class BandTable:
@@ -160,10 +214,14 @@ class BandTable:
     longer than `TAIL` into a `recent` sorted part (a pass over that part), and `recent` is merged into the main
     table only once it is an eighth of it (a pass over the table). A bulk load pays for one merge when the next
     lookup comes, and a crawler adding one document at a time rarely waits for a pass over the whole table.
+    Below all three lies `base`, a segment's sorted table (`dedup.index.segments`, memory-mapped and shared by
+    the processes of a host): looked up, never written; removed documents stay in it, dead, until the next
+    segment.
     """
 
-    def __init__(self, width: int) -> None:
+    def __init__(self, width: int, base: npt.NDArray[np.uint64] | None = None) -> None:
         self.width = width
+        self.base = np.zeros((width, 0), dtype=np.uint64) if base is None else base
         self.keys = np.zeros((width, 0), dtype=np.uint64)
         self.recent = np.zeros((width, 0), dtype=np.uint64)
         self.tail = np.zeros((width, 64), dtype=np.uint64)
@@ -171,10 +229,10 @@ class BandTable:
         self.dead = 0  # removed documents still in the sorted parts
 
     def __len__(self) -> int:
-        return int(self.keys.shape[1] + self.recent.shape[1]) + self.tail_n
+        return int(self.base.shape[1] + self.keys.shape[1] + self.recent.shape[1]) + self.tail_n
 
     def nbytes(self) -> int:
-        """Memory held by the table's arrays."""
+        """Memory held by the table's own arrays (not the segment's)."""
         return int(self.keys.nbytes + self.recent.nbytes + self.tail.nbytes)
 
     def add(self, seqs: npt.NDArray[np.int64], rows: npt.NDArray[np.uint32]) -> None:
@@ -193,7 +251,7 @@ class BandTable:
 
     def removed(self, count: int, alive: npt.NDArray[np.bool_]) -> None:
         """`count` of the table's entries were removed (their documents marked dead in `alive`): drop them once
-        they are an eighth of it."""
+        they are an eighth of it (those of the segment stay, dead, until the next one)."""
         self.dead += count
         if self.dead * 8 > max(self.keys.shape[1], TAIL):
             self.merge(alive, everything=True)
@@ -224,7 +282,8 @@ class BandTable:
         if self.tail_n > TAIL:
             self.merge(alive)
         out = np.empty(query.shape[0] * max(max_bucket, 1), dtype=np.int64)
-        count = _lookup(self.keys, self.recent, self.tail, self.tail_n, alive, query, rows, max_bucket, exclude, out)
+        levels = (self.base, self.keys, self.recent)
+        count = _lookup(levels, self.tail, self.tail_n, alive, query, rows, max_bucket, exclude, out)
         return out[:count]
 
     def above(self, alive: npt.NDArray[np.bool_], size: int) -> list[tuple[int, int, int]]:
@@ -234,6 +293,8 @@ class BandTable:
         found: list[tuple[int, int, int]] = []
         for band in range(self.width):
             row = self.keys[band]
+            if self.base.shape[1]:  # one band at a time: the segment's and this process's entries, live ones
+                row = _merged(self.base[band : band + 1], self.keys[band : band + 1], alive)[0]
             if row.shape[0] <= size:
                 continue
             hashes = row >> np.uint64(32)
@@ -244,17 +305,24 @@ class BandTable:
         return found
 
     def renumber(self, alive: npt.NDArray[np.bool_], new: npt.NDArray[np.int64]) -> None:
-        """Drop removed documents and number the others `new[old]` (an increasing map: the table stays sorted)."""
+        """Drop removed documents and number the others `new[old]` (an increasing map: the table stays sorted).
+        Only for a table without a segment (a segment's numbers change only with the next segment)."""
         self.merge(alive, everything=True)
         high = self.keys & ~_SEQ
         self.keys = high | new[(self.keys & _SEQ).astype(np.int64)].astype(np.uint64)
+
+    def export(self, alive: npt.NDArray[np.bool_], new: npt.NDArray[np.int64], out: _Sink, name: str) -> None:
+        """Write the live entries, each document numbered `new[old]`, as one sorted table into `out(name, ...)`."""
+        self.merge(alive, everything=True)
+        live = (_live_entries(self.base[0], alive) if self.base.shape[1] else 0) + self.keys.shape[1]
+        _merge_renumbered(self.base, self.keys, alive, new, out(name, np.dtype("<u8"), (self.width, live)))
 
 
 def _merged(
     keys: npt.NDArray[np.uint64], more: npt.NDArray[np.uint64], alive: npt.NDArray[np.bool_]
 ) -> npt.NDArray[np.uint64]:
     # Two sorted tables (the same documents in every band) as one, removed documents dropped.
-    live = sum(int(alive[(part[0] & _SEQ).astype(np.int64)].sum()) for part in (keys, more) if part.shape[0])
+    live = sum(_live_entries(part[0], alive) for part in (keys, more) if part.shape[0] and part.shape[1])
     out = np.empty((keys.shape[0], live), dtype=np.uint64)
     _merge(keys, more, alive, out)
     return out
@@ -295,20 +363,58 @@ def _merge_counts(
     return keys[:w].copy(), counts[:w].copy()
 
 
-class SegmentCounts:
-    """How many documents hold each line or sentence key: a sorted table and a small sorted delta."""
+@kernel
+def _merge_counts_into(
+    a_keys: npt.NDArray[np.uint64],
+    a_counts: npt.NDArray[np.int64],
+    b_keys: npt.NDArray[np.uint64],
+    b_counts: npt.NDArray[np.int64],
+    out_keys: npt.NDArray[np.uint64],
+    out_counts: npt.NDArray[np.int64],
+) -> int:
+    # As `_merge_counts`, into given arrays (of room enough, or of none: then only counted); returns the count.
+    i = 0
+    j = 0
+    w = 0
+    write = out_keys.shape[0] > 0
+    while i < a_keys.shape[0] or j < b_keys.shape[0]:
+        if j >= b_keys.shape[0] or (i < a_keys.shape[0] and a_keys[i] < b_keys[j]):
+            k, c = a_keys[i], a_counts[i]
+            i += 1
+        elif i >= a_keys.shape[0] or b_keys[j] < a_keys[i]:
+            k, c = b_keys[j], b_counts[j]
+            j += 1
+        else:
+            k, c = a_keys[i], a_counts[i] + b_counts[j]
+            i += 1
+            j += 1
+        if c != 0:
+            if write:
+                out_keys[w] = k
+                out_counts[w] = c
+            w += 1
+    return w
 
-    def __init__(self) -> None:
+
+class SegmentCounts:
+    """How many documents hold each line or sentence key: a sorted table and a small sorted delta, over a
+    segment's sorted table (`base_keys`, `base_counts`: memory-mapped, never written)."""
+
+    def __init__(
+        self, base_keys: npt.NDArray[np.uint64] | None = None, base_counts: npt.NDArray[np.int64] | None = None
+    ) -> None:
+        self.base_keys = np.zeros(0, dtype=np.uint64) if base_keys is None else base_keys
+        self.base_counts = np.zeros(0, dtype=np.int64) if base_counts is None else base_counts
         self.keys = np.zeros(0, dtype=np.uint64)
         self.counts = np.zeros(0, dtype=np.int64)
         self.delta_keys = np.zeros(0, dtype=np.uint64)
         self.delta_counts = np.zeros(0, dtype=np.int64)
 
     def __len__(self) -> int:
-        return int(self.keys.shape[0] + self.delta_keys.shape[0])
+        return int(self.base_keys.shape[0] + self.keys.shape[0] + self.delta_keys.shape[0])
 
     def nbytes(self) -> int:
-        """Memory held by the arrays."""
+        """Memory held by the own arrays (not the segment's)."""
         return sum(a.nbytes for a in (self.keys, self.counts, self.delta_keys, self.delta_counts))
 
     def add(self, keys: npt.NDArray[np.uint64], sign: int) -> None:
@@ -327,11 +433,24 @@ class SegmentCounts:
     def get(self, keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
         """The document count of each key (0 when none holds it)."""
         out = np.zeros(keys.shape[0], dtype=np.int64)
-        for table, counts in ((self.keys, self.counts), (self.delta_keys, self.delta_counts)):
+        parts = ((self.base_keys, self.base_counts), (self.keys, self.counts), (self.delta_keys, self.delta_counts))
+        for table, counts in parts:
             if table.shape[0]:
                 at = np.minimum(np.searchsorted(table, keys), table.shape[0] - 1)
                 out += np.where(table[at] == keys, counts[at], 0)
         return out
+
+    def export(self, out: _Sink) -> None:
+        """Write the counts, as one sorted table, into `out("segment_keys", ...)` and `out("segment_counts", ...)`."""
+        # This process's parts merged in its memory (they are small); the segment's merged with them straight into
+        # the files, in two passes (counting, then writing), so that no second copy of it is held.
+        keys, counts = _merge_counts(self.keys, self.counts, self.delta_keys, self.delta_counts)
+        none_keys, none_counts = np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+        n = _merge_counts_into(self.base_keys, self.base_counts, keys, counts, none_keys, none_counts)
+        out_keys = out("segment_keys", np.dtype("<u8"), (n,))
+        out_counts = out("segment_counts", np.dtype("<i8"), (n,))
+        if n:
+            _merge_counts_into(self.base_keys, self.base_counts, keys, counts, out_keys, out_counts)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -346,50 +465,140 @@ def _resized(rows: npt.NDArray[Any], size: int) -> npt.NDArray[Any]:
     return out
 
 
-class IndexState:
-    """Document frequencies, band tables, the passage table and segment counts of the documents seen so far in
-    the log. Each document folded in has a slot: `seq_of[slot]` is its sequence number (increasing with the
-    slot), `alive`, `sketches` and `anchor_counts` are indexed by slot, and so are the band tables' entries."""
+@dataclass(frozen=True)
+class Base:
+    """The state folded up to `cursor`, as a segment keeps it (`dedup.index.segments`: files memory-mapped,
+    shared by the processes of a host, never written): every document in it live, numbered 0.. in the order of
+    their sequence numbers `seq_of`; the arrays of `IndexState` for those slots, and the sorted tables."""
 
-    def __init__(self, duplicate_width: int, rewrite_width: int, sketch_width: int) -> None:
-        self.cursor: tuple[int, int] | None = None
-        self.documents = 0  # live documents
-        self.slots = 0  # slots in use, live or removed
-        self.df = np.zeros(N_FEATURES, dtype=np.int32)
-        self.seq_of = np.zeros(_ROOM, dtype=np.int64)
-        self.alive = np.zeros(_ROOM, dtype=np.bool_)
-        self.sketches = np.zeros((_ROOM, sketch_width), dtype=np.uint8)
-        self.anchor_counts = np.zeros(_ROOM, dtype=np.int32)
-        self.duplicate = BandTable(duplicate_width)
-        self.rewrite = BandTable(rewrite_width)
-        self.passages = BandTable(1)
-        self.segments = SegmentCounts()
+    generation: int
+    cursor: Cursor
+    seq_of: npt.NDArray[np.int64]
+    sketches: npt.NDArray[np.uint8]
+    anchor_counts: npt.NDArray[np.int32]
+    df: npt.NDArray[np.int32]
+    duplicate: npt.NDArray[np.uint64]
+    rewrite: npt.NDArray[np.uint64]
+    passages: npt.NDArray[np.uint64]
+    segment_keys: npt.NDArray[np.uint64]
+    segment_counts: npt.NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return int(self.seq_of.shape[0])
 
     def nbytes(self) -> int:
-        """Memory held by the state's arrays."""
+        """Bytes of its arrays (mapped: shared by the processes of a host, in its page cache)."""
+        return sum(getattr(self, name).nbytes for name in BASE_ARRAYS)
+
+
+# A segment's arrays (the fields of `Base` that are arrays), their dtypes and their dimensions.
+BASE_ARRAYS: dict[str, tuple[str, int]] = {
+    "seq_of": ("<i8", 1),
+    "sketches": ("|u1", 2),
+    "anchor_counts": ("<i4", 1),
+    "df": ("<i4", 1),
+    "duplicate": ("<u8", 2),
+    "rewrite": ("<u8", 2),
+    "passages": ("<u8", 2),
+    "segment_keys": ("<u8", 1),
+    "segment_counts": ("<i8", 1),
+}
+
+
+def _gather(base: npt.NDArray[Any], own: npt.NDArray[Any], slots: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
+    # Rows of a per-document array by slot: the segment's below its size, this process's own past it.
+    b = base.shape[0]
+    if b == 0:
+        return own[slots]
+    low = slots < b
+    if low.all():
+        return base[slots]
+    out = np.empty((slots.shape[0], *own.shape[1:]), dtype=own.dtype)
+    out[low] = base[slots[low]]
+    out[~low] = own[slots[~low] - b]
+    return out
+
+
+class IndexState:
+    """Document frequencies, band tables, the passage table and segment counts of the documents seen so far in
+    the log. Each document folded in has a slot: its sequence number, `alive`, sketch and number of anchors are
+    indexed by slot (sequence numbers increase with slots), and so are the band tables' entries.
+
+    A state may start from a segment (`Base`): its documents take slots 0..len(base)-1, read from the mapped
+    arrays, and the documents folded in after it take the next slots, in this process's own arrays (`seq_of`,
+    `sketches`, `anchor_counts` hold slots from len(base) on). Nothing is ever written into the segment: the
+    process keeps its own copy of the document frequencies (4 MiB) and of `alive` (a byte per document), its own
+    parts of the tables, and numbers documents again only without a segment (the next segment does it)."""
+
+    def __init__(self, duplicate_width: int, rewrite_width: int, sketch_width: int, base: Base | None = None) -> None:
+        self.base = base
+        b = 0 if base is None else len(base)
+        self.cursor: tuple[int, int] | None = None if base is None else base.cursor
+        self.documents = b  # live documents
+        self.slots = b  # slots in use, live or removed
+        self.df = np.zeros(N_FEATURES, dtype=np.int32) if base is None else np.array(base.df, dtype=np.int32)
+        self.alive = np.zeros(b + _ROOM, dtype=np.bool_)
+        self.alive[:b] = True
+        self.seq_of = np.zeros(_ROOM, dtype=np.int64)
+        self.sketches = np.zeros((_ROOM, sketch_width), dtype=np.uint8)
+        self.anchor_counts = np.zeros(_ROOM, dtype=np.int32)
+        self.duplicate = BandTable(duplicate_width, None if base is None else base.duplicate)
+        self.rewrite = BandTable(rewrite_width, None if base is None else base.rewrite)
+        self.passages = BandTable(1, None if base is None else base.passages)
+        self.segments = SegmentCounts(*((None, None) if base is None else (base.segment_keys, base.segment_counts)))
+        self._base_seq = np.zeros(0, dtype=np.int64) if base is None else base.seq_of
+        self._base_sketches = np.zeros((0, sketch_width), dtype=np.uint8) if base is None else base.sketches
+        self._base_anchors = np.zeros(0, dtype=np.int32) if base is None else base.anchor_counts
+
+    @property
+    def based(self) -> int:
+        """Slots of the segment the state started from (0 without one)."""
+        return int(self._base_seq.shape[0])
+
+    @property
+    def own_documents(self) -> int:
+        """Documents folded in after the segment (live or removed since): the size of this process's own part."""
+        return self.slots - self.based
+
+    def nbytes(self) -> int:
+        """Memory held by the state's own arrays (not the segment's, which the host's processes share)."""
         tables = sum(t.nbytes() for t in (self.duplicate, self.rewrite, self.passages)) + self.segments.nbytes()
         arrays = (self.df, self.seq_of, self.alive, self.sketches, self.anchor_counts)
         return tables + sum(a.nbytes for a in arrays)
 
+    def seqs(self, slots: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """The sequence number of each slot."""
+        return _gather(self._base_seq, self.seq_of, slots)
+
     def live(self) -> npt.NDArray[np.int64]:
         """Sequence numbers of the live documents, increasing."""
-        return self.seq_of[: self.slots][self.alive[: self.slots]]
+        b = self.based
+        own = self.seq_of[: self.slots - b][self.alive[b : self.slots]]
+        return np.concatenate([self._base_seq[self.alive[:b]], own]) if b else own
 
     def slots_of(self, seqs: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
         """The slot of each sequence number, and whether it has one (folded in and not renumbered away since its
         removal); where it has none, the slot given is meaningless."""
-        known = self.seq_of[: self.slots]
-        at = np.minimum(np.searchsorted(known, seqs), max(self.slots - 1, 0))
-        found = (known[at] == seqs) if self.slots else np.zeros(seqs.shape[0], dtype=np.bool_)
-        return at.astype(np.int64), found
+        b = self.based
+        slot = np.zeros(seqs.shape[0], dtype=np.int64)
+        found = np.zeros(seqs.shape[0], dtype=np.bool_)
+        for part, offset in ((self._base_seq, 0), (self.seq_of[: self.slots - b], b)):
+            if part.shape[0]:
+                at = np.minimum(np.searchsorted(part, seqs), part.shape[0] - 1)
+                hit = ~found & (part[at] == seqs)
+                slot[hit] = at[hit] + offset
+                found |= hit
+        return slot, found
 
     def sketches_of(self, seqs: npt.NDArray[np.int64]) -> npt.NDArray[np.uint8]:
         """The rewrite-path sketches of live documents (by sequence number)."""
-        return self.sketches[self.slots_of(seqs)[0]]
+        return _gather(self._base_sketches, self.sketches, self.slots_of(seqs)[0])
 
     def _resize(self, size: int) -> None:
-        self.seq_of, self.alive, self.sketches, self.anchor_counts = (
-            _resized(a, size) for a in (self.seq_of, self.alive, self.sketches, self.anchor_counts)
+        # Room for `size` slots in all.
+        self.alive = _resized(self.alive, size)
+        self.seq_of, self.sketches, self.anchor_counts = (
+            _resized(a, size - self.based) for a in (self.seq_of, self.sketches, self.anchor_counts)
         )
 
     def add(self, rows: StateRows) -> None:
@@ -401,7 +610,7 @@ class IndexState:
         if self.slots:
             # A store's log gives documents in the order of their sequence numbers: one before the last folded
             # in and without a slot was folded in, removed and renumbered away (its entry applied again).
-            new &= rows.seqs > self.seq_of[self.slots - 1]
+            new &= rows.seqs > self.seqs(np.array([self.slots - 1], dtype=np.int64))[0]
         if not new.any():
             return
         # Slots follow sequence numbers, so that `slots_of` can search them and the first member of a bucket
@@ -412,19 +621,20 @@ class IndexState:
         if top > _MAX_SLOT:
             raise IndexStoreError(f"{top} documents folded in, past what the index supports ({_MAX_SLOT})")
         if top > self.alive.shape[0]:
-            self._resize(max(top, 2 * self.alive.shape[0]))
+            self._resize(max(top, self.based + 2 * self.seq_of.shape[0]))
+        b = self.based
         slot = np.zeros(len(rows), dtype=np.int64)
         slot[order] = np.arange(self.slots, top, dtype=np.int64)
-        self.seq_of[self.slots : top] = seqs
+        self.seq_of[self.slots - b : top - b] = seqs
         self.slots = top
         self.alive[slot[new]] = True
-        self.anchor_counts[slot[new]] = rows.anchors.sizes()[new]  # none for a document with no words
+        self.anchor_counts[slot[new] - b] = rows.anchors.sizes()[new]  # none for a document with no words
         self.documents += int(seqs.shape[0])
         _count(self.df, _rows(rows.terms, new), 1)
         self.segments.add(_rows(rows.segments, new).astype(np.uint64), 1)
         active = new & rows.active
         if rows.sketches.shape[1] == self.sketches.shape[1]:
-            self.sketches[slot[active]] = rows.sketches[active]
+            self.sketches[slot[active] - b] = rows.sketches[active]
         width = self.duplicate.width
         self.duplicate.add(slot[active], rows.bands[active, :width])
         self.rewrite.add(slot[active], rows.bands[active, width:])
@@ -449,7 +659,7 @@ class IndexState:
         self.duplicate.removed(documents, self.alive)
         self.rewrite.removed(documents, self.alive)
         self.passages.removed(int(rows.anchors.sizes()[active].sum()), self.alive)
-        if self.slots - self.documents > max(self.documents, _ROOM):
+        if not self.based and self.slots - self.documents > max(self.documents, _ROOM):
             self._renumber()
 
     def _renumber(self) -> None:
@@ -467,6 +677,30 @@ class IndexState:
         self.alive = np.zeros(size, dtype=np.bool_)
         self.alive[: live.shape[0]] = True
         self.slots = int(live.shape[0])
+
+    def export(self, out: _Sink) -> int:
+        """Write the state as a segment keeps it (`Base`): removed documents left out, the live ones numbered 0..
+        in the same order, each array into `out(name, dtype, shape)` (e.g. a file mapped for writing), a part at
+        a time so that this process's memory does not hold a second copy of the index. Returns the number of
+        documents written."""
+        alive = self.alive[: self.slots]
+        live = np.flatnonzero(alive)
+        new = np.cumsum(alive, dtype=np.int64) - 1
+        n = int(live.shape[0])
+        per_document: list[tuple[str, npt.NDArray[Any], npt.NDArray[Any]]] = [
+            ("seq_of", self._base_seq, self.seq_of),
+            ("sketches", self._base_sketches, self.sketches),
+            ("anchor_counts", self._base_anchors, self.anchor_counts),
+        ]
+        for name, base, own in per_document:
+            target = out(name, np.dtype(BASE_ARRAYS[name][0]), (n, *own.shape[1:]))
+            for at in range(0, n, _CHUNK):
+                target[at : at + _CHUNK] = _gather(base, own, live[at : at + _CHUNK])
+        out("df", np.dtype("<i4"), self.df.shape)[:] = self.df
+        for name, table in (("duplicate", self.duplicate), ("rewrite", self.rewrite), ("passages", self.passages)):
+            table.export(self.alive, new, out, name)
+        self.segments.export(out)
+        return n
 
     def prepare(self) -> None:
         """Sort long tails into the band tables now, as the next lookup would."""
@@ -501,12 +735,13 @@ class IndexState:
         # gives its first member, once), so its count is how many anchors it shares, as a scan counts them.
         found, shared = np.unique(self.passages.lookup(anchors, self.alive, max_bucket[1], skip), return_counts=True)
         query_anchors = np.full(found.shape[0], anchors.shape[0], dtype=np.int64)
-        passages = found[shared >= enough(query_anchors, self.anchor_counts[found].astype(np.int64))]
+        anchor_counts = _gather(self._base_anchors, self.anchor_counts, found).astype(np.int64)
+        passages = found[shared >= enough(query_anchors, anchor_counts)]
         # Slots increase with sequence numbers: sorted, distinct slots give sorted, distinct sequence numbers.
         return (
-            self.seq_of[np.unique(self.duplicate.lookup(duplicate, self.alive, max_bucket[0], skip))],
-            self.seq_of[passages],
-            self.seq_of[np.unique(self.rewrite.lookup(rewrite, self.alive, max_bucket[2], skip))],
+            self.seqs(np.unique(self.duplicate.lookup(duplicate, self.alive, max_bucket[0], skip))),
+            self.seqs(passages),
+            self.seqs(np.unique(self.rewrite.lookup(rewrite, self.alive, max_bucket[2], skip))),
         )
 
     def hot_buckets(self, max_bucket: tuple[int, int, int], limit: int) -> list[tuple[str, int, int, int]]:
@@ -519,7 +754,7 @@ class IndexState:
         largest: dict[int, tuple[str, int, int, int]] = {}
         for (path, table), size in zip(tables, max_bucket, strict=True):
             for band, entries, slot in table.above(self.alive, size):
-                seq = int(self.seq_of[slot])
+                seq = int(self.seqs(np.array([slot], dtype=np.int64))[0])
                 if seq not in largest or entries > largest[seq][2]:
                     largest[seq] = (path, band, entries, seq)
         return sorted(largest.values(), key=lambda b: (-b[2], b[3]))[:limit]

@@ -40,6 +40,10 @@ class Reader(Protocol):
         """Sequence numbers of the ids that are stored."""
         ...
 
+    def segment(self) -> dict[str, Any] | None:
+        """The segment the store records (`dedup.index.segments`: generation, cursor, token), or None."""
+        ...
+
 
 Plan = Callable[[Reader], tuple[T, Sequence[NewDoc]]]
 
@@ -64,9 +68,15 @@ class Store(Protocol):
         """Remove a document; False when there is none of that id."""
         ...
 
-    def compact(self) -> int:
+    def compact(self, covered: Cursor | None = None) -> int:
         """Drop the log entries every process can do without (a process that had not read them yet builds its
-        state again from the live documents); returns how many were dropped."""
+        state again from the live documents, or from a segment covering them: with `covered`, a segment's cursor,
+        only entries it covers go); returns how many were dropped."""
+        ...
+
+    def record_segment(self, make: Callable[[dict[str, Any] | None], dict[str, Any] | None]) -> dict[str, Any] | None:
+        """Record a new segment, once `make(current record)` has put it in place, in one write transaction (None
+        from `make`: keep the current one); returns the record kept. A store that keeps no segments refuses."""
         ...
 
     def count(self) -> int:

@@ -20,7 +20,7 @@ import contextlib
 import random
 import time
 import urllib.parse
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from dedup.errors import IndexStoreError
@@ -254,6 +254,14 @@ class RedisStore:
             values = self._client.hmget(self._ids, list(ids))
         return {doc_id: int(seq) for doc_id, seq in zip(ids, values, strict=True) if seq is not None}
 
+    def segment(self) -> dict[str, Any] | None:
+        """None: on Redis every process folds the log itself (segments are files, shared by one host)."""
+        return None
+
+    def record_segment(self, make: Callable[[dict[str, Any] | None], dict[str, Any] | None]) -> dict[str, Any] | None:
+        """Refused: Redis keeps no segments."""
+        raise IndexStoreError(f"{self.location}: a Redis index keeps no segments")
+
     @contextlib.contextmanager
     def read(self) -> Iterator[RedisStore]:
         """Reads need no transaction here: a document removed between two reads is simply left out."""
@@ -301,8 +309,9 @@ class RedisStore:
         with _errors(self.location):
             return bool(self._remove(keys=[self._ids, self._log], args=[self._doc, doc_id]))
 
-    def compact(self) -> int:
-        """Drop every log entry but the last."""
+    def compact(self, covered: Cursor | None = None) -> int:
+        """Drop every log entry but the last (`covered` is for stores that keep segments; Redis keeps none)."""
+        del covered
         with _errors(self.location):
             return int(self._compact(keys=[self._log, self._compacted]))
 

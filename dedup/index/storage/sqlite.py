@@ -16,9 +16,11 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
+
+import orjson
 
 from dedup.errors import IndexStoreError
 from dedup.index.storage import Plan
@@ -230,13 +232,46 @@ class SQLiteStore:
                 self._conn.execute("DELETE FROM docs WHERE seq = ?", (row[0],))
         return row is not None
 
-    def compact(self) -> int:
+    def compact(self, covered: Cursor | None = None) -> int:
         """Drop every logged removal but the last, which marks where the log now starts (the rows' space is
-        reused by later documents; the file does not shrink)."""
+        reused by later documents; the file does not shrink); with `covered` (a segment's cursor), only those
+        before the last it covers, so that the log past the segment stays whole."""
         with self._writing():
-            last = self._conn.execute("SELECT coalesce(max(rseq), 0) FROM removed").fetchone()[0]
+            if covered is None:
+                last = self._conn.execute("SELECT coalesce(max(rseq), 0) FROM removed").fetchone()[0]
+            else:
+                last = covered[1]
             dropped = self._conn.execute("DELETE FROM removed WHERE rseq < ?", (last,)).rowcount
         return int(dropped)
+
+    def segment(self) -> dict[str, Any] | None:
+        """The segment the index records (`dedup.index.segments`), or None."""
+        with _errors(self.location, self._timeout):
+            row = self._conn.execute("SELECT value FROM meta WHERE key = 'segment'").fetchone()
+        if row is None:
+            return None
+        try:
+            record = orjson.loads(row[0])
+        except orjson.JSONDecodeError:
+            record = None
+        if not isinstance(record, dict) or not isinstance(record.get("generation"), int):
+            # Derived data only: the log gives the state, and the next compaction records a new segment.
+            return None
+        return record
+
+    def record_segment(self, make: Callable[[dict[str, Any] | None], dict[str, Any] | None]) -> dict[str, Any] | None:
+        """In one write transaction: `make(current record)` gives the new record (after putting its segment in
+        place), or None to keep the current one; returns what is recorded then."""
+        with self._writing():
+            current = self.segment()
+            record = make(current)
+            if record is None:
+                return current
+            self._conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('segment', ?)",
+                (orjson.dumps(record, option=orjson.OPT_SORT_KEYS),),
+            )
+        return record
 
     # -----------------------------------------------------------------------------------------------------
     # About the file

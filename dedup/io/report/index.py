@@ -220,6 +220,10 @@ def stats_table(stats: IndexStats) -> Any:
     for name, value in sorted(stats.storage_bytes.items()):
         table.add_row(name.replace("_", " "), f"{value:,}")
     table.add_row("memory of this process (bytes)", f"{stats.memory_bytes:,}")
+    if stats.segment is not None:
+        table.add_row(
+            "segment (mapped, shared by the host's processes)", f"{stats.segment} ({stats.shared_bytes:,} bytes)"
+        )
     table.add_row("log entries (until dedup index compact)", f"{stats.log_entries:,}")
     if not stats.hot_buckets:
         return table
