@@ -384,6 +384,8 @@ def evaluate(d: Data, recipe: str, seed: int, with_loso: bool = True) -> dict[st
         groups.append((r, inside & ~d.machine))
     t = threshold(loro, [h for _, h in groups])
     worst = max((float(np.mean(loro[h] >= t)), r) for r, h in groups)
+    # Which registers bind: the threshold each alone would set, and the held-out TPR there.
+    alone = sorted(((threshold(loro, [h]), r) for r, h in groups), reverse=True)
     held = d.held
     y = d.machine[held]
     s = full[held]
@@ -401,6 +403,7 @@ def evaluate(d: Data, recipe: str, seed: int, with_loso: bool = True) -> dict[st
         "claude": float(np.mean((s >= t)[gen == "claude-instant"])),
         "gpt4o": float(np.mean((s >= t)[gen == "gpt-4o"])),
     }
+    out["binding"] = [(r, float(1 / (1 + np.exp(-tr))), float(np.mean(s[y] >= tr))) for tr, r in alone]
     loso = []
     for src in sorted(set(d.source.tolist())):
         inside = d.source == src
@@ -420,11 +423,12 @@ def evaluate(d: Data, recipe: str, seed: int, with_loso: bool = True) -> dict[st
 
 
 def row(o: dict[str, Any]) -> str:
-    gate = "; ".join(f"{s} {f:.1%}" for s, f in o["gate"]) or "none"
-    worst_src = max([(f, s) for s, n, f, _ in o["loso"] if n >= MIN_HUMANS] or [(float("nan"), "not run")])
+    gate = "; ".join(f"{s} {f:.1%}" for s, f in o["gate"]) or ("none" if o["loso"] else "-")
+    worst = max([(f, s) for s, n, f, _ in o["loso"] if n >= MIN_HUMANS], default=None)
+    worst_src = "not run" if worst is None else f"{worst[1]} {worst[0]:.1%}"
     return (
         f"| {o['recipe']} | {o['seed']} | {o['auc']:.3f} | {o['tpr']:.1%} | {o['fpr']:.1%} | {o['p']:.3f} | "
-        f"{o['worst_register'][1]} {o['worst_register'][0]:.1%} | {worst_src[1]} {worst_src[0]:.1%} | {gate} | "
+        f"{o['worst_register'][1]} {o['worst_register'][0]:.1%} | {worst_src} | {gate} | "
         f"{o['old']:.1%} | {o['claude']:.1%} | {o['gpt4o']:.1%} | {o['seconds']:.0f} s |"
     )
 
@@ -451,6 +455,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recipes", default="shipped")
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--no-loso", action="store_true", help="skip leave one source out (a quick screen)")
+    parser.add_argument("--binding", action="store_true", help="print the threshold each register alone sets")
     parser.add_argument("--out", type=Path, help="append the markdown rows to this file too")
     args = parser.parse_args(argv)
     if not farm_data.available():
@@ -464,6 +469,9 @@ def main(argv: list[str] | None = None) -> int:
         for seed in [int(s) for s in args.seeds.split(",")]:
             o = evaluate(d, recipe, seed, not args.no_loso)
             lines = [row(o), "sources: " + ", ".join(s for s, *_ in o["loso"]), loso_row(o)]
+            if args.binding:
+                lines.append("| register | its own threshold | held-out TPR there |\n|---|---:|---:|")
+                lines += [f"| {r} | {p:.3f} | {tpr:.1%} |" for r, p, tpr in o["binding"]]
             print("\n".join(lines), flush=True)
             if args.out:
                 with args.out.open("a", encoding="utf-8") as handle:
