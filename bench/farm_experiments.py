@@ -24,7 +24,8 @@ Recipes (`--recipes`, comma-separated; `--seeds`):
 Wordfreq (Speer 2022; code Apache-2.0, data CC-BY-SA 4.0) is a human reference built from Wikipedia,
 subtitles, news, books, web text, Reddit and Twitter, none of it our training sources.
 
-Features are cached under --cache (plain .npy/.npz, no pickle); delete it to rebuild.
+Needs `pip install lightgbm wordfreq` (neither is a dependency of dedup). Features are cached under --cache
+(plain .npy/.npz, no pickle); delete it to rebuild.
 """
 
 from __future__ import annotations
