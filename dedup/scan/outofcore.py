@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -406,26 +407,27 @@ class _OutOfCore:
         config = self.config
         codes = {name: Records(self.folder / f"{name}_codes") for name in ("duplicate", "passage", "rewrite")}
 
-        def pairs_of(records: Records, max_bucket: int) -> list[npt.NDArray[np.int64]]:
-            out = []
+        written = threading.Lock()
+
+        def pairs_of(records: Records, max_bucket: int, out: Records) -> None:
+            # Written as each part gives them: a band's codes held until every band is done would be the scan's
+            # peak, whatever the budget.
             parts = self.budget.parts(records.nbytes * 3)
             for part in records.split(parts, _by_top_bits(parts), self.budget.records()):
                 keys, _ = part.read()
                 part.remove()
                 if keys.shape[0] >= 2:
                     rows = (keys & _LOW).astype(np.int64)
-                    out.append(band_pairs(keys >> np.uint64(32), rows, max_bucket, rank, width=max(n, 1)))
-            return out
+                    found = band_pairs(keys >> np.uint64(32), rows, max_bucket, rank, width=max(n, 1))
+                    with written:
+                        out.append(found.view(np.uint64))
 
         for name, lsh in (("duplicate", config.duplicate_lsh), ("rewrite", config.rewrite_lsh)):
             _, _, files = paths[name]
             # Sorting and the kernel release the GIL, so bands run side by side.
             with ThreadPoolExecutor(max(1, min(self.workers, 2))) as pool:
-                for found in pool.map(pairs_of, files, [lsh.max_bucket] * len(files)):
-                    for part in found:
-                        codes[name].append(part.view(np.uint64))
-        for part in pairs_of(paths["passage"], config.duplicate_lsh.max_bucket):
-            codes["passage"].append(part.view(np.uint64))
+                list(pool.map(partial(pairs_of, max_bucket=lsh.max_bucket, out=codes[name]), files))
+        pairs_of(paths["passage"], config.duplicate_lsh.max_bucket, codes["passage"])
         return codes
 
     def _confirm(self, codes: dict[str, Records], n: int) -> tuple[dict[str, int], ConfirmedPairs]:
