@@ -32,9 +32,10 @@ def report(result: ScanResult) -> bytes:
 @pytest.fixture
 def tiny_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     """A budget of a few records: every band, anchor set, pair range and key set is split on disk into many
-    partitions, and features are processed a row or two at a time."""
+    partitions, features are processed a row or two at a time and read a few rows per map."""
     monkeypatch.setattr(outofcore, "MIN_PART", 64)
     monkeypatch.setattr(outofcore, "PARTS_PER_BUDGET", 1 << 20)
+    monkeypatch.setattr(outofcore, "GATHER_ROWS", 3)
 
 
 @pytest.mark.parametrize("score", [True, False])

@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,8 @@ _LOW = np.uint64(0xFFFFFFFF)
 PARTS_PER_BUDGET = 8
 # The smallest part: below this, reading and writing files costs more than the memory saved.
 MIN_PART = 1 << 16
+# Rows read at random through one map before it is dropped: at most this many pages of a feature file resident.
+GATHER_ROWS = 8192
 # At most this many partitions of one set of records: far more than a budget of 1 MB needs for 10M documents.
 _MAX_PARTS = 4096
 
@@ -97,6 +100,14 @@ class Column:
             return np.zeros(shape, dtype=self.dtype)
         mapped: npt.NDArray[Any] = np.memmap(self.path, dtype=self.dtype, mode="r", shape=shape).view(np.ndarray)
         return mapped
+
+    def gather(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
+        """These rows, read now, `GATHER_ROWS` at a time through a fresh map: the pages a map has touched count as
+        the process' memory until it is dropped, a page for every row read at random."""
+        return np.concatenate(
+            [self.map()[rows[lo : lo + GATHER_ROWS]] for lo in range(0, rows.shape[0], GATHER_ROWS)]
+            or [np.zeros((0, self.width) if self.width else 0, dtype=self.dtype)]
+        )
 
 
 class RaggedColumn:
@@ -126,8 +137,8 @@ class RaggedColumn:
         return Ragged(np.array(self.values.map()[start:end]), ptr[lo : hi + 1] - start)
 
     def select(self, rows: npt.NDArray[np.int64]) -> Ragged[Any]:
-        """These rows only, in this order, read now."""
-        return take(self.values.map(), self.ptr(), rows)
+        """These rows only, in this order, read now (`GATHER_ROWS` at a time, as `Column.gather`)."""
+        return _take(self.values, self.ptr(), rows)
 
     def row_sizes(self) -> npt.NDArray[np.int64]:
         """Each row's size (mapped)."""
@@ -186,6 +197,14 @@ class Records:
         self.keys.path.unlink(missing_ok=True)
         if self.values is not None:
             self.values.path.unlink(missing_ok=True)
+
+
+def _take(values: Column, ptr: npt.NDArray[np.int64], rows: npt.NDArray[np.int64]) -> Ragged[Any]:
+    # `take` of these rows from a column's values, `GATHER_ROWS` at a time through a fresh map.
+    if rows.shape[0] <= GATHER_ROWS:
+        return take(values.map(), ptr, rows)
+    parts = [take(values.map(), ptr, rows[lo : lo + GATHER_ROWS]) for lo in range(0, rows.shape[0], GATHER_ROWS)]
+    return Ragged.concat(parts, values.dtype.type)
 
 
 def _by_top_bits(parts: int) -> Callable[[npt.NDArray[np.uint64]], npt.NDArray[np.int64]]:
@@ -261,7 +280,7 @@ class _Store:
     def matrix(self, rows: npt.NDArray[np.int64]) -> sp.csr_matrix:
         """The TF-IDF rows of these documents, in this order."""
         cols = self.weight_cols.select(rows)
-        data = take(self.weights.map(), self.weight_cols.ptr(), rows).values
+        data = _take(self.weights, self.weight_cols.ptr(), rows).values
         matrix = sp.csr_matrix((data, cols.values, cols.ptr), shape=(rows.shape[0], N_FEATURES))
         matrix.has_sorted_indices = True
         return matrix
@@ -406,26 +425,27 @@ class _OutOfCore:
         config = self.config
         codes = {name: Records(self.folder / f"{name}_codes") for name in ("duplicate", "passage", "rewrite")}
 
-        def pairs_of(records: Records, max_bucket: int) -> list[npt.NDArray[np.int64]]:
-            out = []
+        written = threading.Lock()
+
+        def pairs_of(records: Records, max_bucket: int, out: Records) -> None:
+            # Written as each part gives them: a band's codes held until every band is done would be the scan's
+            # peak, whatever the budget.
             parts = self.budget.parts(records.nbytes * 3)
             for part in records.split(parts, _by_top_bits(parts), self.budget.records()):
                 keys, _ = part.read()
                 part.remove()
                 if keys.shape[0] >= 2:
                     rows = (keys & _LOW).astype(np.int64)
-                    out.append(band_pairs(keys >> np.uint64(32), rows, max_bucket, rank, width=max(n, 1)))
-            return out
+                    found = band_pairs(keys >> np.uint64(32), rows, max_bucket, rank, width=max(n, 1))
+                    with written:
+                        out.append(found.view(np.uint64))
 
         for name, lsh in (("duplicate", config.duplicate_lsh), ("rewrite", config.rewrite_lsh)):
             _, _, files = paths[name]
             # Sorting and the kernel release the GIL, so bands run side by side.
             with ThreadPoolExecutor(max(1, min(self.workers, 2))) as pool:
-                for found in pool.map(pairs_of, files, [lsh.max_bucket] * len(files)):
-                    for part in found:
-                        codes[name].append(part.view(np.uint64))
-        for part in pairs_of(paths["passage"], config.duplicate_lsh.max_bucket):
-            codes["passage"].append(part.view(np.uint64))
+                list(pool.map(partial(pairs_of, max_bucket=lsh.max_bucket, out=codes[name]), files))
+        pairs_of(paths["passage"], config.duplicate_lsh.max_bucket, codes["passage"])
         return codes
 
     def _confirm(self, codes: dict[str, Records], n: int) -> tuple[dict[str, int], ConfirmedPairs]:
@@ -487,7 +507,7 @@ class _OutOfCore:
         if min_agreement <= 0 or not pairs.shape[0]:
             return pairs
         rows, local = np.unique(pairs, return_inverse=True)
-        sigs = signatures.map()[rows]
+        sigs = signatures.gather(rows)
         kept: npt.NDArray[np.int64] = pairs[
             agreement(sigs, local.reshape(-1, 2).astype(np.int64), workers=self.workers) >= min_agreement
         ]
