@@ -67,7 +67,7 @@ def coverage(
     rows = np.fromiter((d for m in members for d in m), dtype=np.int64)
     if rows.size == 0:
         return out
-    label = np.repeat(np.arange(len(members)), [len(m) for m in members])
+    label = np.repeat(np.arange(len(members), dtype=np.int64), [len(m) for m in members])
     sizes = np.array([len(m) for m in members], dtype=np.float64)
     present = matrix[rows].tocsr().astype(np.float64)
     present.data[:] = 1.0
@@ -78,7 +78,18 @@ def coverage(
     # its cluster's sum, less its own share (1, or 0 for a member with no terms).
     indicator = sp.csr_matrix((np.ones(rows.size), (label, np.arange(rows.size))), shape=(len(members), rows.size))
     summed = (indicator @ share).tocsr()
-    held = np.asarray(present.multiply(summed[label]).sum(axis=1)).ravel() - (totals > 0)
+    summed.sort_indices()
+    # Each member's terms looked up in its cluster's sum by (cluster, column) key, rather than the sum copied
+    # out once per member (`summed[label]`: a cluster's whole vocabulary times its size, quadratic in the size
+    # of a large cluster).
+    width = np.int64(matrix.shape[1])
+    cluster_keys = np.repeat(np.arange(len(members), dtype=np.int64), np.diff(summed.indptr)) * width + summed.indices
+    present.sort_indices()
+    member_rows = np.repeat(np.arange(rows.size, dtype=np.int64), np.diff(present.indptr))
+    looked_up = summed.data[np.searchsorted(cluster_keys, label[member_rows] * width + present.indices)]
+    # Summed as a sparse row sum, in the order the product of `present` with the copied sums was.
+    held_terms = sp.csr_matrix((looked_up, present.indices, present.indptr), shape=present.shape)
+    held = np.asarray(held_terms.sum(axis=1)).ravel() - (totals > 0)
     out[rows] = held / np.maximum(sizes[label] - 1.0, 1.0)
     return out
 
