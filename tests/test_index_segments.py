@@ -84,7 +84,7 @@ def _other_process(location: str, ready: multiprocessing.Queue, go: multiprocess
 def test_two_processes_share_one_segment_and_each_sees_the_others_adds(tmp_path: Path) -> None:
     location = str(tmp_path / "crawl.index")
     _filled(location)
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("fork")
     ready, go = context.Queue(), context.Queue()
     child = context.Process(target=_other_process, args=(location, ready, go))
     child.start()
@@ -231,7 +231,7 @@ def _compact_and_die(location: str) -> None:
 def test_a_process_killed_while_writing_a_segment_leaves_the_index_as_it_was(tmp_path: Path) -> None:
     location = str(tmp_path / "crawl.index")
     _filled(location)
-    child = multiprocessing.get_context("spawn").Process(target=_compact_and_die, args=(location,))
+    child = multiprocessing.get_context("fork").Process(target=_compact_and_die, args=(location,))
     child.start()
     child.join(120)
     assert child.exitcode == -signal.SIGKILL
