@@ -62,6 +62,7 @@ _Sink = Callable[[str, np.dtype[Any], tuple[int, ...]], npt.NDArray[Any]]
 
 
 _SEQ = np.uint64(0xFFFFFFFF)  # a table entry is (band hash << 32) | slot
+_SAME_SLOTS = np.zeros(0, dtype=np.int64)  # a merge that keeps every slot's number
 
 
 @kernel
@@ -136,34 +137,6 @@ def _lookup(
 
 
 @kernel
-def _merge(
-    keys: npt.NDArray[np.uint64],
-    tail: npt.NDArray[np.uint64],
-    alive: npt.NDArray[np.bool_],
-    out: npt.NDArray[np.uint64],
-) -> None:
-    # Each band: the sorted table and the sorted tail merged in one pass, removed documents dropped (and a slot
-    # past `alive`, which only a damaged segment holds).
-    n, m = keys.shape[1], tail.shape[1]
-    slots = alive.shape[0]
-    for band in range(keys.shape[0]):
-        i = 0
-        t = 0
-        w = 0
-        while i < n or t < m:
-            if t >= m or (i < n and keys[band, i] <= tail[band, t]):
-                key = keys[band, i]
-                i += 1
-            else:
-                key = tail[band, t]
-                t += 1
-            s = np.int64(key & _SEQ)
-            if s < slots and alive[s]:
-                out[band, w] = key
-                w += 1
-
-
-@kernel
 def _merge_renumbered(
     keys: npt.NDArray[np.uint64],
     more: npt.NDArray[np.uint64],
@@ -171,8 +144,9 @@ def _merge_renumbered(
     new: npt.NDArray[np.int64],
     out: npt.NDArray[np.uint64],
 ) -> None:
-    # As `_merge`, each entry's slot replaced by `new[slot]` (an increasing map, so the rows stay sorted); a slot
-    # past `alive` (only a damaged segment holds one) dropped as a removed one.
+    # Each band: two sorted tables merged in one pass, removed documents dropped (and a slot past `alive`, which
+    # only a damaged segment holds), each entry's slot replaced by `new[slot]` (an increasing map, so the rows
+    # stay sorted) unless `new` is empty.
     n, m = keys.shape[1], more.shape[1]
     slots = alive.shape[0]
     for band in range(keys.shape[0]):
@@ -188,7 +162,7 @@ def _merge_renumbered(
                 t += 1
             s = np.int64(key & _SEQ)
             if s < slots and alive[s] and w < out.shape[1]:
-                out[band, w] = (key & ~_SEQ) | np.uint64(new[s])
+                out[band, w] = (key & ~_SEQ) | np.uint64(new[s]) if new.shape[0] else key
                 w += 1
 
 
@@ -324,7 +298,7 @@ def _merged(
     # Two sorted tables (the same documents in every band) as one, removed documents dropped.
     live = sum(_live_entries(part[0], alive) for part in (keys, more) if part.shape[0] and part.shape[1])
     out = np.empty((keys.shape[0], live), dtype=np.uint64)
-    _merge(keys, more, alive, out)
+    _merge_renumbered(keys, more, alive, _SAME_SLOTS, out)
     return out
 
 
