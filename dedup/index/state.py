@@ -306,7 +306,6 @@ def _merged(
 # Segment counts
 
 
-@kernel
 def _merge_counts(
     a_keys: npt.NDArray[np.uint64],
     a_counts: npt.NDArray[np.int64],
@@ -316,24 +315,7 @@ def _merge_counts(
     # Union of two sorted, distinct key lists with their counts summed; keys whose count falls to 0 dropped.
     keys = np.empty(a_keys.shape[0] + b_keys.shape[0], dtype=np.uint64)
     counts = np.empty(keys.shape[0], dtype=np.int64)
-    i = 0
-    j = 0
-    w = 0
-    while i < a_keys.shape[0] or j < b_keys.shape[0]:
-        if j >= b_keys.shape[0] or (i < a_keys.shape[0] and a_keys[i] < b_keys[j]):
-            k, c = a_keys[i], a_counts[i]
-            i += 1
-        elif i >= a_keys.shape[0] or b_keys[j] < a_keys[i]:
-            k, c = b_keys[j], b_counts[j]
-            j += 1
-        else:
-            k, c = a_keys[i], a_counts[i] + b_counts[j]
-            i += 1
-            j += 1
-        if c != 0:
-            keys[w] = k
-            counts[w] = c
-            w += 1
+    w = _merge_counts_into(a_keys, a_counts, b_keys, b_counts, keys, counts)
     return keys[:w].copy(), counts[:w].copy()
 
 
@@ -346,7 +328,8 @@ def _merge_counts_into(
     out_keys: npt.NDArray[np.uint64],
     out_counts: npt.NDArray[np.int64],
 ) -> int:
-    # As `_merge_counts`, into given arrays (of room enough, or of none: then only counted); returns the count.
+    # Union of two sorted, distinct key lists with their counts summed, keys whose count falls to 0 dropped,
+    # into given arrays (of room enough, or of none: then only counted); returns how many.
     i = 0
     j = 0
     w = 0
