@@ -35,8 +35,6 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from index_writers import documents
 
 import dedup

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib.util
 import json
 import os
 import platform
@@ -40,21 +39,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import index_bench
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "index-segments.md"
 TARGETS = {"open_s": 1.0, "anon_mb": 100.0, "check_p50_ms": 2.0}
-
-
-def _index_bench() -> Any:
-    """bench/index_bench.py as a module (its real documents)."""
-    spec = importlib.util.spec_from_file_location("index_bench", ROOT / "bench" / "index_bench.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _memory() -> dict[str, int]:
@@ -373,7 +363,7 @@ def main() -> int:
             add_more(location, 1000, Path(out))
         return 0
     load_start = os.getloadavg()[0]
-    docs = _index_bench().documents(args.real + args.queries)
+    docs = index_bench.documents(args.real + args.queries)
     sections = [line for size in args.synthetic for line in one_size(size, docs, args)]
     text = report(args, sections, (load_start, os.getloadavg()[0]))
     print(text)

@@ -358,6 +358,28 @@ class Stages:
         self.mark = now
 
 
+def write_result(
+    out: Path,
+    stage: Stages,
+    import_seconds: float,
+    ids: list[str],
+    candidates: int,
+    clusters: int,
+    confirmed: list[list[int]],
+) -> None:
+    """A baseline child's results, as `run_baseline` reads them."""
+    result = {
+        "seconds": time.perf_counter() - stage.started,
+        "import_seconds": round(import_seconds, 3),
+        "documents": len(ids),
+        "stages": stage.seconds,
+        "candidates": candidates,
+        "clusters": clusters,
+        "pairs": [sorted((ids[a], ids[b])) for a, b in confirmed],
+    }
+    out.write_text(json.dumps(result), encoding="utf-8")
+
+
 def clusters_of(n: int, pairs: list[list[int]]) -> int:
     """Clusters of more than one document that `pairs` link (union-find)."""
     parent = list(range(n))
@@ -398,16 +420,7 @@ def rensa_child(folder: Path, limit: int, out: Path) -> None:
     stage("jaccard")
     clusters = clusters_of(len(ids), confirmed)
     stage("cluster")
-    result = {
-        "seconds": time.perf_counter() - stage.started,
-        "import_seconds": round(import_seconds, 3),
-        "documents": len(ids),
-        "stages": stage.seconds,
-        "candidates": len(candidates),
-        "clusters": clusters,
-        "pairs": [sorted((ids[a], ids[b])) for a, b in confirmed],
-    }
-    out.write_text(json.dumps(result), encoding="utf-8")
+    write_result(out, stage, import_seconds, ids, len(candidates), clusters, confirmed)
 
 
 def baseline_child(folder: Path, limit: int, out: Path, variant: str) -> None:
@@ -455,17 +468,7 @@ def baseline_child(folder: Path, limit: int, out: Path, variant: str) -> None:
     stage("cosine")
     clusters = clusters_of(len(ids), confirmed)
     stage("cluster")
-    seconds = time.perf_counter() - stage.started
-    result = {
-        "seconds": seconds,
-        "import_seconds": round(import_seconds, 3),
-        "documents": len(ids),
-        "stages": stage.seconds,
-        "candidates": len(candidates),
-        "clusters": clusters,
-        "pairs": [sorted((ids[a], ids[b])) for a, b in confirmed],
-    }
-    out.write_text(json.dumps(result), encoding="utf-8")
+    write_result(out, stage, import_seconds, ids, len(candidates), clusters, confirmed)
 
 
 # ---------------------------------------------------------------------------------------------------------
