@@ -29,6 +29,9 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from dedup.jit import kernel
+from dedup.text.ragged import offsets
+
 __all__ = [
     "DATE_MARGIN",
     "SPIN_PRIOR_WEIGHT",
@@ -62,36 +65,63 @@ def coverage(
     >>> [round(float(x), 3) for x in coverage(m, np.ones(4), [[0, 1, 2]])]
     [0.833, 0.5, 0.583]
     """
-    n = matrix.shape[0]
-    out = np.full(n, np.nan)
-    rows = np.fromiter((d for m in members for d in m), dtype=np.int64)
-    if rows.size == 0:
-        return out
-    label = np.repeat(np.arange(len(members), dtype=np.int64), [len(m) for m in members])
-    sizes = np.array([len(m) for m in members], dtype=np.float64)
-    present = matrix[rows].tocsr().astype(np.float64)
-    present.data[:] = 1.0
-    weighted = present.multiply(np.asarray(idf, dtype=np.float64)[None, :]).tocsr()
-    totals = np.asarray(weighted.sum(axis=1)).ravel()
-    share = sp.diags(np.divide(1.0, totals, out=np.zeros_like(totals), where=totals > 0)) @ weighted
-    # Per cluster, the sum of its members' normalised term weights; each member then dots its own terms with
-    # its cluster's sum, less its own share (1, or 0 for a member with no terms).
-    indicator = sp.csr_matrix((np.ones(rows.size), (label, np.arange(rows.size))), shape=(len(members), rows.size))
-    summed = (indicator @ share).tocsr()
-    summed.sort_indices()
-    # Each member's terms looked up in its cluster's sum by (cluster, column) key, rather than the sum copied
-    # out once per member (`summed[label]`: a cluster's whole vocabulary times its size, quadratic in the size
-    # of a large cluster).
-    width = np.int64(matrix.shape[1])
-    cluster_keys = np.repeat(np.arange(len(members), dtype=np.int64), np.diff(summed.indptr)) * width + summed.indices
-    present.sort_indices()
-    member_rows = np.repeat(np.arange(rows.size, dtype=np.int64), np.diff(present.indptr))
-    looked_up = summed.data[np.searchsorted(cluster_keys, label[member_rows] * width + present.indices)]
-    # Summed as a sparse row sum, in the order the product of `present` with the copied sums was.
-    held_terms = sp.csr_matrix((looked_up, present.indices, present.indptr), shape=present.shape)
-    held = np.asarray(held_terms.sum(axis=1)).ravel() - (totals > 0)
-    out[rows] = held / np.maximum(sizes[label] - 1.0, 1.0)
+    out = np.full(matrix.shape[0], np.nan)
+    rows, ptr = _flat(members)
+    if rows.size:
+        csr = matrix.tocsr()
+        _coverage(csr.indptr, csr.indices, np.asarray(idf, dtype=np.float64), rows, ptr, out)
     return out
+
+
+def _flat(members: Sequence[Sequence[int]]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    # Clusters as one array of rows and the offsets of each cluster's run in it.
+    sizes = np.fromiter((len(m) for m in members), dtype=np.int64, count=len(members))
+    rows = np.fromiter((d for m in members for d in m), dtype=np.int64, count=int(sizes.sum()))
+    return rows, offsets(sizes)
+
+
+@kernel
+def _coverage(
+    indptr: npt.NDArray[np.int32] | npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32] | npt.NDArray[np.int64],
+    idf: npt.NDArray[np.float64],
+    rows: npt.NDArray[np.int64],
+    ptr: npt.NDArray[np.int64],
+    out: npt.NDArray[np.float64],
+) -> None:
+    # One cluster at a time: the sum of its members' idf-normalised terms in a dense row (touched columns
+    # cleared afterwards, so the work follows the members' terms, not the vocabulary), then each member's terms
+    # looked up in it, less the member's own share (1, or 0 for a member with no terms). Two members with the
+    # same terms add the same values in the same order, so copies get exactly equal coverage.
+    summed = np.zeros(idf.shape[0], dtype=np.float64)
+    widest = 0
+    for c in range(ptr.shape[0] - 1):
+        widest = max(widest, ptr[c + 1] - ptr[c])
+    totals = np.empty(widest, dtype=np.float64)
+    for c in range(ptr.shape[0] - 1):
+        lo, hi = ptr[c], ptr[c + 1]
+        for i in range(lo, hi):
+            d = rows[i]
+            total = 0.0
+            for j in range(indptr[d], indptr[d + 1]):
+                total += idf[indices[j]]
+            totals[i - lo] = total
+            if total > 0:
+                for j in range(indptr[d], indptr[d + 1]):
+                    summed[indices[j]] += idf[indices[j]] / total
+        others = max(hi - lo - 1, 1)
+        for i in range(lo, hi):
+            d = rows[i]
+            held = 0.0
+            for j in range(indptr[d], indptr[d + 1]):
+                held += summed[indices[j]]
+            if totals[i - lo] > 0:
+                held -= 1.0
+            out[d] = held / others
+        for i in range(lo, hi):
+            d = rows[i]
+            for j in range(indptr[d], indptr[d + 1]):
+                summed[indices[j]] = 0.0
 
 
 def cluster_sources(
@@ -124,16 +154,25 @@ def _claim(cover: npt.NDArray[np.float64], spun: npt.NDArray[np.float64] | None)
 def _ranked(
     claim: npt.NDArray[np.float64], members: Sequence[Sequence[int]]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    # Each cluster's best claim (the first listed among equals) and its lead over the next.
+    # Each cluster's best claim (the first listed among equals: the sort is stable) and its lead over the next.
+    rows, ptr, order = _by_cluster(members, claim)
+    sizes = np.diff(ptr)
     best = np.zeros(len(members), dtype=np.int64)
     lead = np.zeros(len(members), dtype=np.float64)
-    for c, group in enumerate(members):
-        rows = np.asarray(group, dtype=np.int64)
-        values = claim[rows]
-        order = np.argsort(-values, kind="stable")
-        best[c] = rows[order[0]]
-        lead[c] = values[order[0]] - values[order[1]] if rows.size > 1 else 0.0
+    some, pairs = sizes > 0, sizes > 1
+    best[some] = order[ptr[:-1][some]]
+    lead[pairs] = claim[best[pairs]] - claim[order[ptr[:-1][pairs] + 1]]
     return best, lead
+
+
+def _by_cluster(
+    members: Sequence[Sequence[int]], value: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    # `_flat`, and the rows again cluster by cluster, each cluster's by `value` descending (stable: equal
+    # values keep the members' order).
+    rows, ptr = _flat(members)
+    label = np.repeat(np.arange(len(members), dtype=np.int64), np.diff(ptr))
+    return rows, ptr, rows[np.lexsort((-value[rows], label))]
 
 
 def undominated(
@@ -146,14 +185,33 @@ def undominated(
     [True, True, False, False]
     """
     out = np.zeros(cover.shape[0], dtype=np.bool_)
-    for group in members:
-        rows = np.asarray(group, dtype=np.int64)
-        order = rows[np.argsort(-cover[rows], kind="stable")]
-        # The lowest prior among the members ahead of each one in coverage (ties are not ahead).
-        lowest = np.minimum.accumulate(np.concatenate([[np.inf], spun[order]]))[:-1]
-        first = np.searchsorted(-cover[order], -cover[order], side="left")
-        out[order] = lowest[first] >= spun[order]
+    _, ptr, order = _by_cluster(members, cover)
+    _undominated(cover, spun, order, ptr, out)
     return out
+
+
+@kernel
+def _undominated(
+    cover: npt.NDArray[np.float64],
+    spun: npt.NDArray[np.float64],
+    order: npt.NDArray[np.int64],
+    ptr: npt.NDArray[np.int64],
+    out: npt.NDArray[np.bool_],
+) -> None:
+    # `order`: each cluster's rows by coverage, descending. Walking down it, the lowest prior among the members
+    # strictly ahead (ties are not ahead).
+    for c in range(ptr.shape[0] - 1):
+        lowest = np.inf
+        i = ptr[c]
+        while i < ptr[c + 1]:
+            j = i
+            while j < ptr[c + 1] and cover[order[j]] == cover[order[i]]:
+                j += 1
+            for x in range(i, j):
+                out[order[x]] = lowest >= spun[order[x]]
+            for x in range(i, j):
+                lowest = min(lowest, spun[order[x]])
+            i = j
 
 
 def named_sources(
@@ -181,8 +239,8 @@ def named_sources(
     best, lead = _ranked(claim, members)
     sources = [int(row) if gap >= margin else None for row, gap in zip(best.tolist(), lead.tolist(), strict=True)]
     best_claim = np.full(claim.shape[0], np.inf)
-    for c, group in enumerate(members):
-        best_claim[np.asarray(group, dtype=np.int64)] = claim[best[c]]
+    rows, ptr = _flat(members)
+    best_claim[rows] = np.repeat(claim[best], np.diff(ptr))
     unspun: npt.NDArray[np.bool_] = claim >= best_claim - margin  # NaN outside clusters: False
     if spun is not None:
         unspun |= undominated(cover, spun, members)
