@@ -155,7 +155,7 @@ def _ranked(
     claim: npt.NDArray[np.float64], members: Sequence[Sequence[int]]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     # Each cluster's best claim (the first listed among equals: the sort is stable) and its lead over the next.
-    rows, ptr, order = _by_cluster(members, claim)
+    _, ptr, order = _by_cluster(members, claim)
     sizes = np.diff(ptr)
     best = np.zeros(len(members), dtype=np.int64)
     lead = np.zeros(len(members), dtype=np.float64)

@@ -255,7 +255,13 @@ def _record_text(record: Any, where: str) -> tuple[str | None, str]:
 def _record_date(record: Any) -> float | None:
     if not isinstance(record, dict):
         return None
-    return next((d for d in map(parse_date, (record.get(f) for f in _DATE_FIELDS)) if d is not None), None)
+    for field in _DATE_FIELDS:  # a plain loop: this runs for every record, and most have no date at all
+        value = record.get(field)
+        if value is not None:
+            when = parse_date(value)
+            if when is not None:
+                return when
+    return None
 
 
 def _id_text(value: object) -> str:
@@ -274,7 +280,11 @@ _EXACT_FLOAT = 2.0**53
 def _inexact(record: Any) -> bool:
     if not isinstance(record, dict):
         return False
-    return any(isinstance(record.get(f), float) and abs(record[f]) >= _EXACT_FLOAT for f in _ID_FIELDS)
+    for field in _ID_FIELDS:  # a plain loop: this runs for every record
+        value = record.get(field)
+        if isinstance(value, float) and abs(value) >= _EXACT_FLOAT:
+            return True
+    return False
 
 
 class _NotUtf8Error(Exception):
