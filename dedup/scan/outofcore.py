@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import importlib
 import math
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -63,6 +62,7 @@ from dedup.scan.pipeline import (
     ranked_ids,
     scan_result,
 )
+from dedup.scan.workdir import work_folder
 from dedup.text.ragged import Ragged, offsets, take
 
 __all__ = ["scan_out_of_core"]
@@ -310,10 +310,10 @@ def scan_out_of_core(
     skipped: Sequence[Skipped] = (),
     progress: Progress | None = None,
 ) -> ScanResult:
-    """`scan_batches`' result, with the features in files under `options.work_dir` (a temporary folder there,
-    removed at the end) and about `options.memory` bytes of them in memory at a time."""
-    with tempfile.TemporaryDirectory(prefix="dedup-scan-", dir=options.work_dir) as folder:
-        return _OutOfCore(Path(folder), config, options).run(batches, skipped, progress)
+    """`scan_batches`' result, with the features in files under `options.work_dir` (a folder of its own there,
+    removed at the end, `dedup.scan.workdir`) and about `options.memory` bytes of them in memory at a time."""
+    with work_folder(options.work_dir) as folder:
+        return _OutOfCore(folder, config, options).run(batches, skipped, progress)
 
 
 class _OutOfCore:
