@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dedup
+from dedup.cli.app import exit_on_sigterm
 from dedup.config import OutOfCoreConfig, scan_config
 from dedup.scan.outofcore import scan_out_of_core
 from dedup.scan.pipeline import Batch
@@ -78,3 +79,21 @@ def test_folders_that_are_not_work_folders_are_never_touched(tmp_path: Path) -> 
     _age(tmp_path / f"{PREFIX}without-a-lock", 3600)
     dedup.scan(FIXTURES / "news", work_dir=tmp_path, score=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{PREFIX}without-a-lock", "notes"]
+
+
+def _terminated_scan(work_dir: Path, started: multiprocessing.synchronize.Event) -> None:
+    exit_on_sigterm()  # as the `dedup` command does
+    _scan_that_hangs(work_dir, started)
+
+
+def test_a_scan_stopped_with_sigterm_removes_its_own_work_folder(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("fork")
+    started = context.Event()
+    stopped = context.Process(target=_terminated_scan, args=(tmp_path, started))
+    stopped.start()
+    assert started.wait(60)
+    assert list(tmp_path.glob(f"{PREFIX}*"))
+    os.kill(stopped.pid, signal.SIGTERM)
+    stopped.join(60)
+    assert stopped.exitcode == 128 + signal.SIGTERM
+    assert list(tmp_path.iterdir()) == []

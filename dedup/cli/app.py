@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import signal
 from collections.abc import Callable
 from typing import Annotated, ParamSpec, TypeVar
 
@@ -73,8 +74,20 @@ for command in (index.add, index.check, index.stats, index.verify, index.remove,
 app.add_typer(index_app)
 
 
+def exit_on_sigterm() -> None:
+    """Make SIGTERM (`kill`, `timeout`, a scheduler stopping a job) end this process as an error does: the
+    exception unwinds, so work folders are removed and worker processes stopped, then exit status 143 (128 + 15,
+    what a shell reports for a process SIGTERM ended)."""
+
+    def terminated(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminated)
+
+
 def run() -> None:
     """The `dedup` command (the console script)."""
+    exit_on_sigterm()
     try:
         app(prog_name="dedup")
     finally:
