@@ -206,16 +206,20 @@ def _brute_force(entries: dict[int, list[int]], alive: set[int], query: list[int
     return found
 
 
-@given(
-    st.lists(st.lists(st.integers(0, 5), min_size=3, max_size=3), min_size=1, max_size=60),
-    st.sets(st.integers(1, 60)),
-    st.lists(st.integers(0, 5), min_size=3, max_size=3),
-    st.integers(2, 6),
-)
+# Band hashes at both ends of their range as well as small ones: a lookup starts where a hash's share of the
+# range puts it, and must find the bucket wherever that guess lands.
+_SMALL_HASHES = st.integers(0, 5)
+_EDGE_HASHES = st.sampled_from([0, 1, 2**31, 2**31 + 1, 2**32 - 2, 2**32 - 1])
+
+
+@pytest.mark.parametrize("hashes", [_SMALL_HASHES, _EDGE_HASHES], ids=["small hashes", "hashes at the edges"])
 @settings(max_examples=60, deadline=None)
-def test_band_table_lookups_equal_a_brute_force_search(
-    rows: list[list[int]], removed: set[int], query: list[int], max_bucket: int
-) -> None:
+@given(data=st.data())
+def test_band_table_lookups_equal_a_brute_force_search(hashes: st.SearchStrategy[int], data: st.DataObject) -> None:
+    rows = data.draw(st.lists(st.lists(hashes, min_size=3, max_size=3), min_size=1, max_size=60))
+    removed = data.draw(st.sets(st.integers(1, 60)))
+    query = data.draw(st.lists(hashes, min_size=3, max_size=3))
+    max_bucket = data.draw(st.integers(2, 6))
     table = BandTable(3)
     alive = np.zeros(128, dtype=np.bool_)
     seqs = np.arange(1, len(rows) + 1, dtype=np.int64)
@@ -232,6 +236,26 @@ def test_band_table_lookups_equal_a_brute_force_search(
     found = set(table.lookup(np.array(query, dtype=np.uint32), alive, max_bucket, -1).tolist())
     entries = {i + 1: row for i, row in enumerate(rows)}
     assert found == _brute_force(entries, {s for s in entries if alive[s]}, query, max_bucket)
+
+
+def test_a_large_segment_table_finds_every_bucket_a_bisection_finds() -> None:
+    # 200,000 entries of uniform hashes under a table (as a segment's), with some hashes repeated, looked up
+    # for hashes it holds and hashes it does not.
+    rng = np.random.default_rng(7)
+    n = 200_000
+    hashes = rng.integers(0, 2**32, n, dtype=np.uint64)
+    hashes[: n // 10] = hashes[n // 10 : n // 5]  # buckets of two
+    hashes[-500:] = 2**32 - 1  # a hot bucket at the very top
+    base = np.sort((hashes << np.uint64(32)) | np.arange(n, dtype=np.uint64)).reshape(1, n)
+    table = BandTable(1, base)
+    alive = np.ones(n, dtype=np.bool_)
+    queries = np.concatenate([hashes[rng.integers(0, n, 300)], rng.integers(0, 2**32, 300, dtype=np.uint64)])
+    for q in queries.astype(np.uint32):
+        start = np.searchsorted(base[0], np.uint64(q) << np.uint64(32))
+        end = np.searchsorted(base[0], (np.uint64(q) << np.uint64(32)) | np.uint64(2**32 - 1), side="right")
+        expected = sorted((base[0, start:end] & np.uint64(2**32 - 1)).astype(np.int64).tolist())
+        found = sorted(table.lookup(np.array([q], dtype=np.uint32), alive, n + 1, -1).tolist())
+        assert found == expected
 
 
 def test_a_band_table_merges_a_long_tail_at_the_next_lookup_and_keeps_every_document() -> None:

@@ -39,7 +39,7 @@ from dedup.engine.passages import enough
 from dedup.engine.tfidf import N_FEATURES
 from dedup.errors import IndexStoreError
 from dedup.index.storage.records import Cursor, StateRows
-from dedup.jit import first_above, first_at_least, kernel
+from dedup.jit import kernel
 from dedup.text.ragged import Ragged
 
 __all__ = ["BASE_ARRAYS", "BandTable", "Base", "IndexState", "SegmentCounts"]
@@ -67,9 +67,47 @@ _SAME_SLOTS = np.zeros(0, dtype=np.int64)  # a merge that keeps every slot's num
 
 @kernel
 def _bucket(row: npt.NDArray[np.uint64], q: np.uint32) -> tuple[int, int]:
-    # The range of a sorted row holding band hash q.
+    # The range of a sorted row holding band hash q. Band hashes are well mixed, so q's bucket starts near
+    # q / 2**32 of the way along the row: the search gallops out from there, a few probes close together, where a
+    # bisection of the whole row would touch a score of pages of a large segment. Same result as a bisection.
+    n = row.shape[0]
+    if n == 0:
+        return 0, 0
     low = np.uint64(q) << np.uint64(32)
-    return first_at_least(row, low), first_above(row, low | _SEQ)
+    guess = np.int64((np.uint64(q) * np.uint64(n)) >> np.uint64(32))
+    start = _gallop(row, low, guess)
+    if q == np.uint32(0xFFFFFFFF):
+        return start, n
+    return start, _gallop(row, (np.uint64(q) + np.uint64(1)) << np.uint64(32), start)
+
+
+@kernel
+def _gallop(row: npt.NDArray[np.uint64], key: np.uint64, near: np.int64) -> int:
+    # Where `key` goes in the sorted `row`, before any equal entries (`first_at_least`), searching outwards from
+    # `near`.
+    n = row.shape[0]
+    lo = np.int64(0)
+    hi = np.int64(n)
+    step = np.int64(1)
+    if near < n and row[near] < key:
+        lo = near + 1
+        while lo + step < n and row[lo + step - 1] < key:
+            lo += step
+            step *= 2
+        hi = min(lo + step, n)
+    else:
+        hi = min(near, n)
+        while hi - step > 0 and row[hi - step] >= key:
+            hi -= step
+            step *= 2
+        lo = max(hi - step, 0)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if row[mid] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 @kernel
@@ -92,13 +130,16 @@ def _lookup(
     # is that part's first member. A slot past `alive` (only a damaged segment holds one) counts as removed.
     count = 0
     slots = alive.shape[0]
+    ranges = np.empty((len(levels), 2), dtype=np.int64)
     for i_query in range(query.shape[0]):
         band = rows[i_query]
         q = query[i_query]
         members = 0
         first = np.int64(-1)
-        for level in levels:
+        for k, level in enumerate(levels):
             lo, hi = _bucket(level[band], q)
+            ranges[k, 0] = lo
+            ranges[k, 1] = hi
             for i in range(lo, hi):
                 s = np.int64(level[band, i] & _SEQ)
                 if s < slots and alive[s] and s != exclude:
@@ -120,9 +161,8 @@ def _lookup(
             out[count] = first
             count += 1
             continue
-        for level in levels:
-            lo, hi = _bucket(level[band], q)
-            for i in range(lo, hi):
+        for k, level in enumerate(levels):
+            for i in range(ranges[k, 0], ranges[k, 1]):
                 s = np.int64(level[band, i] & _SEQ)
                 if s < slots and alive[s] and s != exclude:
                     out[count] = s
