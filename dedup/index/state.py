@@ -39,7 +39,7 @@ from dedup.engine.passages import enough
 from dedup.engine.tfidf import N_FEATURES
 from dedup.errors import IndexStoreError
 from dedup.index.storage.records import Cursor, StateRows
-from dedup.jit import kernel
+from dedup.jit import Int, kernel
 from dedup.text.ragged import Ragged
 
 __all__ = ["BASE_ARRAYS", "BandTable", "Base", "IndexState", "SegmentCounts"]
@@ -82,7 +82,7 @@ def _bucket(row: npt.NDArray[np.uint64], q: np.uint32) -> tuple[int, int]:
 
 
 @kernel
-def _gallop(row: npt.NDArray[np.uint64], key: np.uint64, near: np.int64) -> int:
+def _gallop(row: npt.NDArray[np.uint64], key: np.uint64, near: Int) -> int:
     # Where `key` goes in the sorted `row`, before any equal entries (`first_at_least`), searching outwards from
     # `near`.
     n = row.shape[0]
@@ -90,24 +90,24 @@ def _gallop(row: npt.NDArray[np.uint64], key: np.uint64, near: np.int64) -> int:
     hi = np.int64(n)
     step = np.int64(1)
     if near < n and row[near] < key:
-        lo = near + 1
+        lo = np.int64(near + 1)
         while lo + step < n and row[lo + step - 1] < key:
             lo += step
             step *= 2
         hi = min(lo + step, n)
     else:
-        hi = min(near, n)
+        hi = min(np.int64(near), np.int64(n))
         while hi - step > 0 and row[hi - step] >= key:
             hi -= step
             step *= 2
-        lo = max(hi - step, 0)
+        lo = max(hi - step, np.int64(0))
     while lo < hi:
         mid = (lo + hi) >> 1
         if row[mid] < key:
             lo = mid + 1
         else:
             hi = mid
-    return lo
+    return int(lo)
 
 
 @kernel
