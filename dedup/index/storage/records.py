@@ -200,6 +200,8 @@ class StateRows:
     ) -> StateRows:
         """Rows as a store read them, checked and joined (every document with words has as many band hashes, and
         as long a sketch)."""
+        if not len(seqs):  # what a check reads from the log nearly every time: spared building nine arrays
+            return _NO_ROWS
         lengths = np.array(list(map(len, bands)), dtype=np.int64)
         active = lengths != 0
         return StateRows(
@@ -215,7 +217,25 @@ class StateRows:
     @staticmethod
     def empty() -> StateRows:
         """No rows."""
-        return StateRows.decode([], [], None, [], [], [], "")
+        return _NO_ROWS
+
+
+def _no_rows() -> StateRows:
+    # The rows of an empty read, made once and read-only: shared by every read that finds nothing.
+    def empty(field: str, ndim: int) -> npt.NDArray[Any]:
+        array = np.zeros((0,) * ndim, dtype=DTYPES[field].newbyteorder("="))
+        array.setflags(write=False)
+        return array
+
+    def no_rows(field: str) -> Ragged[Any]:
+        return Ragged.from_sizes(empty(field, 1), np.zeros(0, dtype=np.int64))
+
+    seqs, active = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_)
+    ragged_fields = (no_rows("terms"), no_rows("segments"), no_rows("anchors"))
+    return StateRows(seqs, empty("bands", 2), empty("sketch", 2), active, *ragged_fields)
+
+
+_NO_ROWS = _no_rows()
 
 
 def _rows(blobs: Sequence[bytes], active: npt.NDArray[np.bool_], field: str, where: str) -> npt.NDArray[Any]:
