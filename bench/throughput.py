@@ -633,6 +633,11 @@ def main() -> int:
         help="write the shards with non-ASCII characters as \\u escapes (default: raw UTF-8, like the source files)",
     )
     parser.add_argument(
+        "--peers",
+        default=",".join(VARIANTS),
+        help=f"the baselines to run, comma-separated (default: all of {', '.join(VARIANTS)}, where installed)",
+    )
+    parser.add_argument(
         "--txt",
         action="store_true",
         help="scan the documents as one .txt file each (a folder of pages) instead of JSONL shards",
@@ -658,7 +663,11 @@ def main() -> int:
 
     # A peer that is not installed is left out, and the results say so.
     peers = args.baseline_docs >= 0
-    variants = [v for v in VARIANTS if peers and (v != "rensa" or _installed("rensa") == "installed")]
+    asked = [v.strip() for v in args.peers.split(",") if v.strip()]
+    unknown = sorted(set(asked) - set(VARIANTS))
+    if unknown:
+        parser.error(f"--peers: unknown baselines {', '.join(unknown)} (known: {', '.join(VARIANTS)})")
+    variants = [v for v in VARIANTS if peers and v in asked and (v != "rensa" or _installed("rensa") == "installed")]
     speed_rows, stage_rows, found_rows, memory, floor_rows = [], [], [], [], []
     for size in sizes:
         corpus = build_corpus(size, args.ascii_json)
@@ -743,7 +752,7 @@ def main() -> int:
         "reading, work, results written); ours after one untimed warm-up run that fills the numba kernel cache; "
         "Python caching compiled bytecode, as on a user's machine (this sandbox sets PYTHONDONTWRITEBYTECODE).",
         *(f"- Baseline `{v}`: {VARIANTS[v]}." for v in variants),
-        *(f"- Baseline `{v}`: not installed, not run." for v in VARIANTS if v not in variants and peers),
+        *(f"- Baseline `{v}`: not installed, not run." for v in asked if v not in variants and peers),
         f"- Best of {args.repeat} alternating runs per side; peak RSS is the largest of the runs (`ru_maxrss`, "
         "the largest process).",
         "",
