@@ -7,7 +7,7 @@ import multiprocessing
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dedup
@@ -28,6 +28,16 @@ def _age(folder: Path, seconds: float) -> None:
         os.utime(path, (then, then))
 
 
+def _hanging_scan(target: Callable[..., None], work_dir: Path) -> multiprocessing.process.BaseProcess:
+    # `target(work_dir, started)` in a child process, once it holds its work folder.
+    context = multiprocessing.get_context("fork")
+    started = context.Event()
+    child = context.Process(target=target, args=(work_dir, started))
+    child.start()
+    assert started.wait(60)
+    return child
+
+
 def _scan_that_hangs(work_dir: Path, started: multiprocessing.synchronize.Event) -> None:
     # A scan out of core that never gets its first batch: it holds its work folder until it is killed.
     def batches() -> Iterator[Batch]:
@@ -39,11 +49,7 @@ def _scan_that_hangs(work_dir: Path, started: multiprocessing.synchronize.Event)
 
 
 def test_a_killed_scans_work_folder_is_removed_by_the_next_scan(tmp_path: Path) -> None:
-    context = multiprocessing.get_context("fork")
-    started = context.Event()
-    stuck = context.Process(target=_scan_that_hangs, args=(tmp_path, started))
-    stuck.start()
-    assert started.wait(60)
+    stuck = _hanging_scan(_scan_that_hangs, tmp_path)
     [left] = list(tmp_path.glob(f"{PREFIX}*"))
     os.kill(stuck.pid, signal.SIGKILL)  # nothing of the scan runs after this: no cleanup of its own
     stuck.join()
@@ -87,11 +93,7 @@ def _terminated_scan(work_dir: Path, started: multiprocessing.synchronize.Event)
 
 
 def test_a_scan_stopped_with_sigterm_removes_its_own_work_folder(tmp_path: Path) -> None:
-    context = multiprocessing.get_context("fork")
-    started = context.Event()
-    stopped = context.Process(target=_terminated_scan, args=(tmp_path, started))
-    stopped.start()
-    assert started.wait(60)
+    stopped = _hanging_scan(_terminated_scan, tmp_path)
     assert list(tmp_path.glob(f"{PREFIX}*"))
     os.kill(stopped.pid, signal.SIGTERM)
     stopped.join(60)

@@ -39,7 +39,7 @@ from dedup.engine.passages import enough
 from dedup.engine.tfidf import N_FEATURES
 from dedup.errors import IndexStoreError
 from dedup.index.storage.records import Cursor, StateRows
-from dedup.jit import Int, kernel
+from dedup.jit import Int, first_at_least, kernel
 from dedup.text.ragged import Ragged
 
 __all__ = ["BASE_ARRAYS", "BandTable", "Base", "IndexState", "SegmentCounts"]
@@ -101,13 +101,7 @@ def _gallop(row: npt.NDArray[np.uint64], key: np.uint64, near: Int) -> int:
             hi -= step
             step *= 2
         lo = max(hi - step, np.int64(0))
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if row[mid] < key:
-            lo = mid + 1
-        else:
-            hi = mid
-    return int(lo)
+    return int(lo) + first_at_least(row[lo:hi], key)
 
 
 @kernel
