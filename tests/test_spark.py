@@ -351,6 +351,23 @@ def test_dedup_scan_engine_spark_writes_the_local_jsonl_report_line_for_line(spa
     )
 
 
+def test_an_output_uri_with_an_authority_is_written_where_it_names(spark: Any, tmp_path: Path) -> None:
+    # `file://localhost/x` names the file /x of this machine, as `file:///x` does (RFC 8089).
+    out = tmp_path / "report"
+    uri = f"file://localhost{out}"
+    result = CliRunner().invoke(app, ["scan", str(NEWS), "--engine", "spark", "--no-score", "-f", "jsonl", "-o", uri])
+    assert result.exit_code == 0, result.output
+    lines = "".join(p.read_text(encoding="utf-8") for p in sorted(out.glob("part-*"))).splitlines()
+    assert lines[:-1] == render(local_scan(NEWS, score=False), "jsonl").decode("utf-8").splitlines()[:-1]
+    tables = tmp_path / "report.parquet"
+    result = CliRunner().invoke(app, ["scan", str(NEWS), "--engine", "spark", "-o", f"file://localhost{tables}"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tables.iterdir()) == ["clusters", "documents", "pairs", "skipped", "summary"]
+    # A report is never written over what is there, whichever name the URI gives the folder.
+    result = CliRunner().invoke(app, ["scan", str(NEWS), "--engine", "spark", "-f", "jsonl", "-o", f"file://{out}"])
+    assert result.exit_code == 1
+
+
 def test_bad_files_on_spark_are_skipped_counted_and_listed_as_locally_and_parquet_is_read(
     spark: Any, tmp_path: Path
 ) -> None:
