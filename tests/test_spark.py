@@ -205,6 +205,33 @@ def pages_sharing_passages() -> list[Document]:
     return [*(Document(f"page-{9 - i}", " ".join(words)) for i, words in enumerate(pages)), Document("empty", "")]
 
 
+def test_every_member_of_a_cluster_gets_one_row_marked_source_where_it_may_be_the_source() -> None:
+    pa = pytest.importorskip("pyarrow", reason='pyarrow is not installed (pip install "dedup[spark]")')
+    from dedup.spark.stages import memberships
+
+    ranks = pa.list_(pa.int64())
+    clusters = pa.RecordBatch.from_arrays(
+        [
+            pa.array([7, 3, 0]),
+            pa.array(["c0", "c1", "c2"]),
+            pa.array(["rewrite", "duplicate", "rewrite"]),
+            pa.array([[7], [5], [0, 2]], ranks),
+            pa.array([[7, 8], [3, 5, 9], [0, 1, 2]], ranks),
+        ],
+        names=["root", "id", "relation", "unspun", "ranks"],
+    )
+    # A batch may be a slice of a larger one (its lists' offsets not starting at 0).
+    rows = pa.Table.from_batches(list(memberships([clusters.slice(1)]))).to_pylist()
+    assert rows == [
+        {"rank": 3, "cluster": "c1", "relation": "duplicate", "size": 3, "root": 3},
+        {"rank": 5, "cluster": "c1", "relation": "source", "size": 3, "root": 3},
+        {"rank": 9, "cluster": "c1", "relation": "duplicate", "size": 3, "root": 3},
+        {"rank": 0, "cluster": "c2", "relation": "source", "size": 3, "root": 0},
+        {"rank": 1, "cluster": "c2", "relation": "rewrite", "size": 3, "root": 0},
+        {"rank": 2, "cluster": "c2", "relation": "source", "size": 3, "root": 0},
+    ]
+
+
 def test_passage_buckets_split_over_partitions_give_the_local_passage_pairs() -> None:
     # The pair stages as Spark runs them, each partition apart: band_rows; bucket on each partition of keys;
     # evaluate on each partition of pairs with the documents they name (their anchors as a count, as
