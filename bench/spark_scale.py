@@ -26,10 +26,11 @@ copies and documents interleaved, built under a temporary folder), scanned on Sp
 (`SparkScan.pair_rows`) printed as the largest against the median, and the report checked against the local
 engine's as above.
 
-With `--parquet MB`, one Parquet file of MB MiB (uncompressed, row groups of 10,000 rows, bench/scale.py's
-recombined real text with planted copies, written by pyarrow under a temporary folder), scanned on Spark; the
-rows each task of Spark's reader read (the file split by row group), and the report against the local engine's
-on the same rows as JSONL shards.
+With `--parquet MB[,MB...]`, one Parquet file of MB MiB (uncompressed, row groups of 10,000 rows, bench/scale.py's
+recombined real text with planted copies, written by pyarrow under a temporary folder), scanned on Spark with
+`--partitions` partitions; the rows each task of Spark's reader read (the file split by row group), and the
+report against the local engine's on the same rows as JSONL shards. A scan that fails is recorded as failed,
+with the error that ended it.
 
 With `--uri`, `dedup scan --engine spark --output file://localhost/<folder>` (a URI with an authority) in a
 fresh process: whether the part files are where the URI says, and the local engine's report.
@@ -43,7 +44,7 @@ Writes bench/results/spark.md (or `--output`); skips cleanly when ../shared/data
     python bench/spark_scale.py --sizes 20000
     python bench/spark_scale.py --sizes 5000 --scored 5000 --output /tmp/spark.md   # bench/results/spark.md untouched
     nice -n 10 python bench/spark_scale.py --hot 20000,200000       # 20,000 copies among 20,000 documents, ...
-    python bench/spark_scale.py --parquet 512
+    python bench/spark_scale.py --parquet 256,512
     python bench/spark_scale.py --uri
 """
 
@@ -200,6 +201,8 @@ def hot_bucket(sizes: list[int], partitions: int) -> list[str]:
             print(f"{copies:,} copies among {copies:,} documents: Spark scan on {MASTER}, {partitions} partitions ...")
             load = os.getloadavg()[0]
             run = run_child(shards, out, hot=partitions)
+            if "error" in run:
+                raise SystemExit(f"{copies:,} copies: the Spark scan failed: {run['error']}")
             print(f"  {run['seconds']:.1f} s; checking against the local engine ...", flush=True)
             same, verdict = equivalence(shards, out)
         pair_rows = run["pair_rows"]
@@ -265,7 +268,7 @@ def parquet_corpus(megabytes: int, folder: Path) -> tuple[Path, Path]:
     return file, shards
 
 
-def parquet_child(file: Path, out: Path, result_path: Path) -> None:
+def parquet_child(file: Path, out: Path, result_path: Path, partitions: int) -> None:
     """One Spark scan of one Parquet file; its figures and the rows each task of Spark's reader read to
     `result_path` (JSON)."""
     from pyspark.sql import functions as sf
@@ -276,6 +279,7 @@ def parquet_child(file: Path, out: Path, result_path: Path) -> None:
     os.environ.setdefault("PYSPARK_SUBMIT_ARGS", f"--driver-memory {DRIVER_MEMORY} pyspark-shell")
     spark, _ = spark_session(master=MASTER)
     spark.sparkContext.setLogLevel("ERROR")
+    spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
     started = time.perf_counter()
     scan = scan_spark([str(file)], scan_config(score=False), spark=spark)
     scan.write_jsonl(str(out))
@@ -288,39 +292,57 @@ def parquet_child(file: Path, out: Path, result_path: Path) -> None:
     spark.stop()
 
 
-def parquet_run(megabytes: int) -> list[str]:
-    """The Parquet run: its section of the results file."""
+def parquet_run(sizes: list[int], partitions: int) -> list[str]:
+    """The Parquet runs, one file of each size (MiB): their section of the results file."""
     import pyarrow.parquet as pq
 
-    with tempfile.TemporaryDirectory() as tmp:
-        file, shards = parquet_corpus(megabytes, Path(tmp))
-        meta = pq.ParquetFile(file).metadata
-        size = file.stat().st_size
-        out = Path(tmp) / "report"
-        print(f"{size / 2**20:,.0f} MiB, {meta.num_rows:,} rows, {meta.num_row_groups} row groups: Spark scan ...")
-        load = os.getloadavg()[0]
-        run = run_child(file, out, parquet=True)
-        print(f"  {run['seconds']:.1f} s; checking against the local engine on the same rows ...", flush=True)
-        same, verdict = equivalence(shards, out)
-    tasks = run["task_rows"]
+    rows, notes = [], []
+    for megabytes in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            file, shards = parquet_corpus(megabytes, Path(tmp))
+            meta = pq.ParquetFile(file).metadata
+            size = file.stat().st_size
+            out = Path(tmp) / "report"
+            print(f"{size / 2**20:,.0f} MiB, {meta.num_rows:,} rows, {meta.num_row_groups} row groups: Spark scan ...")
+            load = os.getloadavg()[0]
+            run = run_child(file, out, parquet=partitions)
+            if "error" in run:
+                same, verdict = False, f"the Spark scan failed: {run['error']}"
+            else:
+                print(f"  {run['seconds']:.1f} s; checking against the local engine on the same rows ...", flush=True)
+                same, verdict = equivalence(shards, out)
+        described = f"| {size / 2**20:,.0f} | {meta.num_rows:,} | {meta.num_row_groups} | "
+        if "error" in run:
+            rows.append(described + f"- | - | **failed** | {load:.1f} | - | - |")
+        else:
+            tasks = run["task_rows"]
+            rows.append(
+                described + f"{len(tasks)} | {', '.join(f'{r:,}' for r in tasks)} | {run['seconds']:.1f} | "
+                f"{load:.1f} | {run['summary']['skipped']} | {'yes' if same else '**no**'} |"
+            )
+        notes.append(f"- {size / 2**20:,.0f} MiB ({size:,} bytes): {verdict}.")
+        print(rows[-1], flush=True)
+    given = ",".join(str(s) for s in sizes)
     return [
         PARQUET_SECTION,
         "",
-        f"`python bench/spark_scale.py --parquet {megabytes}` on {dt.date.today().isoformat()}: one Parquet file of "
-        f"{size / 2**20:,.0f} MiB ({size:,} bytes; id and text columns, uncompressed, {meta.num_row_groups} row "
-        f"groups of up to 10,000 rows) holding {meta.num_rows:,} documents of bench/scale.py's recombined real text "
-        f"(10% planted copies), scanned on Spark {MASTER} (driver heap {DRIVER_MEMORY}, no content-farm scores), "
-        "read by Spark's Parquet reader; compared with the local engine's report on the same rows as JSONL "
-        "shards (the local engine does not read Parquet). Load is the 1-minute load average when the scan started.",
+        f"`python bench/spark_scale.py --parquet {given} --partitions {partitions}` on {dt.date.today().isoformat()}: "
+        "one Parquet file of each size (id and text columns, uncompressed, row groups of up to 10,000 rows) of "
+        "bench/scale.py's recombined real text (10% planted copies), scanned on Spark "
+        f"{MASTER} (driver heap {DRIVER_MEMORY}, {partitions} partitions for the pair stages and Spark's shuffles, "
+        "no content-farm scores), read by Spark's Parquet reader (splits of at most 32 MiB, as sessions dedup "
+        "starts set); compared with the local engine's report on the same rows as JSONL shards (the local engine "
+        "does not read Parquet). Read tasks: the splits Spark's reader made of the file, each one task. Load is "
+        "the 1-minute load average when the scan started.",
         "",
         "| file MiB | documents | row groups | read tasks | rows per read task | seconds | load | skipped "
         "| same report as local |",
         "|---|---|---|---|---|---|---|---|---|",
-        f"| {size / 2**20:,.0f} | {meta.num_rows:,} | {meta.num_row_groups} | {len(tasks)} | "
-        f"{', '.join(f'{r:,}' for r in tasks)} | {run['seconds']:.1f} | {load:.1f} | {run['summary']['skipped']} | "
-        f"{'yes' if same else '**no**'} |",
+        *rows,
         "",
-        f"Equivalence: {verdict}.",
+        "Equivalence:",
+        "",
+        *notes,
     ]
 
 
@@ -398,19 +420,26 @@ def write_section(path: Path, section: list[str]) -> None:
     print(f"written to {path}")
 
 
-def run_child(shards: Path, out: Path, *, score: bool = False, hot: int = 0, parquet: bool = False) -> dict[str, Any]:
+def run_child(shards: Path, out: Path, *, score: bool = False, hot: int = 0, parquet: int = 0) -> dict[str, Any]:
+    """One Spark scan in a fresh process; its figures, or `error`: the last line Spark or Python printed
+    about why it failed (a failure is a result too: where the scan stops)."""
     with tempfile.TemporaryDirectory() as tmp:
         result_path = Path(tmp) / "result.json"
         command = [sys.executable, __file__, "--child", str(shards), str(out), str(result_path)]
         command += ["--score"] if score else []
         command += ["--hot-child", str(hot)] if hot else []
-        command += ["--parquet-child"] if parquet else []
+        command += ["--parquet-child", str(parquet)] if parquet else []
         env = dict(os.environ)
-        if hot:
+        partitions = hot or parquet
+        if partitions:
             # The pair stages take the default parallelism's partitions at this size: fixed before the JVM starts.
-            conf = f"--conf spark.default.parallelism={hot}"
+            conf = f"--conf spark.default.parallelism={partitions}"
             env["PYSPARK_SUBMIT_ARGS"] = f"--driver-memory {DRIVER_MEMORY} {conf} pyspark-shell"
-        subprocess.run(command, check=True, env=env)
+        done = subprocess.run(command, check=False, env=env, stderr=subprocess.PIPE, text=True)
+        if done.returncode:
+            sys.stderr.write(done.stderr)
+            causes = [line for line in done.stderr.splitlines() if "Error" in line or "Exception" in line]
+            return {"error": causes[0].strip() if causes else f"exit status {done.returncode}"}
         result: dict[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
         return result
 
@@ -450,15 +479,15 @@ def main() -> int:
     parser.add_argument(
         "--hot", default="", help="comma-separated numbers of copies of one page, each among as many distinct documents"
     )
-    parser.add_argument("--partitions", type=int, default=8, help="partitions of the --hot run (default: 8)")
+    parser.add_argument("--partitions", type=int, default=8, help="partitions of --hot and --parquet (default: 8)")
     parser.add_argument("--hot-child", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--parquet", type=int, default=0, help="MiB of one Parquet file to scan (e.g. 512)")
-    parser.add_argument("--parquet-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--parquet", default="", help="comma-separated MiB of one Parquet file to scan (e.g. 512)")
+    parser.add_argument("--parquet-child", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--uri", action="store_true", help="a scan with --output file://localhost/...")
     args = parser.parse_args()
     if args.child:
         if args.parquet_child:
-            parquet_child(Path(args.child[0]), Path(args.child[1]), Path(args.child[2]))
+            parquet_child(Path(args.child[0]), Path(args.child[1]), Path(args.child[2]), args.parquet_child)
         elif args.hot_child:
             hot_child(Path(args.child[0]), Path(args.child[1]), Path(args.child[2]), args.hot_child)
         else:
@@ -476,7 +505,7 @@ def main() -> int:
         write_section(args.output, section)
         return 0
     if args.parquet:
-        section = parquet_run(args.parquet)
+        section = parquet_run([int(n) for n in args.parquet.split(",") if n.strip()], args.partitions)
         print("\n".join(section))
         write_section(args.output, section)
         return 0
@@ -498,6 +527,8 @@ def main() -> int:
             out = Path(tmp) / "report"
             print(f"{size:,} documents: Spark scan on {MASTER} ...", flush=True)
             run = run_child(corpus.shards, out)
+            if "error" in run:
+                raise SystemExit(f"{size:,} documents: the Spark scan failed: {run['error']}")
             print(f"  {run['seconds']:.1f} s; checking against the local engine ...", flush=True)
             same, verdict = equivalence(corpus.shards, out)
         runs[size] = run
@@ -517,6 +548,8 @@ def main() -> int:
             out = Path(tmp) / "report"
             print(f"{size:,} documents with content-farm scores: Spark scan on {MASTER} ...", flush=True)
             run = run_child(corpus.shards, out, score=True)
+            if "error" in run:
+                raise SystemExit(f"{size:,} scored documents: the Spark scan failed: {run['error']}")
             print(f"  {run['seconds']:.1f} s; checking against the local engine ...", flush=True)
             same, verdict = equivalence(corpus.shards, out, score=True)
         plain = f"{runs[size]['seconds']:.1f}" if size in runs else "-"
