@@ -55,6 +55,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -438,7 +439,8 @@ def run_child(shards: Path, out: Path, *, score: bool = False, hot: int = 0, par
         done = subprocess.run(command, check=False, env=env, stderr=subprocess.PIPE, text=True)
         if done.returncode:
             sys.stderr.write(done.stderr)
-            causes = [line for line in done.stderr.splitlines() if "Error" in line or "Exception" in line]
+            # The first exception named with its message (a Java or Python class ending in Error or Exception).
+            causes = re.findall(r"[\w.]+(?:Error|Exception): [^\n]+", done.stderr)
             return {"error": causes[0].strip() if causes else f"exit status {done.returncode}"}
         result: dict[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
         return result

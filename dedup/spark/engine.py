@@ -135,10 +135,13 @@ class SparkScan:
             table.unpersist()
 
 
-def _persist(df: Any) -> Any:
+def _persist(df: Any, *, on_disk: bool = False) -> Any:
+    # `on_disk` for the tables of every document's features (as read, and the document table), by far the
+    # largest: kept in the executors' heap they fill it beside the pair stages' shuffles, whose memory Spark
+    # cannot take back from a table being cached.
     from pyspark import StorageLevel
 
-    return df.persist(StorageLevel.MEMORY_AND_DISK)
+    return df.persist(StorageLevel.DISK_ONLY if on_disk else StorageLevel.MEMORY_AND_DISK)
 
 
 def scan_spark(
@@ -289,7 +292,7 @@ def _read(spark: Any, listing: Any, documents: list[Document], config: ScanConfi
         rows = table.select(sf.col("_metadata.row_index").alias("row"), *parquet_columns(table.columns))
         records = partial(parquet_records, file=i, rel=job.rel, max_bytes=job.max_bytes, config=config)
         read = read.unionByName(rows.mapInArrow(records, schema))
-    return _persist(read)
+    return _persist(read, on_disk=True)
 
 
 def _index(spark: Any, docs: Any, cached: list[Any]) -> tuple[Any, dict[str, int]]:
@@ -365,7 +368,7 @@ def _documents_table(spark: Any, docs: Any, index: Any, df: Any, n: int, config:
     derived = docs.select(*columns).mapInArrow(run, stages.DERIVED_SCHEMA)
     ranks = index.select("position", "rank", "id").repartition(parts, "position")
     table = derived.repartition(parts, "position").join(ranks.hint("shuffle_hash"), "position")
-    return _persist(table.select(*[c.split()[0] for c in stages.DOCUMENT_SCHEMA.split(", ")]))
+    return _persist(table.select(*[c.split()[0] for c in stages.DOCUMENT_SCHEMA.split(", ")]), on_disk=True)
 
 
 def _confirm(
