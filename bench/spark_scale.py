@@ -19,19 +19,33 @@ What is measured:
   summary's counts (`SUMMARY_COUNTS`: candidates per path among them), which no line shows.
 - Scaling: seconds at the largest size over seconds at the smallest, against the ratio of their sizes.
 
-With `--hot N`, a hot bucket instead: N copies of one real article among N distinct real articles (JSONL shards
-of 1,000, copies and articles interleaved, built under a temporary folder), scanned on Spark in local[2] with
+With `--hot N[,M...]`, a hot bucket instead: N copies of one real article among N distinct documents
+(bench/scale.py's recombined real text, as there are too few real articles for 200,000; JSONL shards of 1,000,
+copies and documents interleaved, built under a temporary folder), scanned on Spark in local[2] with
 `--partitions` partitions (default 8), the candidate pair rows each partition of the confirmation received
 (`SparkScan.pair_rows`) printed as the largest against the median, and the report checked against the local
-engine's as above. Its section ("## A hot bucket") replaces its previous one in the results file; the other
-runs keep it.
+engine's as above.
+
+With `--parquet MB[,MB...]`, one Parquet file of MB MiB (uncompressed, row groups of 10,000 rows, bench/scale.py's
+recombined real text with planted copies, written by pyarrow under a temporary folder), scanned on Spark with
+`--partitions` partitions; the rows each task of Spark's reader read (the file split by row group), and the
+report against the local engine's on the same rows as JSONL shards. A scan that fails is recorded as failed,
+with the error that ended it.
+
+With `--uri`, `dedup scan --engine spark --output file://localhost/<folder>` (a URI with an authority) in a
+fresh process: whether the part files are where the URI says, and the local engine's report.
+
+Each of these three writes its own section of the results file, in place of its previous run; the other runs
+keep it. Each records the 1-minute load average when its scan started (the machine may be shared).
 
 Writes bench/results/spark.md (or `--output`); skips cleanly when ../shared/data is absent.
 
     nice -n 10 python bench/spark_scale.py                     # 20,000 and 100,000 documents, 20,000 scored
     python bench/spark_scale.py --sizes 20000
     python bench/spark_scale.py --sizes 5000 --scored 5000 --output /tmp/spark.md   # bench/results/spark.md untouched
-    nice -n 10 python bench/spark_scale.py --hot 20000              # 20,000 copies among 20,000 articles
+    nice -n 10 python bench/spark_scale.py --hot 20000,200000       # 20,000 copies among 20,000 documents, ...
+    python bench/spark_scale.py --parquet 256,512
+    python bench/spark_scale.py --uri
 """
 
 from __future__ import annotations
@@ -41,6 +55,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -118,6 +133,7 @@ def child(shards: Path, out: Path, result_path: Path, score: bool) -> None:
 
 
 HOT_SECTION = "## A hot bucket"
+HOT_SEED = 24  # the distinct documents' generator seed
 
 
 def hot_child(shards: Path, out: Path, result_path: Path, partitions: int) -> None:
@@ -140,75 +156,292 @@ def hot_child(shards: Path, out: Path, result_path: Path, partitions: int) -> No
 
 
 def hot_corpus(copies: int, folder: Path) -> Path:
-    """`copies` copies of one real article among as many distinct real articles, interleaved, in JSONL shards."""
+    """`copies` copies of one real article among as many distinct documents (bench/scale.py's recombined real
+    text, no planted copies), interleaved, in JSONL shards."""
+    import scale
     import throughput
 
-    articles = throughput.real_articles()
-    if copies >= len(articles):
-        raise SystemExit(f"--hot {copies}: only {len(articles):,} real articles to draw distinct ones from")
-    page = articles[-1]
-    rows = []
-    for i in range(copies):
-        rows += [{"id": f"article-{i:07d}", "text": articles[i]}, {"id": f"copy-{i:07d}", "text": page}]
+    page = throughput.real_articles()[-1]
+    distinct = folder / "distinct"
+    distinct.mkdir()
+    scale.generate(copies, distinct, 0.0, HOT_SEED, scale.sentences_of_texts())
     shards = folder / "shards"
     shards.mkdir()
-    for start in range(0, len(rows), throughput.SHARD):
-        lines = (json.dumps(r, ensure_ascii=False) + "\n" for r in rows[start : start + throughput.SHARD])
-        (shards / f"shard-{start // throughput.SHARD:05d}.jsonl").write_text("".join(lines), encoding="utf-8")
+    rows: list[str] = []
+    written = 0
+
+    def flush(upto: int) -> None:
+        nonlocal rows, written
+        while len(rows) >= upto and rows:
+            (shards / f"shard-{written:05d}.jsonl").write_text("".join(rows[: throughput.SHARD]), encoding="utf-8")
+            rows = rows[throughput.SHARD :]
+            written += 1
+
+    i = 0
+    for part in sorted(distinct.glob("part-*.jsonl")):
+        for line in part.read_text(encoding="utf-8").splitlines():
+            text = json.loads(line)["text"]
+            for row in ({"id": f"article-{i:07d}", "text": text}, {"id": f"copy-{i:07d}", "text": page}):
+                rows.append(json.dumps(row, ensure_ascii=False) + "\n")
+            i += 1
+            flush(throughput.SHARD)
+        part.unlink()
+    flush(1)
     return shards
 
 
-def hot_bucket(copies: int, partitions: int) -> list[str]:
-    """The hot-bucket run: its section of the results file."""
+def hot_bucket(sizes: list[int], partitions: int) -> list[str]:
+    """The hot-bucket runs, one per number of copies: their section of the results file."""
     import statistics
 
-    with tempfile.TemporaryDirectory() as tmp:
-        shards = hot_corpus(copies, Path(tmp))
-        out = Path(tmp) / "report"
-        print(f"{copies:,} copies among {copies:,} articles: Spark scan on {MASTER}, {partitions} partitions ...")
-        run = run_child(shards, out, hot=partitions)
-        print(f"  {run['seconds']:.1f} s; checking against the local engine ...", flush=True)
-        same, verdict = equivalence(shards, out)
-    rows = run["pair_rows"]
-    largest, median = max(rows), statistics.median(rows)
-    ratio = largest / median if median else float("inf")
+    rows, notes = [], []
+    for copies in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            shards = hot_corpus(copies, Path(tmp))
+            out = Path(tmp) / "report"
+            print(f"{copies:,} copies among {copies:,} documents: Spark scan on {MASTER}, {partitions} partitions ...")
+            load = os.getloadavg()[0]
+            run = run_child(shards, out, hot=partitions)
+            if "error" in run:
+                raise SystemExit(f"{copies:,} copies: the Spark scan failed: {run['error']}")
+            print(f"  {run['seconds']:.1f} s; checking against the local engine ...", flush=True)
+            same, verdict = equivalence(shards, out)
+        pair_rows = run["pair_rows"]
+        largest, median = max(pair_rows), statistics.median(pair_rows)
+        ratio = largest / median if median else float("inf")
+        rows.append(
+            f"| {2 * copies:,} | {run['seconds']:.1f} | {load:.1f} | {', '.join(f'{r:,}' for r in pair_rows)} | "
+            f"{largest:,} | {median:,.0f} | {ratio:.2f} | {'yes' if same else '**no**'} |"
+        )
+        notes.append(f"- {2 * copies:,} documents: {verdict}.")
+        print(rows[-1], flush=True)
+    given = ",".join(str(s) for s in sizes)
     return [
         HOT_SECTION,
         "",
-        f"`python bench/spark_scale.py --hot {copies} --partitions {partitions}` on {dt.date.today().isoformat()}: "
-        f"{copies:,} copies of one real article among {copies:,} distinct real articles ({2 * copies:,} documents, "
-        f"no content-farm scores), Spark {MASTER} with {len(rows)} partitions for the pair stages.",
+        f"`python bench/spark_scale.py --hot {given} --partitions {partitions}` on {dt.date.today().isoformat()}: "
+        "N copies of one real article among N distinct documents (bench/scale.py's recombined real text, "
+        f"no content-farm scores), Spark {MASTER} with {partitions} partitions for the pair stages, driver heap "
+        f"{DRIVER_MEMORY}. Load is the 1-minute load average when the Spark scan started.",
         "",
-        "| documents | seconds | candidate pair rows per partition | largest | median | largest / median "
+        "| documents | seconds | load | candidate pair rows per partition | largest | median | largest / median "
         "| same report as local |",
-        "|---|---|---|---|---|---|---|",
-        f"| {2 * copies:,} | {run['seconds']:.1f} | {', '.join(f'{r:,}' for r in rows)} | {largest:,} | "
-        f"{median:,.0f} | {ratio:.2f} | {'yes' if same else '**no**'} |",
+        "|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        "Equivalence:",
+        "",
+        *notes,
+    ]
+
+
+PARQUET_SECTION = "## One Parquet file"
+PARQUET_SEED = 25  # the documents' generator seed
+
+
+def parquet_corpus(megabytes: int, folder: Path) -> tuple[Path, Path]:
+    """A Parquet file of `megabytes` MiB (id and text columns, uncompressed, a row group per 10,000 rows) of
+    bench/scale.py's recombined real text with its planted copies, and the same rows as JSONL shards (the
+    local engine does not read Parquet)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import scale
+
+    shards = folder / "shards"
+    shards.mkdir()
+    target = megabytes * 2**20
+    # Enough documents for the size (they average under 2 KB); the shards past it are dropped.
+    scale.generate(target // 1500 + scale.SHARD, shards, 0.1, PARQUET_SEED, scale.sentences_of_texts())
+    file = folder / "corpus.parquet"
+    schema = pa.schema([("id", pa.string()), ("text", pa.string())])
+    written = 0
+    # Uncompressed, so that the file's size is about its text's: the documents of a compressed 512 MB file
+    # would not all fit in this machine's share of memory for the local scan it is compared with.
+    with pq.ParquetWriter(file, schema, compression="none", use_dictionary=False) as writer:
+        for shard in sorted(shards.glob("part-*.jsonl")):
+            if written >= target:
+                shard.unlink()
+                continue
+            rows = [json.loads(line) for line in shard.read_text(encoding="utf-8").splitlines()]
+            table = pa.table({"id": [r["id"] for r in rows], "text": [r["text"] for r in rows]}, schema=schema)
+            writer.write_table(table, row_group_size=len(rows))
+            written += table.nbytes
+    return file, shards
+
+
+def parquet_child(file: Path, out: Path, result_path: Path, partitions: int) -> None:
+    """One Spark scan of one Parquet file; its figures and the rows each task of Spark's reader read to
+    `result_path` (JSON)."""
+    from pyspark.sql import functions as sf
+
+    from dedup.config import scan_config
+    from dedup.spark import scan_spark, spark_session
+
+    os.environ.setdefault("PYSPARK_SUBMIT_ARGS", f"--driver-memory {DRIVER_MEMORY} pyspark-shell")
+    spark, _ = spark_session(master=MASTER)
+    spark.sparkContext.setLogLevel("ERROR")
+    spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
+    started = time.perf_counter()
+    scan = scan_spark([str(file)], scan_config(score=False), spark=spark)
+    scan.write_jsonl(str(out))
+    seconds = time.perf_counter() - started
+    # The splits Spark's reader makes of the file, as the scan's read has them: one task each.
+    tasks = spark.read.parquet(str(file)).groupBy(sf.spark_partition_id().alias("task")).count().collect()
+    rows = [int(r["count"]) for r in sorted(tasks, key=lambda r: r["task"])]
+    result = {"seconds": seconds, "task_rows": rows, "summary": scan.summary.to_dict()}
+    result_path.write_text(json.dumps(result), encoding="utf-8")
+    spark.stop()
+
+
+def parquet_run(sizes: list[int], partitions: int) -> list[str]:
+    """The Parquet runs, one file of each size (MiB): their section of the results file."""
+    import pyarrow.parquet as pq
+
+    rows, notes = [], []
+    for megabytes in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            file, shards = parquet_corpus(megabytes, Path(tmp))
+            meta = pq.ParquetFile(file).metadata
+            size = file.stat().st_size
+            out = Path(tmp) / "report"
+            print(f"{size / 2**20:,.0f} MiB, {meta.num_rows:,} rows, {meta.num_row_groups} row groups: Spark scan ...")
+            load = os.getloadavg()[0]
+            run = run_child(file, out, parquet=partitions)
+            if "error" in run:
+                same, verdict = False, f"the Spark scan failed: {run['error']}"
+            else:
+                print(f"  {run['seconds']:.1f} s; checking against the local engine on the same rows ...", flush=True)
+                same, verdict = equivalence(shards, out)
+        described = f"| {size / 2**20:,.0f} | {meta.num_rows:,} | {meta.num_row_groups} | "
+        if "error" in run:
+            rows.append(described + f"- | - | **failed** | {load:.1f} | - | - |")
+        else:
+            tasks = run["task_rows"]
+            rows.append(
+                described + f"{len(tasks)} | {', '.join(f'{r:,}' for r in tasks)} | {run['seconds']:.1f} | "
+                f"{load:.1f} | {run['summary']['skipped']} | {'yes' if same else '**no**'} |"
+            )
+        notes.append(f"- {size / 2**20:,.0f} MiB ({size:,} bytes): {verdict}.")
+        print(rows[-1], flush=True)
+    given = ",".join(str(s) for s in sizes)
+    return [
+        PARQUET_SECTION,
+        "",
+        f"`python bench/spark_scale.py --parquet {given} --partitions {partitions}` on {dt.date.today().isoformat()}: "
+        "one Parquet file of each size (id and text columns, uncompressed, row groups of up to 10,000 rows) of "
+        "bench/scale.py's recombined real text (10% planted copies), scanned on Spark "
+        f"{MASTER} (driver heap {DRIVER_MEMORY}, {partitions} partitions for the pair stages and Spark's shuffles, "
+        "no content-farm scores), read by Spark's Parquet reader (splits of at most 32 MiB, as sessions dedup "
+        "starts set); compared with the local engine's report on the same rows as JSONL shards (the local engine "
+        "does not read Parquet). Read tasks: the splits Spark's reader made of the file, each one task. Load is "
+        "the 1-minute load average when the scan started.",
+        "",
+        "| file MiB | documents | row groups | read tasks | rows per read task | seconds | load | skipped "
+        "| same report as local |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        "Equivalence:",
+        "",
+        *notes,
+    ]
+
+
+URI_SECTION = "## Output to a URI"
+URI_DOCUMENTS = 5000
+
+
+def uri_run() -> list[str]:
+    """`dedup scan --engine spark --output file://localhost/...`: whether the report is written where the URI
+    says, and is the local engine's; its section of the results file."""
+    import throughput
+
+    corpus = throughput.build_corpus(URI_DOCUMENTS)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "report"
+        uri = f"file://localhost{folder}"
+        command = [sys.executable, "-m", "dedup", "scan", str(corpus.shards), "--engine", "spark"]
+        command += ["--master", MASTER, "--format", "jsonl", "--output", uri, "--quiet", "--no-score"]
+        print(" ".join(command), flush=True)
+        load = os.getloadavg()[0]
+        started = time.perf_counter()
+        done = subprocess.run(command, check=False, capture_output=True, text=True)
+        seconds = time.perf_counter() - started
+        parts = sorted(folder.glob("part-*"))
+        there = done.returncode == 0 and bool(parts)
+        same, verdict = equivalence(corpus.shards, folder, score=False) if there else (False, "nothing written")
+        error = done.stderr.strip().splitlines()[-1] if done.returncode else ""
+    written = f"yes, {len(parts)} part files" if there else f"**no** (exit {done.returncode}: {error})"
+    return [
+        URI_SECTION,
+        "",
+        f"`python bench/spark_scale.py --uri` on {dt.date.today().isoformat()}: `dedup scan <{URI_DOCUMENTS:,} "
+        f"documents of bench/throughput.py's corpus> --engine spark --master {MASTER} --format jsonl --no-score "
+        "--output file://localhost<new folder>`, a URI with an authority, in a fresh process; then the folder the "
+        "URI names is read.",
+        "",
+        "| documents | seconds (whole command, JVM start included) | load | written where the URI says "
+        "| same report as local |",
+        "|---|---|---|---|---|",
+        f"| {URI_DOCUMENTS:,} | {seconds:.1f} | {load:.1f} | {written} | {'yes' if same else '**no**'} |",
         "",
         f"Equivalence: {verdict}.",
     ]
 
 
-def kept_hot_section(path: Path) -> list[str]:
-    """The hot-bucket section of the results file at `path`, if it has one."""
+def sections_of(path: Path) -> dict[str, list[str]]:
+    """The `## ` sections of the results file at `path` (each run's own, kept by the others), by title."""
     if not path.exists():
-        return []
-    text = path.read_text(encoding="utf-8")
-    return text[text.index(HOT_SECTION) :].rstrip("\n").splitlines() if HOT_SECTION in text else []
+        return {}
+    found: dict[str, list[str]] = {}
+    title = None
+    for line in path.read_text(encoding="utf-8").rstrip("\n").splitlines():
+        if line.startswith("## "):
+            title = line
+            found[title] = []
+        if title is not None:
+            found[title].append(line)
+    for lines in found.values():
+        while lines and not lines[-1]:
+            lines.pop()
+    return found
 
 
-def run_child(shards: Path, out: Path, *, score: bool = False, hot: int = 0) -> dict[str, Any]:
+def write_section(path: Path, section: list[str]) -> None:
+    """The results file at `path` with `section` (its first line its title) in place of its previous run."""
+    previous = path.read_text(encoding="utf-8") if path.exists() else ""
+    head = previous.split("\n## ")[0].rstrip("\n") if not previous.startswith("## ") else ""
+    kept = sections_of(path)
+    kept[section[0]] = section
+    lines = [head] if head else []
+    for lines_of in kept.values():
+        lines += ["", *lines_of] if lines else lines_of
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"written to {path}")
+
+
+def run_child(shards: Path, out: Path, *, score: bool = False, hot: int = 0, parquet: int = 0) -> dict[str, Any]:
+    """One Spark scan in a fresh process; its figures, or `error`: the last line Spark or Python printed
+    about why it failed (a failure is a result too: where the scan stops)."""
     with tempfile.TemporaryDirectory() as tmp:
         result_path = Path(tmp) / "result.json"
         command = [sys.executable, __file__, "--child", str(shards), str(out), str(result_path)]
         command += ["--score"] if score else []
         command += ["--hot-child", str(hot)] if hot else []
+        command += ["--parquet-child", str(parquet)] if parquet else []
         env = dict(os.environ)
-        if hot:
+        partitions = hot or parquet
+        if partitions:
             # The pair stages take the default parallelism's partitions at this size: fixed before the JVM starts.
-            conf = f"--conf spark.default.parallelism={hot}"
+            conf = f"--conf spark.default.parallelism={partitions}"
             env["PYSPARK_SUBMIT_ARGS"] = f"--driver-memory {DRIVER_MEMORY} {conf} pyspark-shell"
-        subprocess.run(command, check=True, env=env)
+        done = subprocess.run(command, check=False, env=env, stderr=subprocess.PIPE, text=True)
+        if done.returncode:
+            sys.stderr.write(done.stderr)
+            # The first exception named with its message (a Java or Python class ending in Error or Exception).
+            causes = re.findall(r"[\w.]+(?:Error|Exception): [^\n]+", done.stderr)
+            return {"error": causes[0].strip() if causes else f"exit status {done.returncode}"}
         result: dict[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
         return result
 
@@ -245,12 +478,19 @@ def main() -> int:
     parser.add_argument("--output", type=Path, default=RESULTS, help="the results file (default: %(default)s)")
     parser.add_argument("--child", nargs=3, metavar=("SHARDS", "OUT", "RESULT"), help=argparse.SUPPRESS)
     parser.add_argument("--score", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--hot", type=int, default=0, help="copies of one page among as many distinct articles")
-    parser.add_argument("--partitions", type=int, default=8, help="partitions of the --hot run (default: 8)")
+    parser.add_argument(
+        "--hot", default="", help="comma-separated numbers of copies of one page, each among as many distinct documents"
+    )
+    parser.add_argument("--partitions", type=int, default=8, help="partitions of --hot and --parquet (default: 8)")
     parser.add_argument("--hot-child", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--parquet", default="", help="comma-separated MiB of one Parquet file to scan (e.g. 512)")
+    parser.add_argument("--parquet-child", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--uri", action="store_true", help="a scan with --output file://localhost/...")
     args = parser.parse_args()
     if args.child:
-        if args.hot_child:
+        if args.parquet_child:
+            parquet_child(Path(args.child[0]), Path(args.child[1]), Path(args.child[2]), args.parquet_child)
+        elif args.hot_child:
             hot_child(Path(args.child[0]), Path(args.child[1]), Path(args.child[2]), args.hot_child)
         else:
             child(Path(args.child[0]), Path(args.child[1]), Path(args.child[2]), args.score)
@@ -262,13 +502,19 @@ def main() -> int:
         print(f"skipped: no real articles at {throughput.DATA}")
         return 0
     if args.hot:
-        section = hot_bucket(args.hot, args.partitions)
+        section = hot_bucket([int(n) for n in args.hot.split(",") if n.strip()], args.partitions)
         print("\n".join(section))
-        previous = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
-        kept = previous.split(HOT_SECTION)[0].rstrip("\n")
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text("\n".join([kept, "", *section]).lstrip("\n") + "\n", encoding="utf-8")
-        print(f"written to {args.output}")
+        write_section(args.output, section)
+        return 0
+    if args.parquet:
+        section = parquet_run([int(n) for n in args.parquet.split(",") if n.strip()], args.partitions)
+        print("\n".join(section))
+        write_section(args.output, section)
+        return 0
+    if args.uri:
+        section = uri_run()
+        print("\n".join(section))
+        write_section(args.output, section)
         return 0
     import pyspark
 
@@ -283,6 +529,8 @@ def main() -> int:
             out = Path(tmp) / "report"
             print(f"{size:,} documents: Spark scan on {MASTER} ...", flush=True)
             run = run_child(corpus.shards, out)
+            if "error" in run:
+                raise SystemExit(f"{size:,} documents: the Spark scan failed: {run['error']}")
             print(f"  {run['seconds']:.1f} s; checking against the local engine ...", flush=True)
             same, verdict = equivalence(corpus.shards, out)
         runs[size] = run
@@ -302,6 +550,8 @@ def main() -> int:
             out = Path(tmp) / "report"
             print(f"{size:,} documents with content-farm scores: Spark scan on {MASTER} ...", flush=True)
             run = run_child(corpus.shards, out, score=True)
+            if "error" in run:
+                raise SystemExit(f"{size:,} scored documents: the Spark scan failed: {run['error']}")
             print(f"  {run['seconds']:.1f} s; checking against the local engine ...", flush=True)
             same, verdict = equivalence(corpus.shards, out, score=True)
         plain = f"{runs[size]['seconds']:.1f}" if size in runs else "-"
@@ -356,8 +606,8 @@ def main() -> int:
         "|---|---|",
         *stages,
     ]
-    hot = kept_hot_section(args.output)
-    lines += ["", *hot] if hot else []
+    for kept in sections_of(args.output).values():
+        lines += ["", *kept]
     text = "\n".join(lines) + "\n"
     print()
     print(text)

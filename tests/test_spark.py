@@ -205,6 +205,33 @@ def pages_sharing_passages() -> list[Document]:
     return [*(Document(f"page-{9 - i}", " ".join(words)) for i, words in enumerate(pages)), Document("empty", "")]
 
 
+def test_every_member_of_a_cluster_gets_one_row_marked_source_where_it_may_be_the_source() -> None:
+    pa = pytest.importorskip("pyarrow", reason='pyarrow is not installed (pip install "dedup[spark]")')
+    from dedup.spark.stages import memberships
+
+    ranks = pa.list_(pa.int64())
+    clusters = pa.RecordBatch.from_arrays(
+        [
+            pa.array([7, 3, 0]),
+            pa.array(["c0", "c1", "c2"]),
+            pa.array(["rewrite", "duplicate", "rewrite"]),
+            pa.array([[7], [5], [0, 2]], ranks),
+            pa.array([[7, 8], [3, 5, 9], [0, 1, 2]], ranks),
+        ],
+        names=["root", "id", "relation", "unspun", "ranks"],
+    )
+    # A batch may be a slice of a larger one (its lists' offsets not starting at 0).
+    rows = pa.Table.from_batches(list(memberships([clusters.slice(1)]))).to_pylist()
+    assert rows == [
+        {"rank": 3, "cluster": "c1", "relation": "duplicate", "size": 3, "root": 3},
+        {"rank": 5, "cluster": "c1", "relation": "source", "size": 3, "root": 3},
+        {"rank": 9, "cluster": "c1", "relation": "duplicate", "size": 3, "root": 3},
+        {"rank": 0, "cluster": "c2", "relation": "source", "size": 3, "root": 0},
+        {"rank": 1, "cluster": "c2", "relation": "rewrite", "size": 3, "root": 0},
+        {"rank": 2, "cluster": "c2", "relation": "source", "size": 3, "root": 0},
+    ]
+
+
 def test_passage_buckets_split_over_partitions_give_the_local_passage_pairs() -> None:
     # The pair stages as Spark runs them, each partition apart: band_rows; bucket on each partition of keys;
     # evaluate on each partition of pairs with the documents they name (their anchors as a count, as
@@ -349,6 +376,23 @@ def test_dedup_scan_engine_spark_writes_the_local_jsonl_report_line_for_line(spa
     assert (
         CliRunner().invoke(app, ["scan", str(NEWS), "--engine", "spark", "-f", "jsonl", "-o", str(out)]).exit_code == 1
     )
+
+
+def test_an_output_uri_with_an_authority_is_written_where_it_names(spark: Any, tmp_path: Path) -> None:
+    # `file://localhost/x` names the file /x of this machine, as `file:///x` does (RFC 8089).
+    out = tmp_path / "report"
+    uri = f"file://localhost{out}"
+    result = CliRunner().invoke(app, ["scan", str(NEWS), "--engine", "spark", "--no-score", "-f", "jsonl", "-o", uri])
+    assert result.exit_code == 0, result.output
+    lines = "".join(p.read_text(encoding="utf-8") for p in sorted(out.glob("part-*"))).splitlines()
+    assert lines[:-1] == render(local_scan(NEWS, score=False), "jsonl").decode("utf-8").splitlines()[:-1]
+    tables = tmp_path / "report.parquet"
+    result = CliRunner().invoke(app, ["scan", str(NEWS), "--engine", "spark", "-o", f"file://localhost{tables}"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tables.iterdir()) == ["clusters", "documents", "pairs", "skipped", "summary"]
+    # A report is never written over what is there, whichever name the URI gives the folder.
+    result = CliRunner().invoke(app, ["scan", str(NEWS), "--engine", "spark", "-f", "jsonl", "-o", f"file://{out}"])
+    assert result.exit_code == 1
 
 
 def test_bad_files_on_spark_are_skipped_counted_and_listed_as_locally_and_parquet_is_read(

@@ -27,7 +27,6 @@ from dedup.engine.lsh import bands
 from dedup.engine.tfidf import N_FEATURES, PRIOR_DOCUMENTS, idf, prior_frequencies, rewrite_max_df
 from dedup.io.sources import DEFAULT_MAX_BYTES
 from dedup.model import (
-    SOURCE,
     Cluster,
     Document,
     DocumentResult,
@@ -136,10 +135,13 @@ class SparkScan:
             table.unpersist()
 
 
-def _persist(df: Any) -> Any:
+def _persist(df: Any, *, on_disk: bool = False) -> Any:
+    # `on_disk` for the tables of every document's features (as read, and the document table), by far the
+    # largest: kept in the executors' heap they fill it beside the pair stages' shuffles, whose memory Spark
+    # cannot take back from a table being cached.
     from pyspark import StorageLevel
 
-    return df.persist(StorageLevel.MEMORY_AND_DISK)
+    return df.persist(StorageLevel.DISK_ONLY if on_disk else StorageLevel.MEMORY_AND_DISK)
 
 
 def scan_spark(
@@ -290,7 +292,7 @@ def _read(spark: Any, listing: Any, documents: list[Document], config: ScanConfi
         rows = table.select(sf.col("_metadata.row_index").alias("row"), *parquet_columns(table.columns))
         records = partial(parquet_records, file=i, rel=job.rel, max_bytes=job.max_bytes, config=config)
         read = read.unionByName(rows.mapInArrow(records, schema))
-    return _persist(read)
+    return _persist(read, on_disk=True)
 
 
 def _index(spark: Any, docs: Any, cached: list[Any]) -> tuple[Any, dict[str, int]]:
@@ -366,7 +368,7 @@ def _documents_table(spark: Any, docs: Any, index: Any, df: Any, n: int, config:
     derived = docs.select(*columns).mapInArrow(run, stages.DERIVED_SCHEMA)
     ranks = index.select("position", "rank", "id").repartition(parts, "position")
     table = derived.repartition(parts, "position").join(ranks.hint("shuffle_hash"), "position")
-    return _persist(table.select(*[c.split()[0] for c in stages.DOCUMENT_SCHEMA.split(", ")]))
+    return _persist(table.select(*[c.split()[0] for c in stages.DOCUMENT_SCHEMA.split(", ")]), on_disk=True)
 
 
 def _confirm(
@@ -451,9 +453,10 @@ def _clusters(
     reliable: bool,
 ) -> tuple[Any, Any, dict[str, tuple[int, int]]]:
     # Components of the confirmed pairs and of the duplicate pairs alone, found in one run of large-star/
-    # small-star over both graphs side by side (the second's nodes shifted by n); then each component
-    # described by the local rules: id, relation, members, representative, source (from the members' TF-IDF
-    # columns, `spun` priors and publication dates). Also each member's row (rank, cluster id, relation, size,
+    # small-star over both graphs side by side (the second's nodes shifted by n); then each component's
+    # members sent to one partition as rows and the component described there by the local rules: id,
+    # relation, members, representative, source (from the members' TF-IDF columns, `spun` priors and
+    # publication dates). Also each member's row (rank, cluster id, relation, size,
     # root; the relation is `source` for a member that may be the source) and the counts per relation.
     from pyspark.sql import functions as sf
 
@@ -486,36 +489,16 @@ def _clusters(
     else:
         members = members.withColumn("spun", sf.lit(None).cast("double"))
     members = members.join(dates, "position", "left")
-    member = sf.struct("rank", "id", "words", "position", "dup_root", "tfidf_cols", "spun", "published")
-    grouped = members.groupBy("root").agg(sf.sort_array(sf.collect_list(member)).alias("m"))
-    components_table = grouped.select(
-        "root",
-        sf.col("m.rank").alias("ranks"),
-        sf.col("m.id").alias("ids"),
-        sf.col("m.words").alias("words"),
-        sf.col("m.position").alias("positions"),
-        sf.col("m.dup_root").alias("dup_roots"),
-        sf.col("m.tfidf_cols").alias("tfidf_cols"),
-        sf.col("m.spun").alias("spun"),
-        sf.col("m.published").alias("published"),
-    )
 
     def describe(batches: Any) -> Any:
         return stages.describe_clusters(batches, config=config.cluster, idf=weights.value)
 
-    clusters = _persist(components_table.mapInArrow(describe, stages.CLUSTER_SCHEMA))
+    # Each component's members to one partition as rows, described there: never gathered into one row.
+    clusters = _persist(members.repartition(parts, "root").mapInArrow(describe, stages.CLUSTER_SCHEMA))
     rows = clusters.groupBy("relation").agg(sf.count("*").alias("clusters"), sf.sum(sf.size("ranks")).alias("docs"))
     counts = {r.relation: (int(r.clusters), int(r.docs)) for r in rows.collect()}
-    membership = clusters.select(
-        sf.explode("ranks").alias("rank"), sf.col("id").alias("cluster"), "relation", "unspun", "root", "ranks"
-    ).select(
-        "rank",
-        "cluster",
-        sf.when(sf.array_contains("unspun", sf.col("rank")), sf.lit(SOURCE))
-        .otherwise(sf.col("relation"))
-        .alias("relation"),
-        sf.size("ranks").alias("size"),
-        "root",
+    membership = clusters.select("root", "id", "relation", "unspun", "ranks").mapInArrow(
+        stages.memberships, stages.MEMBER_SCHEMA
     )
     return clusters, membership, counts
 

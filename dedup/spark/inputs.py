@@ -32,6 +32,7 @@ __all__ = [
     "SOURCE_SCHEMA",
     "Listing",
     "features_schema",
+    "hadoop_uri",
     "is_parquet",
     "is_uri",
     "list_inputs",
@@ -75,6 +76,19 @@ def is_uri(path: str) -> bool:
     return bool(_URI.match(path))
 
 
+_LOCALHOST = re.compile(r"^file://localhost(?=/)", re.IGNORECASE)
+
+
+def hadoop_uri(uri: str) -> str:
+    """`uri` as Hadoop's file systems take it: `file://localhost/x` as `file:///x`, the same file (RFC 8089), which
+    Hadoop's local file system refuses under that name ("Wrong FS"); any other URI whole, its authority kept.
+
+    >>> hadoop_uri("file://localhost/tmp/report"), hadoop_uri("s3a://bucket/report/")
+    ('file:///tmp/report', 's3a://bucket/report/')
+    """
+    return _LOCALHOST.sub("file://", uri)
+
+
 @dataclass
 class Listing:
     """The files to read, in input order (`remote[i]`: read by Spark, not by path), and the skips found on
@@ -112,7 +126,7 @@ def list_inputs(spark: Any, paths: list[str], max_bytes: int) -> Listing:
         for job in _remote_jobs(spark, path, max_bytes, listing.skipped):
             listing.jobs.append(job)
             listing.remote.append(True)
-        listing.remote_roots.append(path)
+        listing.remote_roots.append(hadoop_uri(path))
     flush()
     return listing
 
@@ -120,7 +134,7 @@ def list_inputs(spark: Any, paths: list[str], max_bytes: int) -> Listing:
 def _remote_jobs(spark: Any, root: str, max_bytes: int, skipped: list[Skipped]) -> Iterator[FileJob]:
     # The walk of Corpus._walk over a Hadoop FileSystem: files of a folder (sorted), then its sub-folders.
     jvm = spark.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(root)
+    path = jvm.org.apache.hadoop.fs.Path(hadoop_uri(root))
     fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
     if not fs.exists(path):
         raise InputError(f"no such file or folder: {root}")

@@ -15,6 +15,7 @@ import orjson
 
 from dedup.errors import InputError
 from dedup.model import Cluster, DocumentResult, Pair, Pairs, ScanResult, Skipped
+from dedup.spark.inputs import hadoop_uri
 
 if TYPE_CHECKING:
     from dedup.spark.engine import SparkScan
@@ -99,6 +100,7 @@ def write_jsonl(scan: SparkScan, folder: str) -> None:
     """
     from pyspark import StorageLevel
 
+    folder = hadoop_uri(folder)
     _refuse_existing(scan.spark, folder)
     tables = {"documents": scan.documents, "pairs": scan.pairs, "clusters": scan.clusters, "skipped": scan.skipped}
     summary = orjson.dumps({"type": "summary", **scan.summary.to_dict()}).decode("utf-8")
@@ -115,6 +117,7 @@ def write_jsonl(scan: SparkScan, folder: str) -> None:
 def write_parquet(scan: SparkScan, folder: str) -> None:
     """Parquet datasets in `folder` (a new folder): `documents` (id, words, cluster, farm scores), `pairs`, `clusters`
     (members as a list), `skipped`, each sorted as the report lists it, and `summary` (one JSON line, text)."""
+    folder = hadoop_uri(folder)
     _refuse_existing(scan.spark, folder)
     tables = scan.ordered()
     base = folder.rstrip("/")

@@ -45,6 +45,9 @@ def spark_session(spark: Any = None, master: str | None = None) -> tuple[Any, bo
         .config("spark.sql.adaptive.enabled", "false")
         # A broadcast join sends its small side through the driver: nothing of the corpus goes there.
         .config("spark.sql.autoBroadcastJoinThreshold", "-1")
+        # A split of a Parquet file is featurized into one cached block several times its size: Spark's
+        # default splits (128 MiB of text) make blocks that exhaust a few GiB of executor heap.
+        .config("spark.sql.files.maxPartitionBytes", "32m")
     )
     if master is not None:
         builder = builder.master(master)

@@ -16,7 +16,6 @@ that give the pair, and `evaluate`, where every row of a pair meets, sums the co
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -31,7 +30,7 @@ from dedup.engine.passages import enough
 from dedup.engine.signature import minhash
 from dedup.engine.source import named_sources
 from dedup.engine.tfidf import N_FEATURES, document_frequencies, pair_cosines, tfidf, top_terms
-from dedup.model import unique_ids
+from dedup.model import SOURCE, unique_ids
 from dedup.spark.arrow import gather, pack, scatter, select, unpack, unpack_rows
 from dedup.text.ragged import Ragged
 
@@ -42,6 +41,7 @@ __all__ = [
     "DERIVED_SCHEMA",
     "DOCUMENT_SCHEMA",
     "DUPLICATE_PATH",
+    "MEMBER_SCHEMA",
     "PAIR_SCHEMA",
     "PASSAGE_PATH",
     "PATHS",
@@ -53,6 +53,7 @@ __all__ = [
     "describe_clusters",
     "evaluate",
     "frequencies",
+    "memberships",
     "needed",
     "pack_frequencies",
     "pair_targets",
@@ -459,55 +460,119 @@ CLUSTER_SCHEMA = (
     "root long, id string, relation string, members array<string>, representative string, source string, "
     "unspun array<long>, ranks array<long>"
 )
+# Each member of a cluster: its rank, the cluster's id, its relation (`source` where it may be the cluster's
+# source), the cluster's size and root.
+MEMBER_SCHEMA = "rank long, cluster string, relation string, size long, root long"
 
 
 def describe_clusters(batches: Iterable[Any], config: ClusterConfig, idf: npt.NDArray[np.float32]) -> Iterator[Any]:
-    """Components (root, members' ranks, ids, words, positions, duplicate-graph roots, TF-IDF columns, dates
-    published and, when the scan scores, `spun` priors, in rank order) -> `CLUSTER_SCHEMA`: each described by
-    the local rules (`cluster.describe`, `source.named_sources`): id, relation, members, representative,
-    source, and the ranks that may be the source (`unspun`)."""
+    """A partition of component members (root, rank, id, words, position, dup_root: their component in the
+    graph of duplicate pairs alone, tfidf_cols, spun: the prior when the scan scores, published), holding
+    every member of each component it has -> `CLUSTER_SCHEMA`: each component described by the local rules
+    (`cluster.describe`, `source.named_sources`): id, relation, members, representative, source, and the ranks
+    that may be the source (`unspun`).
+
+    Members arrive as rows, not gathered into one row per component: a component of a million members is a
+    million rows here, never one value past Arrow's or the JVM's limits on the way.
+    """
     import pyarrow as pa
 
+    table = _table(batches)
+    if table is None:
+        return
+    roots, ranks = _numbers(table, "root"), _numbers(table, "rank")
+    order = np.lexsort((ranks, roots))  # each component's members together, in rank (id) order
+    table = table.take(pa.array(order))
+    roots, ranks = roots[order], ranks[order]
+    starts = np.flatnonzero(np.r_[True, roots[1:] != roots[:-1]])
+    ends = np.r_[starts[1:], roots.shape[0]]
+    ids = table.column("id").to_pylist()
+    words = _numbers(table, "words")
+    positions = _numbers(table, "position")
+    dup_roots = _numbers(table, "dup_root")
+    cols, ptr = unpack(table.column("tfidf_cols"), np.int32)
+    matrix = sp.csr_matrix((np.ones(cols.shape[0], dtype=np.float32), cols, ptr), shape=(roots.shape[0], N_FEATURES))
+    priors = table.column("spun")
+    spun = None if priors.null_count else np.asarray(priors.to_numpy(zero_copy_only=False), dtype=np.float64)
+    dates = table.column("published")
+    published = None
+    if dates.null_count < len(dates):
+        published = np.asarray(dates.fill_null(np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
+    members = [range(lo, hi) for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True)]
+    sources, unspun_rows = named_sources(matrix, idf, members, config.source_margin, spun, published)
     names = ("root", "id", "relation", "members", "representative", "source", "unspun", "ranks")
-    for batch in batches:
-        out: dict[str, list[Any]] = {k: [] for k in names}
-        columns = [batch.column(c).to_pylist() for c in ("root", "ranks", "ids", "words", "positions", "dup_roots")]
-        cols = batch.column("tfidf_cols").to_pylist()
-        priors = batch.column("spun").to_pylist()
-        rows = [np.frombuffer(c, dtype="<i4") for member_cols in cols for c in member_cols]
-        sizes = [len(member_cols) for member_cols in cols]
-        starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        members = [range(int(lo), int(hi)) for lo, hi in pairwise(starts.tolist())]
-        indptr = np.concatenate([[0], np.cumsum([r.shape[0] for r in rows])]).astype(np.int64)
-        indices = np.concatenate([np.zeros(0, dtype=np.int32), *rows]).astype(np.int32)
-        matrix = sp.csr_matrix(
-            (np.ones(indices.shape[0], dtype=np.float32), indices, indptr), shape=(len(rows), N_FEATURES)
+    out: dict[str, list[Any]] = {k: [] for k in names}
+    for c, (lo, hi) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+        member_ids = ids[lo:hi]
+        by_duplicates = bool((dup_roots[lo:hi] == dup_roots[lo]).all())
+        cid, relation, rep = describe(
+            member_ids, words[lo:hi].tolist(), positions[lo:hi].tolist(), by_duplicates, config
         )
-        flat = [p for member_priors in priors for p in member_priors]
-        spun = None if any(p is None for p in flat) else np.array(flat, dtype=np.float64)
-        dates = [d for member_dates in batch.column("published").to_pylist() for d in member_dates]
-        published = None
-        if any(d is not None for d in dates):
-            published = np.array([np.nan if d is None else d for d in dates], dtype=np.float64)
-        sources, unspun_rows = named_sources(matrix, idf, members, config.source_margin, spun, published)
-        for c, (root, ranks, ids, words, positions, dup_roots) in enumerate(zip(*columns, strict=True)):
-            cid, relation, rep = describe(ids, words, positions, len(set(dup_roots)) == 1, config)
-            row = sources[c]
-            source = None if row is None else ids[row - int(starts[c])]
-            unspun = [r for r, may in zip(ranks, unspun_rows[starts[c] : starts[c + 1]].tolist(), strict=True) if may]
-            values = (root, cid, relation, ids, ids[rep], source, unspun, ranks)
-            for key, value in zip(out, values, strict=True):
-                out[key].append(value)
+        row = sources[c]
+        source = None if row is None else ids[row]
+        values = (
+            int(roots[lo]),
+            cid,
+            relation,
+            member_ids,
+            member_ids[rep],
+            source,
+            ranks[lo:hi][unspun_rows[lo:hi]].tolist(),
+            ranks[lo:hi].tolist(),
+        )
+        for key, value in zip(names, values, strict=True):
+            out[key].append(value)
+    yield pa.RecordBatch.from_arrays(
+        [
+            pa.array(out["root"], pa.int64()),
+            pa.array(out["id"], pa.string()),
+            pa.array(out["relation"], pa.string()),
+            pa.array(out["members"], pa.list_(pa.string())),
+            pa.array(out["representative"], pa.string()),
+            pa.array(out["source"], pa.string()),
+            pa.array(out["unspun"], pa.list_(pa.int64())),
+            pa.array(out["ranks"], pa.list_(pa.int64())),
+        ],
+        names=list(names),
+    )
+
+
+def memberships(batches: Iterable[Any]) -> Iterator[Any]:
+    """`CLUSTER_SCHEMA` rows -> `MEMBER_SCHEMA` rows: one per member of each cluster, in linear time however
+    large the cluster (a member's `source` relation found by sorting, not by searching the list per member)."""
+    import pyarrow as pa
+
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        ranks, ptr = _lists(batch.column("ranks"))
+        unspun, unspun_ptr = _lists(batch.column("unspun"))
+        sizes = np.diff(ptr)
+        cluster = np.repeat(np.arange(batch.num_rows, dtype=np.int64), sizes)
+        owner = np.repeat(np.arange(batch.num_rows, dtype=np.int64), np.diff(unspun_ptr))
+        # (cluster, rank) codes of the members that may be the source, looked up among all members' codes.
+        width = int(max(ranks.max(initial=0), unspun.max(initial=0))) + 1
+        may = np.isin(cluster * width + ranks, owner * width + unspun)
+        relation = np.asarray(batch.column("relation").to_numpy(zero_copy_only=False), dtype=object)[cluster]
+        relation[may] = SOURCE
         yield pa.RecordBatch.from_arrays(
             [
-                pa.array(out["root"], pa.int64()),
-                pa.array(out["id"], pa.string()),
-                pa.array(out["relation"], pa.string()),
-                pa.array(out["members"], pa.list_(pa.string())),
-                pa.array(out["representative"], pa.string()),
-                pa.array(out["source"], pa.string()),
-                pa.array(out["unspun"], pa.list_(pa.int64())),
-                pa.array(out["ranks"], pa.list_(pa.int64())),
+                pa.array(ranks),
+                batch.column("id").take(pa.array(cluster)),
+                pa.array(relation.tolist(), pa.string()),
+                pa.array(sizes[cluster]),
+                pa.array(np.asarray(batch.column("root").to_numpy(zero_copy_only=False), dtype=np.int64)[cluster]),
             ],
-            names=list(out),
+            names=["rank", "cluster", "relation", "size", "root"],
         )
+
+
+def _lists(column: Any) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    # A column of lists of longs (no null lists) -> their values, and each list's start and end in them.
+    import pyarrow as pa
+
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    offsets = np.asarray(column.offsets.to_numpy(), dtype=np.int64)
+    values = np.asarray(column.values.to_numpy(zero_copy_only=False), dtype=np.int64)
+    return values[offsets[0] : offsets[-1]], offsets - offsets[0]
