@@ -5,14 +5,18 @@ The stages are the in-memory scan's (`dedup.scan.pipeline`), run over parts of t
     batches -> features appended to files (fixed little-endian dtypes), term frequencies and key fingerprints
     row chunks (memory maps) -> TF-IDF rows, top terms, rewrite signatures -> files
                              -> band hashes of both LSH paths, passage anchors -> records on disk
-    each band (radix-partitioned by hash when larger than a part: buckets stay whole) -> pair codes on disk
+    each band (radix-partitioned by hash when larger than a part: buckets stay whole) -> pair codes on disk,
+        a run of buckets at a time
     each range of first rows -> the paths' candidates (unique, agreement, shared anchors) -> their union
-        -> confirmed in chunks (the pairs' feature rows read from the memory maps)
-    confirmed pairs -> clusters (union-find) -> sources (members' rows only) -> farm scores batch by batch
+        -> confirmed in chunks (the pairs' feature rows read from the memory maps) -> records on disk,
+        sorted on disk in the report's order
+    confirmed pairs, a chunk at a time -> clusters (union-find) -> sources (members' rows only)
+    the result part by part (`ResultStream`) -> the report, with farm scores batch by batch
 
 Every part gives exactly what the whole gives for its rows (pairs come sorted by first row, a bucket is never
 split), so the report is the in-memory scan's, byte for byte. What stays in memory grows with the corpus only
-by a few numbers a document (its id, rank, cluster label, dates) and by the result itself.
+by a few numbers a document (its id, rank, cluster label, dates); nothing grows with the pairs, and with a
+`report` neither does the result.
 """
 
 from __future__ import annotations
