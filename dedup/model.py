@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, overload
 
@@ -19,9 +19,11 @@ __all__ = [
     "DocumentResult",
     "Pair",
     "Pairs",
+    "ResultStream",
     "ScanResult",
     "ScanSummary",
     "Skipped",
+    "measure_units",
     "pair_row",
     "skipped_order",
     "unique_ids",
@@ -115,6 +117,18 @@ REWRITE = "rewrite"
 SOURCE = "source"
 
 
+def measure_units(measures: npt.ArrayLike) -> npt.NDArray[np.int32]:
+    """Pair measures in units of 1e-4, as `Pairs` keeps them.
+
+    >>> measure_units([0.12345, 1.0000001]).tolist()
+    [1234, 10000]
+    """
+    # Measures lie in [0, 1]; a float32 cosine may pass 1 by a rounding error, which the clip takes back.
+    values = np.asarray(measures, dtype=np.float64)
+    units: npt.NDArray[np.int32] = np.rint(np.clip(values, 0.0, 1.0) * MEASURE_SCALE).astype(np.int32)
+    return units
+
+
 class Pairs(Sequence[Pair]):
     """The pairs of a scan: a read-only sequence of `Pair`, in the order the report lists them.
 
@@ -140,9 +154,8 @@ class Pairs(Sequence[Pair]):
         self._a = np.asarray(a, dtype=np.int64)
         self._b = np.asarray(b, dtype=np.int64)
         self._duplicate = np.asarray(duplicate, dtype=np.bool_)
-        # Measures lie in [0, 1]; a float32 cosine may pass 1 by a rounding error, which the clip takes back.
         measures = np.column_stack([np.asarray(m, dtype=np.float64) for m in (jaccard, containment, cosine)])
-        self._measures = np.rint(np.clip(measures, 0.0, 1.0) * MEASURE_SCALE).astype(np.int32).reshape(-1, 3)
+        self._measures = measure_units(measures).reshape(-1, 3)
         if not len(self._a) == len(self._b) == len(self._duplicate) == len(self._measures):
             raise ValueError("every column of Pairs needs one value per pair")
 
@@ -328,6 +341,39 @@ class ScanResult:
             return self
         summary = None if self.summary is None else replace(self.summary, skipped=len(rows))
         return replace(self, skipped=rows, summary=summary)
+
+
+@dataclass(frozen=True)
+class ResultStream:
+    """A scan's result part by part, each in the report's order: what an out-of-core scan gives a report writer
+    while its work folder holds the result, which may not fit in memory whole (`dedup.scan.outofcore`).
+
+    `documents`, `pairs` and `clusters` each start a fresh pass over their parts; `summary` is made when called,
+    so that it times what ran while the parts were read."""
+
+    documents: Callable[[], Iterator[Sequence[DocumentResult]]]
+    pairs: Callable[[], Iterator[Pairs]]
+    clusters: Callable[[], Iterator[Sequence[Cluster]]]
+    skipped: tuple[Skipped, ...]
+    summary: Callable[[], ScanSummary]
+
+    def collect(self) -> ScanResult:
+        """The whole result, in memory."""
+        documents = tuple(d for part in self.documents() for d in part)
+        parts = [p.columns() for p in self.pairs()]
+        ids: Sequence[str] = parts[0][0] if parts else []
+        measures = np.concatenate([p[4] for p in parts]) / MEASURE_SCALE if parts else np.zeros((0, 3))
+        pairs = Pairs(
+            ids,
+            np.concatenate([p[1] for p in parts]) if parts else [],
+            np.concatenate([p[2] for p in parts]) if parts else [],
+            np.concatenate([p[3] for p in parts]) if parts else [],
+            measures[:, 0],
+            measures[:, 1],
+            measures[:, 2],
+        )
+        clusters = tuple(c for part in self.clusters() for c in part)
+        return ScanResult(documents, pairs, clusters, self.skipped, self.summary())
 
 
 def pair_row(p: Pair, alignment: Alignment | None = None) -> dict[str, Any]:

@@ -3,6 +3,8 @@ work folder that is removed at the end, bad files still skipped and counted."""
 
 from __future__ import annotations
 
+import io
+import random
 import re
 import shutil
 from pathlib import Path
@@ -16,7 +18,9 @@ from dedup.cli import app
 from dedup.config import OutOfCoreConfig, parse_size
 from dedup.errors import ConfigError, InputError
 from dedup.io import sources
-from dedup.io.report.scan import render
+from dedup.io.report import scan as report_scan
+from dedup.io.report.scan import render, write_stream
+from dedup.model import ResultStream
 from dedup.scan import outofcore, parallel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,9 +28,21 @@ FIXTURES = ROOT / "fixtures"
 _TIMINGS = re.compile(rb'"(?:seconds|total_seconds)":\s*(?:\{[^}]*\}|[-0-9.eE+]+)')
 
 
-def report(result: ScanResult) -> bytes:
-    """The JSON report with its timings blanked: everything else must match byte for byte."""
-    return _TIMINGS.sub(b"", render(result, "json"))
+def report(result: ScanResult, fmt: str = "json") -> bytes:
+    """The report with its timings blanked: everything else must match byte for byte."""
+    return _TIMINGS.sub(b"", render(result, fmt))
+
+
+def streamed(paths: Path | list[Document], fmt: str, **settings: object) -> tuple[bytes, ScanResult]:
+    """The report an out-of-core scan writes as it reads its result from the work folder (timings blanked), and
+    the result the scan returns beside it."""
+    out = io.BytesIO()
+
+    def write(stream: ResultStream) -> None:
+        write_stream(stream, fmt, out)
+
+    result = dedup.scan(paths, memory="1MB", report=write, **settings)
+    return _TIMINGS.sub(b"", out.getvalue()), result
 
 
 @pytest.fixture
@@ -136,3 +152,44 @@ def test_a_copy_of_the_fixtures_in_a_work_folder_path_with_spaces(tmp_path: Path
     corpus = tmp_path / "corpus"
     shutil.copytree(FIXTURES / "farm", corpus)
     assert report(dedup.scan(corpus, work_dir=work)) == report(dedup.scan(corpus))
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "csv"])
+@pytest.mark.parametrize("score", [True, False])
+def test_a_report_written_as_the_scan_reads_it_is_the_rendered_report(
+    news_dir: Path, tiny_budget: None, monkeypatch: pytest.MonkeyPatch, fmt: str, score: bool
+) -> None:
+    # The compact JSON of large corpora is the one written part by part: a corpus of a few documents is indented.
+    monkeypatch.setattr(report_scan, "PRETTY_LIMIT", 0)
+    written, returned = streamed(news_dir, fmt, score=score)
+    assert written == report(dedup.scan(news_dir, score=score), fmt)
+    # What was written is not also held: the result returned keeps the skipped inputs and the summary only.
+    assert returned.summary is not None and returned.summary.documents > 0
+    assert not returned.documents and not returned.pairs and not returned.clusters
+
+
+def test_a_small_corpus_streamed_is_indented_as_rendered(news_dir: Path, tiny_budget: None) -> None:
+    written, _ = streamed(news_dir, "json")
+    assert written == report(dedup.scan(news_dir))
+    assert written.startswith(b'{\n  "documents"')
+
+
+def test_a_hub_of_copies_gives_the_same_report_with_a_budget_of_a_few_pairs(tiny_budget: None) -> None:
+    # One text copied 120 times is a bucket of 120 in every band and thousands of pairs: it is read in runs of
+    # buckets, confirmed, sorted and clustered a few pairs at a time.
+    rng = random.Random(7)
+    words = [f"w{rng.randrange(5000)}" for _ in range(3000)]
+    base = " ".join(words[:300])
+    copies = [Document(f"copy-{i:03d}", base if i % 2 else base + f" and note {i}") for i in range(120)]
+    others = [Document(f"other-{i:02d}", " ".join(rng.sample(words, 200))) for i in range(40)]
+    documents = copies + others
+    in_memory = dedup.scan(documents, score=False)
+    assert in_memory.summary is not None and in_memory.summary.pairs["duplicate"] > 1000
+    assert report(dedup.scan(documents, score=False, memory="1MB")) == report(in_memory)
+    written, _ = streamed(documents, "jsonl", score=False)
+    assert written == report(in_memory, "jsonl")
+
+
+def test_a_report_handed_over_needs_a_scan_out_of_core(news_dir: Path) -> None:
+    with pytest.raises(ConfigError, match="memory= or work_dir="):
+        dedup.scan(news_dir, report=print)

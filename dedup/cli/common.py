@@ -12,7 +12,8 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import typer
 
-from dedup.io.report.scan import counted
+from dedup.io.report.scan import counted, write_stream
+from dedup.model import ResultStream
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -29,6 +30,7 @@ __all__ = [
     "nothing_read",
     "with_progress",
     "write_report",
+    "write_streamed",
 ]
 
 # The exit status of a command that could not do its job with its inputs (2, a usage error, is typer's).
@@ -116,6 +118,26 @@ def console(handle: IO[str] | None = None) -> Console:
     columns = os.environ.get("COLUMNS", "")
     width = int(columns) if handle is None and columns.isdigit() else REPORT_WIDTH
     return Console(file=handle, width=width, no_color=handle is not None, markup=False)
+
+
+def write_streamed(stream: ResultStream, fmt: str, output: Path | None) -> None:
+    """A report in a machine format (json, jsonl, csv) to standard output or to the file `output`, written as the
+    out-of-core scan reads its parts from the work folder."""
+    try:
+        if output is None:
+            write_stream(stream, fmt, sys.stdout.buffer)
+            return
+        # Written beside it and renamed into place at the end: a scan stopped while writing (an error, SIGTERM)
+        # leaves no half report under the name asked for.
+        partial = output.with_name(f".{output.name}.partial-{os.getpid()}")
+        try:
+            with partial.open("wb") as handle:
+                write_stream(stream, fmt, handle)
+            os.replace(partial, output)
+        finally:
+            partial.unlink(missing_ok=True)
+    except OSError as err:
+        raise fail(f"cannot write the report to {output or 'standard output'}: {err.strerror or err}") from err
 
 
 def write_report(rendered: Any, output: Path | None) -> None:

@@ -6,12 +6,13 @@ import gc
 import sys
 from collections.abc import Callable
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from dedup.cli.common import first_run_note, nothing_read, with_progress, write_report
+from dedup.cli.common import first_run_note, nothing_read, with_progress, write_report, write_streamed
 from dedup.config import (
     FRACTION,
     NUM_PERM,
@@ -255,6 +256,9 @@ def scan(
         # Standard input can be read once: read here, its documents are both scanned and shown.
         piped, piped_skips = read_stdin(sys.stdin.buffer, max_bytes)
         inputs = [p for p in paths if p != "-"] + piped
+    # Out of core, a machine format is written as the scan reads the result from its work folder, never held whole.
+    streamed = bool(out_of_core) and fmt in (ScanFormat.json, ScanFormat.jsonl, ScanFormat.csv) and not align
+    written = partial(write_streamed, fmt=fmt.value, output=report) if streamed else None
     kernels, aside = _kernels(score) if engine is Engine.local else ((), None)
     with first_run_note(*kernels, aside=aside, quiet=quiet):
         result = with_progress(
@@ -267,6 +271,7 @@ def scan(
                 engine=engine.value,
                 master=master,
                 checkpoint_dir=checkpoint_dir,
+                report=written,
                 **out_of_core,
                 **settings,
             ),
@@ -275,11 +280,11 @@ def scan(
     files = [p for p in paths if p != "-"]
     if fmt is ScanFormat.html:
         write_report(_html(result, files, piped, max_bytes), report)
-    else:
+    elif not streamed:  # else written by the scan
         if align and fmt in (ScanFormat.json, ScanFormat.jsonl) and result.summary and result.summary.pairs[REWRITE]:
             result = align_rewrites(result, scanned_texts(files, piped, max_bytes))
         write_report(_rendered(result, fmt), report)
-    if not result.documents:
+    if not (result.summary.documents if result.summary is not None else result.documents):
         raise nothing_read(len(result.skipped))
 
 

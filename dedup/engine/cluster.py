@@ -19,7 +19,7 @@ from dedup.config import ClusterConfig
 from dedup.engine.confirm import DUPLICATE, REWRITE, ConfirmedPairs
 from dedup.jit import kernel
 
-__all__ = ["Clusters", "cluster", "components", "describe"]
+__all__ = ["Clusters", "cluster", "clusters_of", "components", "describe", "join"]
 
 
 @dataclass(frozen=True)
@@ -64,9 +64,21 @@ def components(n: int, pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     [0, 1, 2, 1, 1]
     """
     parent = np.arange(n, dtype=np.int64)
+    join(parent, pairs)
+    return parent
+
+
+def join(parent: npt.NDArray[np.int64], pairs: npt.NDArray[np.int64]) -> None:
+    """`parent` (from `components`, or `np.arange(n)`) joined by more `pairs`, in place: `components` over pairs
+    given a chunk at a time ends with what it gives over all of them at once.
+
+    >>> parent = components(5, np.array([[3, 1]]))
+    >>> join(parent, np.array([[4, 3]]))
+    >>> parent.tolist()
+    [0, 1, 2, 1, 1]
+    """
     if pairs.shape[0]:
         _union_all(parent, np.ascontiguousarray(pairs, dtype=np.int64))
-    return parent
 
 
 def describe(
@@ -97,7 +109,21 @@ def cluster(
     n = len(doc_ids)
     roots = components(n, confirmed.pairs)
     dup_roots = components(n, confirmed.pairs[confirmed.duplicate])
-    members_idx = np.unique(confirmed.pairs.ravel())
+    return clusters_of(roots, dup_roots, doc_ids, words, config)
+
+
+def clusters_of(
+    roots: npt.NDArray[np.int64],
+    dup_roots: npt.NDArray[np.int64],
+    doc_ids: Sequence[str],
+    words: npt.NDArray[np.int64],
+    config: ClusterConfig,
+) -> Clusters:
+    """`cluster` from the `components` of the confirmed pairs (`roots`) and of the duplicate pairs alone
+    (`dup_roots`), however they were joined (all at once, or a chunk of pairs at a time)."""
+    n = len(doc_ids)
+    # The documents in some pair are those of the components with more than one member.
+    members_idx = np.flatnonzero(np.bincount(roots, minlength=n)[roots] >= 2) if n else roots
     # Sort clustered documents by (component, document id) so each component is one contiguous run.
     id_rank = np.empty(n, dtype=np.int64)
     id_rank[np.argsort(np.array(doc_ids, dtype=object), kind="stable")] = np.arange(n)

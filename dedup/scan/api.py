@@ -11,7 +11,7 @@ from dedup.config import OutOfCoreConfig, parse_size, scan_config
 from dedup.errors import ConfigError, InputError
 from dedup.io.sources import DEFAULT_MAX_BYTES, Corpus, read_stdin
 from dedup.jit import cores
-from dedup.model import Document, ScanResult, Skipped
+from dedup.model import Document, ResultStream, ScanResult, Skipped
 from dedup.scan.outofcore import scan_out_of_core
 from dedup.scan.parallel import FilePool, worth_a_pool
 from dedup.scan.pipeline import Batch, featurize_batches, scan_batches
@@ -33,6 +33,7 @@ def scan(
     checkpoint_dir: str | None = None,
     memory: int | str | None = None,
     work_dir: str | os.PathLike[str] | None = None,
+    report: Callable[[ResultStream], object] | None = None,
     **settings: object,
 ) -> ScanResult:
     """Find duplicate and rewrite clusters among files, folders (recursively), `Document` objects and binary
@@ -53,7 +54,10 @@ def scan(
 
     `memory` (bytes, or a size such as `"4GB"`) or `work_dir` runs the local scan out of core: features are
     written to files in a temporary folder under `work_dir` (the system's by default) and about `memory` bytes
-    of them (4GB by default) are in memory at a time; the result is the same (`dedup.scan.outofcore`).
+    of them (4GB by default) are in memory at a time; the result is the same (`dedup.scan.outofcore`). With
+    `report` as well, the result is handed to it part by part (`ResultStream`: what `write_stream` of
+    `dedup.io.report.scan` writes) and the result returned keeps only the skipped inputs and the summary, so that
+    no part of it grows with the corpus in memory.
     """
     config = scan_config(**settings)
     out_of_core = None
@@ -65,6 +69,8 @@ def scan(
         out_of_core = OutOfCoreConfig(work_dir=folder) if budget is None else OutOfCoreConfig(budget, folder)
         if folder is not None and not os.path.isdir(folder):
             raise InputError(f"work_dir={folder!r} is not a folder -- create it, or leave it out for a temporary one")
+    if report is not None and out_of_core is None:
+        raise ConfigError("report= needs a scan out of core -- pass memory= or work_dir= too.")
     if engine not in ("local", "spark"):
         raise ConfigError(f"engine={engine!r} -- use 'local' or 'spark'.")
     if engine == "local" and (spark is not None or master is not None or checkpoint_dir is not None):
@@ -112,7 +118,7 @@ def scan(
     def corpus_stages(batches: Iterable[Batch], skipped: list[Skipped]) -> ScanResult:
         if out_of_core is None:
             return scan_batches(batches, config, skipped=skipped, progress=progress)
-        return scan_out_of_core(batches, config, out_of_core, skipped=skipped, progress=progress)
+        return scan_out_of_core(batches, config, out_of_core, skipped=skipped, progress=progress, report=report)
 
     if not paths:
         return corpus_stages(featurize_batches(documents, config), piped)

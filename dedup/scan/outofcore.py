@@ -5,14 +5,18 @@ The stages are the in-memory scan's (`dedup.scan.pipeline`), run over parts of t
     batches -> features appended to files (fixed little-endian dtypes), term frequencies and key fingerprints
     row chunks (memory maps) -> TF-IDF rows, top terms, rewrite signatures -> files
                              -> band hashes of both LSH paths, passage anchors -> records on disk
-    each band (radix-partitioned by hash when larger than a part: buckets stay whole) -> pair codes on disk
+    each band (radix-partitioned by hash when larger than a part: buckets stay whole) -> pair codes on disk,
+        a run of buckets at a time
     each range of first rows -> the paths' candidates (unique, agreement, shared anchors) -> their union
-        -> confirmed in chunks (the pairs' feature rows read from the memory maps)
-    confirmed pairs -> clusters (union-find) -> sources (members' rows only) -> farm scores batch by batch
+        -> confirmed in chunks (the pairs' feature rows read from the memory maps) -> records on disk,
+        sorted on disk in the report's order
+    confirmed pairs, a chunk at a time -> clusters (union-find) -> sources (members' rows only)
+    the result part by part (`ResultStream`) -> the report, with farm scores batch by batch
 
 Every part gives exactly what the whole gives for its rows (pairs come sorted by first row, a bucket is never
 split), so the report is the in-memory scan's, byte for byte. What stays in memory grows with the corpus only
-by a few numbers a document (its id, rank, cluster label, dates) and by the result itself.
+by a few numbers a document (its id, rank, cluster label, dates); nothing grows with the pairs, and with a
+`report` neither does the result.
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ import importlib
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +38,8 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from dedup.config import OutOfCoreConfig, ScanConfig
-from dedup.engine.cluster import cluster
-from dedup.engine.confirm import ConfirmedPairs
+from dedup.engine.cluster import Clusters, clusters_of, join
+from dedup.engine.confirm import DUPLICATE, REWRITE
 from dedup.engine.lsh import agreement, band_hashes, band_pairs, bands, decode_pairs, merge_pairs, sorted_unique
 from dedup.engine.passages import enough
 from dedup.engine.signature import minhash
@@ -49,18 +55,28 @@ from dedup.engine.tfidf import (
     top_terms,
 )
 from dedup.farm.corpus import MIN_SHARED_DOCUMENTS, MIN_SHARED_GROUPS, KeyCounts, count_pairs, key_pairs
-from dedup.farm.scan import DocumentFarm, FarmFeatures, intrinsic_scores
+from dedup.farm.scan import FarmFeatures, intrinsic_scores
 from dedup.jit import cores
-from dedup.model import ScanResult, Skipped, skipped_order
+from dedup.model import (
+    MEASURE_SCALE,
+    Cluster,
+    DocumentResult,
+    Pairs,
+    ResultStream,
+    ScanResult,
+    ScanSummary,
+    Skipped,
+    measure_units,
+    skipped_order,
+)
 from dedup.scan.pipeline import (
     Batch,
-    Found,
     Timer,
     confirm_candidates,
     farm_of,
     farm_scores,
     ranked_ids,
-    scan_result,
+    scan_summary,
 )
 from dedup.scan.workdir import work_folder
 from dedup.text.ragged import Ragged, offsets, take
@@ -73,8 +89,12 @@ _LOW = np.uint64(0xFFFFFFFF)
 PARTS_PER_BUDGET = 8
 # The smallest part: below this, reading and writing files costs more than the memory saved.
 MIN_PART = 1 << 16
-# Rows read at random through one map before it is dropped: at most this many pages of a feature file resident.
+# Rows read at random through one map before it is dropped, at most: the pages a map has touched count as the
+# process' memory until it is dropped.
 GATHER_ROWS = 8192
+# What one row read at random through a map costs in memory: Linux maps the cached pages around a page read
+# (`fault_around_bytes`, 64 KiB by default), and `madvise(MADV_RANDOM)` does not stop it.
+FAULT_AROUND = 64 << 10
 # At most this many partitions of one set of records: far more than a budget of 1 MB needs for 10M documents.
 _MAX_PARTS = 4096
 
@@ -101,11 +121,11 @@ class Column:
         mapped: npt.NDArray[Any] = np.memmap(self.path, dtype=self.dtype, mode="r", shape=shape).view(np.ndarray)
         return mapped
 
-    def gather(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
-        """These rows, read now, `GATHER_ROWS` at a time through a fresh map: the pages a map has touched count as
-        the process' memory until it is dropped, a page for every row read at random."""
+    def gather(self, rows: npt.NDArray[np.int64], per_map: int) -> npt.NDArray[Any]:
+        """These rows, read now, `per_map` at a time through a fresh map: the pages a map has touched count as the
+        process' memory until it is dropped, `FAULT_AROUND` bytes for every row read at random."""
         return np.concatenate(
-            [self.map()[rows[lo : lo + GATHER_ROWS]] for lo in range(0, rows.shape[0], GATHER_ROWS)]
+            [self.map()[rows[lo : lo + per_map]] for lo in range(0, rows.shape[0], per_map)]
             or [np.zeros((0, self.width) if self.width else 0, dtype=self.dtype)]
         )
 
@@ -136,9 +156,9 @@ class RaggedColumn:
         start, end = int(ptr[lo]), int(ptr[hi])
         return Ragged(np.array(self.values.map()[start:end]), ptr[lo : hi + 1] - start)
 
-    def select(self, rows: npt.NDArray[np.int64]) -> Ragged[Any]:
-        """These rows only, in this order, read now (`GATHER_ROWS` at a time, as `Column.gather`)."""
-        return _take(self.values, self.ptr(), rows)
+    def select(self, rows: npt.NDArray[np.int64], per_map: int) -> Ragged[Any]:
+        """These rows only, in this order, read now (`per_map` at a time, as `Column.gather`)."""
+        return _take(self.values, self.ptr(), rows, per_map)
 
     def row_sizes(self) -> npt.NDArray[np.int64]:
         """Each row's size (mapped)."""
@@ -167,6 +187,13 @@ class Records:
         keys = np.array(self.keys.map())
         values = np.array(self.values.map()) if self.values is not None else np.zeros(0, dtype=np.int64)
         return keys, values
+
+    def chunks(self, size: int) -> Iterator[tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]]:
+        """The records in order, `size` at a time, each chunk read now (values empty when there are none)."""
+        for lo in range(0, self.keys.rows, max(1, size)):
+            keys = np.array(self.keys.map()[lo : lo + size])
+            values = np.zeros(0, dtype=np.int64) if self.values is None else np.array(self.values.map()[lo : lo + size])
+            yield keys, values
 
     def split(
         self, parts: int, part_of: Callable[[npt.NDArray[np.uint64]], npt.NDArray[np.int64]], chunk: int
@@ -199,20 +226,26 @@ class Records:
             self.values.path.unlink(missing_ok=True)
 
 
-def _take(values: Column, ptr: npt.NDArray[np.int64], rows: npt.NDArray[np.int64]) -> Ragged[Any]:
-    # `take` of these rows from a column's values, `GATHER_ROWS` at a time through a fresh map.
-    if rows.shape[0] <= GATHER_ROWS:
+def _take(values: Column, ptr: npt.NDArray[np.int64], rows: npt.NDArray[np.int64], per_map: int) -> Ragged[Any]:
+    # `take` of these rows from a column's values, `per_map` at a time through a fresh map.
+    if rows.shape[0] <= per_map:
         return take(values.map(), ptr, rows)
-    parts = [take(values.map(), ptr, rows[lo : lo + GATHER_ROWS]) for lo in range(0, rows.shape[0], GATHER_ROWS)]
+    parts = [take(values.map(), ptr, rows[lo : lo + per_map]) for lo in range(0, rows.shape[0], per_map)]
     return Ragged.concat(parts, values.dtype.type)
 
 
+# Knuth's multiplicative hash (2**32 / golden ratio, odd): a bijection of 32-bit values that spreads any run of them.
+_MIX = np.uint64(0x9E3779B1)
+
+
 def _by_top_bits(parts: int) -> Callable[[npt.NDArray[np.uint64]], npt.NDArray[np.int64]]:
-    # Partitions by a key's top bits: equal keys (a bucket, the same hash) always land in one partition.
+    # Partitions by the top bits of a key's upper half mixed: equal upper halves (a bucket, the same hash) always
+    # land in one partition, and skewed ones are spread (passage anchors are window minima: mostly small values).
     bits = max(1, math.ceil(math.log2(parts)))
 
     def part_of(keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
-        part: npt.NDArray[np.int64] = (keys >> np.uint64(64 - bits)).astype(np.int64) * parts >> bits
+        mixed = ((keys >> np.uint64(32)) * _MIX) & _LOW
+        part: npt.NDArray[np.int64] = (mixed >> np.uint64(32 - bits)).astype(np.int64) * parts >> bits
         return part
 
     return part_of
@@ -277,10 +310,10 @@ class _Store:
         data = np.array(self.term_counts.map()[start : start + cols.values.shape[0]])
         return sp.csr_matrix((data, cols.values, cols.ptr), shape=(hi - lo, N_FEATURES))
 
-    def matrix(self, rows: npt.NDArray[np.int64]) -> sp.csr_matrix:
-        """The TF-IDF rows of these documents, in this order."""
-        cols = self.weight_cols.select(rows)
-        data = _take(self.weights, self.weight_cols.ptr(), rows).values
+    def matrix(self, rows: npt.NDArray[np.int64], per_map: int) -> sp.csr_matrix:
+        """The TF-IDF rows of these documents, in this order (read `per_map` at a time)."""
+        cols = self.weight_cols.select(rows, per_map)
+        data = _take(self.weights, self.weight_cols.ptr(), rows, per_map).values
         matrix = sp.csr_matrix((data, cols.values, cols.ptr), shape=(rows.shape[0], N_FEATURES))
         matrix.has_sorted_indices = True
         return matrix
@@ -301,6 +334,10 @@ class _Budget:
     def records(self) -> int:
         return max(1, self.part // 16)
 
+    def per_map(self) -> int:
+        # Rows read at random through one map: its pages stay within half a part.
+        return max(1, min(GATHER_ROWS, self.part // (2 * FAULT_AROUND)))
+
 
 def scan_out_of_core(
     batches: Iterable[Batch],
@@ -309,11 +346,20 @@ def scan_out_of_core(
     *,
     skipped: Sequence[Skipped] = (),
     progress: Progress | None = None,
+    report: Callable[[ResultStream], object] | None = None,
 ) -> ScanResult:
     """`scan_batches`' result, with the features in files under `options.work_dir` (a folder of its own there,
-    removed at the end, `dedup.scan.workdir`) and about `options.memory` bytes of them in memory at a time."""
+    removed at the end, `dedup.scan.workdir`) and about `options.memory` bytes of them in memory at a time.
+
+    With `report`, the result is handed to it part by part (`ResultStream`, read from the work folder while
+    `report` runs) and the result returned holds only the skipped inputs and the summary: neither the pairs nor
+    the documents' rows are ever in memory whole."""
     with work_folder(options.work_dir) as folder:
-        return _OutOfCore(folder, config, options).run(batches, skipped, progress)
+        stream = _OutOfCore(folder, config, options).run(batches, skipped, progress)
+        if report is None:
+            return stream.collect()
+        report(stream)
+        return ScanResult((), Pairs.of(()), (), stream.skipped, stream.summary())
 
 
 class _OutOfCore:
@@ -325,7 +371,7 @@ class _OutOfCore:
         self.workers = config.workers or cores()
         self.timer = Timer()
 
-    def run(self, batches: Iterable[Batch], skipped: Sequence[Skipped], progress: Progress | None) -> ScanResult:
+    def run(self, batches: Iterable[Batch], skipped: Sequence[Skipped], progress: Progress | None) -> ResultStream:
         started = time.perf_counter()
         timer, config, store = self.timer, self.config, self.store
         warm_up = threading.Thread(target=importlib.import_module, args=("sklearn.feature_extraction.text",))
@@ -360,9 +406,10 @@ class _OutOfCore:
         paths = self._features_by_chunk(df, n, words > 0)
         with timer.stage("candidates"):
             codes = self._band_codes(paths, n, rank)
-        counts, confirmed = self._confirm(codes, n)
+        counts, pairs = self._confirm(codes, n, rank)
+        by_rank = np.argsort(rank)
         with timer.stage("cluster"):
-            clusters = cluster(confirmed, doc_ids, words, config.cluster)
+            clusters = self._clusters(pairs.records, doc_ids, words, by_rank)
         scored = bool(store.farm_batches) and config.score
         spun = None
         if scored:
@@ -372,12 +419,25 @@ class _OutOfCore:
                 )
         with timer.stage("source"):
             sources, unspun = self._sources(clusters.members, df, n, spun, dates)
-        scores: list[DocumentFarm] = []
+        key_counts = None
         if scored:
             with timer.stage("farm"):
-                scores = self._farm_scores(clusters.label, clusters.relations, clusters.members, unspun, n)
-        found = Found(doc_ids, renamed, rank, words, counts, confirmed, clusters, sources, scores)
-        return scan_result(found, config, ordered_skips, self.workers, timer, started)
+                key_counts = self._key_counts(clusters.label, n)
+        found = _Found(doc_ids, renamed, by_rank, words, counts, pairs, clusters, sources, unspun, key_counts)
+
+        def summary() -> ScanSummary:
+            relations = {DUPLICATE: pairs.duplicates, REWRITE: pairs.records.keys.rows - pairs.duplicates}
+            return scan_summary(
+                config, len(ordered_skips), renamed, words, counts, relations, clusters, self.workers, timer, started
+            )
+
+        return ResultStream(
+            partial(self._documents, found),
+            partial(self._pairs, found),
+            partial(self._cluster_rows, found),
+            ordered_skips,
+            summary,
+        )
 
     def _features_by_chunk(self, df: npt.NDArray[np.int64], n: int, active: npt.NDArray[np.bool_]) -> dict[str, Any]:
         # Per chunk of rows: TF-IDF rows and rewrite signatures to files; band hashes and anchors to records.
@@ -434,11 +494,15 @@ class _OutOfCore:
             for part in records.split(parts, _by_top_bits(parts), self.budget.records()):
                 keys, _ = part.read()
                 part.remove()
-                if keys.shape[0] >= 2:
-                    rows = (keys & _LOW).astype(np.int64)
-                    found = band_pairs(keys >> np.uint64(32), rows, max_bucket, rank, width=max(n, 1))
-                    with written:
-                        out.append(found.view(np.uint64))
+                keys.sort()
+                # A run of whole buckets at a time: a part's buckets may give many times its records in pairs.
+                for lo, hi in _bucket_runs(keys >> np.uint64(32), max_bucket, self.budget.records()):
+                    if hi - lo >= 2:
+                        run = keys[lo:hi]
+                        rows = (run & _LOW).astype(np.int64)
+                        found = band_pairs(run >> np.uint64(32), rows, max_bucket, rank, width=max(n, 1))
+                        with written:
+                            out.append(found.view(np.uint64))
 
         for name, lsh in (("duplicate", config.duplicate_lsh), ("rewrite", config.rewrite_lsh)):
             _, _, files = paths[name]
@@ -448,8 +512,10 @@ class _OutOfCore:
         pairs_of(paths["passage"], config.duplicate_lsh.max_bucket, codes["passage"])
         return codes
 
-    def _confirm(self, codes: dict[str, Records], n: int) -> tuple[dict[str, int], ConfirmedPairs]:
-        # Per range of first rows: each path's candidates, their union, confirmed in chunks of pairs.
+    def _confirm(
+        self, codes: dict[str, Records], n: int, rank: npt.NDArray[np.int64]
+    ) -> tuple[dict[str, int], _PairFile]:
+        # Per range of first rows: each path's candidates, their union, confirmed in chunks of pairs, written away.
         config, store = self.config, self.store
         width = max(n, 1)
         total_bytes = sum(r.nbytes for r in codes.values())
@@ -457,9 +523,10 @@ class _OutOfCore:
         split = {name: r.split(parts, _by_first_row(parts, width), self.budget.records()) for name, r in codes.items()}
         counts = {"duplicate_path": 0, "passage_path": 0, "rewrite_path": 0, "total": 0, "measured": 0}
         anchor_sizes = store.anchors.row_sizes()
-        found: list[ConfirmedPairs] = []
+        found = _PairFile(Records(self.folder / "confirmed", valued=True))
         row_bytes = 8 * (store.shingles.values.rows + 2 * store.weights.rows) / max(n, 1) + 64
         pair_chunk = self.budget.rows(2 * row_bytes)
+        per_map = self.budget.per_map()
         for p in range(parts):
             with self.timer.stage("candidates"):
                 paths = {}
@@ -474,43 +541,122 @@ class _OutOfCore:
                     sorted_unique(paths["rewrite"]), width, store.top_signatures, config.rewrite_lsh.min_agreement
                 )
                 passage = self._sharing(paths["passage"], width, anchor_sizes)
+                del paths
                 candidates = merge_pairs(duplicate, passage, rewrite)
                 counts["duplicate_path"] += int(duplicate.shape[0])
                 counts["passage_path"] += int(passage.shape[0])
                 counts["rewrite_path"] += int(rewrite.shape[0])
                 counts["total"] += int(candidates.shape[0])
+                del duplicate, passage, rewrite
             with self.timer.stage("confirm"):
                 for lo in range(0, candidates.shape[0], pair_chunk):
                     chunk = candidates[lo : lo + pair_chunk]
                     rows, local = np.unique(chunk, return_inverse=True)
                     local = local.reshape(-1, 2).astype(np.int64)
                     confirmed, measured = confirm_candidates(
-                        local, store.matrix(rows), store.shingles.select(rows), config, self.workers
+                        local, store.matrix(rows, per_map), store.shingles.select(rows, per_map), config, self.workers
                     )
                     counts["measured"] += measured
-                    found.append(
-                        ConfirmedPairs(
-                            rows[confirmed.pairs].reshape(-1, 2),
-                            confirmed.duplicate,
-                            confirmed.jaccard,
-                            confirmed.containment,
-                            confirmed.cosine,
-                        )
+                    ranks = rank[rows[confirmed.pairs]].reshape(-1, 2)
+                    ranks.sort(axis=1)
+                    keys = (ranks[:, 0] * width + ranks[:, 1]).astype(np.uint64)
+                    found.append(keys, confirmed.duplicate, confirmed.jaccard, confirmed.containment, confirmed.cosine)
+        with self.timer.stage("confirm"):
+            found.sort(self.budget, width)
+        return counts, found
+
+    def _clusters(
+        self,
+        pairs: Records,
+        doc_ids: list[str],
+        words: npt.NDArray[np.int64],
+        by_rank: npt.NDArray[np.int64],
+    ) -> Clusters:
+        # Union-find over the confirmed pairs, read a chunk at a time: two integer arrays of a row per document.
+        n = len(doc_ids)
+        roots = np.arange(n, dtype=np.int64)
+        dup_roots = np.arange(n, dtype=np.int64)
+        for keys, values in pairs.chunks(self.budget.records()):
+            rows = by_rank[decode_pairs(keys.view(np.int64), max(n, 1))]
+            join(roots, rows)
+            join(dup_roots, rows[_is_duplicate(values)])
+        return clusters_of(roots, dup_roots, doc_ids, words, self.config.cluster)
+
+    def _pairs(self, found: _Found) -> Iterator[Pairs]:
+        # The confirmed pairs in the report's order (by the ranks of their ids, as the file is sorted), in chunks.
+        width = max(len(found.doc_ids), 1)
+        # A pair's columns, and its JSON row while the report writes it.
+        for keys, values in found.pairs.records.chunks(self.budget.rows(256)):
+            codes = keys.view(np.int64)
+            a, b = found.by_rank[codes // width], found.by_rank[codes % width]
+            measures = [((values >> np.int64(shift)) & _MEASURE_MASK) / MEASURE_SCALE for shift in (28, 14, 0)]
+            yield Pairs(found.doc_ids, a, b, _is_duplicate(values), *measures)
+
+    def _documents(self, found: _Found) -> Iterator[list[DocumentResult]]:
+        # The documents' rows in input order, with their farm scores when the scan scored (a batch at a time).
+        clusters, doc_ids = found.clusters, found.doc_ids
+        label = clusters.label
+        if found.key_counts is not None:
+            for number, (lo, hi) in enumerate(self.store.farm_batches):
+                with self.timer.stage("farm"):
+                    labels = label[lo:hi].tolist()
+                    scores = farm_scores(
+                        self.store.farm(number),
+                        labels,
+                        clusters.relations,
+                        clusters.members,
+                        found.unspun[lo:hi],
+                        found.key_counts,
                     )
-        return counts, _concat(found)
+                cluster_of = [clusters.ids[x] if x >= 0 else None for x in labels]
+                yield [
+                    DocumentResult(d, w, c, s.score, s.flagged, s.reasons)
+                    for d, w, c, s in zip(doc_ids[lo:hi], found.words[lo:hi].tolist(), cluster_of, scores, strict=True)
+                ]
+            return
+        step = self.budget.rows(1024)  # a row, and its JSON or CSV line while the report writes it
+        for lo in range(0, len(doc_ids), step):
+            hi = lo + step
+            cluster_of = [clusters.ids[x] if x >= 0 else None for x in label[lo:hi].tolist()]
+            yield list(map(DocumentResult, doc_ids[lo:hi], found.words[lo:hi].tolist(), cluster_of))
+
+    def _cluster_rows(self, found: _Found) -> Iterator[list[Cluster]]:
+        # The clusters' rows, in order, a share of the budget at a time.
+        clusters, doc_ids, sources = found.clusters, found.doc_ids, found.sources
+        lo, step = 0, self.budget.rows(256)
+        while lo < len(clusters.ids):
+            hi, size = lo + 1, len(clusters.members[lo])
+            while hi < len(clusters.ids) and size + len(clusters.members[hi]) <= step:
+                size += len(clusters.members[hi])
+                hi += 1
+            yield [
+                Cluster(
+                    clusters.ids[c],
+                    clusters.relations[c],
+                    tuple(doc_ids[m] for m in clusters.members[c]),
+                    doc_ids[clusters.representatives[c]],
+                    None if sources[c] is None else doc_ids[sources[c]],  # type: ignore[index]
+                )
+                for c in range(lo, hi)
+            ]
+            lo = hi
 
     def _agreeing(
         self, codes: npt.NDArray[np.int64], width: int, signatures: Column, min_agreement: float
     ) -> npt.NDArray[np.int64]:
-        # A path's candidates whose signatures agree enough (`candidate_pairs`' last step).
+        # A path's candidates whose signatures agree enough (`candidate_pairs`' last step), a chunk of pairs at a
+        # time: a part's pairs may reach many more rows than the part has codes, and a row's signature is larger.
         pairs = decode_pairs(codes, width)
         if min_agreement <= 0 or not pairs.shape[0]:
             return pairs
-        rows, local = np.unique(pairs, return_inverse=True)
-        sigs = signatures.gather(rows)
-        kept: npt.NDArray[np.int64] = pairs[
-            agreement(sigs, local.reshape(-1, 2).astype(np.int64), workers=self.workers) >= min_agreement
-        ]
+        keep = np.zeros(pairs.shape[0], dtype=np.bool_)
+        chunk = self.budget.rows(2 * (signatures.width * signatures.dtype.itemsize + 32))
+        for lo in range(0, pairs.shape[0], chunk):
+            rows, local = np.unique(pairs[lo : lo + chunk], return_inverse=True)
+            sigs = signatures.gather(rows, self.budget.per_map())
+            measured = agreement(sigs, local.reshape(-1, 2).astype(np.int64), workers=self.workers)
+            keep[lo : lo + chunk] = measured >= min_agreement
+        kept: npt.NDArray[np.int64] = pairs[keep]
         return kept
 
     def _sharing(self, codes: npt.NDArray[np.int64], width: int, sizes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -547,7 +693,7 @@ class _OutOfCore:
             rows = np.fromiter((d for m in group for d in m), dtype=np.int64)
             local = {int(d): i for i, d in enumerate(rows.tolist())}
             found, local_unspun = named_sources(
-                self.store.matrix(rows),
+                self.store.matrix(rows, self.budget.per_map()),
                 weights,
                 [[local[d] for d in m] for m in group],
                 self.config.cluster.source_margin,
@@ -559,15 +705,9 @@ class _OutOfCore:
             lo = hi
         return sources, unspun
 
-    def _farm_scores(
-        self,
-        label: npt.NDArray[np.int64],
-        relations: Sequence[str],
-        members: Sequence[Sequence[int]],
-        unspun: npt.NDArray[np.bool_],
-        n: int,
-    ) -> list[DocumentFarm]:
-        # The corpus' key counts (keys partitioned by hash, so each is counted whole), then scores batch by batch.
+    def _key_counts(self, label: npt.NDArray[np.int64], n: int) -> KeyCounts:
+        # The corpus' key counts (keys partitioned by hash, so each is counted whole): what the farm scores of any
+        # batch of documents read of the others.
         store = self.store
         group = np.where(label >= 0, -1 - label, np.arange(n, dtype=np.int64))
         found: dict[str, list[tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]]] = {"lines": [], "sentences": []}
@@ -591,22 +731,75 @@ class _OutOfCore:
             )
             for x in ("lines", "sentences")
         )
-        counts = KeyCounts(n, lines[0], lines[1], sentences[0], sentences[1])
-        scores: list[DocumentFarm] = []
-        labels = label.tolist()
-        for number, (lo, hi) in enumerate(store.farm_batches):
-            scores += farm_scores(store.farm(number), labels[lo:hi], relations, members, unspun[lo:hi], counts)
-        return scores
+        return KeyCounts(n, lines[0], lines[1], sentences[0], sentences[1])
 
 
-def _concat(parts: Sequence[ConfirmedPairs]) -> ConfirmedPairs:
-    if not parts:
-        empty = np.zeros(0, dtype=np.float64)
-        return ConfirmedPairs(np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.bool_), empty, empty, empty)
-    return ConfirmedPairs(
-        np.concatenate([p.pairs for p in parts]),
-        np.concatenate([p.duplicate for p in parts]),
-        np.concatenate([p.jaccard for p in parts]),
-        np.concatenate([p.containment for p in parts]),
-        np.concatenate([p.cosine for p in parts]),
-    )
+_MEASURE_MASK = np.int64((1 << 14) - 1)  # a measure in units of 1e-4 (at most 10,000) in 14 bits
+_DUPLICATE_BIT = 42
+
+
+def _is_duplicate(values: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    flags: npt.NDArray[np.bool_] = ((values >> np.int64(_DUPLICATE_BIT)) & np.int64(1)).astype(np.bool_)
+    return flags
+
+
+class _PairFile:
+    """Confirmed pairs on disk, a record each: the ranks of its ids as a code (`first * width + second`, the
+    report's order) and, in the value, whether it is a duplicate and its three measures in units of 1e-4."""
+
+    def __init__(self, records: Records) -> None:
+        self.records = records
+        self.duplicates = 0
+
+    def append(
+        self,
+        keys: npt.NDArray[np.uint64],
+        duplicate: npt.NDArray[np.bool_],
+        *measures: npt.NDArray[np.floating[Any]],
+    ) -> None:
+        units = [measure_units(m).astype(np.int64) for m in measures]
+        values = (duplicate.astype(np.int64) << np.int64(_DUPLICATE_BIT)) | (units[0] << 28) | (units[1] << 14)
+        self.records.append(keys, values | units[2])
+        self.duplicates += int(duplicate.sum())
+
+    def sort(self, budget: _Budget, width: int) -> None:
+        """The records sorted by code: partitions by range of first rank, each sorted in memory, written in turn."""
+        parts = budget.parts(self.records.nbytes * 3)
+        path = self.records.keys.path.with_name("confirmed_sorted")
+        ordered = Records(path, valued=True)
+        for part in self.records.split(parts, _by_first_row(parts, width), budget.records()):
+            keys, values = part.read()
+            part.remove()
+            order = np.argsort(keys)
+            ordered.append(keys[order], values[order])
+        self.records = ordered
+
+
+def _bucket_runs(hashes: npt.NDArray[np.uint64], max_bucket: int, pairs: int) -> list[tuple[int, int]]:
+    # Runs of whole buckets of sorted `hashes` giving about `pairs` pairs each, by `band_pairs`' rule (a bucket of s
+    # rows gives s(s-1)/2 pairs up to `max_bucket` rows, s - 1 beyond): one bucket alone may give more.
+    if hashes.shape[0] == 0:
+        return []
+    starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])
+    sizes = np.diff(np.r_[starts, hashes.shape[0]])
+    given = np.cumsum(np.where(sizes <= max_bucket, sizes * (sizes - 1) // 2, sizes - 1))
+    cuts = np.searchsorted(given, np.arange(pairs, int(given[-1]), max(1, pairs)), side="left") + 1
+    bounds = np.unique(np.r_[0, np.minimum(cuts, starts.shape[0]), starts.shape[0]])
+    edges = np.r_[starts, hashes.shape[0]][bounds].tolist()
+    return list(pairwise(edges))
+
+
+@dataclass(frozen=True)
+class _Found:
+    """What the corpus stages found, out of core: the pairs on disk, the rest a few numbers a document."""
+
+    doc_ids: list[str]
+    renamed: int
+    by_rank: npt.NDArray[np.int64]
+    words: npt.NDArray[np.int64]
+    counts: dict[str, int]
+    pairs: _PairFile
+    clusters: Clusters
+    sources: Sequence[int | None]
+    unspun: npt.NDArray[np.bool_]
+    key_counts: KeyCounts | None

@@ -75,6 +75,7 @@ __all__ = [
     "scan_batches",
     "scan_documents",
     "scan_result",
+    "scan_summary",
 ]
 
 Progress = Callable[[int], None]
@@ -310,7 +311,6 @@ def scan_result(
         found.confirmed,
         found.words,
     )
-    n = len(doc_ids)
     label = clusters.label.tolist()
     with timer.stage("results"):
         pairs = _pairs(confirmed, doc_ids, found.rank)
@@ -328,21 +328,42 @@ def scan_result(
                 clusters.ids, clusters.relations, clusters.members, clusters.representatives, found.sources, strict=True
             )
         )
-    summary = ScanSummary(
+    duplicates = int(confirmed.duplicate.sum())
+    counted = {DUPLICATE: duplicates, REWRITE: int(confirmed.duplicate.shape[0]) - duplicates}
+    summary = scan_summary(
+        config, len(skipped), found.renamed, words, found.candidates, counted, clusters, workers, timer, started
+    )
+    return ScanResult(document_results, pairs, cluster_results, skipped, summary)
+
+
+def scan_summary(
+    config: ScanConfig,
+    skipped: int,
+    renamed: int,
+    words: npt.NDArray[np.int64],
+    candidates: dict[str, int],
+    pairs: dict[str, int],
+    clusters: Clusters,
+    workers: int,
+    timer: Timer,
+    started: float,
+) -> ScanSummary:
+    """A scan's summary from its counts (`pairs` per relation) and clusters, timed until now."""
+    n = int(words.shape[0])
+    return ScanSummary(
         documents=n,
-        skipped=len(skipped),
-        renamed_ids=found.renamed,
+        skipped=skipped,
+        renamed_ids=renamed,
         words=int(words.sum()),
-        candidates=dict(found.candidates),
-        pairs={DUPLICATE: int(confirmed.duplicate.sum()), REWRITE: int((~confirmed.duplicate).sum())},
-        clusters={rel: sum(c.relation == rel for c in cluster_results) for rel in (DUPLICATE, REWRITE)},
-        clustered_documents=n - label.count(-1),
+        candidates=dict(candidates),
+        pairs=dict(pairs),
+        clusters={rel: sum(r == rel for r in clusters.relations) for rel in (DUPLICATE, REWRITE)},
+        clustered_documents=int(np.count_nonzero(clusters.label >= 0)),
         threads=workers,
         seconds=timer.seconds,
         total_seconds=time.perf_counter() - started,
         settings=asdict(config),
     )
-    return ScanResult(document_results, pairs, cluster_results, skipped, summary)
 
 
 def _corpus_stages(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -17,7 +17,9 @@ from dedup.model import (
     MEASURE_SCALE,
     REWRITE,
     Alignment,
+    DocumentResult,
     Pairs,
+    ResultStream,
     ScanResult,
     Skipped,
     document_row,
@@ -44,6 +46,7 @@ __all__ = [
     "render_table",
     "skipped_table",
     "spreadsheet_cell",
+    "write_stream",
 ]
 
 # Under every table with a "J / C / cos" column: what its three figures are.
@@ -223,21 +226,14 @@ def spreadsheet_cell(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
+_CSV_HEADER = b"id,words,cluster,relation,representative,farm_score,flagged,reasons\n"
+
+
 def _csv(result: ScanResult) -> bytes:
     # One row per document: the table people open in a spreadsheet to review clusters.
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
     relation = {c.id: c.relation for c in result.clusters}
     representative = {c.id: c.representative for c in result.clusters}
-    writer.writerow(["id", "words", "cluster", "relation", "representative", "farm_score", "flagged", "reasons"])
-    for doc in result.documents:
-        cid = doc.cluster or ""
-        farm: list[object] = ["", "", ""]  # a scan without scoring leaves the farm columns empty
-        if doc.farm_score is not None:
-            farm = [f"{doc.farm_score:.4f}", doc.flagged, ";".join(r[0] for r in doc.reasons)]
-        first = spreadsheet_cell(representative.get(cid, ""))
-        writer.writerow([spreadsheet_cell(doc.id), doc.words, cid, relation.get(cid, ""), first, *farm])
-    return buffer.getvalue().encode("utf-8")
+    return _CSV_HEADER + _csv_rows(result.documents, relation, representative)
 
 
 def render(result: ScanResult, fmt: str) -> bytes:
@@ -246,6 +242,86 @@ def render(result: ScanResult, fmt: str) -> bytes:
     if fmt not in renderers:
         raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(renderers)}")
     return renderers[fmt](result)
+
+
+def write_stream(stream: ResultStream, fmt: str, out: IO[bytes]) -> None:
+    """`render(stream.collect(), fmt)` written to `out` a part at a time: the same bytes, with only a part of the
+    documents, pairs or clusters in memory at once (a report of a few documents is made whole, as `render`
+    indents it)."""
+    if fmt not in ("json", "jsonl", "csv"):
+        raise ValueError(f"unknown format {fmt!r}: use one of json, jsonl, csv")
+    if fmt == "csv":
+        _csv_stream(stream, out)
+    elif fmt == "jsonl":
+        _jsonl_stream(stream, out)
+    elif stream.summary().documents <= PRETTY_LIMIT:
+        out.write(_json(stream.collect()))
+    else:
+        _json_stream(stream, out)
+
+
+def _joined(out: IO[bytes], parts: Iterable[bytes], separator: bytes) -> None:
+    # The non-empty parts written with `separator` between them.
+    first = True
+    for part in parts:
+        if part:
+            out.write(part if first else separator + part)
+            first = False
+
+
+def _json_stream(stream: ResultStream, out: IO[bytes]) -> None:
+    # `_json`'s compact form: the keys of `_contract` in order, each array written a part at a time.
+    out.write(b'{"documents":[')
+    _joined(out, (orjson.dumps([document_row(d) for d in part])[1:-1] for part in stream.documents()), b",")
+    out.write(b'],"pairs":[')
+    _joined(out, (_pairs_json(part, b'{"a":', b",") for part in stream.pairs()), b",")
+    out.write(b'],"clusters":[')
+    _joined(out, (orjson.dumps(list(part))[1:-1] for part in stream.clusters()), b",")
+    out.write(b'],"skipped":' + orjson.dumps(stream.skipped) + b',"summary":')
+    out.write(orjson.dumps(summary_row(stream.summary())) + b"}\n")
+
+
+def _jsonl_stream(stream: ResultStream, out: IO[bytes]) -> None:
+    # `_jsonl`'s lines, a part at a time.
+    for part in stream.documents():
+        for d in part:
+            out.write(_tagged(b"document", document_row(d)) + b"\n")
+    for pairs in stream.pairs():
+        if len(pairs):
+            out.write(_pairs_json(pairs, b'{"type":"pair","a":', b"\n") + b"\n")
+    for clusters in stream.clusters():
+        for c in clusters:
+            out.write(_tagged(b"cluster", c) + b"\n")
+    for s in stream.skipped:
+        out.write(_tagged(b"skipped", s) + b"\n")
+    out.write(_tagged(b"summary", summary_row(stream.summary())) + b"\n")
+
+
+def _csv_stream(stream: ResultStream, out: IO[bytes]) -> None:
+    # `_csv`'s rows, a part of the documents at a time (each cluster's relation and representative kept).
+    relation: dict[str, str] = {}
+    representative: dict[str, str] = {}
+    for clusters in stream.clusters():
+        for c in clusters:
+            relation[c.id], representative[c.id] = c.relation, c.representative
+    out.write(_CSV_HEADER)
+    for part in stream.documents():
+        out.write(_csv_rows(part, relation, representative))
+
+
+def _csv_rows(
+    documents: Iterable[DocumentResult], relation: Mapping[str, str], representative: Mapping[str, str]
+) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for doc in documents:
+        cid = doc.cluster or ""
+        farm: list[object] = ["", "", ""]  # a scan without scoring leaves the farm columns empty
+        if doc.farm_score is not None:
+            farm = [f"{doc.farm_score:.4f}", doc.flagged, ";".join(r[0] for r in doc.reasons)]
+        first = spreadsheet_cell(representative.get(cid, ""))
+        writer.writerow([spreadsheet_cell(doc.id), doc.words, cid, relation.get(cid, ""), first, *farm])
+    return buffer.getvalue().encode("utf-8")
 
 
 def render_table(result: ScanResult) -> Any:
