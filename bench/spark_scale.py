@@ -132,6 +132,17 @@ def child(shards: Path, out: Path, result_path: Path, score: bool) -> None:
     spark.stop()
 
 
+def _session(partitions: int) -> Any:
+    # A local Spark session for one child run, its pair stages on `partitions` partitions.
+    from dedup.spark import spark_session
+
+    os.environ.setdefault("PYSPARK_SUBMIT_ARGS", f"--driver-memory {DRIVER_MEMORY} pyspark-shell")
+    spark, _ = spark_session(master=MASTER)
+    spark.sparkContext.setLogLevel("ERROR")
+    spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
+    return spark
+
+
 HOT_SECTION = "## A hot bucket"
 HOT_SEED = 24  # the distinct documents' generator seed
 
@@ -140,12 +151,9 @@ def hot_child(shards: Path, out: Path, result_path: Path, partitions: int) -> No
     """One Spark scan of a hot-bucket corpus on `partitions` partitions; its pair rows per partition to
     `result_path` (JSON)."""
     from dedup.config import scan_config
-    from dedup.spark import scan_spark, spark_session
+    from dedup.spark import scan_spark
 
-    os.environ.setdefault("PYSPARK_SUBMIT_ARGS", f"--driver-memory {DRIVER_MEMORY} pyspark-shell")
-    spark, _ = spark_session(master=MASTER)
-    spark.sparkContext.setLogLevel("ERROR")
-    spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
+    spark = _session(partitions)
     started = time.perf_counter()
     scan = scan_spark([str(shards)], scan_config(score=False), spark=spark)
     scan.write_jsonl(str(out))
@@ -275,12 +283,9 @@ def parquet_child(file: Path, out: Path, result_path: Path, partitions: int) -> 
     from pyspark.sql import functions as sf
 
     from dedup.config import scan_config
-    from dedup.spark import scan_spark, spark_session
+    from dedup.spark import scan_spark
 
-    os.environ.setdefault("PYSPARK_SUBMIT_ARGS", f"--driver-memory {DRIVER_MEMORY} pyspark-shell")
-    spark, _ = spark_session(master=MASTER)
-    spark.sparkContext.setLogLevel("ERROR")
-    spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
+    spark = _session(partitions)
     started = time.perf_counter()
     scan = scan_spark([str(file)], scan_config(score=False), spark=spark)
     scan.write_jsonl(str(out))
