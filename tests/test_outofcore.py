@@ -7,6 +7,7 @@ import io
 import random
 import re
 import shutil
+import typing
 from pathlib import Path
 
 import pytest
@@ -193,3 +194,19 @@ def test_a_hub_of_copies_gives_the_same_report_with_a_budget_of_a_few_pairs(tiny
 def test_a_report_handed_over_needs_a_scan_out_of_core(news_dir: Path) -> None:
     with pytest.raises(ConfigError, match="memory= or work_dir="):
         dedup.scan(news_dir, report=print)
+
+
+def test_a_streamed_report_stopped_while_written_leaves_nothing_under_its_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dedup.cli import common
+
+    def half_written(stream: object, fmt: str, out: typing.IO[bytes]) -> None:
+        out.write(b'{"documents":[')
+        raise KeyboardInterrupt  # as SIGTERM's SystemExit or Ctrl-C would, in the middle of the report
+
+    monkeypatch.setattr(common, "write_stream", half_written)
+    output = tmp_path / "report.json"
+    with pytest.raises(KeyboardInterrupt):
+        common.write_streamed(None, "json", output)  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []
