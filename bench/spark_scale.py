@@ -143,6 +143,18 @@ def _session(partitions: int) -> Any:
     return spark
 
 
+def _timed_scan(inputs: str, out: Path, partitions: int) -> tuple[Any, Any, float]:
+    # A session (`_session`), then one scan of `inputs` without scores written to `out` as JSONL, timed.
+    from dedup.config import scan_config
+    from dedup.spark import scan_spark
+
+    spark = _session(partitions)
+    started = time.perf_counter()
+    scan = scan_spark([inputs], scan_config(score=False), spark=spark)
+    scan.write_jsonl(str(out))
+    return spark, scan, time.perf_counter() - started
+
+
 HOT_SECTION = "## A hot bucket"
 HOT_SEED = 24  # the distinct documents' generator seed
 
@@ -150,14 +162,7 @@ HOT_SEED = 24  # the distinct documents' generator seed
 def hot_child(shards: Path, out: Path, result_path: Path, partitions: int) -> None:
     """One Spark scan of a hot-bucket corpus on `partitions` partitions; its pair rows per partition to
     `result_path` (JSON)."""
-    from dedup.config import scan_config
-    from dedup.spark import scan_spark
-
-    spark = _session(partitions)
-    started = time.perf_counter()
-    scan = scan_spark([str(shards)], scan_config(score=False), spark=spark)
-    scan.write_jsonl(str(out))
-    seconds = time.perf_counter() - started
+    spark, scan, seconds = _timed_scan(str(shards), out, partitions)
     result = {"seconds": seconds, "pair_rows": list(scan.pair_rows), "summary": scan.summary.to_dict()}
     result_path.write_text(json.dumps(result), encoding="utf-8")
     spark.stop()
@@ -282,14 +287,7 @@ def parquet_child(file: Path, out: Path, result_path: Path, partitions: int) -> 
     `result_path` (JSON)."""
     from pyspark.sql import functions as sf
 
-    from dedup.config import scan_config
-    from dedup.spark import scan_spark
-
-    spark = _session(partitions)
-    started = time.perf_counter()
-    scan = scan_spark([str(file)], scan_config(score=False), spark=spark)
-    scan.write_jsonl(str(out))
-    seconds = time.perf_counter() - started
+    spark, scan, seconds = _timed_scan(str(file), out, partitions)
     # The splits Spark's reader makes of the file, as the scan's read has them: one task each.
     tasks = spark.read.parquet(str(file)).groupBy(sf.spark_partition_id().alias("task")).count().collect()
     rows = [int(r["count"]) for r in sorted(tasks, key=lambda r: r["task"])]
