@@ -81,6 +81,7 @@ class Data:
     words: Any  # csr counts of alphabetic prose words over `vocab`
     zipf: npt.NDArray[np.float64]  # wordfreq Zipf of each vocab word (0: unknown)
     wf: npt.NDArray[np.float64]  # per-document wordfreq features
+    group: npt.NDArray[np.int64]  # story group of each row (bench/farm_data.stories)
 
 
 def wordfreq_features(words: Any, zipf: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -152,6 +153,7 @@ def build(cache: Path) -> None:
         base=f.values,
         zipf=zipf,
         wf=wordfreq_features(words, zipf),
+        group=np.unique(np.array(rows.group_key), return_inverse=True)[1].astype(np.int64),
     )
     print(f"cached in {cache}: {time.perf_counter() - started:.0f}s", flush=True)
 
@@ -173,6 +175,7 @@ def load(cache: Path) -> Data:
         sp.load_npz(cache / "words.npz").tocsr(),
         z["zipf"],
         z["wf"],
+        z["group"],
     )
 
 
@@ -321,10 +324,87 @@ def fit(d: Data, train: npt.NDArray[np.bool_], recipe: str, seed: int) -> npt.ND
     fitting = train & ~d.calib
     if variant == "h":
         w, b = hard_negatives(d, fitting, seed)
+    elif variant in ("p", "P", "q"):
+        w, b = paired(d, fitting, seed, variant)
+    elif variant.startswith("u"):
+        w, b = unpaired_down(d, fitting, seed, float(variant[1:] or UNPAIRED_WEIGHT))
     else:
         w, b = sgd(d.terms[fitting], y[fitting], seed)
     x, names = columns(d, parts, d.terms @ w + b, fitting)
     return combiner(kind, x, names, y, train & d.calib, seed)
+
+
+PAIRS_PER_GROUP = 8
+
+
+def pair_rows(d: Data, fitting: npt.NDArray[np.bool_], seed: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """(machine row, human row) index pairs of one story: every story group of `fitting` with both labels gives
+    up to PAIRS_PER_GROUP pairs, chosen at random."""
+    rng = np.random.default_rng(seed)
+    idx = np.flatnonzero(fitting)
+    order = idx[np.argsort(d.group[idx], kind="stable")]
+    g = d.group[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(g)) + 1, g.shape[0]]
+    ms, hs = [], []
+    for a, b in zip(starts[:-1], starts[1:], strict=True):
+        rows = order[a:b]
+        m = rows[d.machine[rows]]
+        h = rows[~d.machine[rows]]
+        if m.shape[0] == 0 or h.shape[0] == 0:
+            continue
+        pairs = np.array([(i, j) for i in m for j in h])
+        if pairs.shape[0] > PAIRS_PER_GROUP:
+            pairs = pairs[rng.choice(pairs.shape[0], PAIRS_PER_GROUP, replace=False)]
+        ms.append(pairs[:, 0])
+        hs.append(pairs[:, 1])
+    return np.concatenate(ms), np.concatenate(hs)
+
+
+PAIR_WEIGHT = 1.0
+
+
+def paired(d: Data, fitting: npt.NDArray[np.bool_], seed: int, variant: str) -> tuple[npt.NDArray[np.float64], float]:
+    """The prose model taught from topic-matched pairs: each (machine, human) pair of one story gives the
+    difference of their terms as a row labelled machine and its negation labelled human, so the words both
+    share (the story's topic) cancel. `p`: pair rows added to the ordinary rows (weight PAIR_WEIGHT each);
+    `P`: pair rows alone, the intercept then set so the fitting part's rows are balanced; `q`: as `p`, but the
+    ordinary rows are only the texts of registers or sources with no pairs."""
+    import scipy.sparse as sp
+
+    y = d.machine
+    mi, hi = pair_rows(d, fitting, seed)
+    diff = d.terms[mi] - d.terms[hi]
+    xp = sp.vstack([diff, -diff]).tocsr()
+    yp = np.r_[np.ones(mi.shape[0], dtype=bool), np.zeros(mi.shape[0], dtype=bool)]
+    if variant == "P":
+        w, _ = sgd(xp, yp, seed)
+        s = d.terms[fitting] @ w
+        # Balanced intercept: the midpoint of the two classes' median scores.
+        b = -0.5 * (float(np.median(s[y[fitting]])) + float(np.median(s[~y[fitting]])))
+        return w, b
+    base = fitting.copy()
+    if variant == "q":
+        paired_sources = set(d.source[mi].tolist())
+        base &= ~np.isin(d.source, list(paired_sources))
+    x = sp.vstack([d.terms[base], xp]).tocsr()
+    yy = np.r_[y[base], yp]
+    weight = np.r_[np.ones(int(base.sum())), np.full(yp.shape[0], PAIR_WEIGHT)]
+    return sgd(x, yy, seed, weight)
+
+
+UNPAIRED_WEIGHT = 0.3
+
+
+def unpaired_down(
+    d: Data, fitting: npt.NDArray[np.bool_], seed: int, unpaired: float
+) -> tuple[npt.NDArray[np.float64], float]:
+    """The prose model with the machine texts whose story has no human text weighted `unpaired` (every other
+    row 1): a machine text on a topic no human text of the training part covers teaches the topic as machine."""
+    y = d.machine
+    has_human = np.zeros(int(d.group.max()) + 1, dtype=bool)
+    has_human[d.group[fitting & ~y]] = True
+    weight = np.where(y & ~has_human[d.group], unpaired, 1.0)
+    return sgd(d.terms[fitting], y[fitting], seed, weight[fitting])
 
 
 HARD_SHARE = 0.1
