@@ -272,10 +272,9 @@ class _Store:
         self.anchors = RaggedColumn(f, "anchors", "<u4")
         self.term_cols = RaggedColumn(f, "term_cols", "<i4")
         self.term_counts = Column(f / "term_counts", "<f4")
-        self.weight_cols = RaggedColumn(f, "tfidf_cols", "<i4")
-        self.weights = Column(f / "tfidf", "<f4")
         self.top_signatures = Column(f / "top_signatures", "<u4", num_perm)
         self.farm_batches: list[tuple[int, int]] = []
+        self.frequencies: tuple[npt.NDArray[np.int64], int] | None = None
         (f / "farm").mkdir()
         self.lines = Records(f / "line_keys", valued=True)
         self.sentences = Records(f / "sentence_keys", valued=True)
@@ -310,13 +309,20 @@ class _Store:
         data = np.array(self.term_counts.map()[start : start + cols.values.shape[0]])
         return sp.csr_matrix((data, cols.values, cols.ptr), shape=(hi - lo, N_FEATURES))
 
+    def weigh_by(self, df: npt.NDArray[np.int64], documents: int) -> None:
+        """The corpus' document frequencies, which `matrix` weighs terms by, once every document is in."""
+        self.frequencies = (df, documents)
+
     def matrix(self, rows: npt.NDArray[np.int64], per_map: int) -> sp.csr_matrix:
-        """The TF-IDF rows of these documents, in this order (read `per_map` at a time)."""
-        cols = self.weight_cols.select(rows, per_map)
-        data = _take(self.weights, self.weight_cols.ptr(), rows, per_map).values
-        matrix = sp.csr_matrix((data, cols.values, cols.ptr), shape=(rows.shape[0], N_FEATURES))
-        matrix.has_sorted_indices = True
-        return matrix
+        """The TF-IDF rows of these documents, in this order (their term counts read `per_map` at a time)."""
+        if self.frequencies is None:
+            raise RuntimeError("_Store.matrix before weigh_by: the corpus' frequencies are not known yet")
+        # Weighed again where they are needed rather than kept: a row's weights depend on its counts and the
+        # corpus' frequencies alone, and kept they were a quarter of the work folder.
+        cols = self.term_cols.select(rows, per_map)
+        data = _take(self.term_counts, self.term_cols.ptr(), rows, per_map).values
+        df, documents = self.frequencies
+        return tfidf(sp.csr_matrix((data, cols.values, cols.ptr), shape=(rows.shape[0], N_FEATURES)), df, documents)
 
 
 class _Budget:
@@ -403,6 +409,7 @@ class _OutOfCore:
             dates = np.array([np.nan if x is None else x for x in published], dtype=np.float64)
         del published
         words = np.array(store.words.map())
+        store.weigh_by(df, n)
         paths = self._features_by_chunk(df, n, words > 0)
         with timer.stage("candidates"):
             codes = self._band_codes(paths, n, rank)
@@ -460,8 +467,6 @@ class _OutOfCore:
             on = active[lo:hi]
             with self.timer.stage("tfidf"):
                 matrix = tfidf(store.terms(lo, hi), df, n)
-                store.weight_cols.append(Ragged(matrix.indices, matrix.indptr.astype(np.int64)))
-                store.weights.append(matrix.data)
             with self.timer.stage("candidates"):
                 top = top_terms(matrix, config.confirm.rewrite_top_terms, max_df, df=df, workers=workers)
                 del matrix
@@ -524,7 +529,7 @@ class _OutOfCore:
         counts = {"duplicate_path": 0, "passage_path": 0, "rewrite_path": 0, "total": 0, "measured": 0}
         anchor_sizes = store.anchors.row_sizes()
         found = _PairFile(Records(self.folder / "confirmed", valued=True))
-        row_bytes = 8 * (store.shingles.values.rows + 2 * store.weights.rows) / max(n, 1) + 64
+        row_bytes = 8 * (store.shingles.values.rows + 2 * store.term_counts.rows) / max(n, 1) + 64
         pair_chunk = self.budget.rows(2 * row_bytes)
         per_map = self.budget.per_map()
         for p in range(parts):
@@ -679,7 +684,7 @@ class _OutOfCore:
         # `named_sources` over the members' rows only, clusters a group at a time: every quantity is per cluster,
         # and its sparse products take many times the members' rows.
         weights = idf(df + prior_frequencies(), n + PRIOR_DOCUMENTS)
-        per_row = 12 * 16 * self.store.weights.rows / max(n, 1)
+        per_row = 12 * 16 * self.store.term_counts.rows / max(n, 1)
         limit = self.budget.rows(per_row)
         sources: list[int | None] = []
         unspun = np.zeros(n, dtype=np.bool_)
