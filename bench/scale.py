@@ -9,6 +9,12 @@ What is measured, in one run and on the same documents:
   would share its passage; with them documents are distinct, as unrelated articles are. A share of them
   (`--copies`, 10% by default) are planted copies of an earlier document (from the last 20,000): half exact,
   half near copies (about 5% of the words replaced by other words of the text, and one sentence dropped).
+  With `--drawn`, a document is instead sentences of the real texts' lengths whose words are drawn at random from
+  all the words of those texts (their own frequencies): two documents then share common words as any two
+  texts do, but no passage and no rare words beyond chance, so the related pairs are the planted ones and grow
+  with the corpus, not with its square (the recombined corpus's do: a sentence of the source is drawn about 25
+  times per 1M documents, and 844,343 pairs are confirmed at 1M, most of them `rewrite` pairs of documents
+  that drew the same sentences). The words, sentence lengths and work per word are those of real text.
   Seeded. Written as JSONL shards of 10,000 documents in a temporary folder (`--tmp`), removed at the end,
   never committed; the planted (copy, source) ids are kept beside them for recall.
 - Each scan: `python -m dedup scan <corpus> --format json --output <tmp> --quiet --no-score [--memory M
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gzip
 import json
 import os
 import platform
@@ -70,7 +77,14 @@ def sentences_of_texts() -> list[list[str]]:
 
 
 def generate(
-    n: int, folder: Path, copies: float, seed: int, texts: list[list[str]], shard_sizes: Sequence[int] = ()
+    n: int,
+    folder: Path,
+    copies: float,
+    seed: int,
+    texts: list[list[str]],
+    shard_sizes: Sequence[int] = (),
+    drawn: bool = False,
+    gzipped: bool = False,
 ) -> list[tuple[str, str]]:
     """`n` documents as JSONL shards in `folder`, named by their first document's number (a shard also ends at
     each of `shard_sizes`, so any of those is a prefix of whole shards); returns the planted (copy, source) id
@@ -78,6 +92,7 @@ def generate(
     ends = set(shard_sizes)
     first = 0
     rng = random.Random(seed)
+    draw = _Drawn(texts, seed) if drawn else None
     recent: list[tuple[str, str]] = []
     planted: list[tuple[str, str]] = []
     shard: list[bytes] = []
@@ -88,14 +103,18 @@ def generate(
             text = source if rng.random() < 0.5 else _near_copy(source, rng)
             planted.append((doc_id, source_id))
         else:
-            text = _stitched(texts, rng)
+            text = draw() if draw is not None else _stitched(texts, rng)
         if len(recent) < RECENT:
             recent.append((doc_id, text))
         else:
             recent[rng.randrange(RECENT)] = (doc_id, text)
         shard.append(orjson.dumps({"id": doc_id, "text": text}))
         if len(shard) == SHARD or i == n - 1 or i + 1 in ends:
-            (folder / f"part-{first:09d}.jsonl").write_bytes(b"\n".join(shard) + b"\n")
+            content = b"\n".join(shard) + b"\n"
+            if gzipped:
+                (folder / f"part-{first:09d}.jsonl.gz").write_bytes(gzip.compress(content, compresslevel=1))
+            else:
+                (folder / f"part-{first:09d}.jsonl").write_bytes(content)
             shard = []
             first = i + 1
     return planted
@@ -121,6 +140,37 @@ def _stitched(texts: list[list[str]], rng: random.Random) -> str:
             words += len(sentence)
         paragraphs.append(" ".join(paragraph))
     return "\n\n".join(paragraphs)
+
+
+class _Drawn:
+    """Documents of paragraphs of 3 to 6 sentences of the real texts' lengths, until MIN_WORDS words, every word
+    drawn at random from all the words of the real texts (so with their frequencies)."""
+
+    def __init__(self, texts: list[list[str]], seed: int) -> None:
+        import numpy as np
+
+        sentences = [sentence.split(" ") for text in texts for sentence in text]
+        self.words = np.array([w for sentence in sentences for w in sentence], dtype=object)
+        self.lengths = np.array([len(sentence) for sentence in sentences], dtype=np.int64)
+        self.rng = np.random.default_rng(seed)
+
+    def __call__(self) -> str:
+        rng = self.rng
+        sizes = self.lengths[rng.integers(0, self.lengths.shape[0], size=48)]
+        per_paragraph = rng.integers(3, 7, size=16)
+        paragraphs: list[str] = []
+        at = count = 0
+        for k in per_paragraph.tolist():
+            n = int(sizes[at : at + k].sum())
+            if at + k > sizes.shape[0]:
+                break
+            picked = self.words[rng.integers(0, self.words.shape[0], size=n)].tolist()
+            paragraphs.append(" ".join(picked))
+            at += k
+            count += n
+            if count >= MIN_WORDS:
+                break
+        return "\n\n".join(paragraphs)
 
 
 def _near_copy(text: str, rng: random.Random) -> str:
@@ -241,6 +291,12 @@ def main() -> None:
     parser.add_argument("--copies", type=float, default=0.1, help="share of planted copies")
     parser.add_argument("--score", action="store_true", help="score too (the scans run with --no-score otherwise)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--gzip", action="store_true", help="shards written gzipped (.jsonl.gz): a third of the disk, read as such"
+    )
+    parser.add_argument(
+        "--drawn", action="store_true", help="words drawn at random from the real texts: pairs grow with the corpus"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="timed runs per scan, alternately; the best kept")
     parser.add_argument("--tmp", default=None, help="where the corpora and work folders go (default: the system's)")
     parser.add_argument("--corpus", default=None, help="keep the generated corpus in this folder, to reuse")
@@ -255,7 +311,7 @@ def main() -> None:
         base = Path(tmp)
         warm = base / "warm"
         warm.mkdir()
-        generate(2_000, warm, args.copies, args.seed, texts)
+        generate(2_000, warm, args.copies, args.seed, texts, drawn=args.drawn)
         scan(warm, base / "warm.json", "warm", None, None, args.score)
         # The largest corpus is generated once; a smaller one is its first documents (the generator is sequential),
         # as hard links to its first shards.
@@ -266,7 +322,16 @@ def main() -> None:
             all_planted = [tuple(line.split("\t")) for line in planted_file.read_text().splitlines()]
         else:
             t = time.perf_counter()
-            all_planted = generate(max(sizes), everything, args.copies, args.seed, texts, shard_sizes=sizes)
+            all_planted = generate(
+                max(sizes),
+                everything,
+                args.copies,
+                args.seed,
+                texts,
+                shard_sizes=sizes,
+                drawn=args.drawn,
+                gzipped=args.gzip,
+            )
             planted_file.write_text("".join(f"{c}\t{s}\n" for c, s in all_planted))
             print(f"{max(sizes):,} documents generated in {time.perf_counter() - t:.0f}s", flush=True)
         if args.generate_only:
@@ -274,8 +339,8 @@ def main() -> None:
         for n in sorted(sizes):
             corpus = base / f"corpus-{n}"
             corpus.mkdir()
-            for shard in sorted(everything.glob("part-*.jsonl")):
-                if int(shard.stem.split("-")[1]) < n:
+            for shard in sorted(everything.glob("part-*.jsonl*")):
+                if int(shard.name.split("-")[1].split(".")[0]) < n:
                     os.link(shard, corpus / shard.name)
             planted = [(c, s) for c, s in all_planted if int(c[1:]) < n]
             size = sum(p.stat().st_size for p in corpus.iterdir())
@@ -327,8 +392,9 @@ def main() -> None:
         f"`python bench/scale.py {flags}` on {when}: {os.cpu_count()} cores ({platform.machine()}), Python "
         f"{platform.python_version()}, {'with' if args.score else 'without'} content-farm scores; 1-minute load "
         f"average {load:.1f} at the end (the machine was shared: compare the two paths within a size). What is "
-        "measured is described at the top of bench/scale.py (corpus recombined from ../shared/data with planted "
-        "copies; each scan a fresh process, wall clock from start to exit).",
+        "measured is described at the top of bench/scale.py (corpus "
+        + ("of words drawn from" if args.drawn else "recombined from")
+        + " ../shared/data with planted copies; each scan a fresh process, wall clock from start to exit).",
         "",
         "| documents | scan | s | docs/s | peak RSS of the process tree MiB | largest process MiB "
         "| tree MiB per 1,000 docs | report identical | planted-copy recall |",
