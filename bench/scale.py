@@ -49,7 +49,9 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -85,11 +87,12 @@ def generate(
     shard_sizes: Sequence[int] = (),
     drawn: bool = False,
     gzipped: bool = False,
+    start: int = 0,
 ) -> list[tuple[str, str]]:
     """`n` documents as JSONL shards in `folder`, named by their first document's number (a shard also ends at
     each of `shard_sizes`, so any of those is a prefix of whole shards); returns the planted (copy, source) id
-    pairs."""
-    ends = set(shard_sizes)
+    pairs. With `start`, the documents are numbered from it (a block of a corpus made by `generate_blocks`)."""
+    ends = {size - start for size in shard_sizes}
     first = 0
     rng = random.Random(seed)
     draw = _Drawn(texts, seed) if drawn else None
@@ -97,7 +100,7 @@ def generate(
     planted: list[tuple[str, str]] = []
     shard: list[bytes] = []
     for i in range(n):
-        doc_id = f"d{i:08d}"
+        doc_id = f"d{start + i:08d}"
         if recent and rng.random() < copies:
             source_id, source = recent[rng.randrange(len(recent))]
             text = source if rng.random() < 0.5 else _near_copy(source, rng)
@@ -112,12 +115,35 @@ def generate(
         if len(shard) == SHARD or i == n - 1 or i + 1 in ends:
             content = b"\n".join(shard) + b"\n"
             if gzipped:
-                (folder / f"part-{first:09d}.jsonl.gz").write_bytes(gzip.compress(content, compresslevel=1))
+                (folder / f"part-{start + first:09d}.jsonl.gz").write_bytes(
+                    gzip.compress(content, compresslevel=1, mtime=0)
+                )
             else:
-                (folder / f"part-{first:09d}.jsonl").write_bytes(content)
+                (folder / f"part-{start + first:09d}.jsonl").write_bytes(content)
             shard = []
             first = i + 1
     return planted
+
+
+def generate_blocks(
+    n: int, folder: Path, jobs: int, seed: int, texts: list[list[str]], **options: Any
+) -> list[tuple[str, str]]:
+    """`generate` in `jobs` processes, each a block of whole shards with a seed of its own (the first block is what
+    `generate` alone makes); planted copies are of documents of their own block."""
+    import multiprocessing
+
+    block = -(-n // (jobs * SHARD)) * SHARD
+    starts = list(range(0, n, block))
+    args = [(min(block, n - a), folder, seed + k, texts, a) for k, a in enumerate(starts)]
+    with multiprocessing.get_context("fork").Pool(len(args)) as pool:
+        found = pool.starmap(partial(_block, **options), args)
+    return [pair for part in found for pair in part]
+
+
+def _block(
+    n: int, folder: Path, seed: int, texts: list[list[str]], start: int, **options: Any
+) -> list[tuple[str, str]]:
+    return generate(n, folder, seed=seed, texts=texts, start=start, **options)
 
 
 def _stitched(texts: list[list[str]], rng: random.Random) -> str:
@@ -291,6 +317,7 @@ def main() -> None:
     parser.add_argument("--copies", type=float, default=0.1, help="share of planted copies")
     parser.add_argument("--score", action="store_true", help="score too (the scans run with --no-score otherwise)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--jobs", type=int, default=1, help="processes generating the corpus, a block each")
     parser.add_argument(
         "--gzip", action="store_true", help="shards written gzipped (.jsonl.gz): a third of the disk, read as such"
     )
@@ -322,12 +349,13 @@ def main() -> None:
             all_planted = [tuple(line.split("\t")) for line in planted_file.read_text().splitlines()]
         else:
             t = time.perf_counter()
-            all_planted = generate(
+            all_planted = generate_blocks(
                 max(sizes),
                 everything,
-                args.copies,
+                args.jobs,
                 args.seed,
                 texts,
+                copies=args.copies,
                 shard_sizes=sizes,
                 drawn=args.drawn,
                 gzipped=args.gzip,
