@@ -28,6 +28,8 @@ __all__ = [
     "NewDoc",
     "StateRows",
     "StoredRows",
+    "TermChanges",
+    "TermRows",
     "dump_meta",
     "pack",
     "parse_meta",
@@ -264,6 +266,38 @@ class Changes:
     cursor: Cursor
     added: StateRows
     removed: StateRows
+    reset: bool = False
+
+
+@dataclass(frozen=True)
+class TermRows:
+    """The term columns of stored documents, row `i` for sequence `seqs[i]`: all that document frequencies are
+    folded from, read and decoded without the rest of each document."""
+
+    seqs: npt.NDArray[np.int64]
+    terms: Ragged[Any]
+
+    def __len__(self) -> int:
+        return int(self.seqs.shape[0])
+
+    @staticmethod
+    def decode(seqs: Sequence[int], terms: Sequence[bytes], where: str) -> TermRows:
+        """Rows as a store read them, checked and joined."""
+        if not len(seqs):
+            return _NO_TERMS
+        return TermRows(np.asarray(seqs, dtype=np.int64).reshape(len(seqs)), ragged(terms, "terms", where))
+
+
+_NO_TERMS = TermRows(_NO_ROWS.seqs, _NO_ROWS.terms)
+
+
+@dataclass(frozen=True)
+class TermChanges:
+    """Log entries past a cursor as `Changes` gives them, with only the term columns of each document."""
+
+    cursor: Cursor
+    added: TermRows
+    removed: TermRows
     reset: bool = False
 
 
