@@ -33,7 +33,7 @@ from dedup.farm import corpus_contexts, fingerprints, score
 from dedup.farm.text import parse
 from dedup.index.features import featurize_index
 from dedup.index.state import BandTable, IndexState
-from dedup.index.storage.records import pack
+from dedup.index.storage.records import TermChanges, pack
 from dedup.index.storage.redis import RedisStore
 from dedup.index.storage.sqlite import SQLiteStore
 from dedup.io.sources import Corpus
@@ -389,12 +389,12 @@ def test_a_lagging_process_folds_its_backlog_before_taking_the_write_lock(
     store = RedisStore if location.startswith("redis") else SQLiteStore
     writing = threading.local()
     folded: list[int] = []
-    write, fold = store.write, IndexState.add
+    write, fold, fold_frequencies = store.write, IndexState.add, IndexState.fold_frequencies
 
-    def watched_write(self: object, plan: object, *, atomic: bool = True) -> object:
+    def watched_write(self: object, plan: object, **options: object) -> object:
         writing.now = True
         try:
-            return write(self, plan, atomic=atomic)  # type: ignore[arg-type]
+            return write(self, plan, **options)  # type: ignore[arg-type]
         finally:
             writing.now = False
 
@@ -403,17 +403,46 @@ def test_a_lagging_process_folds_its_backlog_before_taking_the_write_lock(
             folded.append(len(rows))  # type: ignore[arg-type]
         fold(self, rows)  # type: ignore[arg-type]
 
+    def watched_fold_frequencies(self: IndexState, changes: TermChanges) -> None:
+        if getattr(writing, "now", False):
+            folded.append(len(changes.added))
+        fold_frequencies(self, changes)
+
     with Index.open(location, farm=False) as lagging, Index.open(location, farm=False) as other:
         lagging.check("opened before the backlog")
         other.add_many((f"s{i}", story(i)) for i in range(200))
         monkeypatch.setattr(store, "write", watched_write)
         monkeypatch.setattr(IndexState, "add", watched_fold)
+        monkeypatch.setattr(IndexState, "fold_frequencies", watched_fold_frequencies)
         verdict = lagging.check_and_add("copy", copy_of(story(7), 1))
         assert [m.id for m in verdict.matches][:1] == ["s7"] and verdict.added
         other.add("more", story(500))
         assert lagging.add_many([("s200", story(200)), ("again", copy_of(story(500), 2))]) == 2
         assert folded and sum(folded) == 0
         assert len(lagging) == 204 and [m.id for m in lagging.check(story(500)).matches] == ["more", "again"]
+
+
+def test_a_writer_waiting_for_the_lock_folds_meanwhile_and_gives_up_after_its_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # While another writer holds SQLite's write lock, a writer waits in short steps and reads the log between
+    # them (so that what it folds once it holds the lock is only what was committed since), for `timeout` in all.
+    location = str(tmp_path / "crawl.index")
+    reads: list[int] = []
+    sync = Index._sync_frequencies
+    monkeypatch.setattr(Index, "_sync_frequencies", lambda self, reader: (reads.append(1), sync(self, reader))[1])
+    with Index.open(location, farm=False, timeout=1.0) as adding:
+        holder = sqlite3.connect(location, isolation_level=None, check_same_thread=False)
+        try:
+            holder.execute("BEGIN IMMEDIATE")
+            started = time.monotonic()
+            with pytest.raises(IndexStoreError, match="stayed locked by another writer for more than 1 s"):
+                adding.add_many([("a", story(1))])
+            assert time.monotonic() - started >= 1.0 and len(reads) >= 10
+            threading.Timer(0.3, holder.execute, ("COMMIT",)).start()  # released while the next one waits
+            assert adding.add_many([("a", story(1))]) == 1 and "a" in adding
+        finally:
+            holder.close()
 
 
 def _adds_and_removals(location: str, *, check_before_adding: bool) -> None:

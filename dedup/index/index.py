@@ -327,7 +327,7 @@ class Index:
 
         with self._use():
             self._catch_up()
-            matches, matched, itself = self._store.write(plan, atomic=True)
+            matches, matched, itself = self._store.write(plan, atomic=True, waiting=self._catch_up)
             self._maybe_segment(1 if itself is None else 0)
         farm = self._farm(doc, html, doc_id, matches, matched, itself)
         return Verdict(matches, farm, added=itself is None)
@@ -395,44 +395,54 @@ class Index:
     def _add_batch(self, ids: list[str], urls: list[str | None], features: IndexFeatures) -> int:
         # Adding needs of the state only the document frequencies (the new documents' rewrite-path bands are
         # weighed by them): the log is folded into those alone, and the rest waits for this process's next check.
+        # The documents' stored form is computed before the write, from the frequencies as read then: the write
+        # lock (SQLite's) is held only to skip ids stored meanwhile and to insert. Computing inside it would
+        # serialize the writers on it, and stretch with every other process's work on the same cores.
         with self._store.read() as reader:
             self._sync_frequencies(reader)
+            present = reader.find(ids)
+        docs = self._stored_batch(ids, urls, features, [doc_id not in present for doc_id in ids])
 
         def plan(reader: Reader) -> tuple[int, list[NewDoc]]:
-            self._sync_frequencies(reader)
-            present = reader.find(ids)
-            keep = np.array([doc_id not in present for doc_id in ids], dtype=np.bool_)
-            if not keep.any():
-                return 0, []
-            rows = np.flatnonzero(keep)
-            terms = features.terms[rows]
-            held, documents = self._state.frequencies(terms.indices)
-            documents += rows.shape[0]
-            batch_df = np.bincount(terms.indices, minlength=N_FEATURES)
-            df = held + batch_df[terms.indices]
-            bands, sketches = rewrite_bands(tfidf_rows(terms, df, documents), df, documents, self._config)
-            segments = features.segments.distinct
-            indptr, cols, values = terms.indptr, terms.indices, terms.data
-            docs = [
-                _stored_form(
-                    ids[d],
-                    urls[d],
-                    int(features.words[d]),
-                    features.duplicate_bands[d],
-                    (bands[i], sketches[i]),
-                    cols[indptr[i] : indptr[i + 1]],
-                    values[indptr[i] : indptr[i + 1]],
-                    features.shingles.of(d),
-                    segments.of(d),
-                    features.anchors.of(d),
-                )
-                for i, d in enumerate(rows.tolist())
-            ]
-            return len(docs), docs
+            present = reader.find([doc.id for doc in docs])
+            new = [doc for doc in docs if doc.id not in present]
+            return len(new), new
 
-        added: int = self._store.write(plan, atomic=False)
+        added: int = self._store.write(plan, atomic=False, waiting=self._sync_frequencies)
         self._maybe_segment(added)
         return added
+
+    def _stored_batch(
+        self, ids: list[str], urls: list[str | None], features: IndexFeatures, keep: list[bool]
+    ) -> list[NewDoc]:
+        # The kept documents as stored, their rewrite-path bands weighed by the document frequencies this process
+        # has folded, the batch counted in.
+        rows = np.flatnonzero(np.array(keep, dtype=np.bool_))
+        if not rows.shape[0]:
+            return []
+        terms = features.terms[rows]
+        held, documents = self._state.frequencies(terms.indices)
+        documents += rows.shape[0]
+        batch_df = np.bincount(terms.indices, minlength=N_FEATURES)
+        df = held + batch_df[terms.indices]
+        bands, sketches = rewrite_bands(tfidf_rows(terms, df, documents), df, documents, self._config)
+        segments = features.segments.distinct
+        indptr, cols, values = terms.indptr, terms.indices, terms.data
+        return [
+            _stored_form(
+                ids[d],
+                urls[d],
+                int(features.words[d]),
+                features.duplicate_bands[d],
+                (bands[i], sketches[i]),
+                cols[indptr[i] : indptr[i + 1]],
+                values[indptr[i] : indptr[i + 1]],
+                features.shingles.of(d),
+                segments.of(d),
+                features.anchors.of(d),
+            )
+            for i, d in enumerate(rows.tolist())
+        ]
 
     def remove(self, doc_id: str) -> bool:
         """Remove a document by id; False when the index has none of that id."""
@@ -532,12 +542,16 @@ class Index:
         _check_text(text)
         return _Doc(text, featurize_index([text], self._config, with_segments=with_segments))
 
-    def _catch_up(self) -> None:
-        # Fold the log in a read, before a write: a lagging process's backlog would otherwise be folded while it
-        # holds the store's write lock (SQLite's, which every other writer waits for), and the write's own catch-up
-        # is then only what was committed in between. The backlog is sorted into the band tables here too, as the
-        # write's lookup would. (`_add_batch` does the same for the frequencies alone.)
-        with self._store.read() as reader:
+    def _catch_up(self, reader: Reader | None = None) -> None:
+        # Fold the log in a read, before a write and while it waits for another writer: a lagging process's
+        # backlog would otherwise be folded while it holds the store's write lock (SQLite's, which every other
+        # writer waits for), and the write's own catch-up is then only what was committed in between. The backlog
+        # is sorted into the band tables here too, as the write's lookup would. (`_add_batch` does the same for
+        # the frequencies alone.)
+        if reader is None:
+            with self._store.read() as view:
+                self._sync(view)
+        else:
             self._sync(reader)
         self._state.prepare()
 
