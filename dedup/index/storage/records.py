@@ -7,6 +7,7 @@ rows already checked, and raises `IndexStoreError` for any that do not decode.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -109,7 +110,8 @@ class NewDoc:
 
     `bands` holds both paths' band hashes (duplicate path first), or nothing for a document with no words;
     `anchors` its passage anchors (any number, none for a document with no words).
-    Arrays of any integer or whole-valued dtype are written as their field's dtype (`DTYPES`).
+    Arrays of any integer or whole-valued dtype are written as their field's dtype (`DTYPES`), packed when the
+    document is made (so that a store's write, under its lock, only copies bytes).
     """
 
     id: str
@@ -122,10 +124,14 @@ class NewDoc:
     segments: npt.NDArray[Any]
     sketch: npt.NDArray[Any]
     anchors: npt.NDArray[Any]
+    packed: dict[str, bytes] = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "packed", {name: pack(getattr(self, name), name) for name in DTYPES})
 
     def blobs(self) -> dict[str, bytes]:
         """The array fields as bytes."""
-        return {field: pack(getattr(self, field), field) for field in DTYPES}
+        return self.packed
 
 
 @dataclass(frozen=True)
