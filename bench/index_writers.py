@@ -12,6 +12,9 @@ port, as the tests do):
   the signal to go to the last process's return. Featurizing is the work, and both sides have the same cores: a
   store, its locks and its catch-up that are not the bottleneck give a ratio near 1 (the issue's target: at
   least 0.8).
+- CPU per document: the CPU time (`time.process_time`, all threads) of the `add_many` calls over the documents,
+  summed over the processes: what the processes' folding of each other's adds and waiting for one another costs
+  beside the featurizing both sides do, less noisy than the rates on a machine shared with other work.
 - Afterwards: the index holds every document once (`len`, every id found, `verify()` sound).
 
 Alternating runs (`--repeat`), the best rate of each side kept. Writes bench/results/index-writers.md.
@@ -65,13 +68,13 @@ def documents(count: int) -> tuple[list[tuple[str, str]], str]:
     return [(f"s{i}", " ".join(rng.choice(words) for _ in range(300))) for i in range(count)], "synthetic stories"
 
 
-def _one(location: str, docs: list[tuple[str, str]]) -> float:
+def _one(location: str, docs: list[tuple[str, str]]) -> tuple[float, float]:
     from dedup import Index
 
     with Index.open(location, farm=False) as index:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         index.add_many(docs)
-        return time.perf_counter() - started
+        return time.perf_counter() - started, time.process_time() - cpu
 
 
 def _share(location: str, docs: list[tuple[str, str]], ready: Any, go: Any, done: Any) -> None:
@@ -81,11 +84,12 @@ def _share(location: str, docs: list[tuple[str, str]], ready: Any, go: Any, done
         len(index)  # caught up before the clock starts
         ready.release()
         go.wait()
+        cpu = time.process_time()
         index.add_many(docs)
-        done.send(time.perf_counter())
+        done.send((time.perf_counter(), time.process_time() - cpu))
 
 
-def _many(location: str, docs: list[tuple[str, str]], processes: int) -> float:
+def _many(location: str, docs: list[tuple[str, str]], processes: int) -> tuple[float, float]:
     from dedup import Index
 
     Index.open(location, farm=False).close()  # made once, before the writers open it
@@ -102,12 +106,12 @@ def _many(location: str, docs: list[tuple[str, str]], processes: int) -> float:
         ready.acquire()
     started = time.perf_counter()
     go.set()
-    ended = max(recv.recv() for recv, _ in pipes)
+    ends, cpus = zip(*(recv.recv() for recv, _ in pipes), strict=True)
     for w in workers:
         w.join()
         if w.exitcode != 0:
             raise RuntimeError(f"a writer process failed (exit {w.exitcode})")
-    return ended - started
+    return max(ends) - started, sum(cpus)
 
 
 def _sound(location: str, docs: list[tuple[str, str]]) -> str:
@@ -129,8 +133,8 @@ def _free_port() -> int:
 
 
 def measure(store: str, docs: list[tuple[str, str]], processes: int, repeat: int) -> dict[str, Any] | str:
-    """Best rates of one process and of `processes` processes on `store`, alternating, with the soundness of
-    the last concurrent run; or why the store was skipped."""
+    """Best rates of one process and of `processes` processes on `store`, alternating, the least CPU per document
+    of each, and the soundness of the last concurrent run; or why the store was skipped."""
     server = None
     folder = tempfile.mkdtemp()
     try:
@@ -146,18 +150,25 @@ def measure(store: str, docs: list[tuple[str, str]], processes: int, repeat: int
             time.sleep(0.5)
         one: list[float] = []
         many: list[float] = []
+        cpu_one: list[float] = []
+        cpu_many: list[float] = []
         sound = ""
         for attempt in range(repeat):
             if store == "redis":
                 single, shared = (f"redis://127.0.0.1:{port}/0?prefix={p}{attempt}" for p in ("one", "many"))
             else:
                 single, shared = (str(Path(folder) / f"{p}{attempt}.index") for p in ("one", "many"))
-            one.append(len(docs) / _one(single, docs))
-            many.append(len(docs) / _many(shared, docs, processes))
+            seconds, cpu = _one(single, docs)
+            one.append(len(docs) / seconds)
+            cpu_one.append(cpu / len(docs))
+            seconds, cpu = _many(shared, docs, processes)
+            many.append(len(docs) / seconds)
+            cpu_many.append(cpu / len(docs))
             sound = _sound(shared, docs)
             rates = f"one {one[-1]:,.0f} docs/s, {processes} processes {many[-1]:,.0f} docs/s"
-            print(f"  {store} run {attempt + 1}: {rates}", flush=True)
-        return {"one": max(one), "many": max(many), "sound": sound}
+            cpu = f"CPU {1e6 * cpu_one[-1]:.0f} and {1e6 * cpu_many[-1]:.0f} us a document"
+            print(f"  {store} run {attempt + 1}: {rates}; {cpu}; load {os.getloadavg()[0]:.2f}", flush=True)
+        return {"one": max(one), "many": max(many), "cpu_one": min(cpu_one), "cpu_many": min(cpu_many), "sound": sound}
     finally:
         if server is not None:
             server.terminate()
@@ -185,8 +196,10 @@ def main() -> int:
             continue
         ratio = found["many"] / found["one"]
         verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
+        cpu = f"{1e6 * found['cpu_one']:.0f} / {1e6 * found['cpu_many']:.0f}"
         rows.append(
-            f"| {store} | {found['one']:,.0f} | {found['many']:,.0f} | **{ratio:.2f}** ({verdict}) | {found['sound']} |"
+            f"| {store} | {found['one']:,.0f} | {found['many']:,.0f} | **{ratio:.2f}** ({verdict}) | {cpu} | "
+            f"{found['sound']} |"
         )
     command = " ".join(["python bench/index_writers.py", *sys.argv[1:]])
     lines = [
@@ -199,8 +212,8 @@ def main() -> int:
         "bench/index_writers.py.",
         "",
         f"| store | one process, docs/s | {args.processes} processes at once, docs/s | ratio (target >= "
-        f"{TARGET_RATIO}) | afterwards |",
-        "|---|---:|---:|---:|---|",
+        f"{TARGET_RATIO}) | CPU per document, us (one / {args.processes} processes) | afterwards |",
+        "|---|---:|---:|---:|---:|---|",
         *rows,
         *(["", *skipped] if skipped else []),
     ]
