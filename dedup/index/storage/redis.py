@@ -86,6 +86,19 @@ redis.call('SET', KEYS[2], before[1][1])
 return redis.call('XTRIM', KEYS[1], 'MINID', last[1][1])
 """
 
+# Fields ARGV[3 .. 2 + ARGV[2]] of the documents of the sequence numbers after them, a row each (nils where there
+# is no such document).
+_READ = """
+local n = tonumber(ARGV[2])
+local fields = {}
+for i = 1, n do fields[i] = ARGV[2 + i] end
+local rows = {}
+for i = 3 + n, #ARGV do
+  rows[#rows + 1] = redis.call('HMGET', ARGV[1] .. ARGV[i], unpack(fields))
+end
+return rows
+"""
+
 # What a removal logs; an added document's state also has its sketch.
 _STATE = (b"bands", b"terms", b"segments", b"anchors")
 
@@ -133,6 +146,7 @@ class RedisStore:
         self._add = client.register_script(_ADD)
         self._remove = client.register_script(_REMOVE)
         self._compact = client.register_script(_COMPACT)
+        self._read = client.register_script(_READ)
 
     # -----------------------------------------------------------------------------------------------------
     # Opening
@@ -235,17 +249,15 @@ class RedisStore:
             return _entry_id(entries[-1][0]), added, removed, False
 
     def _fields(self, seqs: list[int], fields: tuple[bytes, ...]) -> list[tuple[int, list[bytes | None]]]:
-        # These fields of the documents still there (one removed meanwhile is left out: its removal is in the log).
+        # These fields of the documents still there (one removed meanwhile is left out: its removal is in the log),
+        # a chunk of documents in one call of a script: every process reads every document added, and a command
+        # per document costs the client more than the reading.
         found: list[tuple[int, list[bytes | None]]] = []
         with _errors(self.location):
             for at in range(0, len(seqs), _CHUNK):
                 chunk = seqs[at : at + _CHUNK]
-                pipe = self._client.pipeline(transaction=False)
-                for seq in chunk:
-                    pipe.hmget(f"{self._doc}{seq}", *fields)
-                found += [
-                    (seq, values) for seq, values in zip(chunk, pipe.execute(), strict=True) if values[0] is not None
-                ]
+                values = self._read(args=[self._doc, len(fields), *fields, *chunk])
+                found += [(seq, row) for seq, row in zip(chunk, values, strict=True) if row[0] is not None]
         return found
 
     def _state_rows(self, seqs: list[int]) -> StateRows:
