@@ -530,12 +530,40 @@ class Ahead:
         self.documents = 0
         self.added = 0  # documents folded in (live or removed since)
         self.last = last  # the highest sequence number folded in, here or in the state
-        self.seqs = np.zeros(0, dtype=np.int64)
         self.gone: set[int] = set()
+        self._seqs = np.zeros(_ROOM, dtype=np.int64)  # `seqs`, with room to grow into (a fold every few ms)
+        self._held = 0
+
+    @property
+    def seqs(self) -> npt.NDArray[np.int64]:
+        """The live documents counted in, by sequence number, increasing."""
+        return self._seqs[: self._held]
+
+    def append(self, seqs: npt.NDArray[np.int64]) -> None:
+        """Documents counted in, past all those before (increasing)."""
+        top = self._held + int(seqs.shape[0])
+        if top > self._seqs.shape[0]:
+            self._seqs = _resized(self._seqs, max(top, 2 * self._seqs.shape[0]))
+        self._seqs[self._held : top] = seqs
+        self._held = top
+
+    def holds(self, seqs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Whether each document is counted in here."""
+        held = self.seqs
+        if not held.shape[0]:
+            return np.zeros(seqs.shape[0], dtype=np.bool_)
+        found: npt.NDArray[np.bool_] = held[np.minimum(np.searchsorted(held, seqs), held.shape[0] - 1)] == seqs
+        return found
+
+    def drop(self, seqs: npt.NDArray[np.int64]) -> None:
+        """Documents counted out (each counted in here)."""
+        kept = self.seqs[~np.isin(self.seqs, seqs)]
+        self._held = int(kept.shape[0])
+        self._seqs[: self._held] = kept
 
     def nbytes(self) -> int:
         """Memory held by its arrays."""
-        return int(self.df.nbytes + self.seqs.nbytes) + 8 * len(self.gone)
+        return int(self.df.nbytes + self._seqs.nbytes) + 8 * len(self.gone)
 
 
 class IndexState:
@@ -623,7 +651,7 @@ class IndexState:
         _count(ahead.df, _rows(rows.terms, new), 1)
         ahead.documents += int(seqs.shape[0])
         ahead.added += int(seqs.shape[0])
-        ahead.seqs = np.concatenate([ahead.seqs, seqs])
+        ahead.append(seqs)
         ahead.last = int(seqs[-1])
 
     def _ahead_remove(self, ahead: Ahead, rows: TermRows) -> None:
@@ -634,14 +662,14 @@ class IndexState:
         slot, known = self.slots_of(rows.seqs)
         own = known & self.alive[np.where(known, slot, 0)]
         own &= np.array([seq not in ahead.gone for seq in rows.seqs.tolist()], dtype=np.bool_)
-        counted = np.isin(rows.seqs, ahead.seqs)
+        counted = ahead.holds(rows.seqs)
         gone = _first_of_each(rows.seqs) & (own | counted)
         if not gone.any():
             return
         _count(ahead.df, _rows(rows.terms, gone), -1)
         ahead.documents -= int(gone.sum())
         ahead.gone.update(rows.seqs[gone & own].tolist())
-        ahead.seqs = ahead.seqs[~np.isin(ahead.seqs, rows.seqs[gone & counted])]
+        ahead.drop(rows.seqs[gone & counted])
 
     def catch_up(self) -> Cursor | None:
         """Drop what was folded into the frequencies only, so that the log is folded into the whole state from its
