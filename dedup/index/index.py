@@ -327,7 +327,7 @@ class Index:
 
         with self._use():
             self._catch_up()
-            matches, matched, itself = self._store.write(plan, atomic=True, waiting=self._catch_up)
+            matches, matched, itself = self._store.write(plan, atomic=True)
             self._maybe_segment(1 if itself is None else 0)
         farm = self._farm(doc, html, doc_id, matches, matched, itself)
         return Verdict(matches, farm, added=itself is None)
@@ -542,16 +542,13 @@ class Index:
         _check_text(text)
         return _Doc(text, featurize_index([text], self._config, with_segments=with_segments))
 
-    def _catch_up(self, reader: Reader | None = None) -> None:
-        # Fold the log in a read, before a write and while it waits for another writer: a lagging process's
-        # backlog would otherwise be folded while it holds the store's write lock (SQLite's, which every other
-        # writer waits for), and the write's own catch-up is then only what was committed in between. The backlog
-        # is sorted into the band tables here too, as the write's lookup would. (`_add_batch` does the same for
-        # the frequencies alone.)
-        if reader is None:
-            with self._store.read() as view:
-                self._sync(view)
-        else:
+    def _catch_up(self) -> None:
+        # Fold the log in a read, before a write: a lagging process's backlog would otherwise be folded while it
+        # holds the store's write lock (SQLite's, which every other writer waits for), and the write's own catch-up
+        # is then only what was committed in between. The backlog is sorted into the band tables here too, as the
+        # write's lookup would. (`_add_batch` does the same for the frequencies alone, and goes on while it waits
+        # for the lock; folding the whole state a few documents at a time would cost more than it saves.)
+        with self._store.read() as reader:
             self._sync(reader)
         self._state.prepare()
 
