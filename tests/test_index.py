@@ -422,29 +422,6 @@ def test_a_lagging_process_folds_its_backlog_before_taking_the_write_lock(
         assert len(lagging) == 204 and [m.id for m in lagging.check(story(500)).matches] == ["more", "again"]
 
 
-def test_a_writer_waiting_for_the_lock_folds_meanwhile_and_gives_up_after_its_timeout(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # While another writer holds SQLite's write lock, a writer waits in short steps and reads the log between
-    # them (so that what it folds once it holds the lock is only what was committed since), for `timeout` in all.
-    location = str(tmp_path / "crawl.index")
-    reads: list[int] = []
-    sync = Index._sync_frequencies
-    monkeypatch.setattr(Index, "_sync_frequencies", lambda self, reader: (reads.append(1), sync(self, reader))[1])
-    with Index.open(location, farm=False, timeout=1.0) as adding:
-        holder = sqlite3.connect(location, isolation_level=None, check_same_thread=False)
-        try:
-            holder.execute("BEGIN IMMEDIATE")
-            started = time.monotonic()
-            with pytest.raises(IndexStoreError, match="stayed locked by another writer for more than 1 s"):
-                adding.add_many([("a", story(1))])
-            assert time.monotonic() - started >= 1.0 and len(reads) >= 10
-            threading.Timer(0.3, holder.execute, ("COMMIT",)).start()  # released while the next one waits
-            assert adding.add_many([("a", story(1))]) == 1 and "a" in adding
-        finally:
-            holder.close()
-
-
 def _adds_and_removals(location: str, *, check_before_adding: bool) -> None:
     # Two processes taking turns: `adding` only adds (or, with `check_before_adding`, checks before each add,
     # which folds the whole log), `other` adds and removes documents, some of those `adding` counted in.

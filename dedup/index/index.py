@@ -408,7 +408,7 @@ class Index:
             new = [doc for doc in docs if doc.id not in present]
             return len(new), new
 
-        added: int = self._store.write(plan, atomic=False, waiting=self._sync_frequencies)
+        added: int = self._store.write(plan, atomic=False)
         self._maybe_segment(added)
         return added
 
@@ -546,8 +546,7 @@ class Index:
         # Fold the log in a read, before a write: a lagging process's backlog would otherwise be folded while it
         # holds the store's write lock (SQLite's, which every other writer waits for), and the write's own catch-up
         # is then only what was committed in between. The backlog is sorted into the band tables here too, as the
-        # write's lookup would. (`_add_batch` does the same for the frequencies alone, and goes on while it waits
-        # for the lock; folding the whole state a few documents at a time would cost more than it saves.)
+        # write's lookup would. (`_add_batch` folds the frequencies alone, and only before its write.)
         with self._store.read() as reader:
             self._sync(reader)
         self._state.prepare()

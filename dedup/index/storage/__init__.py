@@ -63,12 +63,10 @@ class Store(Protocol):
         """A consistent view for a few reads."""
         ...
 
-    def write(self, plan: Plan[T], *, atomic: bool = True, waiting: Callable[[Reader], None] | None = None) -> T:
+    def write(self, plan: Plan[T], *, atomic: bool = True) -> T:
         """Run `plan` on a view of the store and commit the documents it returns (ids already stored are
         skipped), all at once. With `atomic`, nothing else is committed between the plan's reads and the commit
-        (the plan may be run more than once). While the write waits for another writer to finish (SQLite's write
-        lock), `waiting` is called now and then with a view of the store, so that a plan bringing memory up to
-        date with the log finds inside the lock only what was committed since. Returns the plan's result."""
+        (the plan may be run more than once). Returns the plan's result."""
         ...
 
     def remove(self, doc_id: str) -> bool:

@@ -315,10 +315,8 @@ class RedisStore:
     # -----------------------------------------------------------------------------------------------------
     # Writes
 
-    def write(self, plan: Plan[T], *, atomic: bool = True, waiting: Callable[[RedisStore], None] | None = None) -> T:
-        """Run `plan` and commit its documents; with `atomic`, retried until no one else wrote meanwhile (a
-        write waits for no lock here: `waiting` is never called)."""
-        del waiting
+    def write(self, plan: Plan[T], *, atomic: bool = True) -> T:
+        """Run `plan` and commit its documents; with `atomic`, retried until no one else wrote meanwhile."""
         if not atomic:
             result, docs = plan(self)
             if docs:

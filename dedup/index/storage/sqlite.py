@@ -15,7 +15,6 @@ import contextlib
 import os
 import sqlite3
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -46,7 +45,6 @@ T = TypeVar("T")
 APPLICATION_ID = 0x44445550  # "DDUP" in the SQLite header: how a dedup index file is told from any other
 _HEADER = b"SQLite format 3\x00"
 _CHUNK = 500  # sequence numbers or ids per `IN (...)` query
-_WAIT_MS = 20  # one short wait for another writer's lock, between two calls of a write's `waiting`
 _STATE = "bands, terms, segments, anchors"  # what a removal logs; an added document's state also has its sketch
 
 _TABLES = f"""
@@ -215,10 +213,10 @@ class SQLiteStore:
     # Writes
 
     @contextlib.contextmanager
-    def _writing(self, waiting: Callable[[SQLiteStore], None] | None = None) -> Iterator[None]:
+    def _writing(self) -> Iterator[None]:
         # One write transaction: committed when the block ends, rolled back when it raises.
         with self._lock, _errors(self.location, self._timeout):
-            self._begin(waiting)
+            self._conn.execute("BEGIN IMMEDIATE")  # waits up to `timeout` for another writer
             try:
                 yield
             except BaseException:
@@ -226,32 +224,9 @@ class SQLiteStore:
                 raise
             self._conn.execute("COMMIT")
 
-    def _begin(self, waiting: Callable[[SQLiteStore], None] | None) -> None:
-        # Take the write lock, waiting up to `timeout` for another writer. With `waiting`, in short waits (SQLite's
-        # own sleeps, which grow to 100 ms in a long one, would leave the lock idle while its waiters sleep),
-        # calling `waiting` in a read between them.
-        if waiting is None:
-            self._conn.execute("BEGIN IMMEDIATE")
-            return
-        deadline = time.monotonic() + self._timeout
-        self._conn.execute(f"PRAGMA busy_timeout = {_WAIT_MS}")
-        try:
-            while True:
-                try:
-                    self._conn.execute("BEGIN IMMEDIATE")
-                    return
-                except sqlite3.OperationalError as err:
-                    if err.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
-                        raise
-                with self.read() as reader:
-                    waiting(reader)
-        finally:
-            self._conn.execute(f"PRAGMA busy_timeout = {round(self._timeout * 1000)}")
-
-    def write(self, plan: Plan[T], *, atomic: bool = True, waiting: Callable[[SQLiteStore], None] | None = None) -> T:
-        """Run `plan` and commit its documents in one write transaction (always atomic here), calling `waiting`
-        between short waits for another writer's lock."""
-        with self._writing(waiting):
+    def write(self, plan: Plan[T], *, atomic: bool = True) -> T:
+        """Run `plan` and commit its documents in one write transaction (always atomic here)."""
+        with self._writing():
             result, docs = plan(self)
             self._insert(docs)
         return result
