@@ -531,7 +531,7 @@ class Ahead:
         self.added = 0  # documents folded in (live or removed since)
         self.last = last  # the highest sequence number folded in, here or in the state
         self.gone: set[int] = set()
-        self._seqs = np.zeros(_ROOM, dtype=np.int64)  # `seqs`, with room to grow into (a fold every few ms)
+        self._seqs = np.zeros(_ROOM, dtype=np.int64)  # `seqs`, with room to grow into (appended at every fold)
         self._held = 0
 
     @property
