@@ -33,7 +33,7 @@ from dedup.farm import corpus_contexts, fingerprints, score
 from dedup.farm.text import parse
 from dedup.index.features import featurize_index
 from dedup.index.state import BandTable, IndexState
-from dedup.index.storage.records import pack
+from dedup.index.storage.records import TermChanges, pack
 from dedup.index.storage.redis import RedisStore
 from dedup.index.storage.sqlite import SQLiteStore
 from dedup.io.sources import Corpus
@@ -389,12 +389,12 @@ def test_a_lagging_process_folds_its_backlog_before_taking_the_write_lock(
     store = RedisStore if location.startswith("redis") else SQLiteStore
     writing = threading.local()
     folded: list[int] = []
-    write, fold = store.write, IndexState.add
+    write, fold, fold_frequencies = store.write, IndexState.add, IndexState.fold_frequencies
 
-    def watched_write(self: object, plan: object, *, atomic: bool = True) -> object:
+    def watched_write(self: object, plan: object, **options: object) -> object:
         writing.now = True
         try:
-            return write(self, plan, atomic=atomic)  # type: ignore[arg-type]
+            return write(self, plan, **options)  # type: ignore[arg-type]
         finally:
             writing.now = False
 
@@ -403,17 +403,116 @@ def test_a_lagging_process_folds_its_backlog_before_taking_the_write_lock(
             folded.append(len(rows))  # type: ignore[arg-type]
         fold(self, rows)  # type: ignore[arg-type]
 
+    def watched_fold_frequencies(self: IndexState, changes: TermChanges) -> None:
+        if getattr(writing, "now", False):
+            folded.append(len(changes.added))
+        fold_frequencies(self, changes)
+
     with Index.open(location, farm=False) as lagging, Index.open(location, farm=False) as other:
         lagging.check("opened before the backlog")
         other.add_many((f"s{i}", story(i)) for i in range(200))
         monkeypatch.setattr(store, "write", watched_write)
         monkeypatch.setattr(IndexState, "add", watched_fold)
+        monkeypatch.setattr(IndexState, "fold_frequencies", watched_fold_frequencies)
         verdict = lagging.check_and_add("copy", copy_of(story(7), 1))
         assert [m.id for m in verdict.matches][:1] == ["s7"] and verdict.added
         other.add("more", story(500))
         assert lagging.add_many([("s200", story(200)), ("again", copy_of(story(500), 2))]) == 2
         assert folded and sum(folded) == 0
         assert len(lagging) == 204 and [m.id for m in lagging.check(story(500)).matches] == ["more", "again"]
+
+
+def _adds_and_removals(location: str, *, check_before_adding: bool) -> None:
+    # Two processes taking turns: `adding` only adds (or, with `check_before_adding`, checks before each add,
+    # which folds the whole log), `other` adds and removes documents, some of those `adding` counted in.
+    originals = [d for d in news() if d.id.startswith("originals/")]
+    with Index.open(location) as adding, Index.open(location) as other:
+        adding.check(story(0))
+
+        def add(documents: list[Document]) -> None:
+            if check_before_adding:
+                adding.check(story(0))
+            adding.add_many(documents)
+
+        other.add_many(originals[::2])
+        add([Document(f"s{i}", story(i)) for i in range(1, 4)])
+        other.add_many([Document("t1", copy_of(story(1), 5)), Document("t2", story(50))])
+        assert other.remove(originals[0].id) and other.remove("s1")
+        add([Document(f"s{i}", story(i)) for i in range(4, 6)])
+        assert other.remove("t2") and other.remove("s4")
+        other.add_many(originals[1::2])
+        add([Document("s6", copy_of(story(2), 7))])
+
+
+def test_a_process_that_only_added_checks_as_a_process_opening_the_index_then(location: str) -> None:
+    # An add folds into a process's memory only the document frequencies (the new documents' rewrite-path bands
+    # are weighed by them); the next check folds the rest of what the others added and removed meanwhile, and
+    # answers as a process opening the index then: the same matches, measures and farm scores.
+    originals = [d for d in news() if d.id.startswith("originals/")]
+    others = [d for d in news() if not d.id.startswith("originals/")]
+    with Index.open(location) as adding, Index.open(location) as other:
+        adding.check(story(0))
+        other.add_many(originals[::2])
+        adding.add_many([Document(f"s{i}", story(i)) for i in range(1, 4)])
+        assert other.remove(originals[0].id) and other.remove("s1")
+        other.add_many([Document("t1", copy_of(story(2), 5)), *originals[1::2]])
+        adding.add_many([Document("s4", story(4))])
+        assert other.remove("t1")
+        adding.add_many([Document("s5", story(5))])
+        # The log compacted past where `adding` folded the frequencies: Redis drops the entries (the next read
+        # starts again from every live document), an index file writes a segment (which `adding` switches to).
+        assert other.remove("s2") and other.compact() >= 1
+        adding.add_many([Document("s6", story(6))])
+        with Index.open(location) as fresh:
+            for text in [d.text for d in others] + [story(i) for i in range(1, 7)] + [copy_of(story(2), 6)]:
+                assert adding.check(text).to_dict() == fresh.check(text).to_dict()
+            assert any(m.relation == "rewrite" for d in others for m in fresh.check(d.text).matches)
+
+
+def test_what_a_process_adds_does_not_depend_on_whether_it_folded_all_of_the_log_or_its_frequencies(
+    location: str,
+) -> None:
+    # The same turns on two indexes: a process that only adds stores each document with the rewrite-path bands
+    # and sketch a process that folded the whole log (by checking before each add) stores it with.
+    stored = []
+    for where, checking in ((location, False), (another(location), True)):
+        _adds_and_removals(where, check_before_adding=checking)
+        with Index.open(where) as index:
+            assert not index.verify()
+        store = (RedisStore.open if where.startswith("redis") else SQLiteStore.open)(where, create=None, timeout=5.0)
+        try:
+            with store.read() as reader:
+                live = reader.changes(None).added.seqs.tolist()
+                rows = reader.fetch(live, ("bands", "sketch", "terms"))
+            stored.append(
+                sorted(
+                    (rows.ids[i], *(rows.of(f, i).tolist() for f in ("bands", "sketch", "terms")))
+                    for i in range(len(rows))
+                )
+            )
+        finally:
+            store.close()
+    assert stored[0] == stored[1] and {"s2", "s6", "t1"} <= {row[0] for row in stored[0]}
+
+
+def test_a_process_that_only_adds_holds_of_what_others_add_only_their_frequencies(location: str) -> None:
+    # 8 bytes a document the others added (which are counted in), against the band tables, sketches and counts
+    # a process that checks holds for each; the first check folds them in.
+    with (
+        Index.open(location, farm=False) as adding,
+        Index.open(location, farm=False) as checking,
+        Index.open(location, farm=False) as other,
+    ):
+        adding.add_many([("first", story(0))])
+        checking.check(story(0))
+        before = {"adding": adding._state.nbytes(), "checking": checking._state.nbytes()}
+        other.add_many((f"s{i}", story(i)) for i in range(1, 301))
+        adding.add_many([("second", story(1000))])
+        checking.check(story(1000))
+        assert adding._state.nbytes() - before["adding"] <= 8 * 301
+        assert checking._state.nbytes() - before["checking"] >= 100 * 300
+        assert _ids(adding.check(copy_of(story(7), 1))) == ["s7"]
+        assert adding._state.own_documents == checking._state.own_documents == 302
 
 
 def test_compacting_the_log_of_removals_changes_no_process_view_of_the_index(location: str) -> None:

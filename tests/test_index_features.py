@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections import Counter
 from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,17 @@ from dedup.index.features import (
     stored_keys,
 )
 from dedup.index.state import TAIL, BandTable, IndexState, SegmentCounts
-from dedup.index.storage.records import SCHEMA, SETTINGS, StateRows, dump_meta, pack, parse_meta, unpack
+from dedup.index.storage.records import (
+    SCHEMA,
+    SETTINGS,
+    StateRows,
+    TermChanges,
+    TermRows,
+    dump_meta,
+    pack,
+    parse_meta,
+    unpack,
+)
 from dedup.text.ragged import Ragged
 
 STORIES = [
@@ -312,6 +323,81 @@ def _passages(state: IndexState, query: list[int], max_bucket: int) -> list[int]
     no_bands = np.full(2, 99, dtype=np.uint32)
     found = state.candidates(no_bands, np.array(query, dtype=np.uint32), no_bands, (max_bucket,) * 3)[1]
     return list(found.tolist())
+
+
+# A log as an index file keeps it: entries ("a", seq, terms) for an added document and ("r", seq, terms) for a
+# removal; a read at entry j sees the documents added up to j and not removed up to j.
+_Entry = tuple[str, int, list[int]]
+
+
+def _log(ops: list[tuple[bool, list[int], int]]) -> list[_Entry]:
+    # Each op adds a document with these terms, or removes the k-th live one (nothing when none is live).
+    log: list[_Entry] = []
+    live: list[tuple[int, list[int]]] = []
+    for add, terms, k in ops:
+        if add:
+            live.append((len([e for e in log if e[0] == "a"]) + 1, terms))
+            log.append(("a", live[-1][0], terms))
+        elif live:
+            seq, gone = live.pop(k % len(live))
+            log.append(("r", seq, gone))
+    return log
+
+
+def _read(log: list[_Entry], start: int, end: int) -> tuple[StateRows, StateRows, TermChanges]:
+    # The entries past `start` up to `end`: added documents still there at `end`, and removals; in whole (with
+    # band hashes and sketches of no interest here) and as term columns only.
+    removed_by_end = {seq for op, seq, _ in log[:end] if op == "r"}
+    added = [(seq, t) for op, seq, t in log[start:end] if op == "a" and seq not in removed_by_end]
+    removed = [(seq, t) for op, seq, t in log[start:end] if op == "r"]
+
+    def rows(docs: list[tuple[int, list[int]]], *, sketches: bool) -> tuple[StateRows, TermRows]:
+        n, terms = len(docs), [pack(np.array(t, dtype=np.uint32), "terms") for _, t in docs]
+        seqs = [seq for seq, _ in docs]
+        whole = StateRows.decode(
+            seqs, [pack(np.arange(4), "bands")] * n, [b"\x00" * 4] * n if sketches else None, terms, [b""] * n,
+            [b""] * n, "here",
+        )  # fmt: skip
+        return whole, TermRows.decode(seqs, terms, "here")
+
+    (added_rows, added_terms), (removed_rows, removed_terms) = rows(added, sketches=True), rows(removed, sketches=False)
+    return added_rows, removed_rows, TermChanges((end, 0), added_terms, removed_terms)
+
+
+@given(
+    st.lists(st.tuples(st.booleans(), st.lists(st.integers(0, 30), max_size=6, unique=True), st.integers(0, 50))),
+    st.lists(st.integers(0, 60), min_size=1, max_size=6),
+)
+@settings(max_examples=120, deadline=None)
+def test_frequencies_folded_ahead_are_those_of_the_whole_fold_and_catching_up_gives_the_same_state(
+    ops: list[tuple[bool, list[int], int]], cuts: list[int]
+) -> None:
+    # A state folded whole up to a point of the log, then frequencies only (`fold_frequencies`) read by read: at
+    # each read its frequencies and live documents are those of a state folding the log to there whole; caught up
+    # (`catch_up`, then the log from its cursor folded whole), it is that state.
+    log = _log(ops)
+    ends = sorted({min(c, len(log)) for c in cuts})
+    columns = np.arange(31, dtype=np.int32)
+
+    def whole(end: int) -> IndexState:
+        state = IndexState(2, 2, 4)
+        state.add(_read(log, 0, end)[0])
+        return state
+
+    state = whole(ends[0])
+    state.cursor = (ends[0], 0)
+    for start, end in pairwise(ends):
+        state.fold_frequencies(_read(log, start, end)[2])
+        df, documents = state.frequencies(columns)
+        expected = whole(end)
+        assert df.tolist() == expected.df[columns].tolist() and documents == expected.documents
+    added, removed, _ = _read(log, ends[0], len(log))
+    assert state.catch_up() == (ends[0], 0)
+    state.add(added)
+    state.remove(removed)
+    expected = whole(len(log))
+    assert state.ahead is None and (state.df == expected.df).all() and state.documents == expected.documents
+    assert state.live().tolist() == expected.live().tolist()
 
 
 @given(

@@ -326,7 +326,7 @@ class Index:
             return (matches, matched, None), [self._new_doc(doc_id, url, doc, rewrite)]
 
         with self._use():
-            self._catch_up(lookup=True)
+            self._catch_up()
             matches, matched, itself = self._store.write(plan, atomic=True)
             self._maybe_segment(1 if itself is None else 0)
         farm = self._farm(doc, html, doc_id, matches, matched, itself)
@@ -393,42 +393,56 @@ class Index:
         return ids, urls, featurize_index(texts, self._config, workers=workers)
 
     def _add_batch(self, ids: list[str], urls: list[str | None], features: IndexFeatures) -> int:
-        self._catch_up(lookup=False)
+        # Adding needs of the state only the document frequencies (the new documents' rewrite-path bands are
+        # weighed by them): the log is folded into those alone, and the rest waits for this process's next check.
+        # The documents' stored form is computed before the write, from the frequencies as read then: the write
+        # lock (SQLite's) is held only to skip ids stored meanwhile and to insert. Computing inside it would
+        # serialize the writers on it, and stretch with every other process's work on the same cores.
+        with self._store.read() as reader:
+            self._sync_frequencies(reader)
+            present = reader.find(ids)
+        docs = self._stored_batch(ids, urls, features, [doc_id not in present for doc_id in ids])
 
         def plan(reader: Reader) -> tuple[int, list[NewDoc]]:
-            self._sync(reader)
-            present = reader.find(ids)
-            keep = np.array([doc_id not in present for doc_id in ids], dtype=np.bool_)
-            if not keep.any():
-                return 0, []
-            rows = np.flatnonzero(keep)
-            terms = features.terms[rows]
-            documents = self._state.documents + rows.shape[0]
-            batch_df = np.bincount(terms.indices, minlength=N_FEATURES)
-            df = self._state.df[terms.indices].astype(np.int64) + batch_df[terms.indices]
-            bands, sketches = rewrite_bands(tfidf_rows(terms, df, documents), df, documents, self._config)
-            segments = features.segments.distinct
-            indptr, cols, values = terms.indptr, terms.indices, terms.data
-            docs = [
-                _stored_form(
-                    ids[d],
-                    urls[d],
-                    int(features.words[d]),
-                    features.duplicate_bands[d],
-                    (bands[i], sketches[i]),
-                    cols[indptr[i] : indptr[i + 1]],
-                    values[indptr[i] : indptr[i + 1]],
-                    features.shingles.of(d),
-                    segments.of(d),
-                    features.anchors.of(d),
-                )
-                for i, d in enumerate(rows.tolist())
-            ]
-            return len(docs), docs
+            present = reader.find([doc.id for doc in docs])
+            new = [doc for doc in docs if doc.id not in present]
+            return len(new), new
 
         added: int = self._store.write(plan, atomic=False)
         self._maybe_segment(added)
         return added
+
+    def _stored_batch(
+        self, ids: list[str], urls: list[str | None], features: IndexFeatures, keep: list[bool]
+    ) -> list[NewDoc]:
+        # The kept documents as stored, their rewrite-path bands weighed by the document frequencies this process
+        # has folded, the batch counted in.
+        rows = np.flatnonzero(np.array(keep, dtype=np.bool_))
+        if not rows.shape[0]:
+            return []
+        terms = features.terms[rows]
+        held, documents = self._state.frequencies(terms.indices)
+        documents += rows.shape[0]
+        batch_df = np.bincount(terms.indices, minlength=N_FEATURES)
+        df = held + batch_df[terms.indices]
+        bands, sketches = rewrite_bands(tfidf_rows(terms, df, documents), df, documents, self._config)
+        segments = features.segments.distinct
+        indptr, cols, values = terms.indptr, terms.indices, terms.data
+        return [
+            _stored_form(
+                ids[d],
+                urls[d],
+                int(features.words[d]),
+                features.duplicate_bands[d],
+                (bands[i], sketches[i]),
+                cols[indptr[i] : indptr[i + 1]],
+                values[indptr[i] : indptr[i + 1]],
+                features.shingles.of(d),
+                segments.of(d),
+                features.anchors.of(d),
+            )
+            for i, d in enumerate(rows.tolist())
+        ]
 
     def remove(self, doc_id: str) -> bool:
         """Remove a document by id; False when the index has none of that id."""
@@ -528,15 +542,14 @@ class Index:
         _check_text(text)
         return _Doc(text, featurize_index([text], self._config, with_segments=with_segments))
 
-    def _catch_up(self, *, lookup: bool) -> None:
+    def _catch_up(self) -> None:
         # Fold the log in a read, before a write: a lagging process's backlog would otherwise be folded while it
         # holds the store's write lock (SQLite's, which every other writer waits for), and the write's own catch-up
-        # is then only what was committed in between. Before a write that looks up candidates, the backlog is
-        # sorted into the band tables here too, as that lookup would.
+        # is then only what was committed in between. The backlog is sorted into the band tables here too, as the
+        # write's lookup would. (`_add_batch` folds the frequencies alone, and only before its write.)
         with self._store.read() as reader:
             self._sync(reader)
-        if lookup:
-            self._state.prepare()
+        self._state.prepare()
 
     def _follow_segment(self, reader: Reader) -> None:
         # Start again from the segment the store records when it is not the one in use: mapped, with only the log
@@ -556,9 +569,20 @@ class Index:
             return
         self._state = self._new_state(loaded)
 
+    def _sync_frequencies(self, reader: Reader) -> None:
+        # The document frequencies brought up to date with the store's log, and nothing else (`IndexState.ahead`):
+        # each entry's term columns read and folded, the rest of the state left for the next `_sync`.
+        self._follow_segment(reader)
+        changes = reader.term_changes(self._state.latest)
+        if changes.reset:  # entries it had not read were compacted away: the whole state again, as `_sync` does
+            self._sync(reader)
+            return
+        self._state.fold_frequencies(changes)
+
     def _sync(self, reader: Reader) -> None:
         self._follow_segment(reader)
-        changes: Changes = reader.changes(self._state.cursor)
+        # The log past where the whole state stopped, including what was folded since into its frequencies only.
+        changes: Changes = reader.changes(self._state.catch_up())
         width = self._duplicate_width + self._rewrite_width
         if changes.added.sketches.shape[1] not in (0, self._config.signature.num_perm):
             raise IndexStoreError(f"{self.location}: documents carry sketches of another width -- the index is damaged")

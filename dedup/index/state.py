@@ -15,6 +15,11 @@ each call, so that a check reads from the store only the candidates it measures:
 
 Folding is idempotent: an entry applied twice, or a removal of a document never seen, changes nothing.
 
+A process that only adds needs of all this the document frequencies (and the number of live documents): they
+weigh the rewrite-path bands each new document is stored with. It folds the log into those alone (`Ahead`,
+from each document's term columns, not decoding the rest), and leaves the rest of the fold for its next check,
+which folds the log from where the whole state stopped, as if the frequencies alone had never been folded.
+
 A state may start from a segment (`Base`, written by `dedup.index.segments`): the state at a point of the log,
 memory-mapped and shared by every process of the host, over which each process folds only the log past that
 point into its own, small part. Nothing is ever written into the segment.
@@ -38,11 +43,11 @@ import numpy.typing as npt
 from dedup.engine.passages import enough
 from dedup.engine.tfidf import N_FEATURES
 from dedup.errors import IndexStoreError
-from dedup.index.storage.records import Cursor, StateRows
+from dedup.index.storage.records import Cursor, StateRows, TermChanges, TermRows
 from dedup.jit import Int, first_at_least, kernel
 from dedup.text.ragged import Ragged
 
-__all__ = ["BASE_ARRAYS", "BandTable", "Base", "IndexState", "SegmentCounts"]
+__all__ = ["BASE_ARRAYS", "Ahead", "BandTable", "Base", "IndexState", "SegmentCounts"]
 
 # Documents in a band table's unsorted tail before a lookup sorts it into the recent part: small enough that a
 # check scans the whole tail (bands x TAIL hashes) without slowing down.
@@ -510,6 +515,57 @@ def _gather(base: npt.NDArray[Any], own: npt.NDArray[Any], slots: npt.NDArray[np
     return out
 
 
+class Ahead:
+    """The log past a state's cursor, folded into document frequencies only (what adding needs): `df` and
+    `documents` are what it adds to the state's own, up to `cursor`. `seqs` are the live documents it counted in
+    (sorted) and `gone` the state's documents it counted out, so that a removal counts out only a document
+    counted in, as the state's own fold decides by slot.
+
+    The state's own fold never reads it: a check drops it and folds the log from the state's cursor on
+    (`IndexState.catch_up`), which gives the state that folding the whole log in one go gives."""
+
+    def __init__(self, cursor: Cursor | None, last: int) -> None:
+        self.cursor = cursor
+        self.df = np.zeros(N_FEATURES, dtype=np.int32)
+        self.documents = 0
+        self.added = 0  # documents folded in (live or removed since)
+        self.last = last  # the highest sequence number folded in, here or in the state
+        self.gone: set[int] = set()
+        self._seqs = np.zeros(_ROOM, dtype=np.int64)  # `seqs`, with room to grow into (appended at every fold)
+        self._held = 0
+
+    @property
+    def seqs(self) -> npt.NDArray[np.int64]:
+        """The live documents counted in, by sequence number, increasing."""
+        return self._seqs[: self._held]
+
+    def append(self, seqs: npt.NDArray[np.int64]) -> None:
+        """Documents counted in, past all those before (increasing)."""
+        top = self._held + int(seqs.shape[0])
+        if top > self._seqs.shape[0]:
+            self._seqs = _resized(self._seqs, max(top, 2 * self._seqs.shape[0]))
+        self._seqs[self._held : top] = seqs
+        self._held = top
+
+    def holds(self, seqs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Whether each document is counted in here."""
+        held = self.seqs
+        if not held.shape[0]:
+            return np.zeros(seqs.shape[0], dtype=np.bool_)
+        found: npt.NDArray[np.bool_] = held[np.minimum(np.searchsorted(held, seqs), held.shape[0] - 1)] == seqs
+        return found
+
+    def drop(self, seqs: npt.NDArray[np.int64]) -> None:
+        """Documents counted out (each counted in here)."""
+        kept = self.seqs[~np.isin(self.seqs, seqs)]
+        self._held = int(kept.shape[0])
+        self._seqs[: self._held] = kept
+
+    def nbytes(self) -> int:
+        """Memory held by its arrays."""
+        return int(self.df.nbytes + self._seqs.nbytes) + 8 * len(self.gone)
+
+
 class IndexState:
     """Document frequencies, band tables, the passage table and segment counts of the documents seen so far in
     the log. Each document folded in has a slot: its sequence number, `alive`, sketch and number of anchors are
@@ -540,6 +596,7 @@ class IndexState:
         self._base_seq = np.zeros(0, dtype=np.int64) if base is None else base.seq_of
         self._base_sketches = np.zeros((0, sketch_width), dtype=np.uint8) if base is None else base.sketches
         self._base_anchors = np.zeros(0, dtype=np.int32) if base is None else base.anchor_counts
+        self.ahead: Ahead | None = None
 
     @property
     def based(self) -> int:
@@ -548,14 +605,77 @@ class IndexState:
 
     @property
     def own_documents(self) -> int:
-        """Documents folded in after the segment (live or removed since): the size of this process's own part."""
-        return self.slots - self.based
+        """Documents folded in after the segment (live or removed since), into the whole state or only into its
+        frequencies (`ahead`): the size of this process's own part once it is all folded."""
+        return self.slots - self.based + (0 if self.ahead is None else self.ahead.added)
+
+    @property
+    def latest(self) -> Cursor | None:
+        """Where in the log the state's frequencies stop: past the whole state's `cursor` when the log past it
+        was folded into the frequencies only."""
+        return self.cursor if self.ahead is None else self.ahead.cursor
 
     def nbytes(self) -> int:
         """Memory held by the state's own arrays (not the segment's, which the host's processes share)."""
         tables = sum(t.nbytes() for t in (self.duplicate, self.rewrite, self.passages)) + self.segments.nbytes()
         arrays = (self.df, self.seq_of, self.alive, self.sketches, self.anchor_counts)
-        return tables + sum(a.nbytes for a in arrays)
+        return tables + sum(a.nbytes for a in arrays) + (0 if self.ahead is None else self.ahead.nbytes())
+
+    def frequencies(self, columns: npt.NDArray[np.int32]) -> tuple[npt.NDArray[np.int64], int]:
+        """Document frequencies of these term columns, and the number of live documents, as far as the log was
+        folded (into the whole state, or only into its frequencies)."""
+        df = self.df[columns].astype(np.int64)
+        if self.ahead is None:
+            return df, self.documents
+        return df + self.ahead.df[columns], self.documents + self.ahead.documents
+
+    def fold_frequencies(self, changes: TermChanges) -> None:
+        """Fold log entries past `latest` (not a restart from every live document: `reset` is refused) into the
+        frequencies only, leaving the rest of the state where it is."""
+        if changes.reset:
+            raise ValueError("a log read again from its start is folded into the whole state (`add`), not ahead")
+        if self.ahead is None:
+            last = int(self.seqs(np.array([self.slots - 1], dtype=np.int64))[0]) if self.slots else 0
+            self.ahead = Ahead(self.cursor, last)
+        ahead = self.ahead
+        self._ahead_add(ahead, changes.added)
+        self._ahead_remove(ahead, changes.removed)
+        ahead.cursor = changes.cursor
+
+    def _ahead_add(self, ahead: Ahead, rows: TermRows) -> None:
+        # As `add` picks the documents it folds in: the first entry of each, past the last one folded in.
+        new = _first_of_each(rows.seqs) & (rows.seqs > ahead.last)
+        if not new.any():
+            return
+        seqs = np.sort(rows.seqs[new])
+        _count(ahead.df, _rows(rows.terms, new), 1)
+        ahead.documents += int(seqs.shape[0])
+        ahead.added += int(seqs.shape[0])
+        ahead.append(seqs)
+        ahead.last = int(seqs[-1])
+
+    def _ahead_remove(self, ahead: Ahead, rows: TermRows) -> None:
+        # As `remove` picks the documents it folds out: the first entry of each, of a document counted in and not
+        # counted out yet (the state's, by slot, or one folded in ahead).
+        if not len(rows):
+            return
+        slot, known = self.slots_of(rows.seqs)
+        own = known & self.alive[np.where(known, slot, 0)]
+        own &= np.array([seq not in ahead.gone for seq in rows.seqs.tolist()], dtype=np.bool_)
+        counted = ahead.holds(rows.seqs)
+        gone = _first_of_each(rows.seqs) & (own | counted)
+        if not gone.any():
+            return
+        _count(ahead.df, _rows(rows.terms, gone), -1)
+        ahead.documents -= int(gone.sum())
+        ahead.gone.update(rows.seqs[gone & own].tolist())
+        ahead.drop(rows.seqs[gone & counted])
+
+    def catch_up(self) -> Cursor | None:
+        """Drop what was folded into the frequencies only, so that the log is folded into the whole state from its
+        `cursor` (returned) on: the state is then the one folding the whole log would give."""
+        self.ahead = None
+        return self.cursor
 
     def seqs(self, slots: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """The sequence number of each slot."""

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, TypeVar
 
-from dedup.index.storage.records import Changes, Cursor, NewDoc, StoredRows
+from dedup.index.storage.records import Changes, Cursor, NewDoc, StoredRows, TermChanges
 
 __all__ = ["Plan", "Reader", "Store", "is_url", "open_store"]
 
@@ -29,6 +29,11 @@ class Reader(Protocol):
 
     def changes(self, cursor: Cursor | None) -> Changes:
         """Log entries past `cursor` (all live documents when None)."""
+        ...
+
+    def term_changes(self, cursor: Cursor | None) -> TermChanges:
+        """The same entries as `changes`, with only the term columns of each document (what document
+        frequencies need), read and decoded without the rest."""
         ...
 
     def fetch(self, seqs: Sequence[int], fields: Sequence[str]) -> StoredRows:

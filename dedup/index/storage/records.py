@@ -7,6 +7,7 @@ rows already checked, and raises `IndexStoreError` for any that do not decode.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,8 @@ __all__ = [
     "NewDoc",
     "StateRows",
     "StoredRows",
+    "TermChanges",
+    "TermRows",
     "dump_meta",
     "pack",
     "parse_meta",
@@ -107,7 +110,8 @@ class NewDoc:
 
     `bands` holds both paths' band hashes (duplicate path first), or nothing for a document with no words;
     `anchors` its passage anchors (any number, none for a document with no words).
-    Arrays of any integer or whole-valued dtype are written as their field's dtype (`DTYPES`).
+    Arrays of any integer or whole-valued dtype are written as their field's dtype (`DTYPES`), packed when the
+    document is made (so that a store's write, under its lock, only copies bytes).
     """
 
     id: str
@@ -120,10 +124,14 @@ class NewDoc:
     segments: npt.NDArray[Any]
     sketch: npt.NDArray[Any]
     anchors: npt.NDArray[Any]
+    packed: dict[str, bytes] = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "packed", {name: pack(getattr(self, name), name) for name in DTYPES})
 
     def blobs(self) -> dict[str, bytes]:
         """The array fields as bytes."""
-        return {field: pack(getattr(self, field), field) for field in DTYPES}
+        return self.packed
 
 
 @dataclass(frozen=True)
@@ -264,6 +272,38 @@ class Changes:
     cursor: Cursor
     added: StateRows
     removed: StateRows
+    reset: bool = False
+
+
+@dataclass(frozen=True)
+class TermRows:
+    """The term columns of stored documents, row `i` for sequence `seqs[i]`: all that document frequencies are
+    folded from, read and decoded without the rest of each document."""
+
+    seqs: npt.NDArray[np.int64]
+    terms: Ragged[Any]
+
+    def __len__(self) -> int:
+        return int(self.seqs.shape[0])
+
+    @staticmethod
+    def decode(seqs: Sequence[int], terms: Sequence[bytes], where: str) -> TermRows:
+        """Rows as a store read them, checked and joined."""
+        if not len(seqs):
+            return _NO_TERMS
+        return TermRows(np.asarray(seqs, dtype=np.int64).reshape(len(seqs)), ragged(terms, "terms", where))
+
+
+_NO_TERMS = TermRows(_NO_ROWS.seqs, _NO_ROWS.terms)
+
+
+@dataclass(frozen=True)
+class TermChanges:
+    """Log entries past a cursor as `Changes` gives them, with only the term columns of each document."""
+
+    cursor: Cursor
+    added: TermRows
+    removed: TermRows
     reset: bool = False
 
 

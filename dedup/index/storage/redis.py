@@ -25,7 +25,17 @@ from typing import Any, TypeVar
 
 from dedup.errors import IndexStoreError
 from dedup.index.storage import Plan
-from dedup.index.storage.records import Changes, Cursor, NewDoc, StateRows, StoredRows, dump_meta, parse_meta
+from dedup.index.storage.records import (
+    Changes,
+    Cursor,
+    NewDoc,
+    StateRows,
+    StoredRows,
+    TermChanges,
+    TermRows,
+    dump_meta,
+    parse_meta,
+)
 
 __all__ = ["RedisStore"]
 
@@ -76,6 +86,19 @@ redis.call('SET', KEYS[2], before[1][1])
 return redis.call('XTRIM', KEYS[1], 'MINID', last[1][1])
 """
 
+# Fields ARGV[3 .. 2 + ARGV[2]] of the documents of the sequence numbers after them, a row each (nils where there
+# is no such document).
+_READ = """
+local n = tonumber(ARGV[2])
+local fields = {}
+for i = 1, n do fields[i] = ARGV[2 + i] end
+local rows = {}
+for i = 3 + n, #ARGV do
+  rows[#rows + 1] = redis.call('HMGET', ARGV[1] .. ARGV[i], unpack(fields))
+end
+return rows
+"""
+
 # What a removal logs; an added document's state also has its sketch.
 _STATE = (b"bands", b"terms", b"segments", b"anchors")
 
@@ -123,6 +146,7 @@ class RedisStore:
         self._add = client.register_script(_ADD)
         self._remove = client.register_script(_REMOVE)
         self._compact = client.register_script(_COMPACT)
+        self._read = client.register_script(_READ)
 
     # -----------------------------------------------------------------------------------------------------
     # Opening
@@ -165,6 +189,36 @@ class RedisStore:
     def changes(self, cursor: Cursor | None) -> Changes:
         """Log entries past `cursor`; with None, or when entries past it were compacted away, every live
         document (and the log's end as the cursor)."""
+        new_cursor, added, removed, reset = self._entries(cursor)
+        return Changes(
+            new_cursor,
+            self._state_rows(added),
+            StateRows.decode(
+                [r[0] for r in removed],
+                [r[1][0] for r in removed],
+                None,
+                [r[1][1] for r in removed],
+                [r[1][2] for r in removed],
+                [r[1][3] for r in removed],
+                self.location,
+            ),
+            reset,
+        )
+
+    def term_changes(self, cursor: Cursor | None) -> TermChanges:
+        """`changes`, reading only each document's term columns."""
+        new_cursor, added, removed, reset = self._entries(cursor)
+        found = self._fields(added, (b"terms",))
+        return TermChanges(
+            new_cursor,
+            TermRows.decode([s for s, _ in found], [v[0] or b"" for _, v in found], self.location),
+            TermRows.decode([r[0] for r in removed], [r[1][1] for r in removed], self.location),
+            reset,
+        )
+
+    def _entries(self, cursor: Cursor | None) -> tuple[Cursor, list[int], list[tuple[int, tuple[bytes, ...]]], bool]:
+        # The cursor after the log past `cursor`, the sequence numbers it adds (every live document's when it
+        # starts again), its removals with what they logged (`_STATE`), and whether it starts again.
         with _errors(self.location):
             if cursor is not None:
                 # The mark is read after the entries: a compaction in between shows in it (the script trims and
@@ -179,47 +233,38 @@ class RedisStore:
                 last = self._client.xrevrange(self._log, count=1)
                 new_cursor = _entry_id(last[0][0]) if last else (0, 0)
                 seqs = sorted(int(seq) for _, seq in self._client.hscan_iter(self._ids, count=10_000))
-                return Changes(new_cursor, self._state_rows(seqs), StateRows.empty(), reset=True)
+                return new_cursor, seqs, [], True
             if not entries:
-                return Changes(cursor, StateRows.empty(), StateRows.empty())
+                return cursor, [], [], False
             added: list[int] = []
-            removed: list[tuple[int, bytes, bytes, bytes, bytes]] = []
+            removed: list[tuple[int, tuple[bytes, ...]]] = []
             for _, fields in entries:
                 op = fields.get(b"op")
                 if op == b"a":
                     added.extend(int(s) for s in fields[b"seqs"].split(b","))
                 elif op == b"r":
-                    removed.append((int(fields[b"seq"]), *(fields.get(f, b"") for f in _STATE)))
+                    removed.append((int(fields[b"seq"]), tuple(fields.get(f, b"") for f in _STATE)))
                 else:
                     raise IndexStoreError(f"{self.location}: the index log holds an entry it cannot read ({op!r})")
-            return Changes(
-                _entry_id(entries[-1][0]),
-                self._state_rows(added),
-                StateRows.decode(
-                    [r[0] for r in removed],
-                    [r[1] for r in removed],
-                    None,
-                    [r[2] for r in removed],
-                    [r[3] for r in removed],
-                    [r[4] for r in removed],
-                    self.location,
-                ),
-            )
+            return _entry_id(entries[-1][0]), added, removed, False
+
+    def _fields(self, seqs: list[int], fields: tuple[bytes, ...]) -> list[tuple[int, list[bytes | None]]]:
+        # These fields of the documents still there (one removed meanwhile is left out: its removal is in the log),
+        # a chunk of documents in one call of a script: every process reads every document added, and a command
+        # per document costs the client more than the reading.
+        found: list[tuple[int, list[bytes | None]]] = []
+        with _errors(self.location):
+            for at in range(0, len(seqs), _CHUNK):
+                chunk = seqs[at : at + _CHUNK]
+                values = self._read(args=[self._doc, len(fields), *fields, *chunk])
+                found += [(seq, row) for seq, row in zip(chunk, values, strict=True) if row[0] is not None]
+        return found
 
     def _state_rows(self, seqs: list[int]) -> StateRows:
-        # The documents still there (one removed meanwhile is left out: its removal is in the log).
-        found: list[tuple[int, list[bytes]]] = []
-        for at in range(0, len(seqs), _CHUNK):
-            chunk = seqs[at : at + _CHUNK]
-            pipe = self._client.pipeline(transaction=False)
-            for seq in chunk:
-                pipe.hmget(f"{self._doc}{seq}", *_STATE, b"sketch")
-            for seq, values in zip(chunk, pipe.execute(), strict=True):
-                if values[0] is not None:
-                    found.append((seq, values))
+        found = self._fields(seqs, (*_STATE, b"sketch"))
         return StateRows.decode(
             [s for s, _ in found],
-            [v[0] for _, v in found],
+            [v[0] or b"" for _, v in found],
             [v[4] or b"" for _, v in found],
             [v[1] or b"" for _, v in found],
             [v[2] or b"" for _, v in found],

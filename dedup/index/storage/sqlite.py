@@ -32,6 +32,8 @@ from dedup.index.storage.records import (
     NewDoc,
     StateRows,
     StoredRows,
+    TermChanges,
+    TermRows,
     dump_meta,
     parse_meta,
 )
@@ -123,12 +125,35 @@ class SQLiteStore:
     def changes(self, cursor: Cursor | None) -> Changes:
         """Log entries past `cursor` (every live document when None, or when the removals past it were
         compacted away)."""
+        new_cursor, added, removed, reset = self._log(cursor, f"{_STATE}, sketch", _STATE)
+        return Changes(
+            new_cursor,
+            _state_rows(added, self.location, sketches=True),
+            _state_rows(removed, self.location, sketches=False),
+            reset,
+        )
+
+    def term_changes(self, cursor: Cursor | None) -> TermChanges:
+        """`changes`, reading only each document's term columns."""
+        new_cursor, added, removed, reset = self._log(cursor, "terms", "terms")
+        return TermChanges(
+            new_cursor,
+            TermRows.decode([r[0] for r in added], [r[1] for r in added], self.location),
+            TermRows.decode([r[0] for r in removed], [r[1] for r in removed], self.location),
+            reset,
+        )
+
+    def _log(
+        self, cursor: Cursor | None, added_columns: str, removed_columns: str
+    ) -> tuple[Cursor, list[tuple[Any, ...]], list[tuple[Any, ...]], bool]:
+        # The cursor after the log past `cursor`, its added documents as rows of (seq, added_columns...), its
+        # removals as rows of (seq, removed_columns...), and whether it starts again from every live document.
         with _errors(self.location, self._timeout):
             removed: list[tuple[Any, ...]] = []
             if cursor is not None:
                 last_seq, last_removal = cursor
                 removed = self._conn.execute(
-                    f"SELECT rseq, seq, {_STATE} FROM removed WHERE rseq > ? ORDER BY rseq", (last_removal,)
+                    f"SELECT rseq, seq, {removed_columns} FROM removed WHERE rseq > ? ORDER BY rseq", (last_removal,)
                 ).fetchall()
                 # Removals are numbered one after another, and `compact` keeps the last one: a gap after the
                 # cursor means removals it had not read were compacted away. (SQLite may skip a number after a
@@ -138,19 +163,14 @@ class SQLiteStore:
             reset = cursor is None
             if cursor is None:
                 last_removal = self._conn.execute("SELECT coalesce(max(rseq), 0) FROM removed").fetchone()[0]
-                added = self._conn.execute(f"SELECT seq, {_STATE}, sketch FROM docs ORDER BY seq").fetchall()
+                added = self._conn.execute(f"SELECT seq, {added_columns} FROM docs ORDER BY seq").fetchall()
                 last_seq = 0
             else:
                 added = self._conn.execute(
-                    f"SELECT seq, {_STATE}, sketch FROM docs WHERE seq > ? ORDER BY seq", (last_seq,)
+                    f"SELECT seq, {added_columns} FROM docs WHERE seq > ? ORDER BY seq", (last_seq,)
                 ).fetchall()
         new_cursor = (max(last_seq, added[-1][0]) if added else last_seq, removed[-1][0] if removed else last_removal)
-        return Changes(
-            new_cursor,
-            _state_rows(added, self.location, sketches=True),
-            _state_rows([r[1:] for r in removed], self.location, sketches=False),
-            reset,
-        )
+        return new_cursor, added, [r[1:] for r in removed], reset
 
     def fetch(self, seqs: Sequence[int], fields: Sequence[str]) -> StoredRows:
         """Stored documents by sequence number, with these array fields."""
