@@ -31,6 +31,7 @@ Needs `pip install lightgbm wordfreq` (neither is a dependency of dedup). Featur
 from __future__ import annotations
 
 import argparse
+import itertools
 import re
 import sys
 import time
@@ -337,7 +338,9 @@ def fit(d: Data, train: npt.NDArray[np.bool_], recipe: str, seed: int) -> npt.ND
 PAIRS_PER_GROUP = 8
 
 
-def pair_rows(d: Data, fitting: npt.NDArray[np.bool_], seed: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+def pair_rows(
+    d: Data, fitting: npt.NDArray[np.bool_], seed: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """(machine row, human row) index pairs of one story: every story group of `fitting` with both labels gives
     up to PAIRS_PER_GROUP pairs, chosen at random."""
     rng = np.random.default_rng(seed)
@@ -346,7 +349,7 @@ def pair_rows(d: Data, fitting: npt.NDArray[np.bool_], seed: int) -> tuple[npt.N
     g = d.group[order]
     starts = np.r_[0, np.flatnonzero(np.diff(g)) + 1, g.shape[0]]
     ms, hs = [], []
-    for a, b in zip(starts[:-1], starts[1:], strict=True):
+    for a, b in itertools.pairwise(starts.tolist()):
         rows = order[a:b]
         m = rows[d.machine[rows]]
         h = rows[~d.machine[rows]]
