@@ -22,6 +22,7 @@ from dedup.text.ragged import Ragged, compact, offsets
 __all__ = [
     "N_FEATURES",
     "PRIOR_DOCUMENTS",
+    "Weights",
     "count_terms",
     "counts",
     "document_frequencies",
@@ -187,6 +188,33 @@ def tfidf_rows(term_counts: sp.csr_matrix, df: npt.NDArray[np.integer[Any]], doc
     return matrix
 
 
+class Weights:
+    """The idf of one corpus (its document frequencies plus the prior's), ready to weigh any of its rows as
+    `tfidf` does: made once for a corpus whose rows are weighed a part at a time, where making it (the idf of
+    every column, scikit-learn's transformer) would cost more than weighing a small part."""
+
+    def __init__(self, df: npt.NDArray[np.int64], documents: int) -> None:
+        from sklearn.feature_extraction.text import TfidfTransformer  # slow to import: only when a scan runs
+
+        self.idf = idf(df + prior_frequencies(), documents + PRIOR_DOCUMENTS)
+        self._transformer = TfidfTransformer(norm="l2", use_idf=True, smooth_idf=True, sublinear_tf=True)
+        # Fitted on one empty row for its shape only; the idf is then set from frequencies that may come from
+        # elsewhere.
+        self._transformer.fit(sp.csr_matrix((1, N_FEATURES), dtype=np.float32))
+        self._transformer.idf_ = self.idf
+
+    def rows(self, term_counts: sp.csr_matrix) -> sp.csr_matrix:
+        """L2-normalized TF-IDF rows (float32, sorted indices) with sublinear tf and this idf."""
+        if term_counts.shape[0] == 0:
+            return sp.csr_matrix(term_counts.shape, dtype=np.float32)
+        # One copy of the counts, which the transformer then weighs in place: the arrays of a large scan hold
+        # millions of values, and copying (and first touching) them again would be most of this stage.
+        matrix = self._transformer.transform(term_counts.astype(np.float32, copy=True), copy=False)
+        matrix = matrix.astype(np.float32, copy=False).tocsr()
+        matrix.sort_indices()
+        return matrix
+
+
 def tfidf(
     term_counts: sp.csr_matrix, df: npt.NDArray[np.int64] | None = None, documents: int | None = None
 ) -> sp.csr_matrix:
@@ -197,23 +225,11 @@ def tfidf(
     """
     if term_counts.shape[0] == 0:
         return sp.csr_matrix(term_counts.shape, dtype=np.float32)
-    from sklearn.feature_extraction.text import TfidfTransformer  # slow to import: only when a scan runs
-
     if df is None:
         df, documents = document_frequencies(term_counts), term_counts.shape[0]
     elif documents is None:
         raise ValueError("tfidf: pass `documents` (how many documents `df` counts) with `df`")
-    transformer = TfidfTransformer(norm="l2", use_idf=True, smooth_idf=True, sublinear_tf=True)
-    # Fitted on one empty row for its shape only; the idf is then set from frequencies that may come from
-    # elsewhere.
-    transformer.fit(sp.csr_matrix((1, N_FEATURES), dtype=np.float32))
-    transformer.idf_ = idf(df + prior_frequencies(), documents + PRIOR_DOCUMENTS)
-    # One copy of the counts, which the transformer then weighs in place: the arrays of a large scan hold
-    # millions of values, and copying (and first touching) them again would be most of this stage.
-    matrix = transformer.transform(term_counts.astype(np.float32, copy=True), copy=False)
-    matrix = matrix.astype(np.float32, copy=False).tocsr()
-    matrix.sort_indices()
-    return matrix
+    return Weights(df, documents).rows(term_counts)
 
 
 @kernel

@@ -44,16 +44,7 @@ from dedup.engine.lsh import agreement, band_hashes, band_pairs, bands, decode_p
 from dedup.engine.passages import enough
 from dedup.engine.signature import minhash
 from dedup.engine.source import named_sources
-from dedup.engine.tfidf import (
-    N_FEATURES,
-    PRIOR_DOCUMENTS,
-    document_frequencies,
-    idf,
-    prior_frequencies,
-    rewrite_max_df,
-    tfidf,
-    top_terms,
-)
+from dedup.engine.tfidf import N_FEATURES, Weights, document_frequencies, rewrite_max_df, top_terms
 from dedup.farm.corpus import MIN_SHARED_DOCUMENTS, MIN_SHARED_GROUPS, KeyCounts, count_pairs, key_pairs
 from dedup.farm.scan import FarmFeatures, intrinsic_scores
 from dedup.jit import cores
@@ -274,7 +265,7 @@ class _Store:
         self.term_counts = Column(f / "term_counts", "<f4")
         self.top_signatures = Column(f / "top_signatures", "<u4", num_perm)
         self.farm_batches: list[tuple[int, int]] = []
-        self.frequencies: tuple[npt.NDArray[np.int64], int] | None = None
+        self.weights: Weights | None = None
         (f / "farm").mkdir()
         self.lines = Records(f / "line_keys", valued=True)
         self.sentences = Records(f / "sentence_keys", valued=True)
@@ -311,18 +302,21 @@ class _Store:
 
     def weigh_by(self, df: npt.NDArray[np.int64], documents: int) -> None:
         """The corpus' document frequencies, which `matrix` weighs terms by, once every document is in."""
-        self.frequencies = (df, documents)
+        self.weights = Weights(df, documents)
+
+    def weighed(self) -> Weights:
+        """The corpus' weights, set by `weigh_by`."""
+        if self.weights is None:
+            raise RuntimeError("_Store.weighed before weigh_by: the corpus' frequencies are not known yet")
+        return self.weights
 
     def matrix(self, rows: npt.NDArray[np.int64], per_map: int) -> sp.csr_matrix:
         """The TF-IDF rows of these documents, in this order (their term counts read `per_map` at a time)."""
-        if self.frequencies is None:
-            raise RuntimeError("_Store.matrix before weigh_by: the corpus' frequencies are not known yet")
         # Weighed again where they are needed rather than kept: a row's weights depend on its counts and the
         # corpus' frequencies alone, and kept they were a quarter of the work folder.
         cols = self.term_cols.select(rows, per_map)
         data = _take(self.term_counts, self.term_cols.ptr(), rows, per_map).values
-        df, documents = self.frequencies
-        return tfidf(sp.csr_matrix((data, cols.values, cols.ptr), shape=(rows.shape[0], N_FEATURES)), df, documents)
+        return self.weighed().rows(sp.csr_matrix((data, cols.values, cols.ptr), shape=(rows.shape[0], N_FEATURES)))
 
 
 class _Budget:
@@ -425,7 +419,7 @@ class _OutOfCore:
                     [intrinsic_scores(store.farm(b)) for b in range(len(store.farm_batches))] or [np.zeros(0)]
                 )
         with timer.stage("source"):
-            sources, unspun = self._sources(clusters.members, df, n, spun, dates)
+            sources, unspun = self._sources(clusters.members, n, spun, dates)
         key_counts = None
         if scored:
             with timer.stage("farm"):
@@ -466,7 +460,7 @@ class _OutOfCore:
             rows = all_rows[lo:hi]
             on = active[lo:hi]
             with self.timer.stage("tfidf"):
-                matrix = tfidf(store.terms(lo, hi), df, n)
+                matrix = store.weighed().rows(store.terms(lo, hi))
             with self.timer.stage("candidates"):
                 top = top_terms(matrix, config.confirm.rewrite_top_terms, max_df, df=df, workers=workers)
                 del matrix
@@ -676,14 +670,13 @@ class _OutOfCore:
     def _sources(
         self,
         members: Sequence[Sequence[int]],
-        df: npt.NDArray[np.int64],
         n: int,
         spun: npt.NDArray[np.float64] | None,
         published: npt.NDArray[np.float64] | None,
     ) -> tuple[list[int | None], npt.NDArray[np.bool_]]:
         # `named_sources` over the members' rows only, clusters a group at a time: every quantity is per cluster,
         # and its sparse products take many times the members' rows.
-        weights = idf(df + prior_frequencies(), n + PRIOR_DOCUMENTS)
+        weights = self.store.weighed().idf
         per_row = 12 * 16 * self.store.term_counts.rows / max(n, 1)
         limit = self.budget.rows(per_row)
         sources: list[int | None] = []
