@@ -7,8 +7,10 @@ The stages are the in-memory scan's (`dedup.scan.pipeline`), run over parts of t
                              -> band hashes of both LSH paths, passage anchors -> records on disk
     each band (radix-partitioned by hash when larger than a part: buckets stay whole) -> pair codes on disk,
         a run of buckets at a time
-    each range of first rows -> the paths' candidates (unique, agreement, shared anchors) -> their union
-        -> confirmed in chunks (the pairs' feature rows read from the memory maps) -> records on disk,
+    each range of first rows -> the paths' candidates (unique, agreement, shared anchors) -> their union on disk
+    candidates by range of second rows -> each range's feature rows read in order, every pair's second row
+        written beside it in a file per range of first rows
+    each such file -> its pairs confirmed (first rows read in order through the memory maps) -> records on disk,
         sorted on disk in the report's order
     confirmed pairs, a chunk at a time -> clusters (union-find) -> sources (members' rows only)
     the result part by part (`ResultStream`) -> the report, with farm scores batch by batch
@@ -23,6 +25,8 @@ from __future__ import annotations
 
 import importlib
 import math
+import mmap
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -112,13 +116,41 @@ class Column:
         mapped: npt.NDArray[Any] = np.memmap(self.path, dtype=self.dtype, mode="r", shape=shape).view(np.ndarray)
         return mapped
 
+    def prefetch(self) -> None:
+        """Ask the OS to read the file into its cache now, in order (`POSIX_FADV_WILLNEED`), ahead of reads at
+        random: they then find it there rather than each waiting for the disk."""
+        with self.path.open("rb") as f:
+            os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_WILLNEED)
+
     def gather(self, rows: npt.NDArray[np.int64], per_map: int) -> npt.NDArray[Any]:
-        """These rows, read now, `per_map` at a time through a fresh map: the pages a map has touched count as the
-        process' memory until it is dropped, `FAULT_AROUND` bytes for every row read at random."""
-        return np.concatenate(
-            [self.map()[rows[lo : lo + per_map]] for lo in range(0, rows.shape[0], per_map)]
-            or [np.zeros((0, self.width) if self.width else 0, dtype=self.dtype)]
-        )
+        """These rows, read now, `per_map` at a time: the pages read count as the process' memory until they are
+        released, `FAULT_AROUND` bytes for every row read at random."""
+        shape = (rows.shape[0], self.width) if self.width else (rows.shape[0],)
+        out = np.empty(shape, dtype=self.dtype)
+        if rows.shape[0]:
+            pages = _Pages(self, rows)
+            for lo in range(0, rows.shape[0], per_map):
+                out[lo : lo + per_map] = pages.view[rows[lo : lo + per_map]]
+                pages.release()
+        return out
+
+
+class _Pages:
+    """A column's file mapped once to read rows in any order; `release` unmaps what has been read (the pages stay
+    in the OS's cache), so the process holds only what it read since. Rows further apart than a read-around are
+    read a page each (`MADV_RANDOM`): the kernel would otherwise read 128 KiB around every one."""
+
+    def __init__(self, column: Column, rows: npt.NDArray[np.int64], row_bytes: float = 0.0) -> None:
+        with column.path.open("rb") as f:
+            self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        row_bytes = row_bytes or column.dtype.itemsize * max(column.width, 1)
+        if rows.shape[0] and (int(rows.max()) - int(rows.min()) + 1) * row_bytes > rows.shape[0] * FAULT_AROUND:
+            self._map.madvise(mmap.MADV_RANDOM)
+        flat = np.frombuffer(self._map, dtype=column.dtype, count=column.rows * max(column.width, 1))
+        self.view = flat.reshape(column.rows, column.width) if column.width else flat
+
+    def release(self) -> None:
+        self._map.madvise(mmap.MADV_DONTNEED)
 
 
 class RaggedColumn:
@@ -218,10 +250,14 @@ class Records:
 
 
 def _take(values: Column, ptr: npt.NDArray[np.int64], rows: npt.NDArray[np.int64], per_map: int) -> Ragged[Any]:
-    # `take` of these rows from a column's values, `per_map` at a time through a fresh map.
-    if rows.shape[0] <= per_map:
-        return take(values.map(), ptr, rows)
-    parts = [take(values.map(), ptr, rows[lo : lo + per_map]) for lo in range(0, rows.shape[0], per_map)]
+    # `take` of these rows from a column's values, `per_map` at a time, the pages read released after each.
+    if not rows.shape[0] or values.rows == 0:
+        return take(np.zeros(0, dtype=values.dtype), ptr, rows)
+    pages = _Pages(values, rows, values.dtype.itemsize * values.rows / max(ptr.shape[0] - 1, 1))
+    parts = []
+    for lo in range(0, rows.shape[0], per_map):
+        parts.append(take(pages.view, ptr, rows[lo : lo + per_map]))
+        pages.release()
     return Ragged.concat(parts, values.dtype.type)
 
 
@@ -246,6 +282,15 @@ def _by_first_row(parts: int, width: int) -> Callable[[npt.NDArray[np.uint64]], 
     # Partitions of pair codes (`min * width + max`) by ranges of their first row: each is a run of the sorted pairs.
     def part_of(codes: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
         part: npt.NDArray[np.int64] = (codes // np.uint64(width)).astype(np.int64) * parts // width
+        return part
+
+    return part_of
+
+
+def _by_second_row(parts: int, width: int) -> Callable[[npt.NDArray[np.uint64]], npt.NDArray[np.int64]]:
+    # Partitions of pair codes by ranges of their second row: part q holds rows ceil(q * width / parts) onward.
+    def part_of(codes: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
+        part: npt.NDArray[np.int64] = (codes % np.uint64(width)).astype(np.int64) * parts // width
         return part
 
     return part_of
@@ -514,7 +559,8 @@ class _OutOfCore:
     def _confirm(
         self, codes: dict[str, Records], n: int, rank: npt.NDArray[np.int64]
     ) -> tuple[dict[str, int], _PairFile]:
-        # Per range of first rows: each path's candidates, their union, confirmed in chunks of pairs, written away.
+        # Per range of first rows: each path's candidates and their union, to a file; then confirmed a part of
+        # them at a time, their second rows read in order beforehand (`_second_rows`), and written away.
         config, store = self.config, self.store
         width = max(n, 1)
         total_bytes = sum(r.nbytes for r in codes.values())
@@ -522,10 +568,10 @@ class _OutOfCore:
         split = {name: r.split(parts, _by_first_row(parts, width), self.budget.records()) for name, r in codes.items()}
         counts = {"duplicate_path": 0, "passage_path": 0, "rewrite_path": 0, "total": 0, "measured": 0}
         anchor_sizes = store.anchors.row_sizes()
-        found = _PairFile(Records(self.folder / "confirmed", valued=True))
-        row_bytes = 8 * (store.shingles.values.rows + 2 * store.term_counts.rows) / max(n, 1) + 64
-        pair_chunk = self.budget.rows(2 * row_bytes)
-        per_map = self.budget.per_map()
+        candidates = Records(self.folder / "candidates")
+        # The agreement reads both signature files at random; in the cache they cost a page fault, not a disk read.
+        store.signatures.prefetch()
+        store.top_signatures.prefetch()
         for p in range(parts):
             with self.timer.stage("candidates"):
                 paths = {}
@@ -541,28 +587,78 @@ class _OutOfCore:
                 )
                 passage = self._sharing(paths["passage"], width, anchor_sizes)
                 del paths
-                candidates = merge_pairs(duplicate, passage, rewrite)
+                merged = merge_pairs(duplicate, passage, rewrite)
                 counts["duplicate_path"] += int(duplicate.shape[0])
                 counts["passage_path"] += int(passage.shape[0])
                 counts["rewrite_path"] += int(rewrite.shape[0])
-                counts["total"] += int(candidates.shape[0])
-                del duplicate, passage, rewrite
-            with self.timer.stage("confirm"):
-                for lo in range(0, candidates.shape[0], pair_chunk):
-                    chunk = candidates[lo : lo + pair_chunk]
-                    rows, local = np.unique(chunk, return_inverse=True)
-                    local = local.reshape(-1, 2).astype(np.int64)
-                    confirmed, measured = confirm_candidates(
-                        local, store.matrix(rows, per_map), store.shingles.select(rows, per_map), config, self.workers
-                    )
-                    counts["measured"] += measured
-                    ranks = rank[rows[confirmed.pairs]].reshape(-1, 2)
-                    ranks.sort(axis=1)
-                    keys = (ranks[:, 0] * width + ranks[:, 1]).astype(np.uint64)
-                    found.append(keys, confirmed.duplicate, confirmed.jaccard, confirmed.containment, confirmed.cosine)
+                counts["total"] += int(merged.shape[0])
+                candidates.append((merged[:, 0] * width + merged[:, 1]).astype(np.uint64))
+                del duplicate, passage, rewrite, merged
+        found = _PairFile(Records(self.folder / "confirmed", valued=True))
+        per_map = self.budget.per_map()
         with self.timer.stage("confirm"):
+            for pairs, shingles, terms in self._second_rows(candidates, width):
+                # The first rows of a part are a range, most of them in a pair: read through the maps in order.
+                rows, first = np.unique(pairs[:, 0], return_inverse=True)
+                local = np.column_stack([first.astype(np.int64), rows.shape[0] + np.arange(pairs.shape[0])])
+                confirmed, measured = confirm_candidates(
+                    local,
+                    sp.vstack([store.matrix(rows, per_map), store.weighed().rows(terms)], format="csr"),
+                    Ragged.concat([store.shingles.select(rows, per_map), shingles], np.uint32),
+                    config,
+                    self.workers,
+                )
+                counts["measured"] += measured
+                ranks = rank[np.r_[rows, pairs[:, 1]][confirmed.pairs]].reshape(-1, 2)
+                ranks.sort(axis=1)
+                keys = (ranks[:, 0] * width + ranks[:, 1]).astype(np.uint64)
+                found.append(keys, confirmed.duplicate, confirmed.jaccard, confirmed.containment, confirmed.cosine)
             found.sort(self.budget, width)
         return counts, found
+
+    def _second_rows(
+        self, candidates: Records, width: int
+    ) -> Iterator[tuple[npt.NDArray[np.int64], Ragged[np.uint32], sp.csr_matrix]]:
+        # The candidates by ranges of first rows, each with its second row's shingles and term counts. Second rows
+        # are anywhere in the corpus, and read where they lie they were a random read each (most of a large
+        # scan's time, the feature files being larger than the OS's cache): instead the candidates are split by
+        # range of second rows, each range's rows read in one pass in order, and every pair's second row written
+        # beside it, in a file per range of first rows.
+        store = self.store
+        row_bytes = 4 * (store.shingles.values.rows + 2 * store.term_cols.values.rows) / width + 16
+        ranges = self.budget.parts(int(row_bytes * width))
+        sides = [
+            _SideFile(self.folder / f"side_{k}")
+            for k in range(self.budget.parts(int(4 * row_bytes * candidates.keys.rows)))
+        ]
+        side_of = _by_first_row(len(sides), width)
+        for q, part in enumerate(candidates.split(ranges, _by_second_row(ranges, width), self.budget.records())):
+            codes, _ = part.read()
+            part.remove()
+            if not codes.shape[0]:
+                continue
+            lo, hi = -(-q * width // ranges), -(-(q + 1) * width // ranges)
+            shingles, cols = store.shingles.rows(lo, hi), store.term_cols.rows(lo, hi)
+            start = int(store.term_cols.ptr()[lo])
+            counts = np.array(store.term_counts.map()[start : start + cols.values.shape[0]])
+            second = (codes % np.uint64(width)).astype(np.int64) - lo
+            side = side_of(codes)
+            order = np.argsort(side, kind="stable")
+            bounds = np.searchsorted(side[order], np.arange(len(sides) + 1))
+            for k in np.flatnonzero(np.diff(bounds)).tolist():
+                at = order[bounds[k] : bounds[k + 1]]
+                sides[k].append(
+                    codes[at],
+                    take(shingles.values, shingles.ptr, second[at]),
+                    take(cols.values, cols.ptr, second[at]),
+                    take(counts, cols.ptr, second[at]).values,
+                )
+        for side_file in sides:
+            codes, shingles, cols, counts = side_file.read()
+            side_file.remove()
+            if codes.shape[0]:
+                terms = sp.csr_matrix((counts, cols.values, cols.ptr), shape=(codes.shape[0], N_FEATURES))
+                yield decode_pairs(codes.view(np.int64), width), shingles, terms
 
     def _clusters(
         self,
@@ -771,6 +867,58 @@ class _PairFile:
             order = np.argsort(keys)
             ordered.append(keys[order], values[order])
         self.records = ordered
+
+
+class _SideFile:
+    """Pairs with their second rows' features, appended in blocks to one file (a block per range of second rows:
+    one write each) and read back whole: codes, shingles, term columns and term counts."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.touch()
+
+    def append(
+        self, codes: npt.NDArray[np.uint64], shingles: Ragged[Any], cols: Ragged[Any], counts: npt.NDArray[Any]
+    ) -> None:
+        head = np.array([codes.shape[0], shingles.values.shape[0], cols.values.shape[0]], dtype="<i8")
+        with self.path.open("ab") as f:
+            for array, dtype in (
+                (head, "<i8"),
+                (codes, "<u8"),
+                (shingles.sizes(), "<i8"),
+                (cols.sizes(), "<i8"),
+                (shingles.values, "<u4"),
+                (cols.values, "<i4"),
+                (counts, "<f4"),
+            ):
+                np.ascontiguousarray(array, dtype=dtype).tofile(f)
+
+    def read(self) -> tuple[npt.NDArray[np.uint64], Ragged[np.uint32], Ragged[np.int32], npt.NDArray[np.float32]]:
+        data = np.fromfile(self.path, dtype=np.uint8)
+        blocks: list[list[npt.NDArray[Any]]] = [[], [], [], [], [], []]
+        at = 0
+        while at < data.shape[0]:
+            m, s, t = (int(x) for x in data[at : at + 24].view("<i8"))
+            at += 24
+            for i, (count, dtype) in enumerate(
+                ((m, "<u8"), (m, "<i8"), (m, "<i8"), (s, "<u4"), (t, "<i4"), (t, "<f4"))
+            ):
+                size = count * np.dtype(dtype).itemsize
+                blocks[i].append(data[at : at + size].view(dtype))
+                at += size
+        codes, shingle_sizes, col_sizes, shingles, cols, counts = (
+            np.concatenate(b) if b else np.zeros(0, dtype=d)
+            for b, d in zip(blocks, ("<u8", "<i8", "<i8", "<u4", "<i4", "<f4"), strict=True)
+        )
+        return (
+            codes.astype(np.uint64, copy=False),
+            Ragged.from_sizes(shingles.astype(np.uint32, copy=False), shingle_sizes),
+            Ragged.from_sizes(cols.astype(np.int32, copy=False), col_sizes),
+            counts.astype(np.float32, copy=False),
+        )
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
 
 
 def _bucket_runs(hashes: npt.NDArray[np.uint64], max_bucket: int, pairs: int) -> list[tuple[int, int]]:
