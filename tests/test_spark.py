@@ -234,10 +234,11 @@ def test_every_member_of_a_cluster_gets_one_row_marked_source_where_it_may_be_th
 
 def test_passage_buckets_split_over_partitions_give_the_local_passage_pairs() -> None:
     # The pair stages as Spark runs them, each partition apart: band_rows; bucket on each partition of keys;
-    # evaluate on each partition of pairs with the documents they name (their anchors as a count, as
-    # engine._confirm sends them). Against the local scan, every candidate confirmed (cosine thresholds 0), so
-    # the pairs are the candidates: the passage rule summed over partitions of buckets, oversized buckets'
-    # hubs, inactive documents left out, and a pair another path finds kept whatever its shared anchors.
+    # screen on each partition of pairs with the documents they name (their signatures and anchors as a count,
+    # as engine._confirm sends them), then evaluate on each partition of the pairs kept with their features.
+    # Against the local scan, every candidate confirmed (cosine thresholds 0), so the pairs are the candidates:
+    # the passage rule summed over partitions of buckets, oversized buckets' hubs, inactive documents left out,
+    # and a pair another path finds kept whatever its shared anchors.
     pa = pytest.importorskip("pyarrow", reason='pyarrow is not installed (pip install "dedup[spark]")')
     import pyarrow.compute as pc
 
@@ -293,18 +294,30 @@ def test_passage_buckets_split_over_partitions_give_the_local_passage_pairs() ->
         )
     pairs = pa.Table.from_batches(found)
     copies = table.append_column("anchor_count", pa.array(np.diff(ptr))).drop_columns(["position", "words", "anchors"])
-    ours, tally = set(), np.zeros(len(stages.TALLY), dtype=np.int64)
-    for route in parts.tolist():
-        mine = pairs.filter(pc.equal(pairs.column("route"), route))
+
+    def with_documents(rows: Any, route: int, columns: list[str]) -> Any:
+        # A partition's pair rows and the documents they name, with these columns, as engine._with_documents.
+        mine = rows.filter(pc.equal(rows.column("route"), route))
         wanted = np.unique(np.concatenate(list(gather(mine, {"a": np.int64, "b": np.int64}).values())))
-        sent = copies.filter(pc.is_in(copies.column("rank"), pa.array(wanted)))
+        sent = copies.select(columns).filter(pc.is_in(copies.column("rank"), pa.array(wanted)))
         sent = sent.append_column("route", pa.array(np.full(sent.num_rows, route)))
-        together = pa.concat_tables([mine, sent], promote_options="default")
-        for out in pa.Table.from_batches(stages.evaluate(together.to_batches(), config)).to_pylist():
+        return pa.concat_tables([mine, sent], promote_options="default").to_batches()
+
+    small = ["rank", "signature", "top", "anchor_count"]
+    screened = pa.Table.from_batches(
+        [b for route in parts.tolist() for b in stages.screen(with_documents(pairs, route, small), config, n, parts)]
+    )
+    ours, tally = set(), np.zeros(len(stages.TALLY), dtype=np.int64)
+    for counts in screened.column("tally").to_pylist():
+        if counts is not None:
+            tally[:-1] += counts
+    full = ["rank", "id", "shingles", "tfidf_cols", "tfidf_vals"]
+    for route in parts.tolist():
+        for out in pa.Table.from_batches(stages.evaluate(with_documents(screened, route, full), config)).to_pylist():
             if out["tally"] is None:
                 ours.add((out["a_id"], out["b_id"], out["relation"]))
             else:
-                tally += out["tally"]
+                tally[-1] += out["tally"][0]
     local = scan_documents(documents, config)
     assert dict(zip(stages.TALLY, tally.tolist(), strict=True)) == local.summary.candidates
     assert ours == {(p.a, p.b, p.relation) for p in local.pairs}

@@ -375,8 +375,8 @@ def _confirm(
     table: Any, index: Any, n: int, config: ScanConfig, parts: int
 ) -> tuple[Any, dict[str, int], tuple[int, ...]]:
     # Band keys and passage anchors grouped by key -> candidate pairs per partition of buckets, routed by a
-    # hash of both documents; every document a partition's pairs name sent there once; then the
-    # whole confirmation per partition.
+    # hash of both documents; every document a partition's pairs name sent there once, first with what the
+    # paths' filters need, then with its full features to the candidates that pass.
     from pyspark.sql import functions as sf
 
     routes = arrow.routes(parts)
@@ -408,28 +408,38 @@ def _confirm(
     received = dict.fromkeys(routes.tolist(), 0)
     for row in pairs.groupBy("route").agg(sf.sum(sf.length("a")).alias("size")).collect():
         received[row.route] += int(row.size) // 8
-    # Where each document is needed, once per partition: joined to its position, then to its row.
+    # Two phases: the screen sees each named document's signatures and anchor count only; the full features
+    # (TF-IDF row, shingles: several times larger) travel to the candidates it keeps, most of them fewer.
+    screen = partial(stages.screen, config=config, documents=n, routes=routes)
+    small = table.select(
+        "position", "rank", "signature", "top", (sf.length("anchors") / 4).cast("long").alias("anchor_count")
+    )
+    screened = _persist(_with_documents(pairs, small, index, parts).mapInArrow(screen, stages.SCREENED_SCHEMA))
+    row = screened.agg(*[sf.sum(sf.col("tally")[i]).alias(key) for i, key in enumerate(stages.TALLY[:-1])]).first()
+    counts = {key: int(row[key] or 0) for key in stages.TALLY[:-1]}
+    pairs.unpersist()
+    full = table.select("position", "rank", "id", "shingles", "tfidf_cols", "tfidf_vals")
+    evaluate = partial(stages.evaluate, config=config)
+    confirmed = _persist(_with_documents(screened, full, index, parts).mapInArrow(evaluate, stages.CONFIRMED_SCHEMA))
+    sums = [sf.sum(sf.col("tally")[0]).alias("measured")]
+    sums += [sf.sum((sf.col("relation") == rel).cast("long")).alias(rel) for rel in (DUPLICATE, REWRITE)]
+    row = confirmed.agg(*sums).first()
+    screened.unpersist()
+    counts |= {key: int(row[key] or 0) for key in ("measured", DUPLICATE, REWRITE)}
+    return confirmed, counts, tuple(received.values())
+
+
+def _with_documents(pairs: Any, documents: Any, index: Any, parts: int) -> Any:
+    # Pair rows (packed, with a `route`) and a copy of every document they name (`documents`' columns but its
+    # position) sent to each partition that names it, once: joined to its position, then to its row.
     needs = (
         pairs.mapInArrow(stages.needed, "rank long, route long")
         .join(index.select("rank", "position"), "rank")
         .select("position", "route")
         .repartition(parts, "position")
     )
-    # Of a document's anchors, the passage rule there needs only how many (packed uint32s: 4 bytes each).
-    copies = (
-        table.join(needs.hint("shuffle_hash"), "position")
-        .withColumn("anchor_count", (sf.length("anchors") / 4).cast("long"))
-        .drop("position", "words", "anchors")
-    )
-    together = pairs.unionByName(copies, allowMissingColumns=True)
-    evaluate = partial(stages.evaluate, config=config)
-    confirmed = _persist(together.repartition(parts, "route").mapInArrow(evaluate, stages.CONFIRMED_SCHEMA))
-    sums = [sf.sum(sf.col("tally")[i]).alias(key) for i, key in enumerate(stages.TALLY)]
-    sums += [sf.sum((sf.col("relation") == rel).cast("long")).alias(rel) for rel in (DUPLICATE, REWRITE)]
-    row = confirmed.agg(*sums).first()
-    pairs.unpersist()
-    counts = {key: int(row[key] or 0) for key in (*stages.TALLY, DUPLICATE, REWRITE)}
-    return confirmed, counts, tuple(received.values())
+    copies = documents.join(needs.hint("shuffle_hash"), "position").drop("position")
+    return pairs.unionByName(copies, allowMissingColumns=True).repartition(parts, "route")
 
 
 def _spun(docs: Any) -> Any:

@@ -41,11 +41,14 @@ __all__ = [
     "DERIVED_SCHEMA",
     "DOCUMENT_SCHEMA",
     "DUPLICATE_PATH",
+    "EVALUATE_DOCUMENT_SCHEMA",
     "MEMBER_SCHEMA",
     "PAIR_SCHEMA",
     "PASSAGE_PATH",
     "PATHS",
     "REWRITE_PATH",
+    "SCREENED_SCHEMA",
+    "SCREEN_DOCUMENT_SCHEMA",
     "TALLY",
     "band_rows",
     "bucket",
@@ -58,6 +61,7 @@ __all__ = [
     "pack_frequencies",
     "pair_targets",
     "rename",
+    "screen",
 ]
 
 # Each document's results where it was read: TF-IDF row and top terms beside its features.
@@ -80,8 +84,15 @@ DUPLICATE_PATH, PASSAGE_PATH, REWRITE_PATH = range(len(PATHS))
 # Candidate pairs by rank, a < b (int64), the paths that found them (uint8) and how many of the partition's
 # anchor buckets gave them (int32, 0 off the passage path), packed per partition of the pair (`pair_targets`).
 PAIR_SCHEMA = "route long, a binary, b binary, paths binary, shared binary"
+# What the screen needs of each document named by a candidate: its signatures and how many anchors it has.
+SCREEN_DOCUMENT_SCHEMA = "rank long, signature binary, top binary, anchor_count long"
+# The candidates the screen keeps, by rank (a < b), packed per partition of the pair as `PAIR_SCHEMA`'s; and one
+# row per partition with its counts in `tally` (`TALLY` but "measured"; its `a` and `b` empty).
+SCREENED_SCHEMA = "route long, a binary, b binary, tally array<long>"
+# What the confirmation needs of each document named by a screened candidate.
+EVALUATE_DOCUMENT_SCHEMA = "rank long, id string, shingles binary, tfidf_cols binary, tfidf_vals binary"
 # Confirmed pairs by rank, with ids and the measures as the report gives them; and one row per partition
-# with its candidate counts in `tally` (the pair columns null there).
+# with how many pairs were measured in `tally` (the pair columns null there).
 TALLY = (*PATHS, "total", "measured")
 CONFIRMED_SCHEMA = (
     "a long, b long, a_id string, b_id string, relation string, jaccard double, containment double, "
@@ -349,18 +360,97 @@ def _on(flags: npt.NDArray[np.uint8], path: int) -> npt.NDArray[np.bool_]:
 # --- confirmation ----------------------------------------------------------------------------------------------
 
 
-def evaluate(batches: Iterable[Any], config: ScanConfig) -> Iterator[Any]:
-    """A partition of candidate pairs (`PAIR_SCHEMA` rows: every row of each pair routed here)
-    and every document they name (`DOCUMENT_SCHEMA` rows with `rank` set, their `anchors` replaced by
-    `anchor_count`, how many they have) -> `CONFIRMED_SCHEMA` rows: the local engine's confirmation of these
-    pairs.
+def screen(batches: Iterable[Any], config: ScanConfig, documents: int, routes: npt.NDArray[np.int64]) -> Iterator[Any]:
+    """A partition of candidate pairs (`PAIR_SCHEMA` rows: every row of each pair routed here) and every document
+    they name (`SCREEN_DOCUMENT_SCHEMA` rows) -> `SCREENED_SCHEMA` rows: the candidates the paths keep, by rank,
+    routed as before (`pair_targets`), and one row with the partition's counts in `tally` (each path's after its
+    filter, and their union).
 
     Each LSH path's pairs keep its signature agreement floor (`lsh.agreement`, the rewrite path's over the
     MinHash of the top terms); the passage path's keep `passages.anchor_pairs`' rule instead: the anchor buckets
     that gave a pair, summed over its rows, reach `passages.enough` of its documents' anchor counts. A pair any
-    path keeps is a candidate (locally, `lsh.merge_pairs` of the paths). Then TF-IDF cosine, the overlaps where
-    the cosine leaves either relation possible, `classify`; measures rounded to 4 places as the report gives
-    them. Last, one row with the counts (`TALLY`, each path's after its filter).
+    path keeps is a candidate (locally, `lsh.merge_pairs` of the paths). Only these small columns travel here:
+    the full features go to the candidates that pass (`evaluate`). Ranks are below `documents`.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    batches = [b for b in batches if b.num_rows]
+    if not batches:
+        return
+    table = pa.Table.from_batches(batches)
+    valid = pc.is_valid(table.column("rank"))
+    rows = np.flatnonzero(valid.to_numpy(zero_copy_only=False))
+    ranks = np.asarray(table.column("rank").filter(valid).to_numpy(), dtype=np.int64)
+    n = rows.shape[0]
+    items = gather(table, {"a": np.int64, "b": np.int64, "paths": np.uint8, "shared": np.int32})
+    local = _local_rows(ranks, items)
+    # Pairs as rows of this partition, merged (bucket partitions each found some of a pair's paths).
+    width = max(n, 1)
+    row_codes = np.minimum(local[0], local[1]) * width + np.maximum(local[0], local[1])
+    codes, flags = _merge(*(sorted_unique(row_codes[_on(items["paths"], path)]) for path in range(len(PATHS))))
+    d, p, r = (_on(flags, path) for path in (DUPLICATE_PATH, PASSAGE_PATH, REWRITE_PATH))
+    pairs = np.stack([codes // width, codes % width], axis=1)
+    if p.any():
+        # Each partition of buckets counted those it holds that gave the pair: summed, every bucket that did.
+        counted = items["shared"] > 0
+        shared = _sums(codes, row_codes[counted], items["shared"][counted])
+        sizes = np.asarray(table.column("anchor_count").filter(valid).to_numpy(), dtype=np.int64)
+        on_path = np.flatnonzero(p)
+        p[on_path] = shared[on_path] >= enough(sizes[pairs[on_path, 0]], sizes[pairs[on_path, 1]])
+
+    def signatures(name: str) -> npt.NDArray[np.uint32]:
+        values, ptr = select(*unpack(table.column(name), np.uint32), rows)
+        if name == "signature":
+            return values.reshape(n, config.signature.num_perm)
+        # The rewrite path's signatures: the MinHash of each document's top terms, once per document here.
+        return minhash(Ragged(values, ptr), config.signature)
+
+    for flag, lsh, name in ((d, config.duplicate_lsh, "signature"), (r, config.rewrite_lsh, "top")):
+        if lsh.min_agreement > 0 and flag.any():
+            on_path = np.flatnonzero(flag)
+            flag[on_path] = agreement(signatures(name), pairs[on_path]) >= lsh.min_agreement
+    keep = d | p | r
+    kept = ranks[pairs[keep]]
+    first, second = kept.min(axis=1), kept.max(axis=1)
+    if first.shape[0]:
+        kept_rows = scatter(
+            pair_targets(first * documents + second, routes.shape[0]), routes, {"a": first, "b": second}
+        )
+        yield pa.RecordBatch.from_arrays(
+            [*kept_rows.columns, pa.nulls(kept_rows.num_rows, pa.list_(pa.int64()))], names=["route", "a", "b", "tally"]
+        )
+    tally = [int(d.sum()), int(p.sum()), int(r.sum()), int(keep.sum())]
+    empty = pack(np.zeros(0, dtype=np.int64), np.zeros(2, dtype=np.int64))
+    yield pa.RecordBatch.from_arrays(
+        [
+            pa.array([int(_numbers(table.filter(pc.invert(valid)), "route")[0])]),
+            empty,
+            empty,
+            pa.array([tally], pa.list_(pa.int64())),
+        ],
+        names=["route", "a", "b", "tally"],
+    )
+
+
+def _local_rows(ranks: npt.NDArray[np.int64], items: dict[str, npt.NDArray[Any]]) -> list[npt.NDArray[np.int64]]:
+    # Each pair's two documents as rows of this partition (whose documents have `ranks`).
+    n = ranks.shape[0]
+    by_rank = np.argsort(ranks, kind="stable")
+    local = []
+    for side in ("a", "b"):
+        at = np.minimum(np.searchsorted(ranks, items[side], sorter=by_rank), max(n - 1, 0))
+        if at.shape[0] and (n == 0 or not np.array_equal(ranks[by_rank[at]], items[side])):
+            raise RuntimeError("a candidate pair reached a partition without its document: a bug in dedup.spark")
+        local.append(by_rank[at])
+    return local
+
+
+def evaluate(batches: Iterable[Any], config: ScanConfig) -> Iterator[Any]:
+    """A partition of screened candidates (`SCREENED_SCHEMA` rows, `screen`'s) and every document they name
+    (`EVALUATE_DOCUMENT_SCHEMA` rows) -> `CONFIRMED_SCHEMA` rows: the local engine's confirmation of these pairs
+    (TF-IDF cosine, the overlaps where the cosine leaves either relation possible, `classify`; measures rounded
+    to 4 places as the report gives them), and one row with how many were measured in `tally`.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -379,39 +469,8 @@ def evaluate(batches: Iterable[Any], config: ScanConfig) -> Iterator[Any]:
     def column(name: str, dtype: Any) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64]]:
         return select(*unpack(table.column(name), dtype), rows)
 
-    by_rank = np.argsort(ranks, kind="stable")
-    items = gather(table, {"a": np.int64, "b": np.int64, "paths": np.uint8, "shared": np.int32})
-    local = []
-    for side in ("a", "b"):
-        at = np.minimum(np.searchsorted(ranks, items[side], sorter=by_rank), max(n - 1, 0))
-        if at.shape[0] and (n == 0 or not np.array_equal(ranks[by_rank[at]], items[side])):
-            raise RuntimeError("a candidate pair reached a partition without its document: a bug in dedup.spark")
-        local.append(by_rank[at])
-    # Pairs as rows of this partition, merged (bucket partitions each found some of a pair's paths).
-    width = max(n, 1)
-    row_codes = np.minimum(local[0], local[1]) * width + np.maximum(local[0], local[1])
-    codes, flags = _merge(*(sorted_unique(row_codes[_on(items["paths"], path)]) for path in range(len(PATHS))))
-    d, p, r = (_on(flags, path) for path in (DUPLICATE_PATH, PASSAGE_PATH, REWRITE_PATH))
-    pairs = np.stack([codes // width, codes % width], axis=1)
-    if p.any():
-        # Each partition of buckets counted those it holds that gave the pair: summed, every bucket that did.
-        counted = items["shared"] > 0
-        shared = _sums(codes, row_codes[counted], items["shared"][counted])
-        sizes = np.asarray(table.column("anchor_count").filter(valid).to_numpy(), dtype=np.int64)
-        on_path = np.flatnonzero(p)
-        p[on_path] = shared[on_path] >= enough(sizes[pairs[on_path, 0]], sizes[pairs[on_path, 1]])
-    if config.duplicate_lsh.min_agreement > 0 and d.any():
-        on_path = np.flatnonzero(d)
-        signatures = column("signature", np.uint32)[0].reshape(n, config.signature.num_perm)
-        d[on_path] = agreement(signatures, pairs[on_path]) >= config.duplicate_lsh.min_agreement
-    if config.rewrite_lsh.min_agreement > 0 and r.any():
-        # The rewrite path's signatures (the MinHash of each document's top terms), once per document here.
-        on_path = np.flatnonzero(r)
-        signatures = minhash(Ragged(*column("top", np.uint32)), config.signature)
-        r[on_path] = agreement(signatures, pairs[on_path]) >= config.rewrite_lsh.min_agreement
-    keep = d | p | r
-    tally = [int(d.sum()), int(p.sum()), int(r.sum()), int(keep.sum())]
-    candidates = pairs[keep]
+    items = gather(table, {"a": np.int64, "b": np.int64})
+    candidates = np.stack(_local_rows(ranks, items), axis=1) if items["a"].shape[0] else np.zeros((0, 2), np.int64)
     cols, ptr = column("tfidf_cols", np.int32)
     matrix = sp.csr_matrix((column("tfidf_vals", np.float32)[0], cols, ptr), shape=(n, N_FEATURES))
     matrix.has_sorted_indices = True  # rows are stored as the local stages made them: sorted
@@ -419,7 +478,6 @@ def evaluate(batches: Iterable[Any], config: ScanConfig) -> Iterator[Any]:
     # Overlap is only worth measuring where the cosine leaves either relation possible.
     measured = cosine >= min(config.confirm.duplicate_cosine, config.confirm.rewrite_cosine)
     candidates, cosine = candidates[measured], cosine[measured]
-    tally.append(int(candidates.shape[0]))
     jaccard, containment = overlaps(Ragged(*column("shingles", np.uint32)), candidates)
     confirmed = classify(candidates, jaccard, containment, cosine, config.confirm)
     # Each pair as (smaller rank, larger rank), with its documents' ids.
@@ -428,6 +486,7 @@ def evaluate(batches: Iterable[Any], config: ScanConfig) -> Iterator[Any]:
     i, j = np.where(swap, j, i), np.where(swap, i, j)
     ids = np.asarray(table.column("id").take(pa.array(rows)).to_pylist(), dtype=object)
     m = len(confirmed)
+    names = ["a", "b", "a_id", "b_id", "relation", "jaccard", "containment", "cosine", "tally"]
     yield pa.RecordBatch.from_arrays(
         [
             pa.array(ranks[i]),
@@ -440,16 +499,16 @@ def evaluate(batches: Iterable[Any], config: ScanConfig) -> Iterator[Any]:
             pa.array(np.round(confirmed.cosine, 4)),
             pa.nulls(m, pa.list_(pa.int64())),
         ],
-        names=["a", "b", "a_id", "b_id", "relation", "jaccard", "containment", "cosine", "tally"],
+        names=names,
     )
     yield pa.RecordBatch.from_arrays(
         [
             *(pa.nulls(1, pa.int64()) for _ in range(2)),
             *(pa.nulls(1, pa.string()) for _ in range(3)),
             *(pa.nulls(1, pa.float64()) for _ in range(3)),
-            pa.array([tally], pa.list_(pa.int64())),
+            pa.array([[int(candidates.shape[0])]], pa.list_(pa.int64())),
         ],
-        names=["a", "b", "a_id", "b_id", "relation", "jaccard", "containment", "cosine", "tally"],
+        names=names,
     )
 
 
