@@ -129,9 +129,11 @@ class Column:
         out = np.empty(shape, dtype=self.dtype)
         if rows.shape[0]:
             pages = _Pages(self, rows)
+            row_bytes = self.dtype.itemsize * max(self.width, 1)
             for lo in range(0, rows.shape[0], per_map):
-                out[lo : lo + per_map] = pages.view[rows[lo : lo + per_map]]
-                pages.release()
+                group = rows[lo : lo + per_map]
+                out[lo : lo + per_map] = pages.view[group]
+                pages.release(int(group.min()) * row_bytes, (int(group.max()) + 1) * row_bytes)
         return out
 
 
@@ -149,8 +151,12 @@ class _Pages:
         flat = np.frombuffer(self._map, dtype=column.dtype, count=column.rows * max(column.width, 1))
         self.view = flat.reshape(column.rows, column.width) if column.width else flat
 
-    def release(self) -> None:
-        self._map.madvise(mmap.MADV_DONTNEED)
+    def release(self, start: int, end: int) -> None:
+        """Unmap bytes `start` to `end` of the file: only where the rows read lie, since releasing a whole map
+        of gigabytes costs the kernel a walk of all of it each time."""
+        start -= start % mmap.PAGESIZE
+        if end > start:
+            self._map.madvise(mmap.MADV_DONTNEED, start, min(end, len(self._map)) - start)
 
 
 class RaggedColumn:
@@ -255,9 +261,11 @@ def _take(values: Column, ptr: npt.NDArray[np.int64], rows: npt.NDArray[np.int64
         return take(np.zeros(0, dtype=values.dtype), ptr, rows)
     pages = _Pages(values, rows, values.dtype.itemsize * values.rows / max(ptr.shape[0] - 1, 1))
     parts = []
+    size = values.dtype.itemsize
     for lo in range(0, rows.shape[0], per_map):
-        parts.append(take(pages.view, ptr, rows[lo : lo + per_map]))
-        pages.release()
+        group = rows[lo : lo + per_map]
+        parts.append(take(pages.view, ptr, group))
+        pages.release(int(ptr[int(group.min())]) * size, int(ptr[int(group.max()) + 1]) * size)
     return Ragged.concat(parts, values.dtype.type)
 
 
