@@ -375,14 +375,12 @@ def screen(batches: Iterable[Any], config: ScanConfig, documents: int, routes: n
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    batches = [b for b in batches if b.num_rows]
-    if not batches:
+    found = _with_documents(batches)
+    if found is None:
         return
-    table = pa.Table.from_batches(batches)
-    valid = pc.is_valid(table.column("rank"))
-    rows = np.flatnonzero(valid.to_numpy(zero_copy_only=False))
-    ranks = np.asarray(table.column("rank").filter(valid).to_numpy(), dtype=np.int64)
+    table, rows, ranks = found
     n = rows.shape[0]
+    valid = pc.is_valid(table.column("rank"))
     items = gather(table, {"a": np.int64, "b": np.int64, "paths": np.uint8, "shared": np.int32})
     local = _local_rows(ranks, items)
     # Pairs as rows of this partition, merged (bucket partitions each found some of a pair's paths).
@@ -433,6 +431,22 @@ def screen(batches: Iterable[Any], config: ScanConfig, documents: int, routes: n
     )
 
 
+def _with_documents(batches: Iterable[Any]) -> tuple[Any, npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
+    # A partition of pair rows and the documents they name -> the table, the documents' rows in it, in the order
+    # they came (each document once: it is sent to a partition once; their columns are read in place, the pair
+    # rows' are empty), and their ranks; None for an empty partition.
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    batches = [b for b in batches if b.num_rows]
+    if not batches:
+        return None
+    table = pa.Table.from_batches(batches)
+    valid = pc.is_valid(table.column("rank"))
+    rows = np.flatnonzero(valid.to_numpy(zero_copy_only=False))
+    return table, rows, np.asarray(table.column("rank").filter(valid).to_numpy(), dtype=np.int64)
+
+
 def _local_rows(ranks: npt.NDArray[np.int64], items: dict[str, npt.NDArray[Any]]) -> list[npt.NDArray[np.int64]]:
     # Each pair's two documents as rows of this partition (whose documents have `ranks`).
     n = ranks.shape[0]
@@ -453,17 +467,11 @@ def evaluate(batches: Iterable[Any], config: ScanConfig) -> Iterator[Any]:
     to 4 places as the report gives them), and one row with how many were measured in `tally`.
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    batches = [b for b in batches if b.num_rows]
-    if not batches:
+    found = _with_documents(batches)
+    if found is None:
         return
-    table = pa.Table.from_batches(batches)
-    # The documents' rows, in the order they came (each document once: it is sent to a partition once), and
-    # their columns read in place: the pair rows' are empty.
-    valid = pc.is_valid(table.column("rank"))
-    rows = np.flatnonzero(valid.to_numpy(zero_copy_only=False))
-    ranks = np.asarray(table.column("rank").filter(valid).to_numpy(), dtype=np.int64)
+    table, rows, ranks = found
     n = rows.shape[0]
 
     def column(name: str, dtype: Any) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64]]:
