@@ -24,6 +24,8 @@ What is measured, in one run and on the same documents:
   0.1 s, and the largest single process' peak (`ru_maxrss` of the children).
 - Identical: both reports byte for byte, once the summary's timings (`seconds`, `total_seconds`) are blanked.
 - Recall: the share of planted (copy, source) pairs found in one cluster.
+- Candidates: each path's candidates, their union, those measured and the pairs confirmed, as the report's
+  summary counts them: how the work grows with the corpus.
 
     python bench/scale.py --sizes 100000                       # in memory and out of core at 4GB
     python bench/scale.py --sizes 1000000 --memory 4GB,1GB --in-memory-up-to 0      # out of core at two budgets
@@ -219,6 +221,8 @@ class Run:
     process_peak: int  # bytes, the largest single process' ru_maxrss
     stages: dict[str, float] = field(default_factory=dict)
     report: Path | None = None
+    candidates: dict[str, int] = field(default_factory=dict)  # the report's summary.candidates
+    pairs: int = 0  # confirmed pairs
 
 
 def _tree_rss(root: int) -> int:
@@ -276,7 +280,9 @@ def scan(corpus: Path, out: Path, mode: str, memory: str | None, work: Path | No
         raise SystemExit(f"{' '.join(command)} failed ({child.returncode})")
     summary = _summary(out)
     stages = {k: float(v) for k, v in summary.get("seconds", {}).items()}
-    return Run(mode, seconds, peak[0], usage.ru_maxrss << 10, stages, out)
+    candidates = {k: int(v) for k, v in summary.get("candidates", {}).items()}
+    pairs = sum(int(v) for v in summary.get("pairs", {}).values())
+    return Run(mode, seconds, peak[0], usage.ru_maxrss << 10, stages, out, candidates, pairs)
 
 
 def _summary(report: Path) -> dict[str, object]:
@@ -334,6 +340,7 @@ def main() -> None:
     texts = sentences_of_texts()
     rows: list[str] = []
     stage_rows: list[str] = []
+    pair_rows: list[str] = []
     with tempfile.TemporaryDirectory(prefix="dedup-scale-", dir=args.tmp) as tmp:
         base = Path(tmp)
         warm = base / "warm"
@@ -408,6 +415,13 @@ def main() -> None:
                 print(row, flush=True)
                 stages = ", ".join(f"{k} {v:.1f}" for k, v in run.stages.items())
                 stage_rows.append(f"| {n:,} | {run.mode} | {stages} |")
+            paths = ("duplicate_path", "passage_path", "rewrite_path", "total")
+            counts = [runs[-1].candidates.get(k, 0) for k in paths]
+            measured = runs[-1].candidates.get("measured", 0)
+            pair_rows.append(
+                f"| {n:,} | {' | '.join(f'{c:,}' for c in counts)} | {counts[-1] / n:.3f} | {measured:,} "
+                f"| {runs[-1].pairs:,} | {len(planted):,} |"
+            )
             shutil.rmtree(corpus)
             for leftover in base.glob(f"*-{n}-*.json"):
                 leftover.unlink()
@@ -435,6 +449,14 @@ def main() -> None:
         "| documents | scan | stages (s) |",
         "|---|---|---|",
         *stage_rows,
+        "",
+        "Candidates and pairs (`summary.candidates` and `summary.pairs` of the report: each path's candidates after "
+        "its filter, their union, those measured past the cosine, the confirmed pairs) against the planted copies:",
+        "",
+        "| documents | duplicate path | passage path | rewrite path | candidates | per document | measured | pairs "
+        "| planted copies |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *pair_rows,
         "",
     ]
     Path(args.results).write_text("\n".join(lines))
