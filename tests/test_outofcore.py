@@ -191,6 +191,29 @@ def test_a_hub_of_copies_gives_the_same_report_with_a_budget_of_a_few_pairs(tiny
     assert written == report(in_memory, "jsonl")
 
 
+def test_with_little_disk_left_the_pairs_are_confirmed_a_group_at_a_time_with_the_same_report(
+    tiny_budget: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every pair's second row is written beside it before it is confirmed; when those files would take more
+    # than half the disk left, a group of them is written and confirmed at a time, the ranges of second rows
+    # read again for each group.
+    reads = []
+    rows = outofcore.RaggedColumn.rows
+
+    def counted(self: outofcore.RaggedColumn, lo: int, hi: int) -> object:
+        reads.append((lo, hi))
+        return rows(self, lo, hi)
+
+    monkeypatch.setattr(outofcore.RaggedColumn, "rows", counted)
+    in_memory = report(dedup.scan(FIXTURES, score=False))
+    assert report(dedup.scan(FIXTURES, score=False, memory="1MB")) == in_memory
+    plenty = len(reads)
+    reads.clear()
+    monkeypatch.setattr(outofcore, "_disk_left", lambda folder: 2048)
+    assert report(dedup.scan(FIXTURES, score=False, memory="1MB")) == in_memory
+    assert len(reads) > plenty
+
+
 def test_a_report_handed_over_needs_a_scan_out_of_core(news_dir: Path) -> None:
     with pytest.raises(ConfigError, match="memory= or work_dir="):
         dedup.scan(news_dir, report=print)

@@ -27,6 +27,7 @@ import importlib
 import math
 import mmap
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -302,6 +303,11 @@ def _by_second_row(parts: int, width: int) -> Callable[[npt.NDArray[np.uint64]],
         return part
 
     return part_of
+
+
+def _disk_left(folder: Path) -> int:
+    """Bytes free on the disk of `folder`."""
+    return shutil.disk_usage(folder).free
 
 
 class _Store:
@@ -639,34 +645,44 @@ class _OutOfCore:
             _SideFile(self.folder / f"side_{k}")
             for k in range(self.budget.parts(int(4 * row_bytes * candidates.keys.rows)))
         ]
+        # The side files of a group of them at a time when all would take more than half the disk left: a scan
+        # that fills the disk dies, and the second rows' ranges read once per group only cost time.
+        groups = math.ceil(row_bytes * candidates.keys.rows / max(1, _disk_left(self.folder) // 2))
+        groups = min(max(1, groups), len(sides))
         side_of = _by_first_row(len(sides), width)
-        for q, part in enumerate(candidates.split(ranges, _by_second_row(ranges, width), self.budget.records())):
-            codes, _ = part.read()
-            part.remove()
-            if not codes.shape[0]:
-                continue
-            lo, hi = -(-q * width // ranges), -(-(q + 1) * width // ranges)
-            shingles, cols = store.shingles.rows(lo, hi), store.term_cols.rows(lo, hi)
-            start = int(store.term_cols.ptr()[lo])
-            counts = np.array(store.term_counts.map()[start : start + cols.values.shape[0]])
-            second = (codes % np.uint64(width)).astype(np.int64) - lo
-            side = side_of(codes)
-            order = np.argsort(side, kind="stable")
-            bounds = np.searchsorted(side[order], np.arange(len(sides) + 1))
-            for k in np.flatnonzero(np.diff(bounds)).tolist():
-                at = order[bounds[k] : bounds[k + 1]]
-                sides[k].append(
-                    codes[at],
-                    take(shingles.values, shingles.ptr, second[at]),
-                    take(cols.values, cols.ptr, second[at]),
-                    take(counts, cols.ptr, second[at]).values,
-                )
-        for side_file in sides:
-            codes, shingles, cols, counts = side_file.read()
-            side_file.remove()
-            if codes.shape[0]:
-                terms = sp.csr_matrix((counts, cols.values, cols.ptr), shape=(codes.shape[0], N_FEATURES))
-                yield decode_pairs(codes.view(np.int64), width), shingles, terms
+        by_second = candidates.split(ranges, _by_second_row(ranges, width), self.budget.records())
+        for g in range(groups):
+            first, last = g * len(sides) // groups, (g + 1) * len(sides) // groups
+            for q, part in enumerate(by_second):
+                codes, _ = part.read()
+                if g == groups - 1:
+                    part.remove()
+                side = side_of(codes)
+                mine = (side >= first) & (side < last)
+                codes, side = codes[mine], side[mine]
+                if not codes.shape[0]:
+                    continue
+                lo, hi = -(-q * width // ranges), -(-(q + 1) * width // ranges)
+                shingles, cols = store.shingles.rows(lo, hi), store.term_cols.rows(lo, hi)
+                start = int(store.term_cols.ptr()[lo])
+                counts = np.array(store.term_counts.map()[start : start + cols.values.shape[0]])
+                second = (codes % np.uint64(width)).astype(np.int64) - lo
+                order = np.argsort(side, kind="stable")
+                bounds = np.searchsorted(side[order], np.arange(len(sides) + 1))
+                for k in np.flatnonzero(np.diff(bounds)).tolist():
+                    at = order[bounds[k] : bounds[k + 1]]
+                    sides[k].append(
+                        codes[at],
+                        take(shingles.values, shingles.ptr, second[at]),
+                        take(cols.values, cols.ptr, second[at]),
+                        take(counts, cols.ptr, second[at]).values,
+                    )
+            for side_file in sides[first:last]:
+                codes, shingles, cols, counts = side_file.read()
+                side_file.remove()
+                if codes.shape[0]:
+                    terms = sp.csr_matrix((counts, cols.values, cols.ptr), shape=(codes.shape[0], N_FEATURES))
+                    yield decode_pairs(codes.view(np.int64), width), shingles, terms
 
     def _clusters(
         self,
