@@ -72,8 +72,9 @@ def test_the_first_view_shows_the_summary_charts_and_every_cluster(
 ) -> None:
     page, _ = report
     dom = rendered(page, "", profile)
+    # (Not `data-first-render`, bench/report_bench.py's mark: it is set on the first animation frame, which
+    # headless chromium's --dump-dom does not always run before it dumps; about one run in three here.)
     assert dom.body.get("data-view") == "main"
-    assert dom.body.get("data-first-render")
     summary = text_of(dom.get_element_by_id("summary"))
     assert "documents" in summary and "duplicate pairs" in summary
     assert len(dom.xpath("//*[local-name()='svg']")) == 2
