@@ -375,7 +375,7 @@ def screen(batches: Iterable[Any], config: ScanConfig, documents: int, routes: n
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    found = _with_documents(batches)
+    found = _pairs_and_documents(batches)
     if found is None:
         return
     table, rows, ranks = found
@@ -431,7 +431,7 @@ def screen(batches: Iterable[Any], config: ScanConfig, documents: int, routes: n
     )
 
 
-def _with_documents(batches: Iterable[Any]) -> tuple[Any, npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
+def _pairs_and_documents(batches: Iterable[Any]) -> tuple[Any, npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
     # A partition of pair rows and the documents they name -> the table, the documents' rows in it, in the order
     # they came (each document once: it is sent to a partition once; their columns are read in place, the pair
     # rows' are empty), and their ranks; None for an empty partition.
@@ -468,7 +468,7 @@ def evaluate(batches: Iterable[Any], config: ScanConfig) -> Iterator[Any]:
     """
     import pyarrow as pa
 
-    found = _with_documents(batches)
+    found = _pairs_and_documents(batches)
     if found is None:
         return
     table, rows, ranks = found
