@@ -49,25 +49,28 @@ def chromium() -> str:
     return found
 
 
-def load(page: Path, view: str) -> dict[str, float]:
-    """Open `page#view` in a fresh headless Chromium; the timings the page recorded on its <body>."""
-    with tempfile.TemporaryDirectory(prefix="dedup-chromium-") as profile:
-        dom = Path(profile) / "dom.html"
-        command = [
-            chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", f"--user-data-dir={profile}/p",
-            "--dump-dom", f"{page.as_uri()}#{view}",
-        ]  # fmt: skip
-        with dom.open("wb") as out:
-            subprocess.run(command, stdout=out, stderr=subprocess.DEVNULL, check=True, timeout=600)
-        with dom.open("rb") as handle:
-            head = handle.read(1 << 20)  # the <body> tag comes after the style, well within the first megabyte
-    body = _BODY.search(head)
-    if body is None:
-        raise RuntimeError(f"no <body> in the DOM of {page}#{view}")
-    found = {name.decode(): float(value) for name, value in _ATTRIBUTE.findall(body.group(1)) if name != b"view"}
-    if "first-render" not in found:
-        raise RuntimeError(f"{page}#{view} recorded no first render: {body.group(0)[:200]!r}")
-    return found
+def load(page: Path, view: str, attempts: int = 3) -> dict[str, float]:
+    """Open `page#view` in a fresh headless Chromium; the timings the page recorded on its <body>. `--dump-dom`
+    may dump before the first animation frame has run (about one load in three on a 2-core machine), so a load
+    without `data-first-render` is tried again, up to `attempts` times."""
+    for _ in range(attempts):
+        with tempfile.TemporaryDirectory(prefix="dedup-chromium-") as profile:
+            dom = Path(profile) / "dom.html"
+            command = [
+                chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                f"--user-data-dir={profile}/p", "--dump-dom", f"{page.as_uri()}#{view}",
+            ]  # fmt: skip
+            with dom.open("wb") as out:
+                subprocess.run(command, stdout=out, stderr=subprocess.DEVNULL, check=True, timeout=600)
+            with dom.open("rb") as handle:
+                head = handle.read(1 << 20)  # the <body> tag comes after the style, well within the first megabyte
+        body = _BODY.search(head)
+        if body is None:
+            raise RuntimeError(f"no <body> in the DOM of {page}#{view}")
+        found = {name.decode(): float(value) for name, value in _ATTRIBUTE.findall(body.group(1)) if name != b"view"}
+        if "first-render" in found:
+            return found
+    raise RuntimeError(f"{page}#{view} recorded no first render in {attempts} loads: {body.group(0)[:200]!r}")
 
 
 def views(page: Path) -> dict[str, str]:
