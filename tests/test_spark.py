@@ -303,7 +303,7 @@ def test_passage_buckets_split_over_partitions_give_the_local_passage_pairs() ->
         sent = sent.append_column("route", pa.array(np.full(sent.num_rows, route)))
         return pa.concat_tables([mine, sent], promote_options="default").to_batches()
 
-    small = ["rank", "signature", "top", "anchor_count"]
+    small = [c.split()[0] for c in stages.SCREEN_DOCUMENT_SCHEMA.split(", ")]
     screened = pa.Table.from_batches(
         [b for route in parts.tolist() for b in stages.screen(with_documents(pairs, route, small), config, n, parts)]
     )
@@ -311,7 +311,7 @@ def test_passage_buckets_split_over_partitions_give_the_local_passage_pairs() ->
     for counts in screened.column("tally").to_pylist():
         if counts is not None:
             tally[:-1] += counts
-    full = ["rank", "id", "shingles", "tfidf_cols", "tfidf_vals"]
+    full = [c.split()[0] for c in stages.EVALUATE_DOCUMENT_SCHEMA.split(", ")]
     for route in parts.tolist():
         for out in pa.Table.from_batches(stages.evaluate(with_documents(screened, route, full), config)).to_pylist():
             if out["tally"] is None:

@@ -130,11 +130,10 @@ class Column:
         out = np.empty(shape, dtype=self.dtype)
         if rows.shape[0]:
             pages = _Pages(self, rows)
-            row_bytes = self.dtype.itemsize * max(self.width, 1)
             for lo in range(0, rows.shape[0], per_map):
                 group = rows[lo : lo + per_map]
                 out[lo : lo + per_map] = pages.view[group]
-                pages.release(int(group.min()) * row_bytes, (int(group.max()) + 1) * row_bytes)
+                pages.release(int(group.min()) * int(pages.row_bytes), (int(group.max()) + 1) * int(pages.row_bytes))
         return out
 
 
@@ -146,7 +145,7 @@ class _Pages:
     def __init__(self, column: Column, rows: npt.NDArray[np.int64], row_bytes: float = 0.0) -> None:
         with column.path.open("rb") as f:
             self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        row_bytes = row_bytes or column.dtype.itemsize * max(column.width, 1)
+        self.row_bytes = row_bytes = row_bytes or column.dtype.itemsize * max(column.width, 1)
         if rows.shape[0] and (int(rows.max()) - int(rows.min()) + 1) * row_bytes > rows.shape[0] * FAULT_AROUND:
             self._map.madvise(mmap.MADV_RANDOM)
         flat = np.frombuffer(self._map, dtype=column.dtype, count=column.rows * max(column.width, 1))
@@ -353,10 +352,14 @@ class _Store:
         files = (self.folder / "farm" / f"{number:06d}").glob("*.npy")
         return FarmFeatures.from_arrays({p.stem: np.load(p, allow_pickle=False) for p in files})
 
-    def terms(self, lo: int, hi: int) -> sp.csr_matrix:
+    def term_rows(self, lo: int, hi: int) -> tuple[Ragged[Any], npt.NDArray[np.float32]]:
+        """Rows `lo` to `hi`'s term columns, and their counts (aligned with the columns' values), read now."""
         cols = self.term_cols.rows(lo, hi)
         start = int(self.term_cols.ptr()[lo])
-        data = np.array(self.term_counts.map()[start : start + cols.values.shape[0]])
+        return cols, np.array(self.term_counts.map()[start : start + cols.values.shape[0]])
+
+    def terms(self, lo: int, hi: int) -> sp.csr_matrix:
+        cols, data = self.term_rows(lo, hi)
         return sp.csr_matrix((data, cols.values, cols.ptr), shape=(hi - lo, N_FEATURES))
 
     def weigh_by(self, df: npt.NDArray[np.int64], documents: int) -> None:
@@ -663,9 +666,7 @@ class _OutOfCore:
                 if not codes.shape[0]:
                     continue
                 lo, hi = -(-q * width // ranges), -(-(q + 1) * width // ranges)
-                shingles, cols = store.shingles.rows(lo, hi), store.term_cols.rows(lo, hi)
-                start = int(store.term_cols.ptr()[lo])
-                counts = np.array(store.term_counts.map()[start : start + cols.values.shape[0]])
+                shingles, (cols, counts) = store.shingles.rows(lo, hi), store.term_rows(lo, hi)
                 second = (codes % np.uint64(width)).astype(np.int64) - lo
                 order = np.argsort(side, kind="stable")
                 bounds = np.searchsorted(side[order], np.arange(len(sides) + 1))

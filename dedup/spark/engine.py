@@ -368,7 +368,7 @@ def _documents_table(spark: Any, docs: Any, index: Any, df: Any, n: int, config:
     derived = docs.select(*columns).mapInArrow(run, stages.DERIVED_SCHEMA)
     ranks = index.select("position", "rank", "id").repartition(parts, "position")
     table = derived.repartition(parts, "position").join(ranks.hint("shuffle_hash"), "position")
-    return _persist(table.select(*[c.split()[0] for c in stages.DOCUMENT_SCHEMA.split(", ")]), on_disk=True)
+    return _persist(table.select(*_names(stages.DOCUMENT_SCHEMA)), on_disk=True)
 
 
 def _confirm(
@@ -411,14 +411,15 @@ def _confirm(
     # Two phases: the screen sees each named document's signatures and anchor count only; the full features
     # (TF-IDF row, shingles: several times larger) travel to the candidates it keeps, most of them fewer.
     screen = partial(stages.screen, config=config, documents=n, routes=routes)
-    small = table.select(
-        "position", "rank", "signature", "top", (sf.length("anchors") / 4).cast("long").alias("anchor_count")
+    # Of a document's anchors, the screen needs only how many (packed uint32s: 4 bytes each).
+    small = table.withColumn("anchor_count", (sf.length("anchors") / 4).cast("long")).select(
+        "position", *_names(stages.SCREEN_DOCUMENT_SCHEMA)
     )
     screened = _persist(_with_documents(pairs, small, index, parts).mapInArrow(screen, stages.SCREENED_SCHEMA))
     row = screened.agg(*[sf.sum(sf.col("tally")[i]).alias(key) for i, key in enumerate(stages.TALLY[:-1])]).first()
     counts = {key: int(row[key] or 0) for key in stages.TALLY[:-1]}
     pairs.unpersist()
-    full = table.select("position", "rank", "id", "shingles", "tfidf_cols", "tfidf_vals")
+    full = table.select("position", *_names(stages.EVALUATE_DOCUMENT_SCHEMA))
     evaluate = partial(stages.evaluate, config=config)
     confirmed = _persist(_with_documents(screened, full, index, parts).mapInArrow(evaluate, stages.CONFIRMED_SCHEMA))
     sums = [sf.sum(sf.col("tally")[0]).alias("measured")]
@@ -427,6 +428,11 @@ def _confirm(
     screened.unpersist()
     counts |= {key: int(row[key] or 0) for key in ("measured", DUPLICATE, REWRITE)}
     return confirmed, counts, tuple(received.values())
+
+
+def _names(schema: str) -> list[str]:
+    # The column names of a DDL schema string of the stages ("a long, b binary").
+    return [c.split()[0] for c in schema.split(", ")]
 
 
 def _with_documents(pairs: Any, documents: Any, index: Any, parts: int) -> Any:

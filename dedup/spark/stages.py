@@ -373,14 +373,12 @@ def screen(batches: Iterable[Any], config: ScanConfig, documents: int, routes: n
     the full features go to the candidates that pass (`evaluate`). Ranks are below `documents`.
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     found = _pairs_and_documents(batches)
     if found is None:
         return
     table, rows, ranks = found
     n = rows.shape[0]
-    valid = pc.is_valid(table.column("rank"))
     items = gather(table, {"a": np.int64, "b": np.int64, "paths": np.uint8, "shared": np.int32})
     local = _local_rows(ranks, items)
     # Pairs as rows of this partition, merged (bucket partitions each found some of a pair's paths).
@@ -393,7 +391,7 @@ def screen(batches: Iterable[Any], config: ScanConfig, documents: int, routes: n
         # Each partition of buckets counted those it holds that gave the pair: summed, every bucket that did.
         counted = items["shared"] > 0
         shared = _sums(codes, row_codes[counted], items["shared"][counted])
-        sizes = np.asarray(table.column("anchor_count").filter(valid).to_numpy(), dtype=np.int64)
+        sizes = np.asarray(table.column("anchor_count").take(pa.array(rows)).to_numpy(), dtype=np.int64)
         on_path = np.flatnonzero(p)
         p[on_path] = shared[on_path] >= enough(sizes[pairs[on_path, 0]], sizes[pairs[on_path, 1]])
 
@@ -422,7 +420,7 @@ def screen(batches: Iterable[Any], config: ScanConfig, documents: int, routes: n
     empty = pack(np.zeros(0, dtype=np.int64), np.zeros(2, dtype=np.int64))
     yield pa.RecordBatch.from_arrays(
         [
-            pa.array([int(_numbers(table.filter(pc.invert(valid)), "route")[0])]),
+            pa.array([int(_numbers(table, "route")[0])]),  # any of the partition's: tallies are summed
             empty,
             empty,
             pa.array([tally], pa.list_(pa.int64())),
